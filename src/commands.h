@@ -1,0 +1,10 @@
+/* commands.h - the subcommands of the krigd binary (git / sqlite3 style).
+ * Each takes argc/argv with argv[0] the subcommand name, parses its own long
+ * options, prints errors to stderr and returns the process exit status:
+ * 0 success, 1 failure of the work, 2 bad usage.  Only main() exits. */
+#ifndef KD_COMMANDS_H
+#define KD_COMMANDS_H
+
+int cmd_render(int argc, char **argv);
+
+#endif

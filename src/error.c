@@ -1,0 +1,62 @@
+/* error.c - see error.h */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+int error_set(struct error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int error_prefix(struct error *e, const char *fmt, ...)
+{
+	char head[ERROR_MSG_MAX], old[ERROR_MSG_MAX];
+	va_list ap;
+
+	if (!e)
+		return KD_EINTERNAL;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof(old));
+	snprintf(e->msg, sizeof(e->msg), "%s%s", head, old);
+	return e->code;
+}
+
+void error_clear(struct error *e)
+{
+	if (e) {
+		e->code = 0;
+		e->msg[0] = '\0';
+	}
+}
+
+const char *error_name(int code)
+{
+	switch (code) {
+	case KD_OK: return "ok";
+	case KD_EINPUT: return "bad input";
+	case KD_EIO: return "I/O error";
+	case KD_ENOMEM: return "out of memory";
+	case KD_EBUSY: return "busy";
+	case KD_ELIMIT: return "limit exceeded";
+	case KD_ELEASE: return "lease lost";
+	case KD_ECANCEL: return "cancelled";
+	default: return "internal error";
+	}
+}
+
+int error_is_transient(int code)
+{
+	return code == KD_EIO || code == KD_ENOMEM || code == KD_EBUSY;
+}

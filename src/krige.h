@@ -1,0 +1,84 @@
+/* krige.h - ordinary kriging in double precision (DESIGN.md "Variogram",
+ * "Kriging").
+ *
+ * Coordinates are metres (see raster.h for the projection).  The flow for a
+ * frame: stations_clean() repairs the points, krige_fit() (or a given
+ * variogram) picks the model, krige_new() factorises once, then
+ * krige_grid() predicts every inside cell of a grid. */
+#ifndef KD_KRIGE_H
+#define KD_KRIGE_H
+
+#include <stddef.h>
+
+struct error;
+struct grid;
+
+enum vgm_model { VGM_EXPONENTIAL, VGM_GAUSSIAN, VGM_SPHERICAL };
+
+/* gstat's conventions: gamma(0) = 0; for h > 0
+ * exponential nugget + psill (1 - exp(-h/range)), gaussian with
+ * exp(-(h/range)^2), spherical psill (1.5 h/range - 0.5 (h/range)^3) up to
+ * range and nugget + psill beyond. */
+struct variogram {
+	enum vgm_model model;
+	double nugget, psill, range; /* range in metres */
+};
+
+const char *vgm_model_name(enum vgm_model m);        /* "exponential", ... */
+int vgm_model_parse(const char *name, enum vgm_model *m); /* 0 or KD_EINPUT */
+double variogram_gamma(const struct variogram *v, double h);
+
+/* Stations after repair: non-finite points dropped, points closer than 1 m
+ * merged into one at their mean value. Owned arrays. */
+struct stations {
+	size_t n;
+	double *x, *y, *z;
+	size_t merged;  /* input points folded into another */
+	size_t dropped; /* input points with a non-finite value or coordinate */
+};
+
+#define STATIONS_INIT { 0, NULL, NULL, NULL, 0, 0 }
+
+/* Copy n input points into s, repaired as above.  KD_ENOMEM only; too few
+ * points is the caller's check (it knows whether it fits or not). */
+int stations_clean(struct stations *s, const double *x, const double *y, const double *z, size_t n, struct error *e);
+void stations_release(struct stations *s);
+
+/* What a fit did, for the result JSON. */
+struct fit_info {
+	int fitted;          /* 1: gstat-style WLS fit converged; 0: fallback used */
+	char note[200];      /* why a fallback was used, or "" */
+	double cutoff, width; /* sample variogram cutoff and lag width, metres */
+	int nbins;           /* non-empty lag bins used */
+};
+
+/* Fit model to s as gstat's variogram() + fit.variogram() do by default:
+ * cutoff one third of the stations' bbox diagonal, 15 equal lags,
+ * semivariance (dz)^2/2, weighted least squares with weights N_h / h^2.
+ * Needs >= 3 stations (KD_EINPUT otherwise).  When the sample variogram is
+ * too poor or the fit fails, a documented fallback is returned with
+ * info->fitted = 0 and a note; that is not an error. */
+int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out,
+	      struct fit_info *info, struct error *e);
+
+struct krige;
+
+/* Factorise the ordinary kriging system for s with v, once.  With
+ * want_variance the Cholesky factor of the covariance matrix is kept too.
+ * KD_EINPUT when the system is singular (message says why). */
+int krige_new(struct krige **out, const struct variogram *v, const struct stations *s,
+	      int want_variance, struct error *e);
+
+/* Prediction and variance at one point (metres). */
+double krige_predict(const struct krige *k, double x, double y);
+double krige_variance(const struct krige *k, double x, double y);
+
+/* Predict every inside cell of g (cell centres projected with grid_x/y);
+ * value[r * width + c], NaN outside.  variance may be NULL (not computed);
+ * otherwise krige_new() must have had want_variance.  threads >= 1. */
+int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance,
+	       int threads, struct error *e);
+
+void krige_free(struct krige *k);
+
+#endif
