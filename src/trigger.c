@@ -1,0 +1,1 @@
+/* trigger.c - see trigger.h (being written) */

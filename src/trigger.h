@@ -1,0 +1,88 @@
+/* trigger.h - parse and validate a trigger (DESIGN.md "Trigger datagram").
+ *
+ * The listener calls trigger_parse() on every datagram and enqueues only
+ * what it accepts; `krigd render` calls it on a job file; the drain calls it
+ * again on jobs.payload.  Parsing is strict: json-c's strict mode (no NaN
+ * literals), UTF-8 validated, depth and sizes capped by trigger_limits. */
+#ifndef KD_TRIGGER_H
+#define KD_TRIGGER_H
+
+#include <stddef.h>
+
+struct json_object;
+struct error;
+
+enum trigger_kind {
+	TRIGGER_PING,   /* text that is not JSON: the seed's ping, one scan job */
+	TRIGGER_SOURCE, /* {"source_id": N} */
+	TRIGGER_INLINE, /* {"index":..,"boundary":..,"frames":[..]} */
+};
+
+enum trigger_method { METHOD_ORDINARY, METHOD_KRIGINGJS };
+
+struct trigger_limits {
+	size_t max_bytes;  /* datagram / file size, default 192 KiB */
+	int max_depth;     /* JSON nesting, default 32 */
+	size_t max_frames; /* frames per job, default 1000 */
+	size_t max_points; /* points per frame, default 10000 */
+	int max_width;     /* pixels across, default 8000 */
+};
+
+void trigger_limits_default(struct trigger_limits *lim);
+
+/* One frame: a pubtime and its points.  A value or coordinate that is JSON
+ * null is kept as NaN (the kriging step drops and counts it). */
+struct frame {
+	char *pubtime;
+	size_t n;
+	double *lon, *lat, *val;
+};
+
+struct frame_set {
+	size_t n;
+	struct frame *frame;
+};
+
+/* Parse a frames array ([{"pubtime":..,"points"|"time_data":[{"longitude",
+ * "latitude","value_air"}]}]) into fs, within lim.  Also used for the
+ * source's ret_data.  KD_EINPUT (message names the frame and point) or
+ * KD_ELIMIT; on error fs is left empty. */
+int frames_from_json(struct frame_set *fs, struct json_object *arr, const struct trigger_limits *lim,
+		     struct error *e);
+void frames_release(struct frame_set *fs);
+
+struct trigger {
+	enum trigger_kind kind;
+	struct json_object *root; /* parsed object (NULL for a ping); owned */
+
+	long long source_id;      /* TRIGGER_SOURCE */
+	const char *index;        /* TRIGGER_INLINE: borrowed from root */
+	struct json_object *boundary; /* inline GeoJSON / ring list, borrowed; NULL if named or absent */
+	const char *boundary_name;    /* "boundary": "nanshan", borrowed; validated [A-Za-z0-9_-] */
+	struct frame_set frames;      /* TRIGGER_INLINE, owned */
+
+	/* optional on either kind; strings borrowed from root, NULL if absent */
+	const char *req, *callback, *key;
+	int priority, max_attempts, width, grid, variance;
+	int has_model;
+	int model;                         /* enum vgm_model when has_model */
+	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */
+	enum trigger_method method;
+	double sigma2, alpha;              /* kriging.js parameters (0, 100) */
+};
+
+/* Parse buf[0..len) into t.  A ping yields kind TRIGGER_PING.  Errors
+ * (KD_EINPUT / KD_ELIMIT) say what is wrong: "not valid UTF-8", "empty
+ * datagram", "frames[2].points[7].longitude: expected a number", ...
+ * On error t is released; t->req is kept when it could be read, so the
+ * error reply can echo it (use trigger_req_of for that). */
+int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct trigger_limits *lim,
+		  struct error *e);
+
+/* Best effort: the "req" string of a datagram even when it failed to parse
+ * as a trigger, copied into out (empty if none). */
+void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen);
+
+void trigger_release(struct trigger *t);
+
+#endif
