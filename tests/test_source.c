@@ -239,6 +239,68 @@ static void test_sqlite(void)
 	sqlite3_close(db);
 }
 
+/* The shipped demo data (contrib/data/sample-source.sql) must be readable
+ * by the source and in the promised shape. */
+static void test_sample_data(void)
+{
+	char path[512], sqlpath[4096], spec[600], *sql, *idx = NULL;
+	const char *top = getenv("top_srcdir");
+	struct source_opts o;
+	struct source *s = NULL;
+	struct frame_set fs;
+	struct error e = { 0 };
+	struct ids l = { .n = 0 };
+	sqlite3 *db;
+	FILE *f;
+	long n;
+	int ok = 1, rc;
+
+	snprintf(sqlpath, sizeof(sqlpath), "%s/contrib/data/sample-source.sql", top ? top : ".");
+	f = fopen(sqlpath, "r");
+	if (!f) {
+		tap_ok(0, "sample data %s readable", sqlpath);
+		return;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	sql = calloc(1, (size_t)n + 1);
+	if (fread(sql, 1, (size_t)n, f) != (size_t)n)
+		ok = 0;
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/sample.db", tmpdir);
+	sqlite3_open(path, &db);
+	exec_sql(db, sql);
+	sqlite3_close(db);
+	free(sql);
+
+	source_opts_default(&o);
+	snprintf(spec, sizeof(spec), "sqlite:%s", path);
+	rc = source_open(&s, spec, &o, &e);
+	if (rc == 0)
+		rc = source_list_unrendered(s, collect, &l, &e);
+	tap_ok(ok && rc == 0 && l.n >= 4, "sample data: %zu unrendered rows listed %s", l.n, rc ? e.msg : "");
+	for (size_t i = 0; rc == 0 && i < l.n && ok; i++) {
+		rc = source_fetch(s, l.v[i], &idx, &fs, &e);
+		if (rc) {
+			ok = 0;
+			tap_diag(e.msg);
+			break;
+		}
+		ok = fs.n >= 2 && fs.n <= 3;
+		for (size_t k = 0; ok && k < fs.n; k++) {
+			ok = fs.frame[k].n >= 15 && fs.frame[k].n <= 25;
+			for (size_t j = 0; ok && j < fs.frame[k].n; j++)
+				ok = fs.frame[k].lon[j] >= 113.85 && fs.frame[k].lon[j] <= 114.03 &&
+				     fs.frame[k].lat[j] >= 22.44 && fs.frame[k].lat[j] <= 22.60 && fs.frame[k].val[j] >= 0;
+		}
+		frames_release(&fs);
+		free(idx);
+	}
+	tap_ok(ok && rc == 0, "sample data: every row parses, 2-3 frames of 15-25 stations inside Nanshan's box");
+	source_close(s);
+}
+
 static void test_http(void)
 {
 	struct source_opts o;
@@ -341,6 +403,7 @@ int main(void)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_sqlite();
+	test_sample_data();
 	test_http();
 	curl_global_cleanup();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
