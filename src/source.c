@@ -39,8 +39,13 @@ int source_open(struct source **out, const char *spec, const struct source_opts 
 	} else if (strncasecmp(spec, "mysql:", 6) == 0) {
 		rc = error_set(e, KD_EINPUT, "source %s: krigd was not built with MySQL support", "mysql:...");
 	} else if (strncmp(spec, "sqlite:", 7) == 0) {
-		snprintf(s->name, sizeof(s->name), "%s", spec);
-		rc = source_sqlite_open(s, spec + 7, e);
+		const char *path = spec + 7;
+
+		/* sqlite:///abs/path, the URL habit, means /abs/path. */
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+		snprintf(s->name, sizeof(s->name), "sqlite:%s", path);
+		rc = source_sqlite_open(s, path, e);
 	} else if (strstr(spec, "://")) {
 		/* Anything else that looks like a URL is a mistake, not a file. */
 		rc = error_set(e, KD_EINPUT, "source %.*s: unsupported kind (use a SQLite path, sqlite:, http(s):)",

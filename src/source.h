@@ -3,7 +3,8 @@
  * A row is (id_num, map_index, ret_data, img_list) as in the seed's table
  * kriging_img; ret_data is the frames array frames_from_json() reads.  One
  * interface, several backends chosen by the spec string:
- *   PATH or sqlite:PATH   a SQLite file with table kriging_img (read-write);
+ *   PATH, sqlite:PATH or sqlite:///ABS/PATH  a SQLite file with table
+ *                         kriging_img, opened read-write, never created;
  *   http://... https://...  a JSON service, see below;
  *   mysql:...             not built in yet (a clear error).
  * HTTP protocol, for a base URL B (a query string, if any, is kept at the

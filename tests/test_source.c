@@ -213,6 +213,10 @@ static void test_sqlite(void)
 	rc = source_open(&s, path, &o, &e);
 	expect(rc, 0, &e, NULL, "open by bare path");
 	source_close(s);
+	snprintf(spec, sizeof(spec), "sqlite://%s", path);
+	rc = source_open(&s, spec, &o, &e);
+	expect(rc, 0, &e, NULL, "open by sqlite:///abs/path");
+	source_close(s);
 
 	snprintf(empty, sizeof(empty), "%s/nope.db", tmpdir);
 	rc = source_open(&s, empty, &o, &e);
