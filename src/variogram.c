@@ -10,14 +10,14 @@
  *     nugget = mean of the first 3 gamma, psill = mean of the last 5;
  *     weights np / h^2 (fit.method 7) fixed at the start; a negative
  *     nugget or psill is refitted with that one fixed at 0.
- * gstat gets there by Gauss-Newton/Marquardt steps; we minimise the same
- * weighted sum of squares directly: for a fixed range the nugget and psill
- * are a 2x2 linear least-squares problem with non-negativity (solved
- * exactly), and the range is a 1-D minimisation of that profile, walked
- * downhill from gstat's starting range (so we find the same local minimum)
- * and refined by golden-section search in log(range). */
+ * gstat stops its Gauss-Newton iteration on a loose criterion (relative
+ * SSE change < 1e-5), well before the exact minimum on flat valleys (the
+ * gaussian model), so an exact minimiser differs from it by a few percent.
+ * We therefore take the same steps gstat takes (fit.c wls_fit), with the
+ * same start, step limit and stopping rule. */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,11 @@
 
 #define GSTAT_FRACTION 0.33333 /* gstat defaults.h DEF_fraction */
 #define GSTAT_INTERVALS 15     /* gstat defaults.h DEF_intervals */
+#define GSTAT_FIT_LIMIT 1e-5   /* gstat defaults.h DEF_fit_limit */
+#define GSTAT_ITER 200         /* gstat's iteration limit as R sets it */
+#define GSTAT_ZERO (DBL_EPSILON * 10.0)
 #define MIN_BINS 3             /* fewer non-empty lag bins: no fit */
+#define RANGE_MAX_FACTOR 100.0 /* a range beyond 100 x cutoff is no fit */
 
 static const char *const model_names[] = {
 	[VGM_EXPONENTIAL] = "exponential",
@@ -123,73 +127,134 @@ static void sample_variogram(const struct stations *s, double cutoff, double wid
 	}
 }
 
-/* For a fixed range: the nugget >= 0, psill >= 0 minimising
- * sum w (gamma - nugget - psill g)^2.  Returns that minimum. */
-static double fit_sills(const struct sample *sv, const double *w, enum vgm_model m, double range,
-			double *nugget, double *psill)
+/* d/d(range) of the unit shape, as gstat's da_fnct computes it.  Its
+ * gaussian one is -(h/a)/a exp(-(h/a)^2), lacking the factor 2 h/a of the
+ * true derivative; gstat's iteration (and so its answer) depends on it,
+ * so it is kept. */
+static double unit_shape_da(enum vgm_model m, double h, double range)
 {
-	double sw = 0, sg = 0, sgg = 0, sy = 0, sgy = 0, syy = 0;
-	double best = INFINITY, cand[3][2];
-	int nc = 0;
+	double r = h / range;
 
-	for (size_t i = 0; i < sv->nb; i++) {
-		double g = unit_shape(m, sv->dist[i], range), y = sv->gamma[i];
-
-		sw += w[i];
-		sg += w[i] * g;
-		sgg += w[i] * g * g;
-		sy += w[i] * y;
-		sgy += w[i] * g * y;
-		syy += w[i] * y * y;
+	switch (m) {
+	case VGM_EXPONENTIAL:
+		return -exp(-r) * h / (range * range);
+	case VGM_GAUSSIAN:
+		return (-r / range) * exp(-(r * r));
+	case VGM_SPHERICAL:
+		return r >= 1.0 ? 0.0 : 1.5 * r / range * (r * r - 1.0);
 	}
-	/* Interior solution of the 2x2 normal equations. */
-	{
-		double det = sw * sgg - sg * sg;
-
-		if (det > 1e-14 * sw * sgg) {
-			double n0 = (sgg * sy - sg * sgy) / det, p0 = (sw * sgy - sg * sy) / det;
-
-			if (n0 >= 0.0 && p0 >= 0.0) {
-				cand[nc][0] = n0;
-				cand[nc++][1] = p0;
-			}
-		}
-	}
-	/* The faces nugget = 0 and psill = 0. */
-	if (sgg > 0.0) {
-		cand[nc][0] = 0.0;
-		cand[nc++][1] = sgy > 0.0 ? sgy / sgg : 0.0;
-	}
-	cand[nc][0] = sy > 0.0 ? sy / sw : 0.0;
-	cand[nc++][1] = 0.0;
-	*nugget = *psill = 0.0;
-	for (int c = 0; c < nc; c++) {
-		double a = cand[c][0], b = cand[c][1];
-		/* Expanded sum of squares; the caller only compares values. */
-		double sse = syy + a * a * sw + b * b * sgg + 2 * a * b * sg - 2 * a * sy - 2 * b * sgy;
-
-		if (sse < best) {
-			best = sse;
-			*nugget = a;
-			*psill = b;
-		}
-	}
-	return best;
+	return NAN;
 }
 
-/* The profile sum of squares, recomputed exactly from the residuals. */
-static double profile(const struct sample *sv, const double *w, enum vgm_model m, double range,
-		      double *nugget, double *psill)
+static double sse(const struct sample *sv, const double *w, enum vgm_model m, const double *p)
 {
-	double sse = 0.0;
+	double s = 0.0;
 
-	fit_sills(sv, w, m, range, nugget, psill);
 	for (size_t i = 0; i < sv->nb; i++) {
-		double r = sv->gamma[i] - *nugget - *psill * unit_shape(m, sv->dist[i], range);
+		double r = sv->gamma[i] - p[0] - p[1] * unit_shape(m, sv->dist[i], p[2]);
 
-		sse += w[i] * r * r;
+		s += w[i] * r * r;
 	}
-	return sse;
+	return s;
+}
+
+/* Solve the k x k system a x = b (k <= 3) by Gaussian elimination with
+ * partial pivoting; -1 when (nearly) singular. */
+static int solve_small(double a[3][3], double *b, int k)
+{
+	for (int c = 0; c < k; c++) {
+		int p = c;
+
+		for (int r = c + 1; r < k; r++)
+			if (fabs(a[r][c]) > fabs(a[p][c]))
+				p = r;
+		if (!(fabs(a[p][c]) > 1e-300))
+			return -1;
+		for (int j = 0; j < k; j++) {
+			double t = a[c][j];
+
+			a[c][j] = a[p][j];
+			a[p][j] = t;
+		}
+		{
+			double t = b[c];
+
+			b[c] = b[p];
+			b[p] = t;
+		}
+		for (int r = c + 1; r < k; r++) {
+			double f = a[r][c] / a[c][c];
+
+			for (int j = c; j < k; j++)
+				a[r][j] -= f * a[c][j];
+			b[r] -= f * b[c];
+		}
+	}
+	for (int c = k - 1; c >= 0; c--) {
+		for (int j = c + 1; j < k; j++)
+			b[c] -= a[c][j] * b[j];
+		b[c] /= a[c][c];
+	}
+	return 0;
+}
+
+/* gstat's wls_fit(): Gauss-Newton steps on p = {nugget, psill, range}
+ * (those with fit[j] set), each step scaled down to at most 20 % of |p|,
+ * until the relative decrease of the weighted SSE is below 1e-5 after a
+ * free (unscaled) step.  Returns 0; 1 when that did not happen within
+ * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
+ * normal equations are singular or the range leaves (0, inf). */
+static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double *p, const int *fit)
+{
+	double old = INFINITY;
+
+	for (int iter = 0; iter <= GSTAT_ITER; iter++) {
+		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
+		int idx[3], k = 0, bounded = 0;
+
+		for (int j = 0; j < 3; j++)
+			if (fit[j])
+				idx[k++] = j;
+		for (size_t i = 0; i < sv->nb; i++) {
+			double h = sv->dist[i], col[3];
+			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2]);
+
+			col[0] = 1.0;
+			col[1] = unit_shape(m, h, p[2]);
+			col[2] = p[1] * unit_shape_da(m, h, p[2]);
+			for (int a = 0; a < k; a++) {
+				for (int b = 0; b < k; b++)
+					ata[a][b] += w[i] * col[idx[a]] * col[idx[b]];
+				atb[a] += w[i] * col[idx[a]] * y;
+			}
+		}
+		if (solve_small(ata, atb, k))
+			return -1;
+		for (int a = 0; a < k; a++) {
+			norm_b += atb[a] * atb[a];
+			norm_p += p[idx[a]] * p[idx[a]];
+		}
+		/* "don't allow steps > 20%" (only when a range is fitted) */
+		if (fit[2] && norm_p > 0.0 && sqrt(norm_b / norm_p) > 0.2) {
+			double f = 0.2 / sqrt(norm_b / norm_p);
+
+			for (int a = 0; a < k; a++)
+				atb[a] *= f;
+			bounded = 1;
+		}
+		for (int a = 0; a < k; a++)
+			p[idx[a]] += atb[a];
+		if (!(p[2] > 0.0) || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]))
+			return -1;
+		now = sse(sv, w, m, p);
+		step = old - now;
+		if (now > GSTAT_ZERO)
+			step /= now;
+		old = now;
+		if (step < GSTAT_FIT_LIMIT && step >= 0.0 && !bounded)
+			return 0;
+	}
+	return 1;
 }
 
 static void fallback(const struct stations *s, enum vgm_model model, double cutoff,
@@ -210,7 +275,7 @@ static void fallback(const struct stations *s, enum vgm_model model, double cuto
 	out->psill = var > 0.0 ? var : 1.0;
 	out->range = cutoff / 3.0;
 	info->fitted = 0;
-	snprintf(info->note, sizeof(info->note), "%s; fallback: nugget 0, psill = sample variance, range = cutoff / 3",
+	snprintf(info->note, sizeof(info->note), "%s; used nugget 0, psill = variance of z, range = cutoff/3",
 		 why);
 }
 
@@ -220,8 +285,8 @@ int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *
 	struct sample sv;
 	double w[GSTAT_INTERVALS + 1];
 	double minx, maxx, miny, maxy, diag, cutoff, maxdist = 0.0;
-	double lo, hi, r0, f0, nug, ps;
-	const double step = 1.5, rmin_factor = 1e-3, rmax_factor = 1e3;
+	double p[3];
+	int fit[3] = { 1, 1, 1 };
 
 	memset(info, 0, sizeof(*info));
 	if (vgm_model_name(model)[0] == 'u')
@@ -254,70 +319,51 @@ int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *
 		maxdist = fmax(maxdist, sv.dist[i]);
 	}
 
-	/* Walk downhill from gstat's start, by factors of `step`, until the
-	 * profile rises again: [lo, hi] then brackets a local minimum. */
-	r0 = maxdist / 3.0;
-	f0 = profile(&sv, w, model, r0, &nug, &ps);
-	{
-		double fu = profile(&sv, w, model, r0 * step, &nug, &ps);
-		double fd = profile(&sv, w, model, r0 / step, &nug, &ps);
-		double dir = fu < f0 ? step : (fd < f0 ? 1.0 / step : 0.0);
-		double r = r0, f = f0;
+	/* vgm("Exp") leaves everything NA; gstat's vgm_fill_na() picks: */
+	p[0] = 0.0;
+	for (size_t i = 0; i < sv.nb && i < 3; i++)
+		p[0] += sv.gamma[i] / (double)(sv.nb < 3 ? sv.nb : 3);
+	p[1] = 0.0;
+	for (size_t i = sv.nb > 5 ? sv.nb - 5 : 0; i < sv.nb; i++)
+		p[1] += sv.gamma[i] / (double)(sv.nb < 5 ? sv.nb : 5);
+	p[2] = maxdist / 3.0;
+	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
+	 * the fit redone from the initial range. */
+	for (int round = 0; round < 3; round++) {
+		int rc = gauss_newton(&sv, w, model, p, fit);
 
-		lo = r0 / step;
-		hi = r0 * step;
-		if (dir != 0.0) {
-			for (;;) {
-				double rn = r * dir, fn = profile(&sv, w, model, rn, &nug, &ps);
-
-				if (rn < maxdist * rmin_factor || rn > maxdist * rmax_factor) {
-					fallback(s, model, cutoff, out, info,
-						 "the fitted range runs away (no sill within the data's distances)");
-					return 0;
-				}
-				if (!(fn < f)) {
-					lo = fmin(r / dir, rn);
-					hi = fmax(r / dir, rn);
-					break;
-				}
-				r = rn;
-				f = fn;
-			}
+		if (rc < 0) {
+			fallback(s, model, cutoff, out, info, "the weighted least-squares fit is singular or diverged");
+			return 0;
 		}
-	}
-	/* Golden-section search in log(range) on [lo, hi]. */
-	{
-		const double g = (sqrt(5.0) - 1.0) / 2.0;
-		double a = log(lo), b = log(hi);
-		double c = b - g * (b - a), d = a + g * (b - a);
-		double fc = profile(&sv, w, model, exp(c), &nug, &ps);
-		double fd = profile(&sv, w, model, exp(d), &nug, &ps);
-
-		for (int it = 0; it < 200 && b - a > 1e-12; it++) {
-			if (fc < fd) {
-				b = d;
-				d = c;
-				fd = fc;
-				c = b - g * (b - a);
-				fc = profile(&sv, w, model, exp(c), &nug, &ps);
-			} else {
-				a = c;
-				c = d;
-				fc = fd;
-				d = a + g * (b - a);
-				fd = profile(&sv, w, model, exp(d), &nug, &ps);
-			}
+		if (rc > 0) {
+			fallback(s, model, cutoff, out, info,
+				 "the fit did not converge in 200 iterations (no sill within the cutoff?)");
+			return 0;
 		}
-		out->range = exp(0.5 * (a + b));
+		if ((fit[0] && p[0] < 0.0) || (fit[1] && p[1] < 0.0)) {
+			for (int j = 0; j < 2; j++) {
+				if (fit[j] && p[j] < 0.0) {
+					p[j] = 0.0;
+					fit[j] = 0;
+				}
+			}
+			p[2] = maxdist / 3.0;
+			continue;
+		}
+		break;
 	}
-	f0 = profile(&sv, w, model, out->range, &out->nugget, &out->psill);
 	out->model = model;
-	if (!isfinite(f0) || !isfinite(out->nugget) || !isfinite(out->psill) || !(out->range > 0.0)) {
-		fallback(s, model, cutoff, out, info, "the weighted least-squares fit failed");
-		return 0;
-	}
+	out->nugget = p[0];
+	out->psill = p[1];
+	out->range = p[2];
 	if (!(out->psill > 0.0)) {
 		fallback(s, model, cutoff, out, info, "the fitted partial sill is zero (pure nugget)");
+		return 0;
+	}
+	if (out->range > RANGE_MAX_FACTOR * cutoff) {
+		fallback(s, model, cutoff, out, info,
+			 "the fitted range runs away (no sill within the data's distances)");
 		return 0;
 	}
 	info->fitted = 1;
