@@ -335,6 +335,18 @@ static void test_krigejs(void)
 		tap_ok(isfinite(p->nugget) && isfinite(p->sill) && p->range > 0, "kriging.js parameters finite");
 		tap_near(p->A, 1.0 / 3.0, 0, "kriging.js A = 1/3");
 		tap_ok(isfinite(krigejs_predict(k, 113.92, 22.51)), "kriging.js prediction finite");
+		{
+			/* The same variogram given instead of trained builds the same system. */
+			struct krigejs *kg = NULL;
+			struct krigejs_variogram v = *p;
+
+			tap_ok(krigejs_given(&kg, t, x, y, 6, &v, 0, &e) == 0, "kriging.js with a given variogram");
+			if (kg) {
+				tap_ok(krigejs_predict(kg, 113.92, 22.51) == krigejs_predict(k, 113.92, 22.51),
+				       "given = trained variogram: identical prediction");
+				krigejs_free(kg);
+			}
+		}
 		krigejs_free(k);
 	}
 	tap_ok(krigejs_train(&k, t, x, y, 1, VGM_EXPONENTIAL, 0, 100, &e) == KD_EINPUT,
