@@ -10,11 +10,12 @@
  *     nugget = mean of the first 3 gamma, psill = mean of the last 5;
  *     weights np / h^2 (fit.method 7) fixed at the start; a negative
  *     nugget or psill is refitted with that one fixed at 0.
- * gstat stops its Gauss-Newton iteration on a loose criterion (relative
- * SSE change < 1e-5), well before the exact minimum on flat valleys (the
- * gaussian model), so an exact minimiser differs from it by a few percent.
- * We therefore take the same steps gstat takes (fit.c wls_fit), with the
- * same start, step limit and stopping rule. */
+ * gstat's Gauss-Newton iteration stops on a loose criterion (relative SSE
+ * change < 1e-5), and its gaussian range derivative lacks a factor 2 h/a,
+ * so for that model it oscillates and stops a few percent away from the
+ * exact least-squares minimum.  An exact minimiser would not match R, so we
+ * take the same steps gstat takes (fit.c wls_fit, vario_fn.c da_fn_*), with
+ * the same start, step limit, stopping rule and 200-iteration limit. */
 #include "config.h"
 
 #include <float.h>
