@@ -204,8 +204,9 @@ static int add_object(struct parser *p, struct json_object *obj, int depth)
 		return add_nested(p, obj, 0, "the boundary");
 	if (!json_object_is_type(obj, json_type_object))
 		return error_set(p->e, KD_EINPUT,
-				 "a boundary must be a GeoJSON object or a list of rings, not a %s",
-				 json_type_to_name(json_object_get_type(obj)));
+				 "a boundary must be a GeoJSON object or a list of rings, not %s",
+				 is_number(obj) ? "a number" : json_object_is_type(obj, json_type_string) ? "a string" :
+				 json_object_is_type(obj, json_type_boolean) ? "true or false" : "null");
 	if (!json_object_object_get_ex(obj, "type", &t) || !json_object_is_type(t, json_type_string))
 		return error_set(p->e, KD_EINPUT, "a GeoJSON object needs a \"type\" string");
 	type = json_object_get_string(t);
@@ -286,9 +287,18 @@ int boundary_from_text(struct boundary *b, const char *text, size_t len, struct 
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
+	if (!obj && jerr == json_tokener_continue) {
+		/* A bare number at the very end is only complete once the
+		 * tokener sees the text end: feed it a terminating NUL. */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		used = len;
+	}
 	json_tokener_free(tok);
 	if (!obj) {
-		if (jerr == json_tokener_continue || jerr == json_tokener_success)
+		if (jerr == json_tokener_success) /* the text was JSON null */
+			return error_set(e, KD_EINPUT, "the boundary is null");
+		if (jerr == json_tokener_continue)
 			return error_set(e, KD_EINPUT, "the boundary is not valid JSON: it ends too early");
 		return error_set(e, KD_EINPUT, "the boundary is not valid JSON: %s at byte %zu",
 				 json_tokener_error_desc(jerr), used);
