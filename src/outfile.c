@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -139,13 +140,46 @@ static unsigned long long tmp_bits(unsigned attempt)
 	       ((unsigned long long)getpid() << 40) ^ attempt;
 }
 
+static ssize_t sink_write(void *cookie, const char *buf, size_t n)
+{
+	struct outfile_sink *s = cookie;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(s->fd, buf + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!s->err)
+				s->err = w < 0 ? errno : EIO;
+			errno = s->err;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+static int sink_close(void *cookie)
+{
+	struct outfile_sink *s = cookie;
+	int rc = s->fd >= 0 ? close(s->fd) : 0;
+
+	s->fd = -1;
+	return rc;
+}
+
 int outfile_open(struct outfile *f, int dirfd, const char *name, struct error *e)
 {
+	static const cookie_io_functions_t io = { NULL, sink_write, NULL, sink_close };
+
 	unsigned attempt;
 	int fd = -1, err;
 
 	f->fp = NULL;
 	f->dirfd = dirfd;
+	f->sink = NULL;
 	f->tmp[0] = '\0';
 	f->name[0] = '\0';
 	if (!outfile_name_ok(name))
@@ -164,12 +198,25 @@ int outfile_open(struct outfile *f, int dirfd, const char *name, struct error *e
 	}
 	/* The mode is part of the contract (readers are other users, e.g. a web
 	 * server), so the process umask must not narrow it. */
-	if (fchmod(fd, 0644) != 0 || !(f->fp = fdopen(fd, "w"))) {
+	if (fchmod(fd, 0644) != 0 || !(f->sink = malloc(sizeof(*f->sink)))) {
 		err = errno;
 		close(fd);
 		unlinkat(dirfd, f->tmp, 0);
 		f->tmp[0] = '\0';
 		return error_set(e, KD_EIO, "cannot set up a temporary file for %s: %s", name, strerror(err));
+	}
+	f->sink->fd = fd;
+	f->sink->err = 0;
+	/* A stdio stream over our own write function, which keeps the errno of
+	 * the first failed write for outfile_commit's message. */
+	f->fp = fopencookie(f->sink, "w", io);
+	if (!f->fp) {
+		close(fd);
+		unlinkat(dirfd, f->tmp, 0);
+		f->tmp[0] = '\0';
+		free(f->sink);
+		f->sink = NULL;
+		return error_set(e, KD_ENOMEM, "out of memory for a stream for %s", name);
 	}
 	return 0;
 }
@@ -180,16 +227,16 @@ int outfile_commit(struct outfile *f, struct error *e)
 
 	if (!f->fp)
 		return error_set(e, KD_EINTERNAL, "outfile_commit on %s, which is not open", f->name);
-	errno = 0;
-	if (fflush(f->fp) != 0)
-		err = errno ? errno : EIO;
-	else if (ferror(f->fp))
-		err = EIO; /* an earlier write failed; its errno is gone */
-	if (!err && fsync(fileno(f->fp)) != 0)
+	if ((fflush(f->fp) != 0 || ferror(f->fp)) && !f->sink->err)
+		f->sink->err = EIO;
+	err = f->sink->err; /* the first failed write's errno, e.g. ENOSPC */
+	if (!err && fsync(f->sink->fd) != 0)
 		err = errno;
 	if (fclose(f->fp) != 0 && !err)
 		err = errno;
 	f->fp = NULL;
+	free(f->sink);
+	f->sink = NULL;
 	if (!err && renameat(f->dirfd, f->tmp, f->dirfd, f->name) != 0)
 		err = errno;
 	if (err) {
@@ -204,9 +251,11 @@ int outfile_commit(struct outfile *f, struct error *e)
 void outfile_abort(struct outfile *f)
 {
 	if (f->fp) {
-		fclose(f->fp);
+		fclose(f->fp); /* closes the descriptor through sink_close */
 		f->fp = NULL;
 	}
+	free(f->sink);
+	f->sink = NULL;
 	if (f->tmp[0]) {
 		unlinkat(f->dirfd, f->tmp, 0);
 		f->tmp[0] = '\0';

@@ -18,14 +18,23 @@ struct error;
  * recognised and removed. */
 #define OUTFILE_TMP_PREFIX ".krigd-tmp."
 
+/* Where f->fp's bytes go: the temporary file's descriptor and the errno of
+ * the first write that failed (stdio keeps only a flag, and a full disk must
+ * be reported as ENOSPC, not as "I/O error").  Internal to outfile.c. */
+struct outfile_sink {
+	int fd;
+	int err;
+};
+
 struct outfile {
-	FILE *fp;  /* write here between open and commit/abort */
-	int dirfd; /* borrowed, not closed */
+	FILE *fp;                  /* write here between open and commit/abort */
+	int dirfd;                 /* borrowed, not closed */
+	struct outfile_sink *sink; /* owned, freed by commit/abort */
 	char tmp[64];
 	char name[NAME_MAX + 1];
 };
 
-#define OUTFILE_INIT { NULL, -1, "", "" }
+#define OUTFILE_INIT { NULL, -1, NULL, "", "" }
 
 /* 1 when name is one safe path component: not empty, not "." or "..", no
  * '/', no control characters, at most NAME_MAX bytes. */
