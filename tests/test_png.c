@@ -135,7 +135,7 @@ static unsigned mode_of(int dirfd, const char *name)
 }
 
 /* Names in dirfd other than "." and ".."; names[] gets up to 8 of them. */
-static int list(int dirfd, char names[][64])
+static int list(int dirfd, char names[][256])
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY), n = 0;
 	DIR *d = fdopendir(fd);
@@ -143,7 +143,7 @@ static int list(int dirfd, char names[][64])
 
 	while (d && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			snprintf(names[n < 8 ? n : 7], 64, "%s", de->d_name), n++;
+			snprintf(names[n < 8 ? n : 7], 256, "%s", de->d_name), n++;
 	if (d)
 		closedir(d);
 	return n;
@@ -222,7 +222,7 @@ static void test_outfile(int dirfd, const char *dir)
 {
 	struct outfile f = OUTFILE_INIT;
 	struct error e;
-	char names[8][64], path[4200], big[65536], buf[64];
+	char names[8][256], path[4200], big[65536], buf[64];
 	int sub, rc, n, fd, full;
 	ssize_t got;
 
