@@ -57,12 +57,12 @@ int pngout_write(FILE *fp, const unsigned char *rgba, int w, int h, struct error
 		png_destroy_write_struct(&p, &i);
 		return KD_EIO;
 	}
+	errno = 0; /* so on_error reports only an errno set while writing */
 	png_init_io(png, fp);
 	png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_set_compression_level(png, 3);
 	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_UP);
-	errno = 0;
 	png_write_info(png, info);
 	for (r = 0; r < h; r++)
 		png_write_row(png, rgba + (size_t)r * (size_t)w * 4);
