@@ -133,7 +133,7 @@ int cmd_render(int argc, char **argv)
 	struct error e;
 	int want_grid = 0, want_var = 0, c, rc = 1;
 	long width = 0, threads = sysconf(_SC_NPROCESSORS_ONLN), max_pixels = 25000000;
-	size_t len;
+	size_t len = 0;
 	char *text = NULL;
 
 	memset(&ro, 0, sizeof(ro));
