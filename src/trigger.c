@@ -1,1 +1,510 @@
-/* trigger.c - see trigger.h (being written) */
+/* trigger.c - see trigger.h */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "json_strict.h"
+#include "krige.h"
+#include "trigger.h"
+
+void trigger_limits_default(struct trigger_limits *lim)
+{
+	lim->max_bytes = 192 * 1024;
+	lim->max_depth = 32;
+	lim->max_frames = 1000;
+	lim->max_points = 10000;
+	lim->max_width = 8000;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF,
+ * and no NUL (it would cut the payload short in C strings and SQLite). */
+static int utf8_valid(const unsigned char *s, size_t len, size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+
+		if (c == 0)
+			goto fail;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; min = 0x80; }
+		else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; min = 0x800; }
+		else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; min = 0x10000; }
+		else goto fail;
+		if (i + n >= len) /* truncated sequence */
+			goto fail;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto fail;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += n + 1;
+	}
+	return 1;
+fail:
+	*bad = i;
+	return 0;
+}
+
+static int is_json_start(char c)
+{
+	return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
+	       c == 't' || c == 'f' || c == 'n';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A name that becomes part of a file path: [A-Za-z0-9_-], 1..max bytes. */
+static int name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* A number field: JSON number, or a numeric string (the seed's MySQL rows
+ * sometimes carry them), or null meaning "no reading" (NaN, dropped later). */
+static int point_number(struct json_object *o, double *out)
+{
+	char *end;
+
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		*out = NAN;
+		return 0;
+	case json_type_int:
+	case json_type_double:
+		*out = json_object_get_double(o);
+		return 0;
+	case json_type_string: {
+		const char *s = json_object_get_string(o);
+		errno = 0;
+		*out = strtod(s, &end);
+		if (end == s || *end != '\0' || errno == ERANGE)
+			return -1;
+		/* "nan" / "inf" strings are data errors, not readings. */
+		if (!isfinite(*out))
+			return -1;
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+static void frame_release(struct frame *f)
+{
+	free(f->pubtime);
+	free(f->lon);
+	free(f->lat);
+	free(f->val);
+	memset(f, 0, sizeof(*f));
+}
+
+void frames_release(struct frame_set *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		frame_release(&fs->frame[i]);
+	free(fs->frame);
+	fs->frame = NULL;
+	fs->n = 0;
+}
+
+static int frame_from_json(struct frame *f, size_t fi, struct json_object *o, const struct trigger_limits *lim,
+			   struct error *e)
+{
+	static const char *const fields[3] = { "longitude", "latitude", "value_air" };
+	struct json_object *pt, *pts;
+	size_t n;
+
+	if (!json_object_is_type(o, json_type_object))
+		return error_set(e, KD_EINPUT, "frames[%zu]: expected an object with pubtime and points", fi);
+	if (!json_object_object_get_ex(o, "pubtime", &pt) || !json_object_is_type(pt, json_type_string))
+		return error_set(e, KD_EINPUT, "frames[%zu].pubtime: expected a string", fi);
+	if (json_object_get_string_len(pt) == 0 || json_object_get_string_len(pt) > 64)
+		return error_set(e, KD_EINPUT, "frames[%zu].pubtime: must be 1 to 64 characters", fi);
+	if (!json_object_object_get_ex(o, "points", &pts) && !json_object_object_get_ex(o, "time_data", &pts))
+		return error_set(e, KD_EINPUT, "frames[%zu]: no \"points\" (or \"time_data\") array", fi);
+	if (!json_object_is_type(pts, json_type_array))
+		return error_set(e, KD_EINPUT, "frames[%zu].points: expected an array", fi);
+	n = json_object_array_length(pts);
+	if (n == 0)
+		return error_set(e, KD_EINPUT, "frames[%zu] (%s) has no points", fi, json_object_get_string(pt));
+	if (n > lim->max_points)
+		return error_set(e, KD_ELIMIT, "frames[%zu] has %zu points; the limit is %zu", fi, n,
+				 lim->max_points);
+
+	f->pubtime = strdup(json_object_get_string(pt));
+	f->lon = malloc(n * sizeof(double));
+	f->lat = malloc(n * sizeof(double));
+	f->val = malloc(n * sizeof(double));
+	if (!f->pubtime || !f->lon || !f->lat || !f->val)
+		return error_set(e, KD_ENOMEM, "out of memory reading frames[%zu]", fi);
+	f->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(pts, i), *v;
+		double *dst[3] = { &f->lon[i], &f->lat[i], &f->val[i] };
+
+		if (!json_object_is_type(p, json_type_object))
+			return error_set(e, KD_EINPUT, "frames[%zu].points[%zu]: expected an object", fi, i);
+		for (int k = 0; k < 3; k++) {
+			if (!json_object_object_get_ex(p, fields[k], &v))
+				return error_set(e, KD_EINPUT, "frames[%zu].points[%zu]: missing \"%s\"", fi, i,
+						 fields[k]);
+			if (point_number(v, dst[k]) < 0)
+				return error_set(e, KD_EINPUT, "frames[%zu].points[%zu].%s: expected a number",
+						 fi, i, fields[k]);
+		}
+	}
+	return 0;
+}
+
+int frames_from_json(struct frame_set *fs, struct json_object *arr, const struct trigger_limits *lim,
+		     struct error *e)
+{
+	size_t n;
+	int rc;
+
+	memset(fs, 0, sizeof(*fs));
+	if (!json_object_is_type(arr, json_type_array))
+		return error_set(e, KD_EINPUT, "frames: expected an array of frames");
+	n = json_object_array_length(arr);
+	if (n == 0)
+		return error_set(e, KD_EINPUT, "frames: the list is empty; a job needs at least one frame");
+	if (n > lim->max_frames)
+		return error_set(e, KD_ELIMIT, "frames: %zu frames; the limit is %zu", n, lim->max_frames);
+	fs->frame = calloc(n, sizeof(*fs->frame));
+	if (!fs->frame)
+		return error_set(e, KD_ENOMEM, "out of memory reading %zu frames", n);
+	fs->n = n;
+	for (size_t i = 0; i < n; i++) {
+		rc = frame_from_json(&fs->frame[i], i, json_object_array_get_idx(arr, i), lim, e);
+		if (rc < 0)
+			goto fail;
+		/* Two frames with one pubtime would write the same file. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(fs->frame[j].pubtime, fs->frame[i].pubtime) == 0) {
+				rc = error_set(e, KD_EINPUT, "frames[%zu]: pubtime \"%s\" repeats frames[%zu]", i,
+					       fs->frame[i].pubtime, j);
+				goto fail;
+			}
+	}
+	return 0;
+fail:
+	frames_release(fs);
+	return rc;
+}
+
+void trigger_release(struct trigger *t)
+{
+	frames_release(&t->frames);
+	if (t->root)
+		json_object_put(t->root);
+	memset(t, 0, sizeof(*t));
+}
+
+static int get_string(struct json_object *v, const char *name, size_t max, const char **out, struct error *e)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return error_set(e, KD_EINPUT, "\"%s\": expected a string", name);
+	if ((size_t)json_object_get_string_len(v) > max)
+		return error_set(e, KD_EINPUT, "\"%s\": longer than %zu bytes", name, max);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int get_int(struct json_object *v, const char *name, long long lo, long long hi, long long *out,
+		   struct error *e)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return error_set(e, KD_EINPUT, "\"%s\": expected an integer", name);
+	errno = 0;
+	*out = json_object_get_int64(v);
+	if (errno == ERANGE || *out < lo || *out > hi)
+		return error_set(e, KD_EINPUT, "\"%s\": must be between %lld and %lld", name, lo, hi);
+	return 0;
+}
+
+static int get_bool(struct json_object *v, const char *name, int *out, struct error *e)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return error_set(e, KD_EINPUT, "\"%s\": expected true or false", name);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_finite(struct json_object *v, const char *name, double *out, struct error *e)
+{
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return error_set(e, KD_EINPUT, "\"%s\": expected a number", name);
+	*out = json_object_get_double(v);
+	if (!isfinite(*out))
+		return error_set(e, KD_EINPUT, "\"%s\": must be finite", name);
+	return 0;
+}
+
+static int model_parse(const char *name, int *model)
+{
+	static const struct { const char *name; int model; } models[] = {
+		{ "exponential", VGM_EXPONENTIAL }, { "gaussian", VGM_GAUSSIAN }, { "spherical", VGM_SPHERICAL },
+	};
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (strcmp(name, models[i].name) == 0) {
+			*model = models[i].model;
+			return 0;
+		}
+	return -1;
+}
+
+/* A given variogram: ordinary kriging takes gstat's {model, nugget, psill,
+ * range}; kriging.js its own {model, nugget, range, sill}. */
+static int check_variogram(struct trigger *t, struct json_object *v, struct error *e)
+{
+	const char *need[4] = { "nugget", t->method == METHOD_KRIGINGJS ? "sill" : "psill", "range", NULL };
+	struct json_object *m, *x;
+	const char *name;
+	double d;
+	int model;
+
+	if (!json_object_is_type(v, json_type_object))
+		return error_set(e, KD_EINPUT, "\"variogram\": expected an object {model, nugget, %s, range}",
+				 need[1]);
+	if (!json_object_object_get_ex(v, "model", &m) && !t->has_model)
+		return error_set(e, KD_EINPUT, "\"variogram\": needs a \"model\"");
+	if (json_object_object_get_ex(v, "model", &m)) {
+		if (get_string(m, "variogram.model", 32, &name, e) < 0)
+			return e->code;
+		if (model_parse(name, &model) < 0)
+			return error_set(e, KD_EINPUT,
+					 "\"variogram.model\": \"%s\" is not one of exponential, gaussian, spherical",
+					 name);
+		if (t->has_model && model != t->model)
+			return error_set(e, KD_EINPUT, "\"model\" and \"variogram.model\" disagree");
+		t->has_model = 1;
+		t->model = model;
+	}
+	for (int i = 0; need[i]; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "variogram.%s", need[i]);
+		if (!json_object_object_get_ex(v, need[i], &x))
+			return error_set(e, KD_EINPUT, "\"variogram\": missing \"%s\"", need[i]);
+		if (get_finite(x, what, &d, e) < 0)
+			return e->code;
+		if (d < 0 || (i > 0 && d <= 0))
+			return error_set(e, KD_EINPUT, "\"%s\": must be %s", what,
+					 i == 0 ? "zero or more" : "greater than zero");
+	}
+	json_object_object_foreach(v, key, val) {
+		(void)val;
+		if (strcmp(key, "model") && strcmp(key, "nugget") && strcmp(key, need[1]) && strcmp(key, "range"))
+			return error_set(e, KD_EINPUT, "\"variogram\": unknown field \"%s\"", key);
+	}
+	t->variogram = v;
+	return 0;
+}
+
+static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, struct error *e)
+{
+	struct json_object *frames = NULL, *variogram = NULL;
+	long long n;
+	int has_source = 0;
+
+	json_object_object_foreach(t->root, key, val) {
+		int rc = 0;
+
+		if (!strcmp(key, "source_id")) {
+			rc = get_int(val, key, 1, INT64_MAX, &n, e);
+			t->source_id = n;
+			has_source = 1;
+		} else if (!strcmp(key, "index")) {
+			rc = get_string(val, key, 32, &t->index, e);
+			if (rc == 0 && !name_ok(t->index, 32))
+				rc = error_set(e, KD_EINPUT, "\"index\": use letters, digits, '_' or '-'");
+		} else if (!strcmp(key, "boundary")) {
+			if (json_object_is_type(val, json_type_string)) {
+				t->boundary_name = json_object_get_string(val);
+				if (!name_ok(t->boundary_name, 64))
+					rc = error_set(e, KD_EINPUT, "\"boundary\": a name uses letters, digits, '_' or '-'");
+			} else if (json_object_is_type(val, json_type_object) ||
+				   json_object_is_type(val, json_type_array)) {
+				t->boundary = val;
+			} else {
+				rc = error_set(e, KD_EINPUT, "\"boundary\": expected GeoJSON, a ring list or a name");
+			}
+		} else if (!strcmp(key, "frames")) {
+			frames = val;
+		} else if (!strcmp(key, "req")) {
+			rc = get_string(val, key, 1024, &t->req, e);
+		} else if (!strcmp(key, "callback")) {
+			rc = get_string(val, key, 2048, &t->callback, e);
+			if (rc == 0 && strncmp(t->callback, "http://", 7) && strncmp(t->callback, "https://", 8))
+				rc = error_set(e, KD_EINPUT, "\"callback\": only http:// and https:// URLs");
+		} else if (!strcmp(key, "key")) {
+			rc = get_string(val, key, 128, &t->key, e);
+			if (rc == 0 && t->key[0] == '\0')
+				rc = error_set(e, KD_EINPUT, "\"key\": must not be empty");
+		} else if (!strcmp(key, "priority")) {
+			rc = get_int(val, key, -1000000, 1000000, &n, e);
+			t->priority = (int)n;
+		} else if (!strcmp(key, "max_attempts")) {
+			rc = get_int(val, key, 1, 100, &n, e);
+			t->max_attempts = (int)n;
+		} else if (!strcmp(key, "width")) {
+			rc = get_int(val, key, 1, lim->max_width, &n, e);
+			t->width = (int)n;
+		} else if (!strcmp(key, "grid")) {
+			rc = get_bool(val, key, &t->grid, e);
+		} else if (!strcmp(key, "variance")) {
+			rc = get_bool(val, key, &t->variance, e);
+		} else if (!strcmp(key, "model")) {
+			const char *name;
+			rc = get_string(val, key, 32, &name, e);
+			if (rc == 0 && model_parse(name, &t->model) < 0)
+				rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
+					       name);
+			t->has_model = 1;
+		} else if (!strcmp(key, "variogram")) {
+			variogram = val;
+		} else if (!strcmp(key, "method")) {
+			const char *name;
+			rc = get_string(val, key, 32, &name, e);
+			if (rc == 0 && !strcmp(name, "ordinary"))
+				t->method = METHOD_ORDINARY;
+			else if (rc == 0 && !strcmp(name, "kriging.js"))
+				t->method = METHOD_KRIGINGJS;
+			else if (rc == 0)
+				rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
+		} else if (!strcmp(key, "sigma2")) {
+			rc = get_finite(val, key, &t->sigma2, e);
+			if (rc == 0 && t->sigma2 < 0)
+				rc = error_set(e, KD_EINPUT, "\"sigma2\": must be zero or more");
+		} else if (!strcmp(key, "alpha")) {
+			rc = get_finite(val, key, &t->alpha, e);
+			if (rc == 0 && t->alpha <= 0)
+				rc = error_set(e, KD_EINPUT, "\"alpha\": must be greater than zero");
+		} else {
+			rc = error_set(e, KD_EINPUT, "unknown field \"%s\"", key);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	/* After the loop, so field order in the object does not matter. */
+	if (variogram && check_variogram(t, variogram, e) < 0)
+		return e->code;
+	if ((t->sigma2 != 0 || t->alpha != 100) && t->method != METHOD_KRIGINGJS)
+		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
+	if (t->variance && t->method == METHOD_KRIGINGJS)
+		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
+
+	if (has_source) {
+		if (frames || t->index || t->boundary || t->boundary_name)
+			return error_set(e, KD_EINPUT,
+					 "give either \"source_id\" or an inline job (index, boundary, frames), not both");
+		t->kind = TRIGGER_SOURCE;
+		return 0;
+	}
+	if (!t->index && !frames)
+		return error_set(e, KD_EINPUT,
+				 "a trigger needs \"source_id\", or \"index\" and \"frames\" for an inline job");
+	if (!t->index)
+		return error_set(e, KD_EINPUT, "an inline job needs \"index\" (pm25, aqi, ...)");
+	if (!frames)
+		return error_set(e, KD_EINPUT, "an inline job needs \"frames\"");
+	t->kind = TRIGGER_INLINE;
+	return frames_from_json(&t->frames, frames, lim, e);
+}
+
+int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct trigger_limits *lim,
+		  struct error *e)
+{
+	struct json_tokener *tok;
+	const char *why;
+	size_t bad, i = 0;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->max_attempts = 5;
+	t->width = 1000;
+	t->alpha = 100;
+	if (len > lim->max_bytes)
+		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);
+	if (!utf8_valid((const unsigned char *)buf, len, &bad))
+		return error_set(e, KD_EINPUT, "not valid UTF-8 (byte %zu)", bad);
+	while (i < len && is_space(buf[i]))
+		i++;
+	if (i == len)
+		return error_set(e, KD_EINPUT, "empty datagram");
+	if (!is_json_start(buf[i])) {
+		t->kind = TRIGGER_PING;
+		return 0;
+	}
+
+	rc = json_strict_check(buf + i, len - i, lim->max_depth, &bad, &why);
+	if (rc == -2)
+		return error_set(e, KD_ELIMIT, "JSON nested deeper than %d levels", lim->max_depth);
+	if (rc < 0)
+		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s", i + bad, why);
+	if (buf[i] != '{')
+		return error_set(e, KD_EINPUT, "a trigger must be a JSON object");
+
+	/* The grammar is known good; json-c only builds the tree. */
+	tok = json_tokener_new_ex(lim->max_depth + 1);
+	if (!tok)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	t->root = json_tokener_parse_ex(tok, buf + i, (int)(len - i));
+	json_tokener_free(tok);
+	if (!t->root)
+		return error_set(e, KD_ENOMEM, "out of memory parsing the trigger");
+	rc = trigger_fields(t, lim, e);
+	if (rc < 0) {
+		trigger_release(t);
+		return rc;
+	}
+	return 0;
+}
+
+void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *req;
+
+	if (outlen)
+		out[0] = '\0';
+	if (len == 0 || outlen == 0)
+		return;
+	tok = json_tokener_new_ex(32);
+	if (!tok)
+		return;
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	if (root && json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "req", &req) && json_object_is_type(req, json_type_string))
+		snprintf(out, outlen, "%s", json_object_get_string(req));
+	if (root)
+		json_object_put(root);
+	json_tokener_free(tok);
+}

@@ -1,0 +1,17 @@
+/* json_strict.h - an RFC 8259 syntax check before json-c sees the text.
+ *
+ * json-c, even in its strict mode, accepts NaN/Infinity literals and single
+ * quotes; input from a socket must be plain JSON.  This checks the grammar
+ * only (no tree is built), iteratively with an explicit depth bound, so a
+ * hostile datagram costs O(len) time and O(max_depth) memory. */
+#ifndef KD_JSON_STRICT_H
+#define KD_JSON_STRICT_H
+
+#include <stddef.h>
+
+/* 0 when s[0..len) is exactly one JSON value (white space around allowed).
+ * Otherwise -1 with *off the byte where it went wrong and *why a short
+ * reason; -2 when nesting exceeds max_depth. */
+int json_strict_check(const char *s, size_t len, int max_depth, size_t *off, const char **why);
+
+#endif

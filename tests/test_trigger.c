@@ -1,0 +1,151 @@
+/* test_trigger.c - the trigger parser: pings, JSON jobs, every rejection. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "krige.h"
+#include "tap.h"
+#include "trigger.h"
+
+static struct trigger_limits lim;
+
+/* Parse s; return the code, and the message in e. */
+static int parse(struct trigger *t, const char *s, size_t len, struct error *e)
+{
+	error_clear(e);
+	return trigger_parse(t, s, len, &lim, e);
+}
+
+static void expect_error(const char *what, const char *s, size_t len, int code, const char *needle)
+{
+	struct trigger t;
+	struct error e;
+	int rc = parse(&t, s, len, &e);
+
+	tap_ok(rc == code && strstr(e.msg, needle) != NULL, "%s: %s (got %d \"%s\")", what, needle, rc, e.msg);
+	tap_ok(t.root == NULL && t.frames.n == 0, "%s: nothing kept after the error", what);
+}
+
+#define S(lit) lit, sizeof(lit) - 1
+
+int main(void)
+{
+	struct trigger t;
+	struct error e;
+	char req[64];
+
+	trigger_limits_default(&lim);
+
+	tap_ok(parse(&t, S("hello server2018-01-04 11:16:00/opt/app"), &e) == 0 && t.kind == TRIGGER_PING,
+	       "the seed's text is a ping");
+	trigger_release(&t);
+	tap_ok(parse(&t, S("  \n\tping"), &e) == 0 && t.kind == TRIGGER_PING, "leading white space skipped");
+	trigger_release(&t);
+	tap_ok(parse(&t, S("NaN"), &e) == 0 && t.kind == TRIGGER_PING, "capital N is not JSON: a ping");
+	trigger_release(&t);
+
+	expect_error("empty", "", 0, KD_EINPUT, "empty datagram");
+	expect_error("blank", S(" \n "), KD_EINPUT, "empty datagram");
+	expect_error("non-UTF-8", S("hello \xff\xfe"), KD_EINPUT, "not valid UTF-8");
+	expect_error("overlong UTF-8", S("x\xc0\xaf"), KD_EINPUT, "not valid UTF-8");
+	expect_error("surrogate", S("x\xed\xa0\x80"), KD_EINPUT, "not valid UTF-8");
+	expect_error("truncated UTF-8", S("x\xe4\xb8"), KD_EINPUT, "not valid UTF-8");
+	expect_error("NUL byte", "a\0b", 3, KD_EINPUT, "not valid UTF-8");
+	expect_error("malformed", S("{\"source_id\": 4"), KD_EINPUT, "malformed JSON");
+	expect_error("trailing text", S("{\"source_id\": 4} x"), KD_EINPUT, "malformed JSON at byte 17: text after the value");
+	expect_error("NaN literal", S("{\"source_id\": NaN}"), KD_EINPUT, "malformed JSON");
+	expect_error("single quotes", S("{'source_id': 4}"), KD_EINPUT, "malformed JSON");
+	expect_error("not an object", S("[1, 2]"), KD_EINPUT, "must be a JSON object");
+	expect_error("a bare number", S("42"), KD_EINPUT, "must be a JSON object");
+	expect_error("Infinity", S("{\"source_id\": -Infinity}"), KD_EINPUT, "malformed JSON");
+	expect_error("control character", S("{\"req\": \"a\tb\", \"source_id\": 1}"), KD_EINPUT, "control character");
+	expect_error("wrong type", S("{\"source_id\": \"42\"}"), KD_EINPUT, "\"source_id\": expected an integer");
+	expect_error("zero id", S("{\"source_id\": 0}"), KD_EINPUT, "\"source_id\": must be between");
+	expect_error("unknown field", S("{\"source_id\": 1, \"colour\": 1}"), KD_EINPUT, "unknown field \"colour\"");
+	expect_error("both kinds", S("{\"source_id\": 1, \"index\": \"pm25\"}"), KD_EINPUT, "not both");
+	expect_error("no kind", S("{\"req\": \"x\"}"), KD_EINPUT, "needs \"source_id\"");
+	expect_error("bad callback", S("{\"source_id\": 1, \"callback\": \"file:///etc/passwd\"}"), KD_EINPUT,
+		     "only http:// and https://");
+	expect_error("bad index", S("{\"index\": \"../x\", \"frames\": []}"), KD_EINPUT, "\"index\": use letters");
+	expect_error("empty frames", S("{\"index\": \"pm25\", \"frames\": []}"), KD_EINPUT, "at least one frame");
+	expect_error("empty frame", S("{\"index\": \"pm25\", \"frames\": [{\"pubtime\": \"t\", \"points\": []}]}"),
+		     KD_EINPUT, "frames[0] (t) has no points");
+	expect_error("missing latitude",
+		     S("{\"index\":\"pm25\",\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":1,\"value_air\":2}]}]}"),
+		     KD_EINPUT, "frames[0].points[0]: missing \"latitude\"");
+	expect_error("string coordinate that is not a number",
+		     S("{\"index\":\"pm25\",\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":\"east\",\"latitude\":1,\"value_air\":2}]}]}"),
+		     KD_EINPUT, "frames[0].points[0].longitude: expected a number");
+	expect_error("repeated pubtime",
+		     S("{\"index\":\"pm25\",\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":1,\"latitude\":1,\"value_air\":2}]},"
+		       "{\"pubtime\":\"t\",\"points\":[{\"longitude\":1,\"latitude\":1,\"value_air\":2}]}]}"),
+		     KD_EINPUT, "repeats frames[0]");
+	expect_error("bad model", S("{\"source_id\": 1, \"model\": \"linear\"}"), KD_EINPUT, "is not one of");
+	expect_error("variogram without psill",
+		     S("{\"source_id\": 1, \"variogram\": {\"model\": \"gaussian\", \"nugget\": 0, \"range\": 5}}"),
+		     KD_EINPUT, "missing \"psill\"");
+	expect_error("negative range",
+		     S("{\"source_id\": 1, \"variogram\": {\"model\": \"gaussian\", \"nugget\": 0, \"psill\": 1, \"range\": -5}}"),
+		     KD_EINPUT, "greater than zero");
+	expect_error("kriging.js without variance",
+		     S("{\"source_id\": 1, \"method\": \"kriging.js\", \"variance\": true}"), KD_EINPUT, "has no variance");
+	expect_error("width over the limit", S("{\"source_id\": 1, \"width\": 100000}"), KD_EINPUT,
+		     "\"width\": must be between 1 and 8000");
+
+	{
+		/* 40 nested arrays inside the object: over the depth cap. */
+		char deep[256] = "{\"source_id\": 1, \"x\": ";
+		size_t n = strlen(deep);
+		for (int i = 0; i < 40; i++)
+			deep[n++] = '[';
+		for (int i = 0; i < 40; i++)
+			deep[n++] = ']';
+		deep[n++] = '}';
+		expect_error("deep nesting", deep, n, KD_ELIMIT, "nested deeper than 32");
+	}
+	{
+		size_t n = lim.max_bytes + 1;
+		char *big = malloc(n);
+		memset(big, 'a', n);
+		expect_error("over-long", big, n, KD_ELIMIT, "too large");
+		free(big);
+	}
+
+	tap_ok(parse(&t, S("{\"source_id\": 42, \"req\": \"r1\", \"key\": \"k\", \"priority\": 7, \"grid\": true}"), &e) == 0 &&
+	       t.kind == TRIGGER_SOURCE && t.source_id == 42 && t.priority == 7 && t.grid == 1 &&
+	       t.max_attempts == 5 && t.width == 1000 && strcmp(t.req, "r1") == 0 && strcmp(t.key, "k") == 0,
+	       "source trigger with options and defaults (%s)", e.msg);
+	trigger_release(&t);
+
+	tap_ok(parse(&t, S("{\"index\":\"pm25\",\"boundary\":\"nanshan\",\"model\":\"spherical\",\"frames\":["
+			   "{\"pubtime\":\"2024-01-01 10:00\",\"time_data\":[{\"longitude\":113.9,\"latitude\":\"22.5\",\"value_air\":null},"
+			   "{\"longitude\":113.95,\"latitude\":22.55,\"value_air\":35}]}]}"), &e) == 0 &&
+	       t.kind == TRIGGER_INLINE && strcmp(t.index, "pm25") == 0 && strcmp(t.boundary_name, "nanshan") == 0 &&
+	       t.has_model && t.model == VGM_SPHERICAL && t.frames.n == 1 && t.frames.frame[0].n == 2 &&
+	       isnan(t.frames.frame[0].val[0]) && t.frames.frame[0].lat[0] == 22.5 && t.frames.frame[0].val[1] == 35,
+	       "inline job: time_data alias, numeric string, null kept as NaN (%s)", e.msg);
+	trigger_release(&t);
+
+	tap_ok(parse(&t, S("{\"index\":\"aqi\",\"boundary\":[[[0,0],[1,0],[1,1]]],\"variogram\":{\"nugget\":0.5,\"psill\":2,"
+			   "\"range\":900,\"model\":\"exponential\"},\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":0.5,"
+			   "\"latitude\":0.2,\"value_air\":1}]}]}"), &e) == 0 &&
+	       t.boundary && t.variogram && t.has_model && t.model == VGM_EXPONENTIAL,
+	       "inline ring list and a given variogram (%s)", e.msg);
+	trigger_release(&t);
+
+	tap_ok(parse(&t, S("{\"source_id\":1,\"method\":\"kriging.js\",\"sigma2\":0.1,\"alpha\":50,"
+			   "\"variogram\":{\"model\":\"spherical\",\"nugget\":0,\"range\":0.1,\"sill\":3}}"), &e) == 0 &&
+	       t.method == METHOD_KRIGINGJS && t.sigma2 == 0.1 && t.alpha == 50 && t.variogram,
+	       "kriging.js method with its own variogram form (%s)", e.msg);
+	trigger_release(&t);
+
+	trigger_req_of(S("{\"req\": \"abc\", \"source_id\": \"bad\"}"), req, sizeof(req));
+	tap_ok(strcmp(req, "abc") == 0, "req is recovered from a rejected trigger");
+	trigger_req_of(S("{\"req\": \"abc\""), req, sizeof(req));
+	tap_ok(req[0] == '\0', "no req from malformed JSON");
+
+	return tap_done();
+}
