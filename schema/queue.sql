@@ -61,7 +61,7 @@ CREATE INDEX callbacks_job ON callbacks(job_id);
 -- Totals that only grow, so metrics survive purge.
 CREATE TABLE counters (
 	name  TEXT PRIMARY KEY,
-	value REAL NOT NULL DEFAULT 0
+	value NUMERIC NOT NULL DEFAULT 0 -- integers, except render_seconds
 ) WITHOUT ROWID;
 INSERT INTO counters(name) VALUES
 	('jobs_accepted'), ('jobs_done'), ('jobs_dead'), ('jobs_cancelled'),

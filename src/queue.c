@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
