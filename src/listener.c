@@ -321,10 +321,18 @@ static int enqueue_one(struct listener *l, struct item *it, struct error *e)
 
 	if (it->t.kind == TRIGGER_PING)
 		return queue_enqueue_ping(l->q, it->d.buf, it->d.len, it->d.uid, &it->id, &existed, e);
+	/* The payload stored (and compared for a repeated key) is the trigger
+	 * re-serialised compactly: white space or a trailing newline from a
+	 * shell pipe does not make "another payload".  json-c keeps the key
+	 * order and the original text of numbers. */
+	const char *canon = json_object_to_json_string_ext(it->t.root, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!canon)
+		return error_set(e, KD_ENOMEM, "out of memory");
 	struct queue_new_job j = {
 		.kind = "render",
-		.payload = it->d.buf,
-		.payload_len = it->d.len,
+		.payload = canon,
+		.payload_len = strlen(canon),
 		.key = it->t.key,
 		.source_id = it->t.kind == TRIGGER_SOURCE ? it->t.source_id : -1,
 		.priority = it->t.priority,
