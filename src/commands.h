@@ -6,5 +6,7 @@
 #define KD_COMMANDS_H
 
 int cmd_render(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "render", cmd_render, "render one job from a JSON file straight to files, no queue" },
+	{ "listen", cmd_listen, "receive triggers on a Unix socket and queue them durably" },
+	{ "submit", cmd_submit, "send one trigger, wait for the reply, print the job ids" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

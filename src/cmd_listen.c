@@ -1,0 +1,186 @@
+/* cmd_listen.c - `krigd listen`: the ingest half on its own. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "error.h"
+#include "listener.h"
+#include "log.h"
+
+#define MAX_ALLOW 64
+
+static volatile sig_atomic_t stop_requested;
+
+/* Only sets a flag: the listener stops reading, commits, replies, returns. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: krigd listen --db PATH --socket PATH [OPTIONS]\n"
+		"Receive triggers on a Unix datagram socket and queue them durably; each\n"
+		"sender that bound an address gets one reply after the COMMIT.\n\n"
+		"  --db PATH              queue database (created if missing)\n"
+		"  --socket PATH          socket to create (not needed with socket activation)\n"
+		"  --socket-mode MODE     octal file mode of the socket (0660)\n"
+		"  --allow-uid UID,...    accept only these sender uids (default: anyone who can\n"
+		"                         open the socket)\n"
+		"  --max-datagram BYTES   larger datagrams get an error reply (196608)\n"
+		"  --synchronous MODE     full (default): an ok reply survives power loss;\n"
+		"                         normal: faster, survives a crash of krigd but the last\n"
+		"                         acked triggers may be lost if the machine loses power\n"
+		"  --busy-timeout MS      how long to wait for another writer before replying\n"
+		"                         \"queue busy\" (5000)\n"
+		"  --max-batch N          datagrams per transaction (1024; 1 = one commit each)\n"
+		"  --log-level LEVEL      error, warning, notice, info, debug\n");
+}
+
+static int parse_uids(char *s, uid_t *out, size_t *n)
+{
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(tok, &end, 10);
+		if (errno || end == tok || *end || *n >= MAX_ALLOW || v > 0xfffffffful)
+			return -1;
+		out[(*n)++] = (uid_t)v;
+	}
+	return *n ? 0 : -1;
+}
+
+static int parse_size(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cmd_listen(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "allow-uid", required_argument, NULL, 'u' },
+		{ "max-datagram", required_argument, NULL, 'x' },
+		{ "synchronous", required_argument, NULL, 'y' },
+		{ "busy-timeout", required_argument, NULL, 'b' },
+		{ "max-batch", required_argument, NULL, 'B' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct listener_opts o;
+	struct sigaction sa;
+	struct error e = { 0 };
+	uid_t allow[MAX_ALLOW];
+	size_t nallow = 0;
+	long long v;
+	int c;
+
+	listener_opts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.db_path = optarg; break;
+		case 's': o.socket_path = optarg; break;
+		case 'm': {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+			if (end == optarg || *end || m > 0777) {
+				fprintf(stderr, "krigd listen: --socket-mode: expected an octal mode like 0660\n");
+				return 2;
+			}
+			o.socket_mode = (unsigned)m;
+			break;
+		}
+		case 'u':
+			if (parse_uids(optarg, allow, &nallow) < 0) {
+				fprintf(stderr, "krigd listen: --allow-uid: expected numbers separated by commas "
+					"(at most %d)\n", MAX_ALLOW);
+				return 2;
+			}
+			o.allow_uid = allow;
+			o.n_allow = nallow;
+			break;
+		case 'x':
+			if (parse_size(optarg, 16, 64LL * 1024 * 1024, &v) < 0) {
+				fprintf(stderr, "krigd listen: --max-datagram: expected 16 .. 67108864 bytes\n");
+				return 2;
+			}
+			o.max_datagram = (size_t)v;
+			break;
+		case 'y':
+			if (strcmp(optarg, "full") == 0)
+				o.queue.sync = QUEUE_SYNC_FULL;
+			else if (strcmp(optarg, "normal") == 0)
+				o.queue.sync = QUEUE_SYNC_NORMAL;
+			else {
+				fprintf(stderr, "krigd listen: --synchronous: full or normal\n");
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_size(optarg, 0, 3600 * 1000, &v) < 0) {
+				fprintf(stderr, "krigd listen: --busy-timeout: expected milliseconds\n");
+				return 2;
+			}
+			o.queue.busy_timeout_ms = (int)v;
+			break;
+		case 'B':
+			if (parse_size(optarg, 1, 65536, &v) < 0) {
+				fprintf(stderr, "krigd listen: --max-batch: expected 1 .. 65536\n");
+				return 2;
+			}
+			o.max_batch = (size_t)v;
+			break;
+		case 'l':
+			if ((c = log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "krigd listen: --log-level: unknown level '%s'\n", optarg);
+				return 2;
+			}
+			log_level = c;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !o.db_path) {
+		fprintf(stderr, "krigd listen: %s\n", optind < argc ? "unexpected argument" : "--db is required");
+		usage(stderr);
+		return 2;
+	}
+	if (!o.socket_path && !getenv("LISTEN_FDS")) {
+		fprintf(stderr, "krigd listen: --socket is required\n");
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (listener_run(&o, &stop_requested, &e) < 0) {
+		fprintf(stderr, "krigd listen: %s\n", e.msg);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* cmd_submit.c - `krigd submit`: send one trigger, wait for the reply.
+ *
+ * The trigger always carries a `key` (a random one is added when it has
+ * none), so a retry after a time-out can never create a second job: the
+ * listener answers a repeated key with the job it already has. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "commands.h"
+
+#define MAX_INPUT (64u * 1024 * 1024)
+#define MAX_REPLY 65536
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: krigd submit --socket PATH [--wait-ms N] [--retries N] [JSON | -]\n"
+		"Send one trigger (JSON, or '-' / nothing to read it from stdin; text that is\n"
+		"not JSON is a ping) and print the job ids of the reply, one per line.\n\n"
+		"  --socket PATH   the listener's socket\n"
+		"  --wait-ms N     wait this long for each reply (5000)\n"
+		"  --retries N     send again this many times after a time-out or a\n"
+		"                  \"queue busy\" reply, with the same key (3)\n");
+}
+
+static char *read_all(FILE *fp, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, fp);
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap) {
+			char *nb;
+			if (cap >= MAX_INPUT || !(nb = realloc(buf, cap * 2 + 1))) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!buf || ferror(fp)) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* A JSON object without "key" gets a random one; anything else is sent as
+ * it is (the listener judges it).  Returns the bytes to send (malloc'd). */
+static char *with_key(const char *in, size_t len, size_t *outlen)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *k;
+	size_t i = 0;
+	char *out;
+
+	while (i < len && strchr(" \t\r\n", in[i]))
+		i++;
+	if (i < len && in[i] == '{' && (tok = json_tokener_new_ex(64))) {
+		root = json_tokener_parse_ex(tok, in + i, (int)(len - i));
+		if (root && json_tokener_get_error(tok) == json_tokener_success &&
+		    json_object_is_type(root, json_type_object) && !json_object_object_get_ex(root, "key", &k)) {
+			unsigned char r[16];
+			char key[40];
+			const char *s;
+
+			if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+				for (size_t j = 0; j < sizeof(r); j++)
+					r[j] = (unsigned char)rand();
+			}
+			for (size_t j = 0; j < sizeof(r); j++)
+				sprintf(key + 2 * j, "%02x", r[j]);
+			json_object_object_add(root, "key", json_object_new_string(key));
+			s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+			out = strdup(s);
+			*outlen = out ? strlen(out) : 0;
+			json_object_put(root);
+			json_tokener_free(tok);
+			return out;
+		}
+		if (root)
+			json_object_put(root);
+		json_tokener_free(tok);
+	}
+	if (!(out = malloc(len + 1)))
+		return NULL;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	*outlen = len;
+	return out;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until deadline for a reply from the listener at sa.  1 with the
+ * reply in buf, 0 on time-out, -1 on a socket error. */
+static int wait_reply(int fd, const struct sockaddr_un *sa, long long deadline, char *buf, size_t cap)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		struct sockaddr_un from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		if (left <= 0)
+			return 0;
+		if (poll(&p, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!(p.revents & POLLIN))
+			continue;
+		n = recvfrom(fd, buf, cap - 1, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		/* Only the listener's own address counts: anyone may write to ours. */
+		if (fl <= sizeof(sa_family_t) || strcmp(from.sun_path, sa->sun_path) != 0)
+			continue;
+		buf[n] = '\0';
+		return 1;
+	}
+}
+
+int cmd_submit(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "wait-ms", required_argument, NULL, 'w' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	long wait_ms = 5000, retries = 3;
+	char *in = NULL, *msg = NULL, reply[MAX_REPLY];
+	size_t inlen = 0, msglen = 0;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
+	int c, fd = -1, status = 1;
+	char last_err[512] = "no reply from the listener";
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 's': path = optarg; break;
+		case 'w':
+			wait_ms = strtol(optarg, &end, 10);
+			if (end == optarg || *end || wait_ms < 1 || wait_ms > 3600000) {
+				fprintf(stderr, "krigd submit: --wait-ms: expected 1 .. 3600000\n");
+				return 2;
+			}
+			break;
+		case 'r':
+			retries = strtol(optarg, &end, 10);
+			if (end == optarg || *end || retries < 0 || retries > 1000) {
+				fprintf(stderr, "krigd submit: --retries: expected 0 .. 1000\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || argc - optind > 1) {
+		fprintf(stderr, "krigd submit: %s\n", path ? "one trigger at a time" : "--socket is required");
+		return 2;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "krigd submit: socket path too long\n");
+		return 2;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if (optind == argc || strcmp(argv[optind], "-") == 0) {
+		if (!(in = read_all(stdin, &inlen))) {
+			fprintf(stderr, "krigd submit: cannot read the trigger from stdin (at most %u bytes)\n",
+				MAX_INPUT);
+			return 1;
+		}
+	} else {
+		inlen = strlen(argv[optind]);
+		in = strdup(argv[optind]);
+	}
+	if (!in || !(msg = with_key(in, inlen, &msglen))) {
+		fprintf(stderr, "krigd submit: out of memory\n");
+		goto out;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    /* Autobind: the kernel picks a unique abstract address to reply to. */
+	    bind(fd, (struct sockaddr *)&me, sizeof(sa_family_t)) < 0) {
+		fprintf(stderr, "krigd submit: socket: %s\n", strerror(errno));
+		goto out;
+	}
+	{
+		int sndbuf = (int)(msglen * 2 + 65536);
+		struct timeval tv = { .tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		/* A full listener queue blocks the send; not past one wait. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	for (long attempt = 0; attempt <= retries; attempt++) {
+		long long deadline = now_ms() + wait_ms;
+		struct json_object *r, *ok, *jobs, *err;
+		int got;
+
+		if (sendto(fd, msg, msglen, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			snprintf(last_err, sizeof(last_err), "sending to %s: %s", path, strerror(errno));
+			if (errno == EMSGSIZE)
+				break;
+		}
+		/* Wait the full time even if the send failed: a listener that is
+		 * restarting gets the chance to come back before the next try. */
+		got = wait_reply(fd, &sa, deadline, reply, sizeof(reply));
+		if (got < 0) {
+			snprintf(last_err, sizeof(last_err), "receiving: %s", strerror(errno));
+			break;
+		}
+		if (got == 0)
+			continue;
+		if (!(r = json_tokener_parse(reply)) || !json_object_object_get_ex(r, "ok", &ok)) {
+			snprintf(last_err, sizeof(last_err), "unreadable reply: %.200s", reply);
+			if (r)
+				json_object_put(r);
+			break;
+		}
+		if (json_object_get_boolean(ok)) {
+			if (json_object_object_get_ex(r, "jobs", &jobs) && json_object_is_type(jobs, json_type_array))
+				for (size_t i = 0; i < json_object_array_length(jobs); i++)
+					printf("%lld\n", (long long)json_object_get_int64(json_object_array_get_idx(jobs, i)));
+			json_object_put(r);
+			status = 0;
+			last_err[0] = '\0';
+			break;
+		}
+		snprintf(last_err, sizeof(last_err), "%.400s",
+			 json_object_object_get_ex(r, "error", &err) ? json_object_get_string(err) : reply);
+		json_object_put(r);
+		if (strcmp(last_err, "queue busy") != 0)
+			break; /* bad input: sending it again cannot help */
+	}
+	if (status != 0)
+		fprintf(stderr, "krigd submit: %s\n", last_err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(in);
+	free(msg);
+	return status;
+}

@@ -1,0 +1,578 @@
+/* listener.c - see listener.h.
+ *
+ * Design: two threads and a bounded ring between them.
+ *  - The reader thread only receives: it drains the socket (non-blocking
+ *    recvmsg until EAGAIN, then poll) and appends each datagram, with its
+ *    sender's address and SCM_CREDENTIALS uid, to the ring.  The kernel
+ *    queues only ~10 datagrams per socket (net.unix.max_dgram_qlen), so it
+ *    must keep reading while the other thread waits for fsync.
+ *  - The committer thread (the caller of listener_run) takes everything in
+ *    the ring (up to max_batch), validates each datagram, enqueues the good
+ *    ones in ONE transaction, COMMITs (one fsync for the whole batch: group
+ *    commit), then replies to each sender.  While it commits, the reader
+ *    fills the ring with the next batch.
+ * The ring is bounded in datagrams and bytes; when full the reader waits,
+ * the kernel queue fills and senders block: back-pressure, never unbounded
+ * memory.  Replies are sent with MSG_DONTWAIT: a sender that does not read
+ * loses its reply but never stalls the listener.  Checkpoints run when the
+ * ring stays empty (idle) or every CKPT_BATCHES batches, after the replies. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "listener.h"
+#include "log.h"
+#include "queue.h"
+#include "trigger.h"
+
+#define RING_SLOTS 4096                  /* datagrams waiting for the committer */
+#define RING_BYTES (64u * 1024 * 1024)   /* bytes waiting for the committer */
+#define CKPT_BATCHES 256                 /* checkpoint at least this often under load */
+
+struct dgram {
+	char *buf;          /* malloc'd, len bytes (+ NUL) */
+	size_t len;         /* bytes kept */
+	size_t real_len;    /* bytes sent (MSG_TRUNC) */
+	long long uid;      /* sender uid, -1 if the kernel gave none */
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+};
+
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty, nonfull;
+	struct dgram slot[RING_SLOTS];
+	size_t head, count, bytes;
+	int stop;        /* committer asks the reader to stop */
+	int reader_done; /* reader has stopped; nothing more will arrive */
+	int reader_err;  /* errno of a fatal receive error */
+};
+
+struct listener {
+	const struct listener_opts *o;
+	int fd;
+	struct ring ring;
+	struct queue *q;
+	struct trigger_limits lim;
+};
+
+void listener_opts_default(struct listener_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->socket_mode = 0660;
+	o->max_datagram = 192 * 1024;
+	o->max_batch = 1024;
+	queue_opts_default(&o->queue);
+}
+
+/* ---- socket ---------------------------------------------------------- */
+
+/* systemd socket activation: fd 3 when LISTEN_PID is us.  1 if inherited. */
+static int inherited_socket(int *fd, struct error *e)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int type = 0, domain = 0;
+	socklen_t l = sizeof(type);
+
+	if (!pid || !fds || atoll(pid) != (long long)getpid() || atoi(fds) < 1)
+		return 0;
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_DGRAM)
+		return error_set(e, KD_EINPUT, "inherited fd 3 is not a datagram socket");
+	l = sizeof(domain);
+	if (getsockopt(3, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 || domain != AF_UNIX)
+		return error_set(e, KD_EINPUT, "inherited fd 3 is not a Unix socket");
+	/* Children (none today) must not think the socket is theirs. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	*fd = 3;
+	return 1;
+}
+
+static int make_addr(const char *path, struct sockaddr_un *sa, struct error *e)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (!path || !*path)
+		return error_set(e, KD_EINPUT, "no socket path (--socket)");
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return error_set(e, KD_EINPUT, "socket path too long: %s", path);
+	memcpy(sa->sun_path, path, strlen(path));
+	return 0;
+}
+
+/* Create the socket at path.  An existing file is replaced only if it is a
+ * socket nobody listens on (connect() refused): never another file, never a
+ * live listener's socket. */
+static int create_socket(const char *path, unsigned mode, int *out, struct error *e)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, rc;
+
+	if ((rc = make_addr(path, &sa, e)) < 0)
+		return rc;
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode))
+			return error_set(e, KD_EINPUT, "%s exists and is not a socket: refusing to replace it",
+					 path);
+		if ((probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return error_set(e, KD_EIO, "socket: %s", strerror(errno));
+		rc = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
+		rc = rc == 0 ? 0 : errno;
+		close(probe);
+		if (rc == 0)
+			return error_set(e, KD_EINPUT, "%s: another listener is running on it", path);
+		if (rc != ECONNREFUSED)
+			return error_set(e, KD_EIO, "%s: %s", path, strerror(rc));
+		if (unlink(path) < 0 && errno != ENOENT)
+			return error_set(e, KD_EIO, "removing stale socket %s: %s", path, strerror(errno));
+		log_info("removed stale socket %s", path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return error_set(e, KD_EIO, "socket: %s", strerror(errno));
+	/* The file is created with the mode we want, not a wider one first:
+	 * startup is single-threaded, so changing the umask here is safe. */
+	old = umask((mode_t)(~mode & 0777));
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		error_set(e, KD_EIO, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return KD_EIO;
+	}
+	if (chmod(path, (mode_t)mode) < 0) {
+		error_set(e, KD_EIO, "chmod %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return KD_EIO;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* ---- reader thread --------------------------------------------------- */
+
+static int ring_push(struct ring *r, struct dgram *d)
+{
+	pthread_mutex_lock(&r->mu);
+	/* Bounded: wait for room, but never drop what was already received. */
+	while (!r->stop && r->count > 0 && (r->count == RING_SLOTS || r->bytes + d->len > RING_BYTES))
+		pthread_cond_wait(&r->nonfull, &r->mu);
+	if (r->count == RING_SLOTS) { /* stopping with a full ring: wait for one slot */
+		while (r->count == RING_SLOTS)
+			pthread_cond_wait(&r->nonfull, &r->mu);
+	}
+	r->slot[(r->head + r->count) % RING_SLOTS] = *d;
+	r->count++;
+	r->bytes += d->len;
+	pthread_cond_signal(&r->nonempty);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static int ring_stopping(struct ring *r)
+{
+	int s;
+	pthread_mutex_lock(&r->mu);
+	s = r->stop;
+	pthread_mutex_unlock(&r->mu);
+	return s;
+}
+
+static void *reader_main(void *arg)
+{
+	struct listener *l = arg;
+	size_t cap = l->o->max_datagram + 1;
+	char *buf = malloc(cap);
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	int err = 0;
+
+	if (!buf)
+		err = ENOMEM;
+	while (!err && !ring_stopping(&l->ring)) {
+		struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+		/* A short time-out, so a stop request is seen promptly. */
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
+		for (int n = 0; n < 256 && !ring_stopping(&l->ring); n++) {
+			struct dgram d = { .uid = -1 };
+			struct iovec iov = { .iov_base = buf, .iov_len = cap };
+			struct msghdr mh = {
+				.msg_name = &d.addr, .msg_namelen = sizeof(d.addr),
+				.msg_iov = &iov, .msg_iovlen = 1,
+				.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
+			};
+			/* MSG_TRUNC: the return value is the datagram's real length, so
+			 * an over-long one is detected, not silently cut. */
+			ssize_t got = recvmsg(l->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+			if (got < 0) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+					err = errno;
+				break;
+			}
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+					struct ucred uc;
+					memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+					d.uid = uc.uid;
+				} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+					/* A sender passed file descriptors: close them. */
+					int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+					for (int k = 0; k < nfd; k++) {
+						int fd;
+						memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+						close(fd);
+					}
+				}
+			d.addrlen = mh.msg_namelen;
+			d.real_len = (size_t)got;
+			d.len = (size_t)got > l->o->max_datagram ? 0 : (size_t)got;
+			if (!(d.buf = malloc(d.len + 1))) {
+				err = ENOMEM;
+				break;
+			}
+			memcpy(d.buf, buf, d.len);
+			d.buf[d.len] = '\0';
+			ring_push(&l->ring, &d);
+		}
+	}
+	free(buf);
+	pthread_mutex_lock(&l->ring.mu);
+	l->ring.reader_done = 1;
+	l->ring.reader_err = err;
+	pthread_cond_broadcast(&l->ring.nonempty);
+	pthread_mutex_unlock(&l->ring.mu);
+	return NULL;
+}
+
+/* ---- committer ------------------------------------------------------- */
+
+struct item {
+	struct dgram d;
+	struct trigger t;
+	int parsed;           /* t holds a trigger to enqueue */
+	int ok;
+	long long id;
+	char req[256];
+	char error[ERROR_MSG_MAX];
+};
+
+static int uid_allowed(const struct listener_opts *o, long long uid)
+{
+	if (!o->allow_uid || o->n_allow == 0)
+		return 1;
+	for (size_t i = 0; i < o->n_allow; i++)
+		if ((long long)o->allow_uid[i] == uid)
+			return 1;
+	return 0;
+}
+
+static void validate(struct listener *l, struct item *it)
+{
+	struct error e = { 0 };
+
+	if (!uid_allowed(l->o, it->d.uid)) {
+		snprintf(it->error, sizeof(it->error), "sender uid %lld is not allowed", it->d.uid);
+		return;
+	}
+	if (it->d.real_len > l->o->max_datagram) {
+		snprintf(it->error, sizeof(it->error), "datagram too large: %zu bytes; the limit is %zu",
+			 it->d.real_len, l->o->max_datagram);
+		return;
+	}
+	if (trigger_parse(&it->t, it->d.buf, it->d.len, &l->lim, &e) < 0) {
+		trigger_req_of(it->d.buf, it->d.len, it->req, sizeof(it->req));
+		snprintf(it->error, sizeof(it->error), "%s", e.msg);
+		return;
+	}
+	if (it->t.req)
+		snprintf(it->req, sizeof(it->req), "%s", it->t.req);
+	it->parsed = 1;
+}
+
+static int enqueue_one(struct listener *l, struct item *it, struct error *e)
+{
+	int existed;
+
+	if (it->t.kind == TRIGGER_PING)
+		return queue_enqueue_ping(l->q, it->d.buf, it->d.len, it->d.uid, &it->id, &existed, e);
+	/* The payload stored (and compared for a repeated key) is the trigger
+	 * re-serialised compactly: white space or a trailing newline from a
+	 * shell pipe does not make "another payload".  json-c keeps the key
+	 * order and the original text of numbers. */
+	const char *canon = json_object_to_json_string_ext(it->t.root, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!canon)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	struct queue_new_job j = {
+		.kind = "render",
+		.payload = canon,
+		.payload_len = strlen(canon),
+		.key = it->t.key,
+		.source_id = it->t.kind == TRIGGER_SOURCE ? it->t.source_id : -1,
+		.priority = it->t.priority,
+		.max_attempts = it->t.max_attempts,
+		.sender_uid = it->d.uid,
+	};
+	return queue_enqueue(l->q, &j, &it->id, &existed, e);
+}
+
+/* Mark every parsed item of the batch failed with msg (nothing of it is in
+ * the database: the transaction was rolled back or never began). */
+static void fail_parsed(struct item *it, size_t n, const char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (it[i].parsed) {
+			it[i].ok = 0;
+			snprintf(it[i].error, sizeof(it[i].error), "%s", msg);
+		}
+}
+
+static void commit_batch(struct listener *l, struct item *it, size_t n)
+{
+	struct error e = { 0 };
+	size_t good = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		good += it[i].parsed;
+	if (!good)
+		return;
+	if ((rc = queue_begin(l->q, &e)) < 0) {
+		log_warn("begin: %s", e.msg);
+		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: database unavailable");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!it[i].parsed)
+			continue;
+		error_clear(&e);
+		rc = enqueue_one(l, &it[i], &e);
+		if (rc == KD_EINPUT || rc == KD_ELIMIT) {
+			/* This one only (e.g. a key reused with another payload). */
+			snprintf(it[i].error, sizeof(it[i].error), "%s", e.msg);
+			continue;
+		}
+		if (rc < 0) {
+			log_err("enqueue: %s", e.msg);
+			queue_rollback(l->q);
+			fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: could not enqueue");
+			return;
+		}
+		it[i].ok = 1;
+	}
+	if ((rc = queue_commit(l->q, &e)) < 0) {
+		log_err("commit: %s", e.msg);
+		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: commit failed");
+	}
+}
+
+static void reply(struct listener *l, const struct item *it)
+{
+	struct json_object *o;
+	const char *s;
+
+	/* An unbound sender (address is only the family) cannot get a reply. */
+	if (it->d.addrlen <= sizeof(sa_family_t))
+		return;
+	if (!(o = json_object_new_object()))
+		return;
+	json_object_object_add(o, "ok", json_object_new_boolean(it->ok));
+	if (it->req[0])
+		json_object_object_add(o, "req", json_object_new_string(it->req));
+	if (it->ok) {
+		struct json_object *a = json_object_new_array();
+		json_object_array_add(a, json_object_new_int64(it->id));
+		json_object_object_add(o, "jobs", a);
+	} else {
+		json_object_object_add(o, "error", json_object_new_string(it->error));
+	}
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (sendto(l->fd, s, strlen(s), MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&it->d.addr,
+		   it->d.addrlen) < 0)
+		log_debug("reply not sent: %s", strerror(errno));
+	json_object_put(o);
+}
+
+static void process(struct listener *l, struct item *it, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		validate(l, &it[i]);
+	commit_batch(l, it, n);
+	/* Only now, after the COMMIT (and its fsync), may anyone hear "ok". */
+	for (size_t i = 0; i < n; i++) {
+		reply(l, &it[i]);
+		if (it[i].parsed)
+			trigger_release(&it[i].t);
+		free(it[i].d.buf);
+	}
+}
+
+static void checkpoint(struct listener *l)
+{
+	struct error e = { 0 };
+	if (queue_checkpoint(l->q, &e) < 0)
+		log_debug("checkpoint: %s", e.msg);
+}
+
+static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *e)
+{
+	struct ring *r = &l->ring;
+	size_t maxb = l->o->max_batch ? l->o->max_batch : 1024;
+	struct item *it = calloc(maxb, sizeof(*it));
+	int dirty = 0, since_ckpt = 0, err;
+
+	if (!it)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	for (;;) {
+		size_t n = 0;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->count == 0 && !r->reader_done) {
+			struct timespec ts;
+			if (*stop && !r->stop) {
+				r->stop = 1;
+				pthread_cond_broadcast(&r->nonfull);
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_cond_timedwait(&r->nonempty, &r->mu, &ts) == ETIMEDOUT && dirty &&
+			    r->count == 0) {
+				/* Idle: checkpoint now, off the reply path. */
+				pthread_mutex_unlock(&r->mu);
+				checkpoint(l);
+				dirty = since_ckpt = 0;
+				pthread_mutex_lock(&r->mu);
+			}
+		}
+		if (r->count == 0 && r->reader_done) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		while (r->count > 0 && n < maxb) {
+			memset(&it[n], 0, sizeof(it[n]));
+			it[n].d = r->slot[r->head];
+			r->bytes -= it[n].d.len;
+			r->head = (r->head + 1) % RING_SLOTS;
+			r->count--;
+			n++;
+		}
+		pthread_cond_signal(&r->nonfull);
+		if (*stop && !r->stop) {
+			r->stop = 1;
+			pthread_cond_broadcast(&r->nonfull);
+		}
+		pthread_mutex_unlock(&r->mu);
+
+		process(l, it, n);
+		dirty = 1;
+		if (++since_ckpt >= CKPT_BATCHES) {
+			checkpoint(l);
+			since_ckpt = 0;
+		}
+	}
+	free(it);
+	if (dirty)
+		checkpoint(l);
+	err = r->reader_err;
+	if (err)
+		return error_set(e, KD_EIO, "receiving: %s", strerror(err));
+	return 0;
+}
+
+int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, struct error *e)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	struct queue_opts qo;
+	pthread_t reader;
+	sigset_t block, old;
+	int rc, inherited = 0, on = 1, rcvbuf = 8 * 1024 * 1024;
+
+	if (!l)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	l->o = o;
+	l->fd = -1;
+	trigger_limits_default(&l->lim);
+	l->lim.max_bytes = o->max_datagram;
+	qo = o->queue;
+	qo.manual_checkpoint = 1;
+	if ((rc = queue_open(&l->q, o->db_path, &qo, e)) < 0)
+		goto out;
+	if ((inherited = inherited_socket(&l->fd, e)) < 0) {
+		rc = inherited;
+		goto out;
+	}
+	if (!inherited && (rc = create_socket(o->socket_path, o->socket_mode, &l->fd, e)) < 0)
+		goto out;
+	/* SO_PASSCRED: every datagram carries the sender's kernel-checked
+	 * credentials (datagram sockets have no peer to ask). */
+	if (setsockopt(l->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
+		rc = error_set(e, KD_EIO, "SO_PASSCRED: %s", strerror(errno));
+		goto out_sock;
+	}
+	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)); /* best effort */
+
+	pthread_mutex_init(&l->ring.mu, NULL);
+	pthread_cond_init(&l->ring.nonempty, NULL);
+	pthread_cond_init(&l->ring.nonfull, NULL);
+	/* Signals go to the committer (this thread), which polls *stop. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = pthread_create(&reader, NULL, reader_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		rc = error_set(e, KD_EIO, "pthread_create: %s", strerror(rc));
+	} else {
+		log_info("listening on %s (database %s)", inherited ? "inherited socket" : o->socket_path,
+			 o->db_path);
+		rc = serve(l, stop, e);
+		pthread_mutex_lock(&l->ring.mu);
+		l->ring.stop = 1;
+		pthread_cond_broadcast(&l->ring.nonfull);
+		pthread_mutex_unlock(&l->ring.mu);
+		pthread_join(reader, NULL);
+	}
+	pthread_cond_destroy(&l->ring.nonfull);
+	pthread_cond_destroy(&l->ring.nonempty);
+	pthread_mutex_destroy(&l->ring.mu);
+out_sock:
+	if (!inherited && o->socket_path)
+		unlink(o->socket_path);
+out:
+	if (l->fd >= 0)
+		close(l->fd);
+	queue_close(l->q);
+	free(l);
+	return rc;
+}

@@ -1,0 +1,248 @@
+/* queue.h - the durable job queue (DESIGN.md "Queue database").
+ *
+ * One struct queue is one connection to the queue database, used by one
+ * thread at a time.  The interface names no SQLite type, so a second backend
+ * (PostgreSQL, FOR UPDATE SKIP LOCKED) can implement it.  Every write runs in
+ * its own BEGIN IMMEDIATE transaction, except enqueues between queue_begin
+ * and queue_commit, which share one (the listener's group commit).
+ * Functions return 0 (or a documented positive value) or a negative KD_E*
+ * code with e filled: KD_EBUSY means the database stayed locked past the
+ * busy time-out and nothing was changed.  Memory is bounded whatever the
+ * queue length: nothing loads all rows. */
+#ifndef KD_QUEUE_H
+#define KD_QUEUE_H
+
+#include <stddef.h>
+
+struct error;
+struct queue;
+
+enum queue_sync {
+	QUEUE_SYNC_FULL,   /* fsync at every commit: an acked job survives power loss (default) */
+	QUEUE_SYNC_NORMAL, /* WAL synced at checkpoints only: survives a crash of krigd, not of the machine */
+};
+
+struct queue_opts {
+	enum queue_sync sync;
+	int busy_timeout_ms;  /* how long a write waits for another writer; default 5000 */
+	int manual_checkpoint; /* 1: no automatic checkpoint in commits; the owner calls queue_checkpoint when idle */
+	double backoff_base;  /* seconds before the 1st retry, doubled each attempt; default 2, 0 for tests */
+	double backoff_cap;   /* at most this many seconds; default 600 */
+	double backoff_jitter; /* +- this fraction of the delay; default 0.2 */
+};
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_DEAD, JOB_CANCELLED, JOB_NSTATES };
+
+/* "pending", ... ; queue_state_parse returns -1 for an unknown name. */
+const char *queue_state_name(int state);
+int queue_state_parse(const char *name);
+
+/* Defaults described in struct queue_opts. */
+void queue_opts_default(struct queue_opts *o);
+
+/* Open (creating if needed) the database at path, set WAL and the sync mode,
+ * and apply the schema's forward migrations.  On error *q is NULL. */
+int queue_open(struct queue **q, const char *path, const struct queue_opts *o, struct error *e);
+
+/* Close the connection; an open transaction is rolled back.  NULL is fine. */
+void queue_close(struct queue *q);
+
+/* PASSIVE checkpoint: copies what it can of the WAL into the database without
+ * waiting for readers or writers; meant for idle moments, off the reply path. */
+int queue_checkpoint(struct queue *q, struct error *e);
+
+/* ---- ingest ---------------------------------------------------------- */
+
+struct queue_new_job {
+	const char *kind;      /* "render" (or "scan", see queue_enqueue_ping) */
+	const char *payload;   /* the trigger JSON as received */
+	size_t payload_len;
+	const char *key;       /* idempotency key or NULL */
+	long long source_id;   /* {"source_id": N}, or -1 */
+	int priority;          /* higher first */
+	int max_attempts;      /* >= 1 */
+	long long run_at;      /* not before (Unix s); 0 means now */
+	long long sender_uid;  /* -1 when unknown */
+};
+
+/* Group several enqueues into one transaction (BEGIN IMMEDIATE): all of
+ * them become durable at queue_commit, none after queue_rollback.  Outside
+ * such a pair an enqueue commits on its own. */
+int queue_begin(struct queue *q, struct error *e);
+int queue_commit(struct queue *q, struct error *e);
+void queue_rollback(struct queue *q);
+
+/* Add a job; *id gets its id.  With a key already present: the same payload
+ * (byte for byte) gives that job's id and *existed = 1; another payload is
+ * KD_EINPUT "key already used with another payload".  KD_EINPUT leaves the
+ * transaction usable; other errors mean the caller must roll back. */
+int queue_enqueue(struct queue *q, const struct queue_new_job *job, long long *id, int *existed,
+		  struct error *e);
+
+/* A ping: one pending scan job at most.  If one is pending, its id is given
+ * with *existed = 1 (pings coalesce), else a new one is added. */
+int queue_enqueue_ping(struct queue *q, const char *payload, size_t len, long long sender_uid,
+		       long long *id, int *existed, struct error *e);
+
+/* ---- drain side ------------------------------------------------------ */
+
+#define QUEUE_TOKEN_LEN 32 /* hex characters of a lease token */
+
+/* A job row.  Strings are owned (queue_job_release frees them), NULL when
+ * the column is NULL. */
+struct queue_job {
+	long long id;
+	int state;                 /* enum job_state */
+	char kind[8];              /* "render" or "scan" */
+	int priority;
+	char *key;
+	char *payload;
+	size_t payload_len;
+	long long source_id;       /* -1 when none */
+	int attempts, max_attempts;
+	long long run_at, lease_until;
+	char lease_token[QUEUE_TOKEN_LEN + 1]; /* "" when not running */
+	int cancel_requested;
+	char *last_error;
+	char *result;
+	long long sender_uid;      /* -1 when unknown */
+	long long created_at, updated_at, finished_at; /* finished_at 0 while unfinished */
+};
+
+void queue_job_release(struct queue_job *j);
+
+/* What a job ended as, given to the notify hook to build its callback. */
+struct queue_outcome {
+	const struct queue_job *job; /* the row before this change */
+	const char *state;           /* "done", "dead" or "cancelled" */
+	int attempts;                /* attempts made */
+	const char *error;           /* last error, NULL when done */
+	const char *result;          /* result JSON when done, else NULL */
+};
+
+/* Called inside the transaction that moves a job to done, dead or cancelled.
+ * Set *url and *body (malloc'd, freed by the queue) to add an outbox row in
+ * that same transaction, or leave them NULL for no callback.  A non-zero
+ * return aborts the transition. */
+typedef int (*queue_notify_fn)(void *ctx, const struct queue_outcome *o, char **url, char **body,
+			       struct error *e);
+
+/* Install the hook for this connection (the drain does; the listener not). */
+void queue_set_notify(struct queue *q, queue_notify_fn fn, void *ctx);
+
+/* Claim the next job: state pending, run_at <= now, highest priority, then
+ * oldest run_at, then lowest id.  It becomes running with a fresh random
+ * lease_token, lease_until = now + lease_seconds, attempts + 1.
+ * Returns 1 with *out filled, 0 when nothing is due. */
+int queue_claim(struct queue *q, long long now, int lease_seconds, struct queue_job *out,
+		struct error *e);
+
+/* Extend a lease (a timer calls this, not the kriging loop).  KD_ELEASE when
+ * the token is not the job's current one: stop working on it. */
+int queue_renew(struct queue *q, long long id, const char *token, long long now, int lease_seconds,
+		struct error *e);
+
+/* 1 when a cancel was requested for this running job (check between frames),
+ * 0 if not, KD_ELEASE if the lease was lost. */
+int queue_cancel_requested(struct queue *q, long long id, const char *token, struct error *e);
+
+/* One transaction: state done, result, the outbox row (notify hook), the
+ * counters (jobs_done, render_seconds).  KD_ELEASE when the token does not
+ * match: nothing changes, so a job finishes at most once. */
+int queue_finish(struct queue *q, long long id, const char *token, long long now,
+		 const char *result_json, double render_seconds, struct error *e);
+
+/* A failed attempt.  code KD_EINPUT / KD_ELIMIT (permanent) -> dead at once;
+ * KD_ECANCEL -> cancelled; else pending again after an exponential backoff
+ * (base * 2^(attempts-1), capped, +-jitter) unless attempts >= max_attempts
+ * -> dead.  msg is kept as last_error.  *new_state (may be NULL) gets the
+ * resulting enum job_state.  KD_ELEASE when the token does not match. */
+int queue_fail(struct queue *q, long long id, const char *token, long long now, int code,
+	       const char *msg, int *new_state, struct error *e);
+
+/* Running jobs whose lease expired before now count as a failed attempt
+ * "worker died" (dead when attempts are exhausted).  force_all also takes
+ * leases that have not expired (a drain starting: their workers are gone).
+ * Returns the number reclaimed. */
+int queue_reclaim_expired(struct queue *q, long long now, int force_all, struct error *e);
+
+/* The backoff delay in whole seconds for a job that has made `attempts`
+ * attempts, jitter drawn from the queue's generator (exposed for tests). */
+long long queue_backoff_delay(const struct queue *q, int attempts);
+
+/* ---- operating ------------------------------------------------------- */
+
+/* pending -> cancelled now (returns 0); running -> cancel requested, the
+ * worker stops between frames (returns 1); a finished job: KD_EINPUT. */
+int queue_cancel(struct queue *q, long long id, long long now, struct error *e);
+
+/* Requeue job id (0: every dead job): dead or cancelled, and with force
+ * also done, go back to pending with attempts 0, run now.  *count (may be
+ * NULL) gets how many.  A single id in another state is KD_EINPUT. */
+int queue_retry(struct queue *q, long long id, int force, long long now, long long *count,
+		struct error *e);
+
+/* Called by queue_purge for each job about to be deleted, with its result
+ * JSON (NULL if none), e.g. to delete its images.  Non-zero stops the purge
+ * before that job's row is deleted. */
+typedef int (*queue_purge_fn)(void *ctx, long long id, const char *result, struct error *e);
+
+/* Delete done, dead and cancelled jobs finished before `before` (and their
+ * delivered or failed callbacks; a job with a callback still pending stays).
+ * Works in chunks, so memory stays bounded.  *count gets the number deleted. */
+int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
+		struct error *e);
+
+struct queue_stats {
+	long long state[JOB_NSTATES]; /* rows per state now */
+	long long callbacks_pending;
+	long long oldest_pending;     /* created_at of the oldest pending job, 0 if none */
+	/* counters: only grow */
+	long long jobs_accepted, jobs_done, jobs_dead, jobs_cancelled;
+	long long attempts_failed, retries, callbacks_delivered, callbacks_failed;
+	double render_seconds;
+};
+
+int queue_stats(struct queue *q, struct queue_stats *s, struct error *e);
+
+/* Returns 1 with *out filled, 0 if there is no such job. */
+int queue_get(struct queue *q, long long id, struct queue_job *out, struct error *e);
+
+/* Stream jobs (state -1: all), newest first, at most limit (0: no limit),
+ * to fn one at a time; the job is released after fn returns.  A non-zero
+ * return from fn stops the listing and is returned. */
+typedef int (*queue_list_fn)(void *ctx, const struct queue_job *j);
+int queue_list(struct queue *q, int state, long long limit, queue_list_fn fn, void *ctx,
+	       struct error *e);
+
+/* 1 when source row source_id has a job pending, running or dead (the scan
+ * skips it), else 0. */
+int queue_source_has_job(struct queue *q, long long source_id, struct error *e);
+
+/* ---- callback outbox ------------------------------------------------- */
+
+struct queue_callback {
+	long long id, job_id;
+	char *url;
+	char *body;          /* exact bytes, NUL-terminated for convenience */
+	size_t body_len;
+	int attempts;
+	long long next_at, created_at;
+};
+
+void queue_callback_release(struct queue_callback *c);
+
+/* The pending delivery due first (next_at <= now).  Returns 1 with *out
+ * filled, 0 when none is due.  It stays pending until done or failed. */
+int queue_outbox_next(struct queue *q, long long now, struct queue_callback *out, struct error *e);
+
+/* Delivered (2xx): state delivered, counter callbacks_delivered. */
+int queue_outbox_done(struct queue *q, long long id, long long now, int http_status,
+		      struct error *e);
+
+/* A failed delivery: attempts + 1, last status and error kept; pending
+ * again at next_at, or with give_up state failed (counter callbacks_failed). */
+int queue_outbox_failed(struct queue *q, long long id, long long now, int http_status,
+			const char *msg, long long next_at, int give_up, struct error *e);
+
+#endif
