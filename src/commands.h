@@ -8,5 +8,9 @@
 int cmd_render(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+/* jobs, show, retry, cancel, purge, stats: argv[0] says which */
+int cmd_ops(int argc, char **argv);
 
 #endif

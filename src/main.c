@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "commands.h"
 
 struct command {
@@ -16,6 +18,14 @@ static const struct command commands[] = {
 	{ "render", cmd_render, "render one job from a JSON file straight to files, no queue" },
 	{ "listen", cmd_listen, "receive triggers on a Unix socket and queue them durably" },
 	{ "submit", cmd_submit, "send one trigger, wait for the reply, print the job ids" },
+	{ "drain", cmd_drain, "claim queued jobs, render them, deliver their callbacks" },
+	{ "serve", cmd_serve, "run listen and drain as supervised child processes" },
+	{ "jobs", cmd_ops, "list jobs (--state, --limit, --json)" },
+	{ "show", cmd_ops, "show one job" },
+	{ "retry", cmd_ops, "requeue a dead or cancelled job (--dead: all dead ones)" },
+	{ "cancel", cmd_ops, "cancel a pending job, or a running one between frames" },
+	{ "purge", cmd_ops, "delete finished jobs older than a duration (--images: their files)" },
+	{ "stats", cmd_ops, "counts per state, oldest pending age, throughput" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -43,8 +53,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int rc;
+
+			/* Once, before any thread: libcurl's global state is not thread-safe to set up. */
+			if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+				fprintf(stderr, "krigd: cannot initialise libcurl\n");
+				return 1;
+			}
+			rc = commands[i].run(argc - 1, argv + 1);
+			curl_global_cleanup();
+			return rc;
+		}
 	fprintf(stderr, "krigd: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

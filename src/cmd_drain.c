@@ -1,0 +1,216 @@
+/* cmd_drain.c - `krigd drain`: render jobs from the queue until stopped. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boundary.h"
+#include "callback.h"
+#include "commands.h"
+#include "drain.h"
+#include "error.h"
+#include "log.h"
+
+static volatile sig_atomic_t stop;
+
+/* The first signal stops claiming and lets jobs finish; a second gives
+ * them up between frames.  Only the flag is touched here. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (stop < 2)
+		stop = stop + 1;
+}
+
+static void drain_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: krigd drain --db PATH --out DIR [OPTIONS]\n"
+		"\n"
+		"Claim jobs from the queue, render them, write source rows back, finish\n"
+		"them and deliver their callbacks, until SIGTERM or SIGINT.\n"
+		"\n"
+		"  --db PATH                  queue database\n"
+		"  --out DIR                  image directory\n"
+		"  --source SOURCE            source rows: a SQLite file, sqlite:PATH, http(s)://URL\n"
+		"  --boundary FILE            district for source rows and jobs that name none\n"
+		"  --boundary-dir DIR         named boundaries (NAME.geojson)\n"
+		"  --callback URL             callback for jobs that name none\n"
+		"  --callback-secret-file F   whsec_ secret to sign callbacks with\n"
+		"  --url-prefix P             prepended to paths written into img_list\n"
+		"  --workers N                jobs rendered at once (default 1)\n"
+		"  --threads N                kriging threads per worker (default cores / workers)\n"
+		"  --lease SECONDS            lease of a claimed job (default 30)\n"
+		"  --backoff-base SECONDS     first retry delay, doubled per attempt (default 2; 0 for tests)\n"
+		"  --synchronous full|normal  queue durability (default full)\n"
+		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
+		"  --max-pixels N             largest frame in cells (default 25000000)\n"
+		"  --no-callbacks             do not run the callback sender here\n"
+		"  --exit-when-idle           stop once nothing is pending, running or undelivered\n"
+		"  --log-level LEVEL          error, warning, notice, info (default), debug\n"
+		"  --help                     this text\n");
+}
+
+static int number(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
+}
+
+int cmd_drain(int argc, char **argv)
+{
+	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
+	       O_BDIR };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "source", required_argument, NULL, 's' },
+		{ "boundary", required_argument, NULL, 'b' },
+		{ "boundary-dir", required_argument, NULL, O_BDIR },
+		{ "callback", required_argument, NULL, 'c' },
+		{ "callback-secret-file", required_argument, NULL, O_CBSECRET },
+		{ "url-prefix", required_argument, NULL, O_URLPREFIX },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "lease", required_argument, NULL, 'l' },
+		{ "backoff-base", required_argument, NULL, O_BACKOFF },
+		{ "synchronous", required_argument, NULL, O_SYNC },
+		{ "busy-timeout", required_argument, NULL, O_BUSY },
+		{ "max-pixels", required_argument, NULL, O_MAXPIX },
+		{ "no-callbacks", no_argument, NULL, O_NOCB },
+		{ "exit-when-idle", no_argument, NULL, O_IDLE },
+		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct drain_opts o;
+	struct boundary b = BOUNDARY_INIT;
+	struct error e;
+	struct sigaction sa;
+	const char *bpath = NULL, *secret_file = NULL;
+	unsigned char *key = NULL;
+	size_t keylen = 0;
+	long n, threads = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, rc = 1;
+
+	drain_opts_default(&o);
+	error_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.db_path = optarg; break;
+		case 'o': o.out_dir = optarg; break;
+		case 's': o.source = optarg; break;
+		case 'b': bpath = optarg; break;
+		case O_BDIR: o.boundary_dir = optarg; break;
+		case 'c': o.callback_url = optarg; break;
+		case O_CBSECRET: secret_file = optarg; break;
+		case O_URLPREFIX: o.url_prefix = optarg; break;
+		case 'w':
+			if (number(optarg, 1, 256, &n) < 0)
+				goto bad;
+			o.workers = (int)n;
+			break;
+		case 't':
+			if (number(optarg, 1, 1024, &threads) < 0)
+				goto bad;
+			break;
+		case 'l':
+			if (number(optarg, 1, 86400, &n) < 0)
+				goto bad;
+			o.lease = (int)n;
+			break;
+		case O_BACKOFF:
+			if (number(optarg, 0, 86400, &n) < 0)
+				goto bad;
+			o.queue.backoff_base = (double)n;
+			break;
+		case O_SYNC:
+			if (strcmp(optarg, "full") == 0)
+				o.queue.sync = QUEUE_SYNC_FULL;
+			else if (strcmp(optarg, "normal") == 0)
+				o.queue.sync = QUEUE_SYNC_NORMAL;
+			else
+				goto bad;
+			break;
+		case O_BUSY:
+			if (number(optarg, 0, 3600000, &n) < 0)
+				goto bad;
+			o.queue.busy_timeout_ms = (int)n;
+			break;
+		case O_MAXPIX:
+			if (number(optarg, 1, LONG_MAX, &n) < 0)
+				goto bad;
+			o.max_cells = (size_t)n;
+			break;
+		case O_NOCB: o.deliver = 0; break;
+		case O_IDLE: o.exit_when_idle = 1; break;
+		case O_LOGLEVEL:
+			if ((log_level = log_level_parse(optarg)) < 0)
+				goto bad;
+			break;
+		case 'h':
+			drain_usage(stdout);
+			return 0;
+		default:
+			drain_usage(stderr);
+			return 2;
+		}
+	}
+	if (!o.db_path || !o.out_dir || optind != argc) {
+		fprintf(stderr, "krigd drain: --db and --out are required\n");
+		drain_usage(stderr);
+		return 2;
+	}
+	/* workers x threads never exceeds the cores unless asked to. */
+	o.threads = threads ? (int)threads : (int)(cores / o.workers > 0 ? cores / o.workers : 1);
+	if (o.callback_url && callback_url_check(o.callback_url, &o.callback, &e) < 0) {
+		fprintf(stderr, "krigd drain: --callback: %s\n", e.msg);
+		return 2;
+	}
+	if (secret_file) {
+		if (callback_secret_load(secret_file, &key, &keylen, &e) < 0) {
+			fprintf(stderr, "krigd drain: --callback-secret-file: %s\n", e.msg);
+			return 1;
+		}
+		o.secret = key;
+		o.secret_len = keylen;
+	}
+	if (bpath) {
+		if (boundary_from_file(&b, bpath, &e) < 0) {
+			fprintf(stderr, "krigd drain: --boundary %s: %s\n", bpath, e.msg);
+			goto out;
+		}
+		o.boundary = &b;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (drain_run(&o, &stop, &e) < 0) {
+		fprintf(stderr, "krigd drain: %s\n", e.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	boundary_release(&b);
+	if (key)
+		callback_secret_free(key, keylen);
+	return rc;
+bad:
+	fprintf(stderr, "krigd drain: bad option value: %s\n", optarg);
+	return 2;
+}

@@ -1,0 +1,387 @@
+/* cmd_ops.c - the operator commands: jobs, show, retry, cancel, purge,
+ * stats.  Thin: each opens the queue, makes one call, prints a readable
+ * table (or JSON with --json) and exits. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "commands.h"
+#include "error.h"
+#include "outbox.h"
+#include "outfile.h"
+#include "queue.h"
+
+struct ops {
+	const char *cmd;
+	const char *db;
+	const char *out;
+	const char *callback;
+	int json, force, dead, images;
+	int state;
+	long long limit, id, older_than;
+};
+
+/* "90", "90s", "15m", "2h", "7d" -> seconds; -1 if malformed. */
+static long long parse_duration(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	if (*end && end[1])
+		return -1;
+	return v;
+}
+
+static void ops_usage(FILE *fp, const char *cmd)
+{
+	fprintf(fp, "usage:\n"
+		    "  krigd jobs   --db PATH [--state S] [--limit N] [--json]\n"
+		    "  krigd show   --db PATH [--json] ID\n"
+		    "  krigd retry  --db PATH [--force] ID | --dead\n"
+		    "  krigd cancel --db PATH [--callback URL] ID\n"
+		    "  krigd purge  --db PATH --older-than DUR [--images --out DIR]\n"
+		    "  krigd stats  --db PATH [--json]\n"
+		    "\n"
+		    "States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n"
+		    "retry requeues a dead or cancelled job (--force: also a done one);\n"
+		    "cancel of a running job takes effect between frames; --callback is the\n"
+		    "default URL (as given to drain) for a job whose trigger names none.\n");
+	(void)cmd;
+}
+
+static const char *fmt_time(long long t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0)
+		return "-";
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static struct json_object *job_json(const struct queue_job *j)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(j->id));
+	json_object_object_add(o, "state", json_object_new_string(queue_state_name(j->state)));
+	json_object_object_add(o, "kind", json_object_new_string(j->kind));
+	json_object_object_add(o, "priority", json_object_new_int(j->priority));
+	json_object_object_add(o, "key", j->key ? json_object_new_string(j->key) : NULL);
+	json_object_object_add(o, "source_id", j->source_id >= 0 ? json_object_new_int64(j->source_id) : NULL);
+	json_object_object_add(o, "attempts", json_object_new_int(j->attempts));
+	json_object_object_add(o, "max_attempts", json_object_new_int(j->max_attempts));
+	json_object_object_add(o, "run_at", json_object_new_int64(j->run_at));
+	json_object_object_add(o, "lease_until", j->lease_until ? json_object_new_int64(j->lease_until) : NULL);
+	json_object_object_add(o, "last_error", j->last_error ? json_object_new_string(j->last_error) : NULL);
+	json_object_object_add(o, "result", j->result ? json_tokener_parse(j->result) : NULL);
+	json_object_object_add(o, "payload", j->payload ? json_object_new_string(j->payload) : NULL);
+	json_object_object_add(o, "created_at", json_object_new_int64(j->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_int64(j->updated_at));
+	json_object_object_add(o, "finished_at", j->finished_at ? json_object_new_int64(j->finished_at) : NULL);
+	return o;
+}
+
+static int list_row(void *ctx, const struct queue_job *j)
+{
+	struct json_object *arr = ctx;
+	char t[32];
+
+	if (arr) {
+		json_object_array_add(arr, job_json(j));
+		return 0;
+	}
+	printf("%8lld  %-9s  %-6s  %4d  %3d/%-3d  %-19s  %.60s\n", j->id, queue_state_name(j->state), j->kind,
+	       j->priority, j->attempts, j->max_attempts, fmt_time(j->updated_at, t, sizeof(t)),
+	       j->last_error ? j->last_error : "");
+	return 0;
+}
+
+static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
+{
+	struct json_object *arr = op->json ? json_object_new_array() : NULL;
+	int rc;
+
+	if (!arr)
+		printf("%8s  %-9s  %-6s  %4s  %7s  %-19s  %s\n", "ID", "STATE", "KIND", "PRIO", "TRIES", "UPDATED (UTC)",
+		       "LAST ERROR");
+	rc = queue_list(q, op->state, op->limit, list_row, arr, e);
+	if (arr) {
+		if (rc == 0)
+			printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+	}
+	return rc;
+}
+
+static int do_show(struct queue *q, const struct ops *op, struct error *e)
+{
+	struct queue_job j;
+	char t[32];
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	rc = queue_get(q, op->id, &j, e);
+	if (rc <= 0)
+		return rc < 0 ? rc : error_set(e, KD_EINPUT, "no job %lld", op->id);
+	if (op->json) {
+		struct json_object *o = job_json(&j);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		printf("id           %lld\n", j.id);
+		printf("state        %s\n", queue_state_name(j.state));
+		printf("kind         %s\n", j.kind);
+		printf("priority     %d\n", j.priority);
+		printf("key          %s\n", j.key ? j.key : "-");
+		if (j.source_id >= 0)
+			printf("source_id    %lld\n", j.source_id);
+		printf("attempts     %d of %d\n", j.attempts, j.max_attempts);
+		printf("created      %s UTC\n", fmt_time(j.created_at, t, sizeof(t)));
+		printf("updated      %s UTC\n", fmt_time(j.updated_at, t, sizeof(t)));
+		printf("run at       %s UTC\n", fmt_time(j.run_at, t, sizeof(t)));
+		if (j.lease_until)
+			printf("lease until  %s UTC\n", fmt_time(j.lease_until, t, sizeof(t)));
+		if (j.finished_at)
+			printf("finished     %s UTC\n", fmt_time(j.finished_at, t, sizeof(t)));
+		printf("last error   %s\n", j.last_error ? j.last_error : "-");
+		printf("result       %s\n", j.result ? j.result : "-");
+		printf("payload      %.200s%s\n", j.payload ? j.payload : "-",
+		       j.payload && strlen(j.payload) > 200 ? "..." : "");
+	}
+	queue_job_release(&j);
+	return 0;
+}
+
+/* purge --images: remove a job's files (PNG and what sits beside it). */
+static int purge_files(void *ctx, long long id, const char *result, struct error *e)
+{
+	const char *out = ctx;
+	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	struct json_object *r, *images;
+	char path[4096], dir[4096];
+
+	(void)id;
+	if (!out || !result || !(r = json_tokener_parse(result)))
+		return 0;
+	dir[0] = '\0';
+	if (json_object_object_get_ex(r, "images", &images)) {
+		json_object_object_foreach(images, pubtime, rel) {
+			const char *p = json_object_get_string(rel);
+			size_t n = strlen(p);
+
+			(void)pubtime;
+			/* Only paths the renderer wrote: relative, no "..". */
+			if (p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png"))
+				continue;
+			for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+				snprintf(path, sizeof(path), "%s/%.*s%s", out, (int)(n - 4), p, ext[k]);
+				if (unlink(path) < 0 && errno != ENOENT) {
+					json_object_put(r);
+					return error_set(e, KD_EIO, "removing %s: %s", path, strerror(errno));
+				}
+			}
+			snprintf(dir, sizeof(dir), "%s/%s", out, p);
+			if (strrchr(dir, '/'))
+				*strrchr(dir, '/') = '\0';
+		}
+	}
+	if (dir[0])
+		rmdir(dir); /* the job's directory, if now empty */
+	json_object_put(r);
+	return 0;
+}
+
+static int do_stats(struct queue *q, const struct ops *op, struct error *e)
+{
+	struct queue_stats st;
+	long long now = (long long)time(NULL);
+	int rc = queue_stats(q, &st, e);
+
+	if (rc < 0)
+		return rc;
+	if (op->json) {
+		struct json_object *o = json_object_new_object(), *s = json_object_new_object();
+		for (int i = 0; i < JOB_NSTATES; i++)
+			json_object_object_add(s, queue_state_name(i), json_object_new_int64(st.state[i]));
+		json_object_object_add(o, "jobs", s);
+		json_object_object_add(o, "oldest_pending_age",
+				       json_object_new_int64(st.oldest_pending ? now - st.oldest_pending : 0));
+		json_object_object_add(o, "callbacks_pending", json_object_new_int64(st.callbacks_pending));
+		json_object_object_add(o, "jobs_accepted", json_object_new_int64(st.jobs_accepted));
+		json_object_object_add(o, "jobs_done", json_object_new_int64(st.jobs_done));
+		json_object_object_add(o, "jobs_dead", json_object_new_int64(st.jobs_dead));
+		json_object_object_add(o, "jobs_cancelled", json_object_new_int64(st.jobs_cancelled));
+		json_object_object_add(o, "attempts_failed", json_object_new_int64(st.attempts_failed));
+		json_object_object_add(o, "retries", json_object_new_int64(st.retries));
+		json_object_object_add(o, "callbacks_delivered", json_object_new_int64(st.callbacks_delivered));
+		json_object_object_add(o, "callbacks_failed", json_object_new_int64(st.callbacks_failed));
+		json_object_object_add(o, "render_seconds", json_object_new_double(st.render_seconds));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+		return 0;
+	}
+	printf("jobs now      ");
+	for (int i = 0; i < JOB_NSTATES; i++)
+		printf("%s %lld%s", queue_state_name(i), st.state[i], i + 1 < JOB_NSTATES ? ", " : "\n");
+	printf("oldest pending %lld s\n", st.oldest_pending ? now - st.oldest_pending : 0);
+	printf("callbacks     %lld pending, %lld delivered, %lld failed\n", st.callbacks_pending,
+	       st.callbacks_delivered, st.callbacks_failed);
+	printf("since start   %lld accepted, %lld done, %lld dead, %lld cancelled, %lld retries\n",
+	       st.jobs_accepted, st.jobs_done, st.jobs_dead, st.jobs_cancelled, st.retries);
+	printf("rendering     %.1f s in all, %.3f s per done job\n", st.render_seconds,
+	       st.jobs_done ? st.render_seconds / (double)st.jobs_done : 0.0);
+	return 0;
+}
+
+static int run(struct ops *op, struct error *e)
+{
+	struct queue_opts qo;
+	struct queue *q = NULL;
+	long long count = 0, now = (long long)time(NULL);
+	int rc;
+
+	queue_opts_default(&qo);
+	struct outbox_ctx ob = { op->callback };
+
+	if ((rc = queue_open(&q, op->db, &qo, e)) < 0)
+		return rc;
+	/* cancel ends a pending job here: its callback goes out like any other. */
+	queue_set_notify(q, outbox_notify, &ob);
+	if (!strcmp(op->cmd, "jobs"))
+		rc = do_jobs(q, op, e);
+	else if (!strcmp(op->cmd, "show"))
+		rc = do_show(q, op, e);
+	else if (!strcmp(op->cmd, "stats"))
+		rc = do_stats(q, op, e);
+	else if (!strcmp(op->cmd, "retry")) {
+		rc = queue_retry(q, op->dead ? 0 : op->id, op->force, now, &count, e);
+		if (rc >= 0)
+			printf("%lld job%s requeued\n", count, count == 1 ? "" : "s");
+	} else if (!strcmp(op->cmd, "cancel")) {
+		rc = queue_cancel(q, op->id, now, e);
+		if (rc >= 0)
+			printf("job %lld %s\n", op->id, rc == 1 ? "will stop between frames (cancel requested)" : "cancelled");
+	} else if (!strcmp(op->cmd, "purge")) {
+		rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, (void *)op->out, &count, e);
+		if (rc >= 0)
+			printf("%lld job%s purged%s\n", count, count == 1 ? "" : "s", op->images ? " with their images" : "");
+	} else
+		rc = error_set(e, KD_EINTERNAL, "unknown command");
+	queue_close(q);
+	return rc < 0 ? rc : 0;
+}
+
+int cmd_ops(int argc, char **argv)
+{
+	enum { O_OLDER = 256, O_IMAGES, O_DEAD, O_FORCE, O_STATE, O_LIMIT, O_CALLBACK };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "older-than", required_argument, NULL, O_OLDER },
+		{ "images", no_argument, NULL, O_IMAGES },
+		{ "dead", no_argument, NULL, O_DEAD },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "callback", required_argument, NULL, O_CALLBACK },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ops op;
+	struct error e;
+	char *end;
+	int c;
+
+	memset(&op, 0, sizeof(op));
+	op.cmd = argv[0];
+	op.state = -1;
+	op.older_than = -1;
+	error_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': op.db = optarg; break;
+		case 'o': op.out = optarg; break;
+		case 'j': op.json = 1; break;
+		case O_IMAGES: op.images = 1; break;
+		case O_DEAD: op.dead = 1; break;
+		case O_FORCE: op.force = 1; break;
+		case O_CALLBACK: op.callback = optarg; break;
+		case O_STATE:
+			if ((op.state = queue_state_parse(optarg)) < 0) {
+				fprintf(stderr, "krigd %s: unknown state \"%s\"\n", op.cmd, optarg);
+				return 2;
+			}
+			break;
+		case O_LIMIT:
+			op.limit = strtoll(optarg, &end, 10);
+			if (*end || op.limit < 0) {
+				fprintf(stderr, "krigd %s: --limit takes a count\n", op.cmd);
+				return 2;
+			}
+			break;
+		case O_OLDER:
+			if ((op.older_than = parse_duration(optarg)) < 0) {
+				fprintf(stderr, "krigd %s: --older-than takes a duration like 90s, 15m, 2h, 7d\n", op.cmd);
+				return 2;
+			}
+			break;
+		case 'h':
+			ops_usage(stdout, op.cmd);
+			return 0;
+		default:
+			ops_usage(stderr, op.cmd);
+			return 2;
+		}
+	}
+	if (!op.db) {
+		fprintf(stderr, "krigd %s: --db is required\n", op.cmd);
+		return 2;
+	}
+	if (!strcmp(op.cmd, "show") || !strcmp(op.cmd, "cancel") || (!strcmp(op.cmd, "retry") && !op.dead)) {
+		if (optind + 1 != argc || (op.id = strtoll(argv[optind], &end, 10)) <= 0 || *end) {
+			fprintf(stderr, "krigd %s: give one job id\n", op.cmd);
+			return 2;
+		}
+	} else if (optind != argc) {
+		fprintf(stderr, "krigd %s: unexpected argument %s\n", op.cmd, argv[optind]);
+		return 2;
+	}
+	if (!strcmp(op.cmd, "purge") && op.older_than < 0) {
+		fprintf(stderr, "krigd purge: --older-than is required\n");
+		return 2;
+	}
+	if (op.images && !op.out) {
+		fprintf(stderr, "krigd purge: --images needs --out DIR (where the images are)\n");
+		return 2;
+	}
+	if (run(&op, &e) < 0) {
+		fprintf(stderr, "krigd %s: %s\n", op.cmd, e.msg);
+		return 1;
+	}
+	return 0;
+}

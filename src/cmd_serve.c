@@ -1,0 +1,244 @@
+/* cmd_serve.c - `krigd serve`: the supervisor.  Runs `krigd listen` and
+ * `krigd drain` as child processes on one database and restarts a child
+ * that dies, so a crash in rendering never takes ingest down.  The children
+ * get PR_SET_PDEATHSIG: a serve killed with -9 leaves nothing behind. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+
+/* Which child each option goes to. */
+enum { TO_LISTEN = 1, TO_DRAIN = 2, TO_BOTH = 3, TO_SERVE = 4 };
+
+static const struct serve_opt {
+	const char *name;
+	int has_arg;
+	int to;
+} serve_opts[] = {
+	{ "db", 1, TO_BOTH },
+	{ "synchronous", 1, TO_BOTH },
+	{ "busy-timeout", 1, TO_BOTH },
+	{ "log-level", 1, TO_BOTH },
+	{ "socket", 1, TO_LISTEN },
+	{ "socket-mode", 1, TO_LISTEN },
+	{ "allow-uid", 1, TO_LISTEN },
+	{ "max-datagram", 1, TO_LISTEN },
+	{ "out", 1, TO_DRAIN },
+	{ "source", 1, TO_DRAIN },
+	{ "boundary", 1, TO_DRAIN },
+	{ "boundary-dir", 1, TO_DRAIN },
+	{ "callback", 1, TO_DRAIN },
+	{ "callback-secret-file", 1, TO_DRAIN },
+	{ "url-prefix", 1, TO_DRAIN },
+	{ "workers", 1, TO_DRAIN },
+	{ "threads", 1, TO_DRAIN },
+	{ "lease", 1, TO_DRAIN },
+	{ "backoff-base", 1, TO_DRAIN },
+	{ "max-pixels", 1, TO_DRAIN },
+	{ "stop-timeout", 1, TO_SERVE },
+};
+
+#define NOPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
+
+struct child {
+	const char *name;  /* "listen" or "drain" */
+	char **argv;
+	pid_t pid;         /* 0: not running */
+	time_t started, next_start;
+	int delay;         /* restart back-off, seconds */
+};
+
+static void serve_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: krigd serve --db PATH --socket PATH --out DIR [OPTIONS]\n"
+		"\n"
+		"Run `krigd listen` and `krigd drain` (with the callback sender) as child\n"
+		"processes on one database, restarting a child that dies.  Every option of\n"
+		"listen and drain is accepted and passed to the child it belongs to:\n"
+		"  --db --synchronous --busy-timeout --log-level           both\n"
+		"  --socket --socket-mode --allow-uid --max-datagram       listen\n"
+		"  --out --source --boundary --boundary-dir --callback\n"
+		"  --callback-secret-file --url-prefix --workers --threads\n"
+		"  --lease --backoff-base --max-pixels                      drain\n"
+		"  --stop-timeout SECONDS   on SIGTERM, wait this long for the children (default 30)\n"
+		"\n"
+		"SIGTERM or SIGINT stops intake, lets in-flight jobs finish (or, after the\n"
+		"stop time-out, kills them: their leases are reclaimed at the next start)\n"
+		"and exits 0.\n");
+}
+
+static pid_t spawn(struct child *c, const sigset_t *orig)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* The child: die with the supervisor, whatever killed it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1); /* the supervisor died before prctl took effect */
+	sigprocmask(SIG_SETMASK, orig, NULL);
+	execv("/proc/self/exe", c->argv);
+	_exit(127);
+}
+
+static int add_arg(char ***v, int *n, const char *s)
+{
+	char **nv = realloc(*v, (size_t)(*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -1;
+	nv[(*n)++] = (char *)s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct child kids[2] = { { "listen", NULL, 0, 0, 0, 1 }, { "drain", NULL, 0, 0, 0, 1 } };
+	int nargs[2] = { 0, 0 }, stop_timeout = 30, stopping = 0, rc = 0;
+	sigset_t set, orig;
+	time_t stop_deadline = 0;
+
+	for (int k = 0; k < 2; k++)
+		if (add_arg(&kids[k].argv, &nargs[k], "krigd") < 0 || add_arg(&kids[k].argv, &nargs[k], kids[k].name) < 0)
+			goto nomem;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		const struct serve_opt *o = NULL;
+		size_t len;
+
+		if (strcmp(a, "--help") == 0) {
+			serve_usage(stdout);
+			rc = 0;
+			goto out;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			goto usage;
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (size_t k = 0; k < NOPTS; k++)
+			if (strlen(serve_opts[k].name) == len && strncmp(serve_opts[k].name, a + 2, len) == 0)
+				o = &serve_opts[k];
+		if (!o) {
+			fprintf(stderr, "krigd serve: unknown option %s\n", a);
+			goto usage;
+		}
+		if (o->has_arg && !eq && i + 1 >= argc) {
+			fprintf(stderr, "krigd serve: %s needs a value\n", a);
+			goto usage;
+		}
+		if (o->to == TO_SERVE) {
+			stop_timeout = atoi(eq ? eq + 1 : argv[i + 1]);
+			if (!eq)
+				i++;
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (!(o->to & (1 << k)))
+				continue;
+			if (add_arg(&kids[k].argv, &nargs[k], a) < 0 ||
+			    (o->has_arg && !eq && add_arg(&kids[k].argv, &nargs[k], argv[i + 1]) < 0))
+				goto nomem;
+		}
+		if (o->has_arg && !eq)
+			i++;
+	}
+
+	/* Signals are taken synchronously with sigtimedwait: no handler, no
+	 * race between a child's death and the loop's sleep. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+
+	for (;;) {
+		struct timespec tick = { 0, 200 * 1000000L };
+		time_t now = time(NULL);
+		int sig, status, alive = 0;
+		pid_t pid;
+
+		for (int k = 0; k < 2; k++) {
+			if (kids[k].pid == 0 && !stopping && now >= kids[k].next_start) {
+				kids[k].pid = spawn(&kids[k], &orig);
+				if (kids[k].pid < 0) {
+					log_err("serve: cannot start %s: %s", kids[k].name, strerror(errno));
+					kids[k].pid = 0;
+					kids[k].next_start = now + kids[k].delay;
+				} else {
+					kids[k].started = now;
+					log_info("serve: started %s (pid %ld)", kids[k].name, (long)kids[k].pid);
+				}
+			}
+			alive += kids[k].pid != 0;
+		}
+		if (stopping && alive == 0)
+			break;
+		if (stopping && now >= stop_deadline) {
+			for (int k = 0; k < 2; k++)
+				if (kids[k].pid) {
+					log_warn("serve: %s did not stop within %d s; killing it", kids[k].name, stop_timeout);
+					kill(kids[k].pid, SIGKILL);
+				}
+			stop_deadline = now + 3600;
+		}
+		sig = sigtimedwait(&set, NULL, &tick);
+		if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
+			log_info("serve: stopping");
+			stopping = 1;
+			stop_deadline = time(NULL) + stop_timeout;
+			for (int k = 0; k < 2; k++)
+				if (kids[k].pid)
+					kill(kids[k].pid, SIGTERM);
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int k = 0; k < 2; k++) {
+				if (kids[k].pid != pid)
+					continue;
+				kids[k].pid = 0;
+				if (stopping)
+					break;
+				if (WIFSIGNALED(status))
+					log_err("serve: %s (pid %ld) killed by signal %d; restarting", kids[k].name,
+						(long)pid, WTERMSIG(status));
+				else
+					log_err("serve: %s (pid %ld) exited with status %d; restarting", kids[k].name,
+						(long)pid, WEXITSTATUS(status));
+				/* Back off a child that keeps dying; one that ran a
+				 * while starts again at once. */
+				if (time(NULL) - kids[k].started >= 60)
+					kids[k].delay = 1;
+				kids[k].next_start = time(NULL) + (kids[k].delay > 1 ? kids[k].delay : 0);
+				kids[k].delay = kids[k].delay < 30 ? kids[k].delay * 2 : 30;
+			}
+		}
+	}
+	log_info("serve: stopped");
+	rc = 0;
+	goto out;
+usage:
+	serve_usage(stderr);
+	rc = 2;
+	goto out;
+nomem:
+	fprintf(stderr, "krigd serve: out of memory\n");
+	rc = 1;
+out:
+	free(kids[0].argv);
+	free(kids[1].argv);
+	return rc;
+}

@@ -1,0 +1,572 @@
+/* drain.c - see drain.h */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "callback.h"
+#include "drain.h"
+#include "error.h"
+#include "log.h"
+#include "outbox.h"
+#include "outfile.h"
+#include "queue.h"
+#include "render.h"
+#include "source.h"
+#include "trigger.h"
+
+void drain_opts_default(struct drain_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	queue_opts_default(&o->queue);
+	callback_opts_default(&o->callback);
+	o->callback_max_attempts = 12;
+	o->callback_backoff_base = 5;
+	o->url_prefix = "";
+	o->workers = 1;
+	o->threads = 1;
+	o->lease = 30;
+	o->max_cells = 25000000;
+	o->max_scan_jobs = 100000;
+	o->deliver = 1;
+}
+
+/* A worker's current job, shared with the lease timer under `lock`. */
+struct slot {
+	long long id;             /* 0: idle */
+	char token[QUEUE_TOKEN_LEN + 1];
+	volatile int lost;        /* the timer could not renew: stop, never finish */
+	volatile int cancel;      /* a cancel was requested: stop between frames */
+};
+
+struct drain {
+	const struct drain_opts *o;
+	volatile sig_atomic_t *stop;
+	int out_fd;
+	pthread_mutex_t lock;
+	struct slot *slots;
+	int busy;                 /* workers holding a job, under lock */
+	struct outbox_ctx outbox;
+};
+
+struct worker {
+	struct drain *d;
+	int index;
+	struct queue *q;
+	struct source *src;
+};
+
+/* Workers holding a job right now. */
+static int busy(struct drain *d)
+{
+	int n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->busy;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+static long long now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+/* Sleep up to ms, returning early when asked to stop. */
+static void nap(struct drain *d, int ms)
+{
+	while (ms > 0 && !*d->stop) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= 50;
+	}
+}
+
+/* ---- rendering one job ------------------------------------------------ */
+
+static int slot_stop(void *ctx)
+{
+	struct worker *w = ctx;
+	struct slot *s = &w->d->slots[w->index];
+
+	return s->lost || s->cancel || *w->d->stop >= 2;
+}
+
+/* img_list for the source row: {"pubtime": "<url-prefix><path>"}. */
+static char *img_list_json(const char *prefix, struct json_object *result)
+{
+	struct json_object *out = json_object_new_object(), *images = json_object_object_get(result, "images");
+	char *s;
+
+	json_object_object_foreach(images, pubtime, path) {
+		size_t n = strlen(prefix) + strlen(json_object_get_string(path)) + 1;
+		char *url = malloc(n);
+		if (!url)
+			continue;
+		snprintf(url, n, "%s%s", prefix, json_object_get_string(path));
+		json_object_object_add(out, pubtime, json_object_new_string(url));
+		free(url);
+	}
+	s = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(out);
+	return s;
+}
+
+static int index_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int run_render(struct worker *w, const struct queue_job *job, char **result_out, struct error *e)
+{
+	const struct drain_opts *o = w->d->o;
+	struct trigger_limits lim;
+	struct trigger t;
+	struct frame_set src_frames = { 0, NULL };
+	struct render_opts ro;
+	struct render_job rj;
+	struct json_object *result = NULL;
+	char dir[32], *map_index = NULL, *imgs = NULL;
+	int rc;
+
+	trigger_limits_default(&lim);
+	lim.max_bytes = job->payload_len + 1; /* it was accepted once; the listener held its own cap */
+	if ((rc = trigger_parse(&t, job->payload, job->payload_len, &lim, e)) < 0)
+		return error_prefix(e, "payload: ");
+	memset(&rj, 0, sizeof(rj));
+	snprintf(dir, sizeof(dir), "%lld", job->id);
+	rj.dir = dir;
+	rj.options = &t;
+	if (t.kind == TRIGGER_SOURCE) {
+		if (!w->src) {
+			rc = error_set(e, KD_EINPUT, "job names source row %lld but no --source is configured",
+				       t.source_id);
+			goto out;
+		}
+		if ((rc = source_fetch(w->src, t.source_id, &map_index, &src_frames, e)) < 0)
+			goto out;
+		if (!index_ok(map_index)) {
+			rc = error_set(e, KD_EINPUT, "source row %lld: map_index \"%.40s\" is not a usable index name",
+				       t.source_id, map_index);
+			goto out;
+		}
+		rj.index = map_index;
+		rj.frames = &src_frames;
+	} else if (t.kind == TRIGGER_INLINE) {
+		rj.index = t.index;
+		rj.frames = &t.frames;
+		rj.boundary = t.boundary;
+		rj.boundary_name = t.boundary_name;
+	} else {
+		rc = error_set(e, KD_EINPUT, "a render job whose payload is a ping");
+		goto out;
+	}
+
+	memset(&ro, 0, sizeof(ro));
+	ro.out_fd = w->d->out_fd;
+	ro.boundary = o->boundary;
+	ro.boundary_dir = o->boundary_dir;
+	ro.threads = o->threads;
+	ro.max_cells = o->max_cells;
+	ro.cancelled = slot_stop;
+	ro.cancel_ctx = w;
+	if ((rc = render_job(&ro, &rj, &result, e)) < 0) {
+		struct slot *s = &w->d->slots[w->index];
+		if (rc == KD_ECANCEL && !s->cancel)
+			rc = s->lost ? error_set(e, KD_ELEASE, "lease lost") :
+				       error_set(e, KD_EIO, "drain stopped while rendering");
+		goto out;
+	}
+	/* Files are durable; now the write-back, which is idempotent, so a
+	 * crash between it and the finish only repeats it. */
+	if (t.kind == TRIGGER_SOURCE) {
+		if (!(imgs = img_list_json(o->url_prefix, result))) {
+			rc = error_set(e, KD_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = source_write_back(w->src, t.source_id, imgs, e)) < 0)
+			goto out;
+	}
+	*result_out = strdup(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN |
+									    JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!*result_out)
+		rc = error_set(e, KD_ENOMEM, "out of memory");
+out:
+	json_object_put(result);
+	frames_release(&src_frames);
+	free(map_index);
+	free(imgs);
+	trigger_release(&t);
+	return rc;
+}
+
+/* ---- expanding a scan ------------------------------------------------- */
+
+struct scan_ctx {
+	struct worker *w;
+	long long made, seen;
+};
+
+static int scan_row(void *ctx, long long id, struct error *e)
+{
+	struct scan_ctx *sc = ctx;
+	struct queue *q = sc->w->q;
+	struct queue_new_job nj;
+	char payload[64];
+	long long jid;
+	int existed, rc;
+
+	sc->seen++;
+	if ((rc = queue_source_has_job(q, id, e)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((size_t)sc->made >= sc->w->d->o->max_scan_jobs)
+		return error_set(e, KD_ELIMIT, "a scan may create at most %zu jobs", sc->w->d->o->max_scan_jobs);
+	memset(&nj, 0, sizeof(nj));
+	nj.kind = "render";
+	nj.payload = payload;
+	nj.payload_len = (size_t)snprintf(payload, sizeof(payload), "{\"source_id\":%lld}", id);
+	nj.source_id = id;
+	nj.max_attempts = 5;
+	nj.sender_uid = -1;
+	if ((rc = queue_enqueue(q, &nj, &jid, &existed, e)) < 0)
+		return rc;
+	sc->made++;
+	return 0;
+}
+
+static int run_scan(struct worker *w, char **result_out, struct error *e)
+{
+	struct scan_ctx sc = { w, 0, 0 };
+	char buf[96];
+	int rc;
+
+	if (!w->src)
+		return error_set(e, KD_EINPUT, "a ping arrived but no --source is configured to scan");
+	rc = source_list_unrendered(w->src, scan_row, &sc, e);
+	if (rc < 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld}", sc.seen, sc.made);
+	log_info("scan: %lld unrendered rows, %lld new jobs", sc.seen, sc.made);
+	*result_out = strdup(buf);
+	return *result_out ? 0 : error_set(e, KD_ENOMEM, "out of memory");
+}
+
+/* ---- the worker loop --------------------------------------------------- */
+
+static void slot_set(struct worker *w, const struct queue_job *job)
+{
+	struct slot *s = &w->d->slots[w->index];
+
+	pthread_mutex_lock(&w->d->lock);
+	s->id = job ? job->id : 0;
+	if (job)
+		memcpy(s->token, job->lease_token, sizeof(s->token));
+	s->lost = s->cancel = 0;
+	w->d->busy += job ? 1 : -1;
+	pthread_mutex_unlock(&w->d->lock);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void process(struct worker *w, struct queue_job *job)
+{
+	struct slot *s = &w->d->slots[w->index];
+	struct error e, fe;
+	char *result = NULL;
+	double t0 = mono();
+	int rc, state;
+
+	error_clear(&e);
+	error_clear(&fe);
+	slot_set(w, job);
+	log_info("job %lld: %s, attempt %d of %d", job->id, job->kind, job->attempts, job->max_attempts);
+	if (strcmp(job->kind, "scan") == 0)
+		rc = run_scan(w, &result, &e);
+	else
+		rc = run_render(w, job, &result, &e);
+	if (rc == KD_ECANCEL && !s->cancel)
+		rc = error_set(&e, KD_EIO, "drain stopped while rendering");
+	if (rc == 0) {
+		rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe);
+		if (rc == KD_ELEASE)
+			log_warn("job %lld: rendered, but its lease was lost; the new owner finishes it", job->id);
+		else if (rc < 0)
+			log_err("job %lld: rendered, but could not be marked done (%s); it runs again when its lease ends",
+				job->id, fe.msg);
+		else
+			log_info("job %lld: done in %.2f s", job->id, mono() - t0);
+	} else if (rc == KD_ELEASE || s->lost) {
+		log_warn("job %lld: lease lost; leaving the job to its new owner", job->id);
+	} else {
+		if (queue_fail(w->q, job->id, job->lease_token, now_s(), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
+			       &fe) < 0)
+			log_err("job %lld: failed (%s), and recording that failed too: %s", job->id, e.msg, fe.msg);
+		else
+			log_notice("job %lld: %s (%s) -> %s", job->id, e.msg, error_name(rc), queue_state_name(state));
+	}
+	slot_set(w, NULL);
+	free(result);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct drain *d = w->d;
+	struct queue_job job;
+	struct error e;
+	int rc, idle_ms = 20;
+
+	while (!*d->stop) {
+		memset(&job, 0, sizeof(job));
+		rc = queue_claim(w->q, now_s(), d->o->lease, &job, &e);
+		if (rc < 0) {
+			log_warn("worker %d: claim: %s", w->index, e.msg);
+			nap(d, 1000);
+			continue;
+		}
+		if (rc == 0) {
+			/* Nothing due: poll again soon, less often while idle. */
+			nap(d, idle_ms);
+			if (idle_ms < 250)
+				idle_ms *= 2;
+			continue;
+		}
+		idle_ms = 20;
+		process(w, &job);
+		queue_job_release(&job);
+	}
+	return NULL;
+}
+
+/* ---- the lease timer ---------------------------------------------------- */
+
+/* Renews the leases of running jobs from its own thread, so a long frame
+ * never lets a lease lapse, and notices lost leases and cancel requests. */
+static void *timer_main(void *arg)
+{
+	struct drain *d = arg;
+	struct queue *q = NULL;
+	struct error e;
+	int period_ms = d->o->lease * 1000 / 3;
+
+	if (period_ms < 200)
+		period_ms = 200;
+	if (queue_open(&q, d->o->db_path, &d->o->queue, &e) < 0) {
+		log_err("lease timer: %s", e.msg);
+		return NULL;
+	}
+	while (!(*d->stop && busy(d) == 0)) {
+		for (int i = 0; i < d->o->workers; i++) {
+			struct slot cur;
+
+			pthread_mutex_lock(&d->lock);
+			cur = d->slots[i];
+			pthread_mutex_unlock(&d->lock);
+			if (!cur.id)
+				continue;
+			if (queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE) {
+				d->slots[i].lost = 1;
+				continue;
+			}
+			if (queue_cancel_requested(q, cur.id, cur.token, &e) == 1)
+				d->slots[i].cancel = 1;
+		}
+		/* Other workers' expired leases (a crashed drain elsewhere). */
+		if (queue_reclaim_expired(q, now_s(), 0, &e) < 0)
+			log_warn("reclaiming expired leases: %s", e.msg);
+		for (int ms = 0; ms < period_ms && !(*d->stop && busy(d) == 0); ms += 50) {
+			struct timespec ts = { 0, 50 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	queue_close(q);
+	return NULL;
+}
+
+/* ---- the callback sender ------------------------------------------------ */
+
+static void deliver_one(struct drain *d, struct queue *q, struct queue_callback *cb)
+{
+	const struct drain_opts *o = d->o;
+	struct callback_result r;
+	struct error e, fe;
+	char msg_id[64];
+	int rc, give_up;
+
+	/* Stable across attempts, so a receiver can drop duplicates. */
+	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%lld_%lld", cb->job_id, cb->id);
+	rc = callback_post(&o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
+	if (rc == 0) {
+		if (queue_outbox_done(q, cb->id, now_s(), (int)r.status, &fe) < 0)
+			log_err("callback %lld: delivered, but not recorded: %s", cb->id, fe.msg);
+		else
+			log_info("job %lld: callback delivered (HTTP %ld)", cb->job_id, r.status);
+		return;
+	}
+	give_up = rc == KD_EINPUT || cb->attempts + 1 >= o->callback_max_attempts;
+	if (queue_outbox_failed(q, cb->id, now_s(), (int)r.status, e.msg,
+				now_s() + callback_backoff(cb->attempts + 1, r.retry_after, o->callback_backoff_base, 3600),
+				give_up, &fe) < 0)
+		log_err("callback %lld: %s; recording it failed: %s", cb->id, e.msg, fe.msg);
+	else
+		log_notice("job %lld: callback attempt %d failed: %s%s", cb->job_id, cb->attempts + 1, e.msg,
+			   give_up ? " (giving up)" : "");
+}
+
+static void *deliver_main(void *arg)
+{
+	struct drain *d = arg;
+	struct queue *q = NULL;
+	struct queue_callback cb;
+	struct error e;
+	int rc;
+
+	if (queue_open(&q, d->o->db_path, &d->o->queue, &e) < 0) {
+		log_err("callback sender: %s", e.msg);
+		return NULL;
+	}
+	while (!*d->stop) {
+		memset(&cb, 0, sizeof(cb));
+		rc = queue_outbox_next(q, now_s(), &cb, &e);
+		if (rc < 0)
+			log_warn("callback sender: %s", e.msg);
+		if (rc <= 0) {
+			nap(d, rc < 0 ? 1000 : 100);
+			continue;
+		}
+		deliver_one(d, q, &cb);
+		queue_callback_release(&cb);
+	}
+	queue_close(q);
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+/* Nothing left to do: no job pending or running, no callback pending. */
+static int idle(struct drain *d, struct queue *q)
+{
+	struct queue_stats st;
+	struct error e;
+
+	if (busy(d) || queue_stats(q, &st, &e) < 0)
+		return 0;
+	return st.state[JOB_PENDING] == 0 && st.state[JOB_RUNNING] == 0 &&
+	       (!d->o->deliver || st.callbacks_pending == 0);
+}
+
+int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct error *e)
+{
+	struct drain d;
+	struct worker *w = NULL;
+	pthread_t *tids = NULL, timer, sender;
+	struct queue *q = NULL;
+	int started = 0, rc, timer_up = 0, sender_up = 0, reclaimed;
+
+	memset(&d, 0, sizeof(d));
+	d.o = o;
+	d.stop = stop;
+	d.out_fd = -1;
+	d.outbox.default_url = o->callback_url;
+	pthread_mutex_init(&d.lock, NULL);
+	if ((d.out_fd = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0) {
+		rc = d.out_fd;
+		goto out;
+	}
+	if ((rc = queue_open(&q, o->db_path, &o->queue, e)) < 0)
+		goto out;
+	/* A drain starting means the workers of the last one are gone: take
+	 * their leases back now instead of waiting for them to expire. */
+	if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) < 0) {
+		rc = reclaimed;
+		goto out;
+	}
+	if (reclaimed)
+		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");
+
+	d.slots = calloc((size_t)o->workers, sizeof(*d.slots));
+	w = calloc((size_t)o->workers, sizeof(*w));
+	tids = calloc((size_t)o->workers, sizeof(*tids));
+	if (!d.slots || !w || !tids) {
+		rc = error_set(e, KD_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < o->workers; i++) {
+		w[i].d = &d;
+		w[i].index = i;
+		if ((rc = queue_open(&w[i].q, o->db_path, &o->queue, e)) < 0)
+			goto out;
+		queue_set_notify(w[i].q, outbox_notify, &d.outbox);
+		if (o->source) {
+			struct source_opts so;
+			source_opts_default(&so);
+			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0) {
+				error_prefix(e, "--source: ");
+				goto out;
+			}
+		}
+	}
+	for (started = 0; started < o->workers; started++)
+		if (pthread_create(&tids[started], NULL, worker_main, &w[started]) != 0) {
+			rc = error_set(e, KD_EIO, "cannot start worker threads: %s", strerror(errno));
+			*stop = 1;
+			goto join;
+		}
+	timer_up = pthread_create(&timer, NULL, timer_main, &d) == 0;
+	if (o->deliver)
+		sender_up = pthread_create(&sender, NULL, deliver_main, &d) == 0;
+	log_info("drain: %d worker%s x %d thread%s, lease %d s, out %s%s%s", o->workers, o->workers == 1 ? "" : "s",
+		 o->threads, o->threads == 1 ? "" : "s", o->lease, o->out_dir, o->source ? ", source " : "",
+		 o->source ? source_name(w[0].src) : "");
+	rc = 0;
+	while (!*stop) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+		if (o->exit_when_idle && idle(&d, q)) {
+			log_info("drain: nothing left to do");
+			*stop = 1;
+		}
+	}
+join:
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (timer_up)
+		pthread_join(timer, NULL);
+	if (sender_up)
+		pthread_join(sender, NULL);
+out:
+	for (int i = 0; w && i < o->workers; i++) {
+		queue_close(w[i].q);
+		source_close(w[i].src);
+	}
+	free(w);
+	free(tids);
+	free(d.slots);
+	queue_close(q);
+	if (d.out_fd >= 0)
+		close(d.out_fd);
+	pthread_mutex_destroy(&d.lock);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/* drain.h - the rendering half: workers that claim jobs from the queue,
+ * render them, write the source back and finish them; a lease timer; and
+ * the callback sender that empties the outbox.
+ *
+ * All of it runs as threads of one process (`krigd drain`), each with its
+ * own queue connection.  A crash of that process loses nothing: leases
+ * expire (or are reclaimed at the next start) and count as an attempt. */
+#ifndef KD_DRAIN_H
+#define KD_DRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "callback.h"
+#include "queue.h"
+
+struct boundary;
+struct error;
+
+struct drain_opts {
+	const char *db_path;
+	struct queue_opts queue;
+	const char *out_dir;
+	const char *source;               /* spec for source_open, or NULL (inline jobs only) */
+	const struct boundary *boundary;  /* --boundary, may be NULL */
+	const char *boundary_dir;         /* --boundary-dir, may be NULL */
+	const char *callback_url;         /* default callback for jobs that name none, or NULL */
+	const unsigned char *secret;      /* decoded whsec_ key, or NULL: unsigned callbacks */
+	size_t secret_len;
+	struct callback_opts callback;
+	int callback_max_attempts;        /* then the outbox row is 'failed'; default 12 */
+	long long callback_backoff_base;  /* seconds, default 5 */
+	const char *url_prefix;           /* prepended to paths written into img_list */
+	int workers;                      /* rendering threads claiming jobs, >= 1 */
+	int threads;                      /* kriging threads per worker, >= 1 */
+	int lease;                        /* seconds, default 30 */
+	size_t max_cells;                 /* pixels per frame */
+	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
+	int deliver;                      /* 1: run the callback sender here */
+	int exit_when_idle;               /* 1: return once nothing is pending or running (tests, demo) */
+};
+
+void drain_opts_default(struct drain_opts *o);
+
+/* Run until *stop becomes non-zero (a signal handler sets it): no new
+ * claims, in-flight jobs run to their end.  If *stop reaches 2 (a second
+ * signal) in-flight renders are given up between frames and their jobs go
+ * back to pending as a failed attempt ("drain stopped").  Errors only for
+ * what prevents starting (database, output directory, source). */
+int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct error *e);
+
+#endif
