@@ -113,6 +113,9 @@ int cmd_listen(int argc, char **argv)
 			break;
 		}
 		case 'u':
+			/* The last --allow-uid wins, as for every option: a flag
+			 * replaces the configuration file's list, never adds to it. */
+			nallow = 0;
 			if (parse_uids(optarg, allow, &nallow) < 0) {
 				fprintf(stderr, "krigd listen: --allow-uid: expected numbers separated by commas "
 					"(at most %d)\n", MAX_ALLOW);

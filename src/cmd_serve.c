@@ -33,6 +33,7 @@ static const struct serve_opt {
 	{ "socket-mode", 1, TO_LISTEN },
 	{ "allow-uid", 1, TO_LISTEN },
 	{ "max-datagram", 1, TO_LISTEN },
+	{ "max-batch", 1, TO_LISTEN },
 	{ "out", 1, TO_DRAIN },
 	{ "source", 1, TO_DRAIN },
 	{ "boundary", 1, TO_DRAIN },
@@ -67,7 +68,8 @@ static void serve_usage(FILE *fp)
 		"processes on one database, restarting a child that dies.  Every option of\n"
 		"listen and drain is accepted and passed to the child it belongs to:\n"
 		"  --db --synchronous --busy-timeout --log-level           both\n"
-		"  --socket --socket-mode --allow-uid --max-datagram       listen\n"
+		"  --socket --socket-mode --allow-uid --max-datagram\n"
+		"  --max-batch                                              listen\n"
 		"  --out --source --boundary --boundary-dir --callback\n"
 		"  --callback-secret-file --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"

@@ -12,5 +12,9 @@ int cmd_drain(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 /* jobs, show, retry, cancel, purge, stats: argv[0] says which */
 int cmd_ops(int argc, char **argv);
+/* legend: the colour legend of an index as a PNG (cmd_legend.c) */
+int cmd_legend(int argc, char **argv);
+/* config --check: validate the file, print the effective settings */
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -1,0 +1,273 @@
+/* conffile.c - see conffile.h */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conffile.h"
+
+#define Q (CFG_LISTEN | CFG_DRAIN | CFG_SERVE) /* queue writers */
+
+const struct conffile_option conffile_options[] = {
+	/* queue and logging */
+	{ "db", 1, Q | CFG_OPS },
+	{ "synchronous", 1, Q },
+	{ "busy-timeout", 1, Q },
+	{ "log-level", 1, Q },
+	/* listen */
+	{ "socket", 1, CFG_LISTEN | CFG_SERVE | CFG_SUBMIT },
+	{ "socket-mode", 1, CFG_LISTEN | CFG_SERVE },
+	{ "allow-uid", 1, CFG_LISTEN | CFG_SERVE },
+	{ "max-datagram", 1, CFG_LISTEN | CFG_SERVE },
+	{ "max-batch", 1, CFG_LISTEN | CFG_SERVE },
+	/* drain */
+	{ "out", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE | CFG_OPS | CFG_LEGEND },
+	{ "source", 1, CFG_DRAIN | CFG_SERVE },
+	{ "boundary", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "boundary-dir", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "callback", 1, CFG_DRAIN | CFG_SERVE | CFG_OPS },
+	{ "callback-secret-file", 1, CFG_DRAIN | CFG_SERVE },
+	{ "url-prefix", 1, CFG_DRAIN | CFG_SERVE },
+	{ "workers", 1, CFG_DRAIN | CFG_SERVE },
+	{ "threads", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "lease", 1, CFG_DRAIN | CFG_SERVE },
+	{ "backoff-base", 1, CFG_DRAIN | CFG_SERVE },
+	{ "max-pixels", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "no-callbacks", 0, CFG_DRAIN },
+	{ "exit-when-idle", 0, CFG_DRAIN },
+	/* serve */
+	{ "stop-timeout", 1, CFG_SERVE },
+	/* submit */
+	{ "wait-ms", 1, CFG_SUBMIT },
+	{ "retries", 1, CFG_SUBMIT },
+	/* render */
+	{ "in", 1, CFG_RENDER },
+	{ "grid", 0, CFG_RENDER },
+	{ "variance", 0, CFG_RENDER },
+	{ "width", 1, CFG_RENDER | CFG_LEGEND },
+	{ "job-id", 1, CFG_RENDER },
+	/* operator commands */
+	{ "json", 0, CFG_OPS },
+	{ "state", 1, CFG_OPS },
+	{ "limit", 1, CFG_OPS },
+	{ "older-than", 1, CFG_OPS },
+	{ "images", 0, CFG_OPS },
+	{ "dead", 0, CFG_OPS },
+	{ "force", 0, CFG_OPS },
+	/* legend */
+	{ "index", 1, CFG_LEGEND },
+	{ NULL, 0, 0 },
+};
+
+const struct conffile_option *conffile_option_find(const char *name)
+{
+	for (const struct conffile_option *o = conffile_options; o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+unsigned conffile_command_bit(const char *cmd)
+{
+	static const struct { const char *name; unsigned bit; } cmds[] = {
+		{ "render", CFG_RENDER }, { "listen", CFG_LISTEN }, { "submit", CFG_SUBMIT },
+		{ "drain", CFG_DRAIN }, { "serve", CFG_SERVE }, { "jobs", CFG_OPS }, { "show", CFG_OPS },
+		{ "retry", CFG_OPS }, { "cancel", CFG_OPS }, { "purge", CFG_OPS }, { "stats", CFG_OPS },
+		{ "legend", CFG_LEGEND },
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, cmd) == 0)
+			return cmds[i].bit;
+	return 0;
+}
+
+void conffile_release(struct conffile *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].flag);
+		free(c->v[i].value);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+/* 1 true, 0 false, -1 neither. */
+static int parse_bool(const char *s)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int add_entry(struct conffile *c, const struct conffile_option *o, const char *value, int line)
+{
+	struct conffile_entry *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
+	struct conffile_entry *en;
+
+	if (!nv)
+		return -1;
+	c->v = nv;
+	en = &c->v[c->n];
+	en->opt = o;
+	en->line = line;
+	en->value = value ? strdup(value) : NULL;
+	en->flag = malloc(strlen(o->name) + 3);
+	if (!en->flag || (value && !en->value)) {
+		free(en->flag);
+		free(en->value);
+		return -1;
+	}
+	sprintf(en->flag, "--%s", o->name);
+	c->n++;
+	return 0;
+}
+
+/* One line; 0, or an error naming path:line. */
+static int parse_line(struct conffile *c, char *s, const char *path, int line, struct error *e)
+{
+	const struct conffile_option *o;
+	char *eq, *key, *val;
+	size_t vl;
+	int b;
+
+	s = trim(s);
+	/* Only whole-line comments: a value (a URL) may hold a '#'. */
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if (!(eq = strchr(s, '=')))
+		return error_set(e, KD_EINPUT, "%s:%d: expected `key = value`", path, line);
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	/* "..." keeps white space at the ends of a value. */
+	vl = strlen(val);
+	if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+		val[vl - 1] = '\0';
+		val++;
+	}
+	if (!(o = conffile_option_find(key)))
+		return error_set(e, KD_EINPUT, "%s:%d: unknown key '%s'", path, line, key);
+	if (o->has_arg) {
+		if (*val == '\0')
+			return error_set(e, KD_EINPUT, "%s:%d: '%s' needs a value", path, line, key);
+		return add_entry(c, o, val, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
+	}
+	if ((b = parse_bool(val)) < 0)
+		return error_set(e, KD_EINPUT, "%s:%d: '%s' is a flag: true or false, not '%s'", path, line, key, val);
+	if (b && add_entry(c, o, NULL, line) < 0)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	return 0;
+}
+
+int conffile_load(struct conffile *c, const char *path, struct error *e)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[CONFFILE_MAX_LINE + 2];
+	size_t total = 0;
+	int line = 0, rc = 0;
+
+	if (!fp)
+		return error_set(e, KD_EIO, "%s: %s", path, strerror(errno));
+	while (fgets(buf, sizeof(buf), fp)) {
+		size_t n = strlen(buf);
+
+		line++;
+		total += n;
+		if (total > CONFFILE_MAX_BYTES) {
+			rc = error_set(e, KD_ELIMIT, "%s: larger than %d bytes", path, CONFFILE_MAX_BYTES);
+			break;
+		}
+		if (n > CONFFILE_MAX_LINE && buf[n - 1] != '\n') {
+			rc = error_set(e, KD_ELIMIT, "%s:%d: line longer than %d bytes", path, line, CONFFILE_MAX_LINE);
+			break;
+		}
+		if (memchr(buf, '\0', n) != NULL && strlen(buf) != n) {
+			rc = error_set(e, KD_EINPUT, "%s:%d: NUL byte", path, line);
+			break;
+		}
+		if ((rc = parse_line(c, buf, path, line, e)) < 0)
+			break;
+	}
+	if (rc == 0 && ferror(fp))
+		rc = error_set(e, KD_EIO, "%s: read error", path);
+	fclose(fp);
+	if (rc < 0)
+		conffile_release(c);
+	return rc;
+}
+
+int conffile_merge(const struct conffile *c, unsigned mask, int argc, char **argv, int *out_argc, char ***out,
+		 struct error *e)
+{
+	size_t n = 1;
+	char **v = malloc((2 * c->n + (size_t)argc + 1) * sizeof(char *));
+
+	if (!v)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	v[0] = argv[0];
+	for (size_t i = 0; i < c->n; i++) {
+		if (!(c->v[i].opt->commands & mask))
+			continue;
+		v[n++] = c->v[i].flag;
+		if (c->v[i].value)
+			v[n++] = c->v[i].value;
+	}
+	for (int i = 1; i < argc; i++)
+		v[n++] = argv[i];
+	v[n] = NULL;
+	*out = v;
+	*out_argc = (int)n;
+	return 0;
+}
+
+int conffile_take_path(int argc, char **argv, const char **path, struct error *e)
+{
+	*path = NULL;
+	for (int i = 1; i < argc; i++) {
+		int drop;
+
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				return error_set(e, KD_EINPUT, "--config needs a file");
+			if (*path)
+				return error_set(e, KD_EINPUT, "--config given twice");
+			*path = argv[i + 1];
+			drop = 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			if (*path)
+				return error_set(e, KD_EINPUT, "--config given twice");
+			*path = argv[i] + 9;
+			drop = 1;
+		} else
+			continue;
+		memmove(argv + i, argv + i + drop, (size_t)(argc - i - drop + 1) * sizeof(char *));
+		argc -= drop;
+		i--;
+	}
+	return argc;
+}
