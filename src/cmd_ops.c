@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct ops {
 	const char *db;
 	const char *out;
 	const char *callback;
-	int json, force, dead, images;
+	int json, prometheus, force, dead, images;
 	int state;
 	long long limit, id, older_than;
 };
@@ -60,12 +61,14 @@ static void ops_usage(FILE *fp, const char *cmd)
 		    "  krigd retry  --db PATH [--force] ID | --dead\n"
 		    "  krigd cancel --db PATH [--callback URL] ID\n"
 		    "  krigd purge  --db PATH --older-than DUR [--images --out DIR]\n"
-		    "  krigd stats  --db PATH [--json]\n"
+		    "  krigd stats  --db PATH [--json | --prometheus]\n"
 		    "\n"
 		    "States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n"
 		    "retry requeues a dead or cancelled job (--force: also a done one);\n"
 		    "cancel of a running job takes effect between frames; --callback is the\n"
-		    "default URL (as given to drain) for a job whose trigger names none.\n");
+		    "default URL (as given to drain) for a job whose trigger names none.\n"
+		    "stats --prometheus prints the Prometheus text format (for node_exporter's\n"
+		    "textfile collector): counters that never go down, purge or not, and gauges.\n");
 	(void)cmd;
 }
 
@@ -214,6 +217,49 @@ static int purge_files(void *ctx, long long id, const char *result, struct error
 	return 0;
 }
 
+/* The Prometheus text exposition format, version 0.0.4: one HELP and one
+ * TYPE line per metric family, then its samples; counters end in _total. */
+static void print_prometheus(const struct queue_stats *st, long long now)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{ "jobs_accepted", "Jobs queued since the database was created.",
+		  offsetof(struct queue_stats, jobs_accepted) },
+		{ "jobs_done", "Jobs rendered successfully.", offsetof(struct queue_stats, jobs_done) },
+		{ "jobs_dead", "Jobs that failed for good (out of attempts or bad input).",
+		  offsetof(struct queue_stats, jobs_dead) },
+		{ "jobs_cancelled", "Jobs cancelled by an operator.", offsetof(struct queue_stats, jobs_cancelled) },
+		{ "job_attempts_failed", "Render attempts that failed (retried or not).",
+		  offsetof(struct queue_stats, attempts_failed) },
+		{ "job_retries", "Jobs requeued by hand (krigd retry).", offsetof(struct queue_stats, retries) },
+		{ "callbacks_delivered", "Callbacks answered with 2xx.",
+		  offsetof(struct queue_stats, callbacks_delivered) },
+		{ "callbacks_failed", "Callbacks given up after their last attempt.",
+		  offsetof(struct queue_stats, callbacks_failed) },
+	};
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		long long v;
+
+		memcpy(&v, (const char *)st + counters[i].off, sizeof(v));
+		printf("# HELP krigd_%s_total %s\n# TYPE krigd_%s_total counter\nkrigd_%s_total %lld\n",
+		       counters[i].name, counters[i].help, counters[i].name, counters[i].name, v);
+	}
+	printf("# HELP krigd_render_seconds_total Wall-clock seconds spent rendering jobs.\n"
+	       "# TYPE krigd_render_seconds_total counter\nkrigd_render_seconds_total %.3f\n",
+	       st->render_seconds);
+	printf("# HELP krigd_jobs Jobs in the queue now, by state.\n# TYPE krigd_jobs gauge\n");
+	for (int i = 0; i < JOB_NSTATES; i++)
+		printf("krigd_jobs{state=\"%s\"} %lld\n", queue_state_name(i), st->state[i]);
+	printf("# HELP krigd_oldest_pending_age_seconds Age of the oldest pending job (0: none).\n"
+	       "# TYPE krigd_oldest_pending_age_seconds gauge\nkrigd_oldest_pending_age_seconds %lld\n",
+	       st->oldest_pending ? now - st->oldest_pending : 0);
+	printf("# HELP krigd_callbacks_pending Callbacks waiting to be delivered.\n"
+	       "# TYPE krigd_callbacks_pending gauge\nkrigd_callbacks_pending %lld\n", st->callbacks_pending);
+}
+
 static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 {
 	struct queue_stats st;
@@ -222,6 +268,10 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 
 	if (rc < 0)
 		return rc;
+	if (op->prometheus) {
+		print_prometheus(&st, now);
+		return 0;
+	}
 	if (op->json) {
 		struct json_object *o = json_object_new_object(), *s = json_object_new_object();
 		for (int i = 0; i < JOB_NSTATES; i++)
@@ -296,11 +346,12 @@ static int run(struct ops *op, struct error *e)
 
 int cmd_ops(int argc, char **argv)
 {
-	enum { O_OLDER = 256, O_IMAGES, O_DEAD, O_FORCE, O_STATE, O_LIMIT, O_CALLBACK };
+	enum { O_OLDER = 256, O_IMAGES, O_DEAD, O_FORCE, O_STATE, O_LIMIT, O_CALLBACK, O_PROM };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, O_PROM },
 		{ "state", required_argument, NULL, O_STATE },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "older-than", required_argument, NULL, O_OLDER },
@@ -327,6 +378,7 @@ int cmd_ops(int argc, char **argv)
 		case 'd': op.db = optarg; break;
 		case 'o': op.out = optarg; break;
 		case 'j': op.json = 1; break;
+		case O_PROM: op.prometheus = 1; break;
 		case O_IMAGES: op.images = 1; break;
 		case O_DEAD: op.dead = 1; break;
 		case O_FORCE: op.force = 1; break;
@@ -369,6 +421,10 @@ int cmd_ops(int argc, char **argv)
 		}
 	} else if (optind != argc) {
 		fprintf(stderr, "krigd %s: unexpected argument %s\n", op.cmd, argv[optind]);
+		return 2;
+	}
+	if (op.prometheus && (strcmp(op.cmd, "stats") || op.json)) {
+		fprintf(stderr, "krigd %s: --prometheus is for stats, without --json\n", op.cmd);
 		return 2;
 	}
 	if (!strcmp(op.cmd, "purge") && op.older_than < 0) {

@@ -52,6 +52,7 @@ const struct conffile_option conffile_options[] = {
 	{ "job-id", 1, CFG_RENDER },
 	/* operator commands */
 	{ "json", 0, CFG_OPS },
+	{ "prometheus", 0, CFG_OPS },
 	{ "state", 1, CFG_OPS },
 	{ "limit", 1, CFG_OPS },
 	{ "older-than", 1, CFG_OPS },
