@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "error.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 
 #define MAX_ALLOW 64
 
@@ -22,6 +24,28 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+/* Readiness, once the database is open and the socket bound: under
+ * `krigd serve` a byte down the pipe it gave us ($KRIGD_READY_FD; serve
+ * alone speaks to systemd), on our own "READY=1" to systemd if it asks. */
+static void listen_ready(void *ctx)
+{
+	const char *s = getenv("KRIGD_READY_FD");
+	int *standalone = ctx;
+
+	if (s) {
+		int fd = atoi(s);
+		char c = 'R';
+
+		*standalone = 0;
+		if (fd <= 2 || write(fd, &c, 1) != 1)
+			log_warn("cannot tell the supervisor we are ready: %s", strerror(errno));
+		if (fd > 2)
+			close(fd);
+		unsetenv("KRIGD_READY_FD");
+	} else if (notify_send("READY=1") < 0)
+		log_warn("sd_notify READY=1: %s", strerror(errno));
 }
 
 static void usage(FILE *fp)
@@ -94,7 +118,7 @@ int cmd_listen(int argc, char **argv)
 	uid_t allow[MAX_ALLOW];
 	size_t nallow = 0;
 	long long v;
-	int c;
+	int c, standalone = 1, rc;
 
 	listener_opts_default(&o);
 	optind = 1;
@@ -181,7 +205,12 @@ int cmd_listen(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (listener_run(&o, &stop_requested, &e) < 0) {
+	o.ready = listen_ready;
+	o.ready_ctx = &standalone;
+	rc = listener_run(&o, &stop_requested, &e);
+	if (standalone)
+		notify_send("STOPPING=1");
+	if (rc < 0) {
 		fprintf(stderr, "krigd listen: %s\n", e.msg);
 		return 1;
 	}

@@ -1,10 +1,17 @@
 /* cmd_serve.c - `krigd serve`: the supervisor.  Runs `krigd listen` and
  * `krigd drain` as child processes on one database and restarts a child
  * that dies, so a crash in rendering never takes ingest down.  The children
- * get PR_SET_PDEATHSIG: a serve killed with -9 leaves nothing behind. */
+ * get PR_SET_PDEATHSIG: a serve killed with -9 leaves nothing behind.
+ *
+ * Under systemd (Type=notify) serve alone speaks to the manager: READY=1
+ * once the listener child has the database open and the socket bound (it
+ * writes a byte down a pipe, $KRIGD_READY_FD), STOPPING=1 on SIGTERM, and
+ * WATCHDOG=1 at half the interval when $WATCHDOG_USEC asks.  A socket passed
+ * by systemd (krigd.socket, LISTEN_FDS) is handed to the listener only. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +23,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "notify.h"
 
 /* Which child each option goes to. */
 enum { TO_LISTEN = 1, TO_DRAIN = 2, TO_BOTH = 3, TO_SERVE = 4 };
@@ -80,9 +88,12 @@ static void serve_usage(FILE *fp)
 		"and exits 0.\n");
 }
 
-static pid_t spawn(struct child *c, const sigset_t *orig)
+/* ready_fd: the pipe's write end for the listener, -1 for the drain;
+ * activated: fd 3 is the socket systemd passed us, for the listener. */
+static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated)
 {
 	pid_t parent = getpid(), pid = fork();
+	char num[32];
 
 	if (pid != 0)
 		return pid;
@@ -91,8 +102,30 @@ static pid_t spawn(struct child *c, const sigset_t *orig)
 	if (getppid() != parent)
 		_exit(1); /* the supervisor died before prctl took effect */
 	sigprocmask(SIG_SETMASK, orig, NULL);
+	/* serve is single-threaded: setenv between fork and exec is safe. */
+	notify_forget();
+	if (ready_fd >= 0) {
+		fcntl(ready_fd, F_SETFD, 0);
+		snprintf(num, sizeof(num), "%d", ready_fd);
+		setenv("KRIGD_READY_FD", num, 1);
+		if (activated) {
+			/* exec keeps the pid: the socket becomes the listener's. */
+			fcntl(3, F_SETFD, 0);
+			snprintf(num, sizeof(num), "%ld", (long)getpid());
+			setenv("LISTEN_PID", num, 1);
+			setenv("LISTEN_FDS", "1", 1);
+		}
+	}
 	execv("/proc/self/exe", c->argv);
 	_exit(127);
+}
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int add_arg(char ***v, int *n, const char *s)
@@ -111,6 +144,9 @@ int cmd_serve(int argc, char **argv)
 {
 	struct child kids[2] = { { "listen", NULL, 0, 0, 0, 1 }, { "drain", NULL, 0, 0, 0, 1 } };
 	int nargs[2] = { 0, 0 }, stop_timeout = 30, stopping = 0, rc = 0;
+	int ready_pipe[2] = { -1, -1 }, ready = 0, activated = 0;
+	long long wd_usec = notify_watchdog_usec(), wd_last = 0, tick_ns = 200 * 1000000LL;
+	const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
 	sigset_t set, orig;
 	time_t stop_deadline = 0;
 
@@ -159,6 +195,24 @@ int cmd_serve(int argc, char **argv)
 			i++;
 	}
 
+	/* Socket activation: the socket goes to each listener we start, never
+	 * to the drain, and survives a listener's restart in our fd 3. */
+	if (lpid && lfds && atoll(lpid) == (long long)getpid() && atoi(lfds) >= 1) {
+		activated = 1;
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (pipe2(ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fprintf(stderr, "krigd serve: pipe: %s\n", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	/* Wake often enough to ping the watchdog at half its interval. */
+	if (wd_usec > 0 && wd_usec * 1000 / 4 < tick_ns)
+		tick_ns = wd_usec * 1000 / 4;
+
 	/* Signals are taken synchronously with sigtimedwait: no handler, no
 	 * race between a child's death and the loop's sleep. */
 	sigemptyset(&set);
@@ -169,14 +223,15 @@ int cmd_serve(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, &orig);
 
 	for (;;) {
-		struct timespec tick = { 0, 200 * 1000000L };
+		struct timespec tick = { (time_t)(tick_ns / 1000000000), (long)(tick_ns % 1000000000) };
 		time_t now = time(NULL);
 		int sig, status, alive = 0;
 		pid_t pid;
+		char byte;
 
 		for (int k = 0; k < 2; k++) {
 			if (kids[k].pid == 0 && !stopping && now >= kids[k].next_start) {
-				kids[k].pid = spawn(&kids[k], &orig);
+				kids[k].pid = spawn(&kids[k], &orig, k == 0 ? ready_pipe[1] : -1, activated);
 				if (kids[k].pid < 0) {
 					log_err("serve: cannot start %s: %s", kids[k].name, strerror(errno));
 					kids[k].pid = 0;
@@ -198,8 +253,22 @@ int cmd_serve(int argc, char **argv)
 				}
 			stop_deadline = now + 3600;
 		}
+		if (wd_usec > 0 && mono_us() - wd_last >= wd_usec / 2) {
+			notify_send("WATCHDOG=1");
+			wd_last = mono_us();
+		}
 		sig = sigtimedwait(&set, NULL, &tick);
+		/* The listener has the database open and the socket bound (again,
+		 * after a restart: said once). */
+		while (read(ready_pipe[0], &byte, 1) == 1)
+			if (!ready && !stopping) {
+				ready = 1;
+				if (notify_send("READY=1\nSTATUS=accepting triggers") < 0)
+					log_warn("serve: sd_notify READY=1: %s", strerror(errno));
+				log_info("serve: ready");
+			}
 		if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && !stopping) {
+			notify_send("STOPPING=1");
 			log_info("serve: stopping");
 			stopping = 1;
 			stop_deadline = time(NULL) + stop_timeout;
@@ -240,6 +309,10 @@ nomem:
 	fprintf(stderr, "krigd serve: out of memory\n");
 	rc = 1;
 out:
+	if (ready_pipe[0] >= 0) {
+		close(ready_pipe[0]);
+		close(ready_pipe[1]);
+	}
 	free(kids[0].argv);
 	free(kids[1].argv);
 	return rc;

@@ -540,6 +540,9 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 		goto out_sock;
 	}
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)); /* best effort */
+	/* Senders can queue datagrams from here on: say so. */
+	if (o->ready)
+		o->ready(o->ready_ctx);
 
 	pthread_mutex_init(&l->ring.mu, NULL);
 	pthread_cond_init(&l->ring.nonempty, NULL);

@@ -25,6 +25,10 @@ struct listener_opts {
 	size_t max_datagram;      /* larger ones get "datagram too large"; default 192 KiB */
 	size_t max_batch;         /* datagrams per transaction; default 1024 (1: a commit per trigger) */
 	struct queue_opts queue;  /* sync mode and busy time-out; checkpoints are always manual here */
+	/* Called once, when the database is open and the socket bound, before
+	 * the first datagram is read (readiness for systemd); may be NULL. */
+	void (*ready)(void *ctx);
+	void *ready_ctx;
 };
 
 void listener_opts_default(struct listener_opts *o);
