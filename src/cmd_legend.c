@@ -1,14 +1,116 @@
-/* cmd_legend.c - placeholder, see below */
+/* cmd_legend.c - `krigd legend`: the colour legend of an index to a PNG
+ * file, written durably (outfile: temporary name, fsync, rename). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "error.h"
+#include "legend.h"
+#include "outfile.h"
+#include "pngout.h"
+
+static void legend_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: krigd legend --index NAME --out FILE.png [--width N]\n"
+		"\n"
+		"Draw the colour legend of an index: its six HJ 633 levels, each with its\n"
+		"colour and range, level 1 at the top.\n"
+		"\n"
+		"  --index NAME   aqi, pm25, pm10, so2, no2, co, o3, so2_24h, no2_24h,\n"
+		"                 co_24h, o3_8h\n"
+		"  --out FILE     the PNG to write (replaced atomically)\n"
+		"  --width N      pixels across (default 240)\n"
+		"  --help         this text\n");
+}
+
+static int write_png(const char *path, const unsigned char *rgba, int w, int h, struct error *e)
+{
+	struct outfile f = OUTFILE_INIT;
+	char *dir = strdup(path), *slash;
+	const char *name;
+	int dirfd, rc;
+
+	if (!dir)
+		return error_set(e, KD_ENOMEM, "out of memory");
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		name = slash + 1;
+		dirfd = outdir_open(AT_FDCWD, slash == dir ? "/" : dir, 1, e);
+	} else {
+		name = dir;
+		dirfd = outdir_open(AT_FDCWD, ".", 0, e);
+	}
+	if (dirfd < 0) {
+		free(dir);
+		return dirfd;
+	}
+	if ((rc = outfile_open(&f, dirfd, name, e)) == 0 && (rc = pngout_write(f.fp, rgba, w, h, e)) == 0 &&
+	    (rc = outfile_commit(&f, e)) == 0)
+		rc = outdir_sync(dirfd, e);
+	outfile_abort(&f);
+	close(dirfd);
+	free(dir);
+	return rc;
+}
 
 int cmd_legend(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "krigd legend: not yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "index", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "width", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *index = NULL, *out = NULL;
+	unsigned char *rgba = NULL;
+	struct error e;
+	long width = 240;
+	int c, w, h;
+	char *end;
+
+	error_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'o': out = optarg; break;
+		case 'w':
+			errno = 0;
+			width = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || width < LEGEND_MIN_WIDTH || width > LEGEND_MAX_WIDTH) {
+				fprintf(stderr, "krigd legend: --width: expected %d .. %d\n", LEGEND_MIN_WIDTH,
+					LEGEND_MAX_WIDTH);
+				return 2;
+			}
+			break;
+		case 'h': legend_usage(stdout); return 0;
+		default: legend_usage(stderr); return 2;
+		}
+	}
+	if (!index || !out || optind != argc) {
+		fprintf(stderr, "krigd legend: --index and --out are required\n");
+		legend_usage(stderr);
+		return 2;
+	}
+	if (legend_draw(index, (int)width, &rgba, &w, &h, &e) < 0) {
+		fprintf(stderr, "krigd legend: %s\n", e.msg);
+		return 2;
+	}
+	if (write_png(out, rgba, w, h, &e) < 0) {
+		fprintf(stderr, "krigd legend: %s\n", e.msg);
+		free(rgba);
+		return 1;
+	}
+	free(rgba);
+	return 0;
 }
