@@ -9,6 +9,12 @@
 
 #include <stddef.h>
 
+/* Most points over all rings (KD_ELIMIT beyond): bounds memory and the
+ * scan-line work for a boundary that arrives in a datagram. */
+#define BOUNDARY_MAX_POINTS 1000000
+/* Largest boundary file boundary_from_file reads. */
+#define BOUNDARY_MAX_FILE ((size_t)64 << 20)
+
 struct json_object;
 struct error;
 
@@ -38,6 +44,15 @@ int boundary_from_file(struct boundary *b, const char *path, struct error *e);
 
 /* Even-odd point-in-polygon over all rings: 1 inside, 0 outside. */
 int boundary_contains(const struct boundary *b, double lon, double lat);
+
+/* Longitude where the edge (x0,y0)-(x1,y1) crosses latitude lat; call it only
+ * when (y0 > lat) != (y1 > lat) (the half-open rule that counts a vertex on
+ * the line once).  Shared by boundary_contains and the grid's scan lines so
+ * both give bit-identical answers for every cell centre. */
+static inline double boundary_edge_x(double x0, double y0, double x1, double y1, double lat)
+{
+	return x0 + (x1 - x0) * (lat - y0) / (y1 - y0);
+}
 
 /* Free the rings; b becomes empty and reusable. */
 void boundary_release(struct boundary *b);

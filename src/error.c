@@ -1,4 +1,6 @@
 /* error.c - see error.h */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,16 +22,28 @@ int error_set(struct error *e, int code, const char *fmt, ...)
 
 int error_prefix(struct error *e, const char *fmt, ...)
 {
-	char head[ERROR_MSG_MAX], old[ERROR_MSG_MAX];
+	char head[ERROR_MSG_MAX];
+	size_t hn, on;
 	va_list ap;
+	int n;
 
 	if (!e)
 		return KD_EINTERNAL;
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	n = vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s%s", head, old);
+	if (n < 0)
+		return e->code;
+	hn = strlen(head);
+	on = strnlen(e->msg, sizeof(e->msg) - 1);
+	/* When both do not fit, the old message loses its tail. */
+	if (hn >= sizeof(e->msg) - 1)
+		hn = sizeof(e->msg) - 1;
+	if (hn + on > sizeof(e->msg) - 1)
+		on = sizeof(e->msg) - 1 - hn;
+	memmove(e->msg + hn, e->msg, on);
+	memcpy(e->msg, head, hn);
+	e->msg[hn + on] = '\0';
 	return e->code;
 }
 

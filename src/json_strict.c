@@ -108,7 +108,7 @@ int json_strict_check(const char *s, size_t len, int max_depth, size_t *off, con
 {
 	struct scan p = { s, len, 0, NULL };
 	char stack[256];
-	int depth = 0, rc;
+	int depth = 0, rc = 0;
 
 	if (max_depth > (int)sizeof(stack))
 		max_depth = (int)sizeof(stack);

@@ -53,29 +53,42 @@ struct fit_info {
 };
 
 /* Fit model to s as gstat's variogram() + fit.variogram() do by default:
- * cutoff one third of the stations' bbox diagonal, 15 equal lags,
- * semivariance (dz)^2/2, weighted least squares with weights N_h / h^2.
- * Needs >= 3 stations (KD_EINPUT otherwise).  When the sample variogram is
- * too poor or the fit fails, a documented fallback is returned with
- * info->fitted = 0 and a note; that is not an error. */
+ * cutoff one third (gstat: 0.33333) of the stations' bbox diagonal, 15
+ * equal lags, semivariance (dz)^2/2, weighted least squares with weights
+ * N_h / h^2, started where vgm("Exp") starts and iterated with gstat's own
+ * steps and stopping rule (see variogram.c), so the result matches R.
+ * Needs >= 3 stations (KD_EINPUT otherwise).  When fewer than 3 lag bins
+ * are non-empty, or the fit is singular, diverges, does not converge in 200
+ * iterations, or leaves no partial sill, the fallback is nugget 0, psill =
+ * sample variance of z (1 when z is constant: predictions do not depend on
+ * the sill's scale), range = cutoff / 3, with info->fitted = 0 and a note
+ * saying why; that is not an error. */
 int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out,
 	      struct fit_info *info, struct error *e);
 
 struct krige;
 
-/* Factorise the ordinary kriging system for s with v, once.  With
- * want_variance the Cholesky factor of the covariance matrix is kept too.
- * KD_EINPUT when the system is singular (message says why). */
+/* Factorise the ordinary kriging system for s with v, once (the dual
+ * weights come from the Cholesky factor of the covariance matrix, see
+ * krige.c).  With want_variance that factor is kept for krige_variance.
+ * KD_EINPUT for an invalid variogram (negative sill, range <= 0) and when
+ * the system is singular or too ill-conditioned (reciprocal condition
+ * estimate < 1e-12; message says why: e.g. a gaussian model without nugget
+ * at close stations); KD_ENOMEM.  Nothing is left allocated on error. */
 int krige_new(struct krige **out, const struct variogram *v, const struct stations *s,
 	      int want_variance, struct error *e);
 
-/* Prediction and variance at one point (metres). */
+/* Prediction and variance at one point (metres).  gamma(0) = 0, so the
+ * prediction at a station is its value, even with a nugget.  The variance
+ * is NaN without want_variance (or if a work buffer cannot be allocated). */
 double krige_predict(const struct krige *k, double x, double y);
 double krige_variance(const struct krige *k, double x, double y);
 
 /* Predict every inside cell of g (cell centres projected with grid_x/y);
  * value[r * width + c], NaN outside.  variance may be NULL (not computed);
- * otherwise krige_new() must have had want_variance.  threads >= 1. */
+ * otherwise krige_new() must have had want_variance.  threads >= 1 (at
+ * most 64 are used; rows are dealt round-robin); the output is
+ * bit-identical whatever the thread count. */
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance,
 	       int threads, struct error *e);
 

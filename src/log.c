@@ -1,4 +1,6 @@
 /* log.c - see log.h */
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

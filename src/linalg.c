@@ -1,0 +1,262 @@
+/* linalg.c - Cholesky, LU and condition estimates (see linalg.h). */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "linalg.h"
+
+int chol_factor(double *a, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		double *rj = a + j * n;
+		double d = rj[j];
+
+		for (size_t k = 0; k < j; k++)
+			d -= rj[k] * rj[k];
+		/* Not positive (or NaN): the matrix is not positive definite. */
+		if (!(d > 0.0))
+			return -1;
+		d = sqrt(d);
+		rj[j] = d;
+		for (size_t i = j + 1; i < n; i++) {
+			double *ri = a + i * n;
+			double s = ri[j];
+
+			for (size_t k = 0; k < j; k++)
+				s -= ri[k] * rj[k];
+			ri[j] = s / d;
+		}
+		for (size_t k = j + 1; k < n; k++)
+			rj[k] = 0.0;
+	}
+	return 0;
+}
+
+void chol_forward(const double *l, size_t n, const double *b, double *x)
+{
+	for (size_t i = 0; i < n; i++) {
+		const double *ri = l + i * n;
+		double s = b[i];
+
+		for (size_t k = 0; k < i; k++)
+			s -= ri[k] * x[k];
+		x[i] = s / ri[i];
+	}
+}
+
+void chol_backward(const double *l, size_t n, const double *b, double *x)
+{
+	if (x != b)
+		memcpy(x, b, n * sizeof(*x));
+	/* Column-oriented so that L is read row by row (cache friendly). */
+	for (size_t i = n; i-- > 0;) {
+		const double *ri = l + i * n;
+
+		x[i] /= ri[i];
+		for (size_t k = 0; k < i; k++)
+			x[k] -= ri[k] * x[i];
+	}
+}
+
+double mat_norm1(const double *a, size_t n)
+{
+	double best = 0.0;
+
+	for (size_t j = 0; j < n; j++) {
+		double s = 0.0;
+
+		for (size_t i = 0; i < n; i++)
+			s += fabs(a[i * n + j]);
+		if (s > best)
+			best = s;
+	}
+	return best;
+}
+
+/* Hager's estimate of ||A^-1||_1 given solvers for A and A^T, improved by
+ * Higham's alternating-sign test vector (as LAPACK's dlacon does). */
+typedef void (*solve_fn)(const void *ctx, double *b);
+
+static double norm1_inverse(const void *ctx, solve_fn solve, solve_fn solve_t, size_t n, double *work)
+{
+	double *x = work, *xi = work + n, *alt = work + 2 * n;
+	double est = 0.0, alt_est = 0.0;
+	size_t jlast = (size_t)-1;
+
+	if (n == 0)
+		return 0.0;
+	for (size_t i = 0; i < n; i++)
+		x[i] = 1.0 / (double)n;
+	for (int iter = 0; iter < 5; iter++) {
+		double e = 0.0, zmax = -1.0;
+		size_t j = 0;
+
+		solve(ctx, x);
+		for (size_t i = 0; i < n; i++)
+			e += fabs(x[i]);
+		if (!isfinite(e))
+			return INFINITY;
+		if (iter > 0 && e <= est)
+			break;
+		est = e;
+		for (size_t i = 0; i < n; i++)
+			xi[i] = x[i] >= 0.0 ? 1.0 : -1.0;
+		solve_t(ctx, xi);
+		for (size_t i = 0; i < n; i++) {
+			if (fabs(xi[i]) > zmax) {
+				zmax = fabs(xi[i]);
+				j = i;
+			}
+		}
+		/* Converged when the gradient points back to the vertex e_jlast
+		 * we just tried (Hager: ||z||_inf <= z^T x). */
+		if (iter > 0 && (j == jlast || zmax <= xi[jlast]))
+			break;
+		jlast = j;
+		memset(x, 0, n * sizeof(*x));
+		x[j] = 1.0;
+	}
+	for (size_t i = 0; i < n; i++)
+		alt[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (n > 1 ? (double)i / (double)(n - 1) : 0.0));
+	solve(ctx, alt);
+	for (size_t i = 0; i < n; i++)
+		alt_est += fabs(alt[i]);
+	alt_est *= 2.0 / (3.0 * (double)n);
+	return alt_est > est ? alt_est : est;
+}
+
+struct chol_ctx {
+	const double *l;
+	size_t n;
+};
+
+static void chol_solve_ctx(const void *ctx, double *b)
+{
+	const struct chol_ctx *c = ctx;
+
+	chol_forward(c->l, c->n, b, b);
+	chol_backward(c->l, c->n, b, b);
+}
+
+double chol_rcond(const double *l, size_t n, double anorm, double *work)
+{
+	struct chol_ctx ctx = { l, n };
+	double inv;
+
+	if (n == 0 || !(anorm > 0.0))
+		return 0.0;
+	/* A = L L^T is symmetric: the transposed solve is the same solve. */
+	inv = norm1_inverse(&ctx, chol_solve_ctx, chol_solve_ctx, n, work);
+	if (!(inv > 0.0) || !isfinite(inv))
+		return 0.0;
+	return 1.0 / (anorm * inv);
+}
+
+int lu_factor(double *a, size_t *piv, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t p = k;
+		double best = fabs(a[k * n + k]);
+
+		for (size_t i = k + 1; i < n; i++) {
+			if (fabs(a[i * n + k]) > best) {
+				best = fabs(a[i * n + k]);
+				p = i;
+			}
+		}
+		piv[k] = p;
+		if (!(best > 0.0))
+			return -1;
+		if (p != k) {
+			for (size_t j = 0; j < n; j++) {
+				double t = a[k * n + j];
+
+				a[k * n + j] = a[p * n + j];
+				a[p * n + j] = t;
+			}
+		}
+		for (size_t i = k + 1; i < n; i++) {
+			double f = a[i * n + k] / a[k * n + k];
+
+			a[i * n + k] = f;
+			for (size_t j = k + 1; j < n; j++)
+				a[i * n + j] -= f * a[k * n + j];
+		}
+	}
+	return 0;
+}
+
+void lu_solve(const double *lu, const size_t *piv, size_t n, double *b)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (piv[k] != k) {
+			double t = b[k];
+
+			b[k] = b[piv[k]];
+			b[piv[k]] = t;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < i; k++)
+			b[i] -= lu[i * n + k] * b[k];
+	for (size_t i = n; i-- > 0;) {
+		for (size_t k = i + 1; k < n; k++)
+			b[i] -= lu[i * n + k] * b[k];
+		b[i] /= lu[i * n + i];
+	}
+}
+
+void lu_solve_t(const double *lu, const size_t *piv, size_t n, double *b)
+{
+	/* A^T = U^T L^T P: solve U^T y = b, L^T w = y, then undo the swaps. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < i; k++)
+			b[i] -= lu[k * n + i] * b[k];
+		b[i] /= lu[i * n + i];
+	}
+	for (size_t i = n; i-- > 0;)
+		for (size_t k = i + 1; k < n; k++)
+			b[i] -= lu[k * n + i] * b[k];
+	for (size_t k = n; k-- > 0;) {
+		if (piv[k] != k) {
+			double t = b[k];
+
+			b[k] = b[piv[k]];
+			b[piv[k]] = t;
+		}
+	}
+}
+
+struct lu_ctx {
+	const double *lu;
+	const size_t *piv;
+	size_t n;
+};
+
+static void lu_solve_ctx(const void *ctx, double *b)
+{
+	const struct lu_ctx *c = ctx;
+
+	lu_solve(c->lu, c->piv, c->n, b);
+}
+
+static void lu_solve_t_ctx(const void *ctx, double *b)
+{
+	const struct lu_ctx *c = ctx;
+
+	lu_solve_t(c->lu, c->piv, c->n, b);
+}
+
+double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, double *work)
+{
+	struct lu_ctx c = { lu, piv, n };
+	double inv;
+
+	if (n == 0 || !(anorm > 0.0))
+		return 0.0;
+	inv = norm1_inverse(&c, lu_solve_ctx, lu_solve_t_ctx, n, work);
+	if (!(inv > 0.0) || !isfinite(inv))
+		return 0.0;
+	return 1.0 / (anorm * inv);
+}

@@ -1,0 +1,38 @@
+/* linalg.h - the few dense factorisations kriging needs (row-major, double).
+ *
+ * Small and dependency free on purpose: the kriging system is one symmetric
+ * positive definite matrix per frame, so a Cholesky factor and a condition
+ * estimate are all that is required. */
+#ifndef KD_LINALG_H
+#define KD_LINALG_H
+
+#include <stddef.h>
+
+/* Lower Cholesky factor of the symmetric n x n matrix a, in place (only the
+ * lower triangle is read; the strict upper triangle is zeroed).  Returns 0,
+ * or -1 when a is not numerically positive definite (a is then garbage). */
+int chol_factor(double *a, size_t n);
+
+/* Solve L x = b (forward) and L^T x = b (backward) with the factor from
+ * chol_factor(); x may alias b. */
+void chol_forward(const double *l, size_t n, const double *b, double *x);
+void chol_backward(const double *l, size_t n, const double *b, double *x);
+
+/* 1-norm of the n x n matrix a (largest absolute column sum). */
+double mat_norm1(const double *a, size_t n);
+
+/* Estimate of the reciprocal 1-norm condition number of the SPD matrix whose
+ * Cholesky factor is l and whose 1-norm is anorm (Hager/Higham estimator, a
+ * handful of O(n^2) solves).  work holds 3 n doubles.  0 means singular. */
+double chol_rcond(const double *l, size_t n, double anorm, double *work);
+
+/* LU factorisation with partial pivoting of the general n x n matrix a, in
+ * place; piv receives n row indices.  Returns 0, or -1 on an exact zero
+ * pivot.  lu_rcond() estimates the reciprocal 1-norm condition number as
+ * chol_rcond() does (work: 3 n doubles). */
+int lu_factor(double *a, size_t *piv, size_t n);
+void lu_solve(const double *lu, const size_t *piv, size_t n, double *b);
+void lu_solve_t(const double *lu, const size_t *piv, size_t n, double *b);
+double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, double *work);
+
+#endif

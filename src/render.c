@@ -1,0 +1,462 @@
+/* render.c - see render.h */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "boundary.h"
+#include "error.h"
+#include "krige.h"
+#include "krigejs.h"
+#include "outfile.h"
+#include "palette.h"
+#include "pngout.h"
+#include "raster.h"
+#include "render.h"
+
+void render_safe_name(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '_' || (c == '.' && n > 0))
+			out[n++] = (char)c;
+		else if (c == ':' || c == '/')
+			out[n++] = '-';
+		else
+			out[n++] = '_';
+	}
+	if (n == 0 && outlen > 1)
+		out[n++] = '_';
+	out[n] = '\0';
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The job's boundary: inline, named, or the daemon's default. */
+static int job_boundary(const struct render_opts *o, const struct render_job *j, struct boundary *own,
+			const struct boundary **b, struct error *e)
+{
+	char path[4096];
+
+	if (j->boundary) {
+		if (boundary_from_json(own, j->boundary, e) < 0)
+			return error_prefix(e, "boundary: ");
+		*b = own;
+		return 0;
+	}
+	if (j->boundary_name) {
+		if (!o->boundary_dir)
+			return error_set(e, KD_EINPUT, "boundary \"%s\" named, but no --boundary-dir is configured",
+					 j->boundary_name);
+		/* The name was validated ([A-Za-z0-9_-]) when the trigger was parsed. */
+		snprintf(path, sizeof(path), "%s/%s.geojson", o->boundary_dir, j->boundary_name);
+		if (boundary_from_file(own, path, e) < 0) {
+			if (e->code == KD_EIO && access(path, F_OK) != 0)
+				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir",
+						 j->boundary_name, j->boundary_name);
+			return error_prefix(e, "boundary \"%s\": ", j->boundary_name);
+		}
+		*b = own;
+		return 0;
+	}
+	if (!o->boundary)
+		return error_set(e, KD_EINPUT, "the job names no boundary and no --boundary is configured");
+	*b = o->boundary;
+	return 0;
+}
+
+static struct json_object *variogram_json(const struct variogram *v, const struct fit_info *fi, int given)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "model", json_object_new_string(vgm_model_name(v->model)));
+	json_object_object_add(o, "nugget", json_object_new_double(v->nugget));
+	json_object_object_add(o, "psill", json_object_new_double(v->psill));
+	json_object_object_add(o, "range", json_object_new_double(v->range));
+	json_object_object_add(o, "source", json_object_new_string(given ? "given" : fi->fitted ? "fitted" : "fallback"));
+	if (!given && fi->note[0])
+		json_object_object_add(o, "note", json_object_new_string(fi->note));
+	return o;
+}
+
+/* Per-frame state that must be freed whatever happens. */
+struct frame_work {
+	struct stations st;
+	struct krige *k;
+	struct krigejs *kj;
+	double *value, *variance;
+	unsigned char *rgba;
+	double *px, *py;
+};
+
+static void frame_work_release(struct frame_work *w)
+{
+	stations_release(&w->st);
+	krige_free(w->k);
+	krigejs_free(w->kj);
+	free(w->value);
+	free(w->variance);
+	free(w->rgba);
+	free(w->px);
+	free(w->py);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Write one file atomically: fn fills the stream. */
+static int write_file(int dirfd, const char *name, int (*fn)(FILE *, const void *), const void *arg,
+		      struct error *e)
+{
+	struct outfile f;
+
+	if (outfile_open(&f, dirfd, name, e) < 0)
+		return e->code;
+	if (fn(f.fp, arg) < 0 || ferror(f.fp)) {
+		outfile_abort(&f);
+		return error_set(e, KD_EIO, "writing %s: %s", name, strerror(errno ? errno : EIO));
+	}
+	return outfile_commit(&f, e);
+}
+
+struct asc_arg {
+	const struct grid *g;
+	const double *values;
+};
+
+static int put_asc(FILE *fp, const void *arg)
+{
+	const struct asc_arg *a = arg;
+	return raster_write_asc(fp, a->g, a->values);
+}
+
+static int put_pgw(FILE *fp, const void *arg)
+{
+	return raster_write_pgw(fp, arg);
+}
+
+static int put_prj(FILE *fp, const void *arg)
+{
+	(void)arg;
+	return raster_write_prj(fp);
+}
+
+struct png_arg {
+	const unsigned char *rgba;
+	int w, h;
+	struct error *e;
+};
+
+static int put_png(FILE *fp, const void *arg)
+{
+	const struct png_arg *a = arg;
+	return pngout_write(fp, a->rgba, a->w, a->h, a->e);
+}
+
+/* method "kriging.js": its own fit and predictor, in plain degrees. */
+static int krigejs_frame(const struct grid *g, const struct trigger *t, struct frame_work *w,
+			 struct json_object *fo, struct error *e)
+{
+	enum vgm_model model = t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL;
+	struct json_object *vo;
+	const char *warn;
+	int rc;
+
+	/* Back to degrees after the repair, which works in metres. */
+	for (size_t i = 0; i < w->st.n; i++) {
+		w->px[i] = w->st.x[i] / g->kx + g->lon0;
+		w->py[i] = w->st.y[i] / g->ky + g->lat0;
+	}
+	if (t->variogram) {
+		struct krigejs_variogram kv = { model, 0, 0, 0, 0 };
+
+		kv.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
+		kv.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
+		kv.sill = json_object_get_double(json_object_object_get(t->variogram, "sill"));
+		rc = krigejs_given(&w->kj, w->st.z, w->px, w->py, w->st.n, &kv, t->sigma2, e);
+	} else {
+		rc = krigejs_train(&w->kj, w->st.z, w->px, w->py, w->st.n, model, t->sigma2, t->alpha, e);
+	}
+	if (rc < 0)
+		return rc;
+	vo = json_object_new_object();
+	json_object_object_add(vo, "method", json_object_new_string("kriging.js"));
+	json_object_object_add(vo, "model", json_object_new_string(vgm_model_name(model)));
+	json_object_object_add(vo, "nugget", json_object_new_double(krigejs_params(w->kj)->nugget));
+	json_object_object_add(vo, "range", json_object_new_double(krigejs_params(w->kj)->range));
+	json_object_object_add(vo, "sill", json_object_new_double(krigejs_params(w->kj)->sill));
+	json_object_object_add(vo, "source", json_object_new_string(t->variogram ? "given" : "fitted"));
+	if ((warn = krigejs_warning(w->kj)) != NULL)
+		json_object_object_add(vo, "warning", json_object_new_string(warn));
+	json_object_object_add(fo, "variogram", vo);
+	for (size_t i = 0; i < (size_t)g->width * (size_t)g->height; i++)
+		w->value[i] = NAN;
+	for (int r = 0; r < g->height; r++)
+		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
+			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
+				w->value[(size_t)r * g->width + c] = krigejs_predict(w->kj, grid_lon(g, c), grid_lat(g, r));
+	return 0;
+}
+
+/* Krige one frame into w->value (and w->variance), filling the frame's
+ * result object.  Returns 0 or an error naming the frame. */
+static int krige_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
+		       const struct frame *fr, struct frame_work *w, struct json_object *fo, struct error *e)
+{
+	const struct trigger *t = j->options;
+	size_t cells = (size_t)g->width * (size_t)g->height;
+	struct variogram v;
+	struct fit_info fi;
+	int given = t->variogram != NULL, rc;
+
+	w->px = malloc(fr->n * sizeof(double));
+	w->py = malloc(fr->n * sizeof(double));
+	w->value = malloc(cells * sizeof(double));
+	if (!w->px || !w->py || !w->value)
+		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", g->width, g->height);
+	for (size_t i = 0; i < fr->n; i++) {
+		w->px[i] = grid_x(g, fr->lon[i]);
+		w->py[i] = grid_y(g, fr->lat[i]);
+	}
+	if ((rc = stations_clean(&w->st, w->px, w->py, fr->val, fr->n, e)) < 0)
+		return rc;
+	{
+		struct json_object *so = json_object_new_object();
+		json_object_object_add(so, "used", json_object_new_int64((int64_t)w->st.n));
+		json_object_object_add(so, "merged", json_object_new_int64((int64_t)w->st.merged));
+		json_object_object_add(so, "dropped", json_object_new_int64((int64_t)w->st.dropped));
+		json_object_object_add(fo, "stations", so);
+	}
+	if (w->st.n < (given ? 1u : 3u))
+		return error_set(e, KD_EINPUT,
+				 "%zu usable station%s (%zu dropped as non-finite, %zu merged as duplicates); %s needs at least %d",
+				 w->st.n, w->st.n == 1 ? "" : "s", w->st.dropped, w->st.merged,
+				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
+
+	if (t->method == METHOD_KRIGINGJS)
+		return krigejs_frame(g, t, w, fo, e);
+
+	memset(&fi, 0, sizeof(fi));
+	if (given) {
+		v.model = (enum vgm_model)t->model;
+		v.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
+		v.psill = json_object_get_double(json_object_object_get(t->variogram, "psill"));
+		v.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
+	} else if ((rc = krige_fit(&w->st, t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL, &v, &fi,
+				   e)) < 0) {
+		return rc;
+	}
+	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
+	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0)
+		return rc;
+	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
+		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
+	return krige_grid(w->k, g, w->value, w->variance, o->threads, e);
+}
+
+/* Every inside cell must hold a finite number: an image of garbage is an
+ * error, never a result. */
+static int check_finite(const struct grid *g, const double *v, const char *what, struct error *e)
+{
+	for (int r = 0; r < g->height; r++)
+		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
+			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
+				if (!isfinite(v[(size_t)r * g->width + c]))
+					return error_set(e, KD_EINPUT,
+							 "kriging gave a non-finite %s at row %d, column %d (the system is numerically singular)",
+							 what, r, c);
+	return 0;
+}
+
+static void data_range(const struct stations *st, const struct frame *fr, double *lo, double *hi)
+{
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (size_t i = 0; i < st->n; i++) {
+		*lo = fmin(*lo, st->z[i]);
+		*hi = fmax(*hi, st->z[i]);
+	}
+	(void)fr;
+}
+
+/* Colour, then write .png and .pgw (and the grids) for one frame. */
+static int write_frame(const struct render_job *j, const struct grid *g, const struct frame *fr,
+		       struct frame_work *w, int dirfd, const char *base, struct error *e)
+{
+	const struct trigger *t = j->options;
+	struct palette pal;
+	struct png_arg pa;
+	struct asc_arg aa = { g, w->value };
+	char name[160];
+	double lo, hi;
+	int rc;
+
+	data_range(&w->st, fr, &lo, &hi);
+	palette_init(&pal, j->index, lo, hi);
+	w->rgba = malloc((size_t)g->width * (size_t)g->height * 4);
+	if (!w->rgba)
+		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
+	palette_fill(&pal, w->value, (size_t)g->width * (size_t)g->height, w->rgba);
+
+	pa.rgba = w->rgba;
+	pa.w = g->width;
+	pa.h = g->height;
+	pa.e = e;
+	snprintf(name, sizeof(name), "%s.png", base);
+	if ((rc = write_file(dirfd, name, put_png, &pa, e)) < 0)
+		return rc;
+	snprintf(name, sizeof(name), "%s.pgw", base);
+	if ((rc = write_file(dirfd, name, put_pgw, g, e)) < 0)
+		return rc;
+	if (t->grid || t->variance) {
+		snprintf(name, sizeof(name), "%s.prj", base);
+		if ((rc = write_file(dirfd, name, put_prj, NULL, e)) < 0)
+			return rc;
+	}
+	if (t->grid) {
+		snprintf(name, sizeof(name), "%s.asc", base);
+		if ((rc = write_file(dirfd, name, put_asc, &aa, e)) < 0)
+			return rc;
+	}
+	if (t->variance) {
+		aa.values = w->variance;
+		snprintf(name, sizeof(name), "%s.var.asc", base);
+		if ((rc = write_file(dirfd, name, put_asc, &aa, e)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void add_sum(struct json_object *total, struct json_object *part, const char *key)
+{
+	struct json_object *a = json_object_object_get(total, key), *b = json_object_object_get(part, key);
+
+	json_object_set_int64(a, json_object_get_int64(a) + json_object_get_int64(b));
+}
+
+int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
+	       struct error *e)
+{
+	const struct trigger *t = j->options;
+	struct boundary own = BOUNDARY_INIT;
+	const struct boundary *b = NULL;
+	struct grid g;
+	struct json_object *res = NULL, *images, *frames, *stations, *bbox;
+	double t0 = now_seconds();
+	char dirpath[256];
+	int dirfd = -1, rc;
+
+	*result = NULL;
+	memset(&g, 0, sizeof(g));
+	if ((rc = job_boundary(o, j, &own, &b, e)) < 0)
+		goto out;
+	if ((rc = grid_init(&g, b, t->width, o->max_cells, e)) < 0)
+		goto out;
+	snprintf(dirpath, sizeof(dirpath), "%s/%s", j->index, j->dir);
+	if ((dirfd = outdir_open(o->out_fd, dirpath, 1, e)) < 0) {
+		rc = dirfd;
+		goto out;
+	}
+
+	res = json_object_new_object();
+	images = json_object_new_object();
+	frames = json_object_new_array();
+	stations = json_object_new_object();
+	bbox = json_object_new_array();
+	json_object_array_add(bbox, json_object_new_double(g.west));
+	json_object_array_add(bbox, json_object_new_double(g.south));
+	json_object_array_add(bbox, json_object_new_double(g.west + g.width * g.dx));
+	json_object_array_add(bbox, json_object_new_double(g.south + g.height * g.dy));
+	json_object_object_add(stations, "used", json_object_new_int64(0));
+	json_object_object_add(stations, "merged", json_object_new_int64(0));
+	json_object_object_add(stations, "dropped", json_object_new_int64(0));
+	json_object_object_add(res, "images", images);
+	json_object_object_add(res, "bbox", bbox);
+	json_object_object_add(res, "stations", stations);
+	json_object_object_add(res, "width", json_object_new_int(g.width));
+	json_object_object_add(res, "height", json_object_new_int(g.height));
+
+	for (size_t i = 0; i < j->frames->n; i++) {
+		const struct frame *fr = &j->frames->frame[i];
+		struct json_object *fo = json_object_new_object();
+		struct frame_work w;
+		char base[96], rel[512];
+
+		memset(&w, 0, sizeof(w));
+		json_object_array_add(frames, fo);
+		json_object_object_add(fo, "pubtime", json_object_new_string(fr->pubtime));
+		if (o->cancelled && o->cancelled(o->cancel_ctx)) {
+			rc = error_set(e, KD_ECANCEL, "cancelled before frame %zu (%s)", i, fr->pubtime);
+			goto fail;
+		}
+		render_safe_name(fr->pubtime, base, sizeof(base));
+		/* Distinct pubtimes can map to one safe name: keep files apart. */
+		for (size_t k = 0; k < i; k++) {
+			char other[96];
+			render_safe_name(j->frames->frame[k].pubtime, other, sizeof(other));
+			if (strcmp(other, base) == 0) {
+				snprintf(base + strlen(base), sizeof(base) - strlen(base), "-%zu", i);
+				break;
+			}
+		}
+		rc = krige_frame(o, j, &g, fr, &w, fo, e);
+		if (rc == 0)
+			rc = check_finite(&g, w.value, "prediction", e);
+		if (rc == 0 && w.variance)
+			rc = check_finite(&g, w.variance, "variance", e);
+		if (rc == 0)
+			rc = write_frame(j, &g, fr, &w, dirfd, base, e);
+		if (rc == 0) {
+			struct json_object *so = json_object_object_get(fo, "stations");
+			snprintf(rel, sizeof(rel), "%s/%s.png", dirpath, base);
+			json_object_object_add(images, fr->pubtime, json_object_new_string(rel));
+			json_object_object_add(fo, "image", json_object_new_string(rel));
+			add_sum(stations, so, "used");
+			add_sum(stations, so, "merged");
+			add_sum(stations, so, "dropped");
+			if (!json_object_object_get(res, "variogram"))
+				json_object_object_add(res, "variogram",
+						       json_object_get(json_object_object_get(fo, "variogram")));
+		}
+		frame_work_release(&w);
+		if (rc < 0) {
+			if (rc != KD_ECANCEL)
+				error_prefix(e, "frame %zu (%s): ", i, fr->pubtime);
+			goto fail;
+		}
+	}
+	if ((rc = outdir_sync(dirfd, e)) < 0)
+		goto fail;
+	json_object_object_add(res, "frames", frames);
+	json_object_object_add(res, "seconds", json_object_new_double(now_seconds() - t0));
+	*result = res;
+	res = NULL;
+	rc = 0;
+	goto out;
+fail:
+	json_object_put(frames);
+out:
+	if (res)
+		json_object_put(res);
+	if (dirfd >= 0)
+		close(dirfd);
+	grid_release(&g);
+	boundary_release(&own);
+	return rc;
+}

@@ -1,0 +1,373 @@
+/* variogram.c - variogram models and the gstat-compatible fit (krige.h).
+ *
+ * The fit follows gstat 2.x (R package) with default arguments:
+ *   variogram(z ~ 1, d): cutoff = 0.33333 x bbox diagonal (gstat's
+ *     DEF_fraction, not exactly 1/3), width = cutoff / 15; pair i > j with
+ *     distance h <= cutoff goes to bin floor(h / width), except that a
+ *     distance that is an exact multiple of width goes to the bin below
+ *     (sem.c get_index); per bin np, mean h and mean (dz)^2 / 2.
+ *   fit.variogram(v, vgm("Exp")): starting values range = max(dist) / 3,
+ *     nugget = mean of the first 3 gamma, psill = mean of the last 5;
+ *     weights np / h^2 (fit.method 7) fixed at the start; a negative
+ *     nugget or psill is refitted with that one fixed at 0.
+ * gstat's Gauss-Newton iteration stops on a loose criterion (relative SSE
+ * change < 1e-5), and its gaussian range derivative lacks a factor 2 h/a,
+ * so for that model it oscillates and stops a few percent away from the
+ * exact least-squares minimum.  An exact minimiser would not match R, so we
+ * take the same steps gstat takes (fit.c wls_fit, vario_fn.c da_fn_*), with
+ * the same start, step limit, stopping rule and 200-iteration limit. */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "krige.h"
+
+#define GSTAT_FRACTION 0.33333 /* gstat defaults.h DEF_fraction */
+#define GSTAT_INTERVALS 15     /* gstat defaults.h DEF_intervals */
+#define GSTAT_FIT_LIMIT 1e-5   /* gstat defaults.h DEF_fit_limit */
+#define GSTAT_ITER 200         /* gstat's iteration limit as R sets it */
+#define GSTAT_ZERO (DBL_EPSILON * 10.0)
+#define MIN_BINS 3             /* fewer non-empty lag bins: no fit */
+#define RANGE_MAX_FACTOR 100.0 /* a range beyond 100 x cutoff is no fit */
+
+static const char *const model_names[] = {
+	[VGM_EXPONENTIAL] = "exponential",
+	[VGM_GAUSSIAN] = "gaussian",
+	[VGM_SPHERICAL] = "spherical",
+};
+
+const char *vgm_model_name(enum vgm_model m)
+{
+	if ((unsigned)m < sizeof(model_names) / sizeof(model_names[0]))
+		return model_names[m];
+	return "unknown";
+}
+
+int vgm_model_parse(const char *name, enum vgm_model *m)
+{
+	for (size_t i = 0; i < sizeof(model_names) / sizeof(model_names[0]); i++) {
+		if (name && strcmp(name, model_names[i]) == 0) {
+			*m = (enum vgm_model)i;
+			return 0;
+		}
+	}
+	return KD_EINPUT;
+}
+
+/* The unit-sill model shape at h > 0 (gstat's UnitSemivariance). */
+static double unit_shape(enum vgm_model m, double h, double range)
+{
+	double r = h / range;
+
+	switch (m) {
+	case VGM_EXPONENTIAL:
+		return 1.0 - exp(-r);
+	case VGM_GAUSSIAN:
+		return 1.0 - exp(-r * r);
+	case VGM_SPHERICAL:
+		return r >= 1.0 ? 1.0 : r * (1.5 - 0.5 * r * r);
+	}
+	return NAN;
+}
+
+double variogram_gamma(const struct variogram *v, double h)
+{
+	if (h == 0.0)
+		return 0.0;
+	return v->nugget + v->psill * unit_shape(v->model, h, v->range);
+}
+
+/* The sample variogram: non-empty bins only, as gstat returns them. */
+struct sample {
+	size_t nb;
+	double np[GSTAT_INTERVALS + 1], dist[GSTAT_INTERVALS + 1], gamma[GSTAT_INTERVALS + 1];
+};
+
+static void sample_variogram(const struct stations *s, double cutoff, double width, struct sample *out)
+{
+	double np[GSTAT_INTERVALS + 2] = { 0 }, dist[GSTAT_INTERVALS + 2] = { 0 };
+	double gam[GSTAT_INTERVALS + 2] = { 0 };
+	int nbins = (int)floor(cutoff / width) + 1; /* gstat: n_est, 16 */
+
+	if (nbins > GSTAT_INTERVALS + 1)
+		nbins = GSTAT_INTERVALS + 1;
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
+			double h = sqrt(dx * dx + dy * dy), frac, dz;
+			int b;
+
+			if (h > cutoff)
+				continue;
+			frac = h / width;
+			b = (int)floor(frac);
+			/* On a boundary: the lower bin (upper bounds inclusive). */
+			if (h > 0.0 && frac == floor(frac))
+				b--;
+			if (b < 0 || b >= nbins)
+				continue;
+			dz = s->z[i] - s->z[j];
+			gam[b] += dz * dz;
+			dist[b] += h;
+			np[b] += 1.0;
+		}
+	}
+	out->nb = 0;
+	for (int b = 0; b < nbins; b++) {
+		if (np[b] == 0.0)
+			continue;
+		out->np[out->nb] = np[b];
+		out->dist[out->nb] = dist[b] / np[b];
+		out->gamma[out->nb] = gam[b] / (2.0 * np[b]);
+		out->nb++;
+	}
+}
+
+/* d/d(range) of the unit shape, as gstat's da_fnct computes it.  Its
+ * gaussian one is -(h/a)/a exp(-(h/a)^2), lacking the factor 2 h/a of the
+ * true derivative; gstat's iteration (and so its answer) depends on it,
+ * so it is kept. */
+static double unit_shape_da(enum vgm_model m, double h, double range)
+{
+	double r = h / range;
+
+	switch (m) {
+	case VGM_EXPONENTIAL:
+		return -exp(-r) * h / (range * range);
+	case VGM_GAUSSIAN:
+		return (-r / range) * exp(-(r * r));
+	case VGM_SPHERICAL:
+		return r >= 1.0 ? 0.0 : 1.5 * r / range * (r * r - 1.0);
+	}
+	return NAN;
+}
+
+static double sse(const struct sample *sv, const double *w, enum vgm_model m, const double *p)
+{
+	double s = 0.0;
+
+	for (size_t i = 0; i < sv->nb; i++) {
+		double r = sv->gamma[i] - p[0] - p[1] * unit_shape(m, sv->dist[i], p[2]);
+
+		s += w[i] * r * r;
+	}
+	return s;
+}
+
+/* Solve the k x k system a x = b (k <= 3) by Gaussian elimination with
+ * partial pivoting; -1 when (nearly) singular. */
+static int solve_small(double a[3][3], double *b, int k)
+{
+	for (int c = 0; c < k; c++) {
+		int p = c;
+
+		for (int r = c + 1; r < k; r++)
+			if (fabs(a[r][c]) > fabs(a[p][c]))
+				p = r;
+		if (!(fabs(a[p][c]) > 1e-300))
+			return -1;
+		for (int j = 0; j < k; j++) {
+			double t = a[c][j];
+
+			a[c][j] = a[p][j];
+			a[p][j] = t;
+		}
+		{
+			double t = b[c];
+
+			b[c] = b[p];
+			b[p] = t;
+		}
+		for (int r = c + 1; r < k; r++) {
+			double f = a[r][c] / a[c][c];
+
+			for (int j = c; j < k; j++)
+				a[r][j] -= f * a[c][j];
+			b[r] -= f * b[c];
+		}
+	}
+	for (int c = k - 1; c >= 0; c--) {
+		for (int j = c + 1; j < k; j++)
+			b[c] -= a[c][j] * b[j];
+		b[c] /= a[c][c];
+	}
+	return 0;
+}
+
+/* gstat's wls_fit(): Gauss-Newton steps on p = {nugget, psill, range}
+ * (those with fit[j] set), each step scaled down to at most 20 % of |p|,
+ * until the relative decrease of the weighted SSE is below 1e-5 after a
+ * free (unscaled) step.  Returns 0; 1 when that did not happen within
+ * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
+ * normal equations are singular or the range leaves (0, inf). */
+static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double *p, const int *fit)
+{
+	double old = INFINITY;
+
+	for (int iter = 0; iter <= GSTAT_ITER; iter++) {
+		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
+		int idx[3], k = 0, bounded = 0;
+
+		for (int j = 0; j < 3; j++)
+			if (fit[j])
+				idx[k++] = j;
+		for (size_t i = 0; i < sv->nb; i++) {
+			double h = sv->dist[i], col[3];
+			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2]);
+
+			col[0] = 1.0;
+			col[1] = unit_shape(m, h, p[2]);
+			col[2] = p[1] * unit_shape_da(m, h, p[2]);
+			for (int a = 0; a < k; a++) {
+				for (int b = 0; b < k; b++)
+					ata[a][b] += w[i] * col[idx[a]] * col[idx[b]];
+				atb[a] += w[i] * col[idx[a]] * y;
+			}
+		}
+		if (solve_small(ata, atb, k))
+			return -1;
+		for (int a = 0; a < k; a++) {
+			norm_b += atb[a] * atb[a];
+			norm_p += p[idx[a]] * p[idx[a]];
+		}
+		/* "don't allow steps > 20%" (only when a range is fitted) */
+		if (fit[2] && norm_p > 0.0 && sqrt(norm_b / norm_p) > 0.2) {
+			double f = 0.2 / sqrt(norm_b / norm_p);
+
+			for (int a = 0; a < k; a++)
+				atb[a] *= f;
+			bounded = 1;
+		}
+		for (int a = 0; a < k; a++)
+			p[idx[a]] += atb[a];
+		if (!(p[2] > 0.0) || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]))
+			return -1;
+		now = sse(sv, w, m, p);
+		step = old - now;
+		if (now > GSTAT_ZERO)
+			step /= now;
+		old = now;
+		if (step < GSTAT_FIT_LIMIT && step >= 0.0 && !bounded)
+			return 0;
+	}
+	return 1;
+}
+
+static void fallback(const struct stations *s, enum vgm_model model, double cutoff,
+		     struct variogram *out, struct fit_info *info, const char *why)
+{
+	double mean = 0.0, var = 0.0;
+
+	for (size_t i = 0; i < s->n; i++)
+		mean += s->z[i];
+	mean /= (double)s->n;
+	for (size_t i = 0; i < s->n; i++)
+		var += (s->z[i] - mean) * (s->z[i] - mean);
+	var /= (double)(s->n - 1);
+	out->model = model;
+	out->nugget = 0.0;
+	/* Predictions do not depend on the sill's scale; 1 keeps a constant
+	 * field's system regular. */
+	out->psill = var > 0.0 ? var : 1.0;
+	out->range = cutoff / 3.0;
+	info->fitted = 0;
+	snprintf(info->note, sizeof(info->note), "%s; used nugget 0, psill = variance of z, range = cutoff/3",
+		 why);
+}
+
+int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out, struct fit_info *info,
+	      struct error *e)
+{
+	struct sample sv;
+	double w[GSTAT_INTERVALS + 1];
+	double minx, maxx, miny, maxy, diag, cutoff, maxdist = 0.0;
+	double p[3];
+	int fit[3] = { 1, 1, 1 };
+
+	memset(info, 0, sizeof(*info));
+	if (vgm_model_name(model)[0] == 'u')
+		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)model);
+	if (s->n < 3)
+		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
+	minx = maxx = s->x[0];
+	miny = maxy = s->y[0];
+	for (size_t i = 1; i < s->n; i++) {
+		minx = fmin(minx, s->x[i]);
+		maxx = fmax(maxx, s->x[i]);
+		miny = fmin(miny, s->y[i]);
+		maxy = fmax(maxy, s->y[i]);
+	}
+	diag = sqrt((maxx - minx) * (maxx - minx) + (maxy - miny) * (maxy - miny));
+	cutoff = diag > 0.0 ? diag * GSTAT_FRACTION : 1.0;
+	info->cutoff = cutoff;
+	info->width = cutoff / GSTAT_INTERVALS;
+	sample_variogram(s, cutoff, info->width, &sv);
+	info->nbins = (int)sv.nb;
+	if (sv.nb < MIN_BINS) {
+		char why[100];
+
+		snprintf(why, sizeof(why), "only %zu non-empty lag bins (need %d)", sv.nb, MIN_BINS);
+		fallback(s, model, cutoff, out, info, why);
+		return 0;
+	}
+	for (size_t i = 0; i < sv.nb; i++) {
+		w[i] = sv.np[i] / (sv.dist[i] * sv.dist[i]);
+		maxdist = fmax(maxdist, sv.dist[i]);
+	}
+
+	/* vgm("Exp") leaves everything NA; gstat's vgm_fill_na() picks: */
+	p[0] = 0.0;
+	for (size_t i = 0; i < sv.nb && i < 3; i++)
+		p[0] += sv.gamma[i] / (double)(sv.nb < 3 ? sv.nb : 3);
+	p[1] = 0.0;
+	for (size_t i = sv.nb > 5 ? sv.nb - 5 : 0; i < sv.nb; i++)
+		p[1] += sv.gamma[i] / (double)(sv.nb < 5 ? sv.nb : 5);
+	p[2] = maxdist / 3.0;
+	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
+	 * the fit redone from the initial range. */
+	for (int round = 0; round < 3; round++) {
+		int rc = gauss_newton(&sv, w, model, p, fit);
+
+		if (rc < 0) {
+			fallback(s, model, cutoff, out, info, "the weighted least-squares fit is singular or diverged");
+			return 0;
+		}
+		if (rc > 0) {
+			fallback(s, model, cutoff, out, info,
+				 "the fit did not converge in 200 iterations (no sill within the cutoff?)");
+			return 0;
+		}
+		if ((fit[0] && p[0] < 0.0) || (fit[1] && p[1] < 0.0)) {
+			for (int j = 0; j < 2; j++) {
+				if (fit[j] && p[j] < 0.0) {
+					p[j] = 0.0;
+					fit[j] = 0;
+				}
+			}
+			p[2] = maxdist / 3.0;
+			continue;
+		}
+		break;
+	}
+	out->model = model;
+	out->nugget = p[0];
+	out->psill = p[1];
+	out->range = p[2];
+	if (!(out->psill > 0.0)) {
+		fallback(s, model, cutoff, out, info, "the fitted partial sill is zero (pure nugget)");
+		return 0;
+	}
+	if (out->range > RANGE_MAX_FACTOR * cutoff) {
+		fallback(s, model, cutoff, out, info,
+			 "the fitted range runs away (no sill within the data's distances)");
+		return 0;
+	}
+	info->fitted = 1;
+	info->note[0] = '\0';
+	return 0;
+}
