@@ -113,21 +113,6 @@ int source_ret_data_array(const struct source *s, long long id, struct json_obje
 			 v ? json_type_to_name(json_object_get_type(v)) : "missing");
 }
 
-/* map_index names a directory under --out: the same rule as an inline
- * trigger's "index", so no row can write outside it. */
-static int index_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 int source_list_unrendered(struct source *s, source_row_fn fn, void *ctx, struct error *e)
 {
 	return s->ops->list(s, fn, ctx, e);
@@ -143,7 +128,9 @@ int source_fetch(struct source *s, long long id, char **map_index, struct frame_
 	rc = s->ops->fetch(s, id, map_index, &arr, e);
 	if (rc < 0)
 		return rc;
-	if (!index_ok(*map_index)) {
+	/* map_index names a directory under --out: the rule of an inline
+	 * "index", so no row can write outside it. */
+	if (!trigger_name_ok(*map_index, 32)) {
 		json_object_put(arr);
 		free(*map_index);
 		*map_index = NULL;

@@ -74,7 +74,7 @@ static int is_space(char c)
 }
 
 /* A name that becomes part of a file path: [A-Za-z0-9_-], 1..max bytes. */
-static int name_ok(const char *s, size_t max)
+int trigger_name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -343,12 +343,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			has_source = 1;
 		} else if (!strcmp(key, "index")) {
 			rc = get_string(val, key, 32, &t->index, e);
-			if (rc == 0 && !name_ok(t->index, 32))
+			if (rc == 0 && !trigger_name_ok(t->index, 32))
 				rc = error_set(e, KD_EINPUT, "\"index\": use letters, digits, '_' or '-'");
 		} else if (!strcmp(key, "boundary")) {
 			if (json_object_is_type(val, json_type_string)) {
 				t->boundary_name = json_object_get_string(val);
-				if (!name_ok(t->boundary_name, 64))
+				if (!trigger_name_ok(t->boundary_name, 64))
 					rc = error_set(e, KD_EINPUT, "\"boundary\": a name uses letters, digits, '_' or '-'");
 			} else if (json_object_is_type(val, json_type_object) ||
 				   json_object_is_type(val, json_type_array)) {
