@@ -66,7 +66,6 @@ int source_parse_json(const struct source *s, const char *text, size_t len, cons
 		      struct json_object **out, struct error *e)
 {
 	const struct trigger_limits *lim = &s->opts.lim;
-	struct json_tokener *tok;
 	const char *why;
 	size_t bad, i = 0;
 	int rc;
@@ -76,22 +75,19 @@ int source_parse_json(const struct source *s, const char *text, size_t len, cons
 		return error_set(e, KD_ELIMIT, "%s: %zu bytes is too large", what, len);
 	while (i < len && strchr(" \t\r\n", text[i]))
 		i++;
-	rc = json_strict_check(text + i, len - i, lim->max_depth, &bad, &why);
+	rc = json_strict_parse(text + i, len - i, lim->max_depth, out, &bad, &why);
 	if (rc == -2)
 		return error_set(e, KD_ELIMIT, "%s: JSON nested deeper than %d levels", what, lim->max_depth);
+	if (rc == -3)
+		return error_set(e, KD_ENOMEM, "out of memory");
 	if (rc < 0)
 		return error_set(e, KD_EINPUT, "%s: malformed JSON at byte %zu: %s", what, i + bad, why);
-	if (text[i] != '[' && text[i] != '{')
+	if (!json_object_is_type(*out, json_type_array) && !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
 		return error_set(e, KD_EINPUT, "%s: expected a JSON array or object", what);
-	tok = json_tokener_new_ex(lim->max_depth + 1);
-	if (!tok)
-		return error_set(e, KD_ENOMEM, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	*out = json_tokener_parse_ex(tok, text + i, (int)(len - i));
-	rc = *out ? 0 : error_set(e, KD_EINPUT, "%s: %s", what,
-				  json_tokener_error_desc(json_tokener_get_error(tok)));
-	json_tokener_free(tok);
-	return rc;
+	}
+	return 0;
 }
 
 int source_ret_data_array(const struct source *s, long long id, struct json_object *v,
