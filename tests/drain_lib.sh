@@ -64,7 +64,8 @@ start_receiver() {
 stop_receiver() { exec 8>&-; wait; }
 
 # inline_job SRCDB ROW INDEX KEY WIDTH COPIES [CALLBACK]: an inline trigger
-# made of source row ROW's frames repeated COPIES times (distinct pubtimes).
+# made of source row ROW's frames repeated COPIES times (distinct pubtimes);
+# $INLINE_EXTRA (a JSON object), when set, is merged into it.
 inline_job() {
 	python3 - "$@" <<'PY'
 import json, sqlite3, sys
@@ -79,6 +80,8 @@ for c in range(int(copies)):
 t = {"index": index, "key": key, "width": int(width), "frames": out}
 if cb:
     t["callback"] = cb
+import os
+t.update(json.loads(os.environ.get("INLINE_EXTRA") or "{}"))
 print(json.dumps(t))
 PY
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/png_check.py FILE... - exit 0 when every FILE is a complete PNG:
+"""tests/png_check.py [--must-exist] FILE... - exit 0 when every FILE is a complete PNG:
 the signature, chunks whose CRCs match up to IEND and nothing after it, an
 IHDR first, and IDAT data that zlib inflates to exactly the size the
 header announces.  Prints the first bad file and why."""
@@ -53,11 +53,16 @@ def check(path):
 
 
 bad = 0
+must_exist = "--must-exist" in sys.argv[1:]
 for p in sys.argv[1:]:
+    if p == "--must-exist":
+        continue
     try:
         why = check(p)
     except FileNotFoundError:
-        continue  # purged or replaced between listing and reading: not a half-written file
+        if not must_exist:
+            continue  # gone between listing and reading: not a half-written file
+        why = "missing"
     if why:
         print("%s: %s" % (p, why))
         bad += 1
