@@ -11,7 +11,8 @@ part of the whsec_ secret), not taken from krigd.
 
 --script "500:3,hang" answers the first three requests with HTTP 500, then
 holds every request open (no answer) until the file --release exists, and
-answers 200 from then on.  Without --script every request gets 200.
+answers 200 from then on; the start time of each held request is appended
+to LOG.hang.  Without --script every request gets 200.
 """
 import argparse
 import base64
@@ -78,6 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             COUNT[0] += 1
         what = plan(n)
         if what == "hang":
+            with LOCK, open(ARGS.log + ".hang", "a") as f:
+                f.write("%f\n" % t0)  # the test's signal that a request is being held
             # Held until the test releases it (or a minute passes).
             while not os.path.exists(ARGS.release) and time.time() - t0 < 60:
                 time.sleep(0.05)
