@@ -187,6 +187,9 @@ async function showFrame(i) {
   if (!v || !v.frames.length) return;
   S.frameIdx = i;
   const f = v.frames[i];
+  $('readout').textContent = 'Move the mouse over the map.';
+  delete $('readout').dataset.value;
+  $('cursor').setAttribute('width', 0);
   $('time-label').textContent = f.pubtime + `  (${i + 1}/${v.frames.length})`;
   const img = $('heat');
   if (f.image && v.bbox) {
@@ -208,10 +211,11 @@ async function showFrame(i) {
   }
   drawStations(f.points);
   S.grid = null;
+  delete $('map').dataset.grid;
   if (f.grid) {
     S.gridUrl = f.grid;
     const g = await getJSON(f.grid);
-    if (S.gridUrl === f.grid) S.grid = g;
+    if (S.gridUrl === f.grid) { S.grid = g; $('map').dataset.grid = 'loaded'; }
   }
   await showLegend(v.index);
 }
@@ -258,7 +262,7 @@ function fillTimes() {
     const g = document.createElement('optgroup');
     g.label = `source row ${r.id}`;
     g.appendChild(new Option(`all ${r.frames.length} times of row ${r.id}`, JSON.stringify({ row: r.id, pubtime: '' })));
-    for (const f of r.frames) g.appendChild(new Option(`${f.pubtime} (${f.stations} stations)`, JSON.stringify({ row: r.id, pubtime: f.pubtime })));
+    for (const f of r.frames) g.appendChild(new Option(`${f.pubtime.slice(0, 16)} (${f.stations} stations)`, JSON.stringify({ row: r.id, pubtime: f.pubtime })));
     sel.appendChild(g);
   }
 }
