@@ -520,7 +520,12 @@ def main():
     if a.boundary_name is None:
         a.boundary_name = os.path.splitext(os.path.basename(a.boundary))[0]
     app = App(a)
-    srv = ThreadingHTTPServer(('127.0.0.1', a.port), make_handler(app))
+    try:
+        srv = ThreadingHTTPServer(('127.0.0.1', a.port), make_handler(app))
+    except OSError as e:
+        print('krigd-web: cannot listen on 127.0.0.1:%d: %s (--port 0 picks a free port)' % (a.port, e.strerror),
+              file=sys.stderr)
+        return 1
     srv.daemon_threads = True
     app.port = srv.server_address[1]
     threading.Thread(target=app.poller, daemon=True).start()

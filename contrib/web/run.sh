@@ -14,6 +14,10 @@ port=${PORT:-8080}
 [ -x "$krigd" ] || { echo "$0: $krigd not found: build krigd first (./configure && make)" >&2; exit 1; }
 command -v python3 >/dev/null 2>&1 || { echo "$0: python3 is needed for the web app" >&2; exit 1; }
 
+# Start afresh, but never empty a directory this script did not make.
+if [ -d "$dir" ] && [ ! -e "$dir/callback.secret" ] && [ -n "$(ls -A "$dir")" ]; then
+	echo "$0: $dir exists and is not a web demo directory; not touching it" >&2; exit 1
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -29,8 +33,9 @@ dir=$(cd "$dir" && pwd)
 serve=$!
 app=
 cleanup() {
-	[ -n "$app" ] && kill "$app" 2>/dev/null
-	kill "$serve" 2>/dev/null
+	# (set -e: a kill of a process already gone must not end the clean-up)
+	if [ -n "$app" ]; then kill "$app" 2>/dev/null || true; fi
+	kill "$serve" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -51,4 +56,9 @@ python3 "$top/contrib/web/app.py" --krigd "$krigd" --db "$dir/queue.db" --socket
 	--secret-file "$dir/callback.secret" --port "$port" 2> "$dir/web.log" &
 app=$!
 echo "krigd log: $dir/krigd.log, web app log: $dir/web.log; Ctrl-C stops both"
-wait "$app"
+wait "$app" || {
+	rc=$?
+	echo "$0: the web app stopped (exit $rc); the end of $dir/web.log:" >&2
+	tail -n 5 "$dir/web.log" >&2
+	exit $rc
+}
