@@ -29,6 +29,7 @@ struct kmodel {
 	double nugget, psill, range, c0; /* c0 = nugget + psill = C(0) */
 	double suma;               /* sum of a_i, summed in index order */
 	const double *l, *u;       /* Cholesky factor (n x n, row-major) and L^-1 1, or NULL */
+	const double *rinv;        /* 1 / L_ii, or NULL */
 	double utu;                /* u.u */
 };
 

@@ -11,8 +11,17 @@
  *   AS_I(v) AS_D(v) bit casts; CMPLT(a, b) CMPEQ(a, b): all-ones lane masks
  *   SEL(m, x, y)    lane-wise m ? x : y
  *   KFN(name)       the path's function name
+ *   KVB             cells per variance block (<= KBLOCK, a multiple of VL)
+ * The loops over the KU or NV vectors of a step are unrolled (UNROLL), so
+ * their accumulators live in registers.
  * Every function here is lane-wise: a lane's result never depends on the
  * other lanes, which is what keeps results independent of grouping. */
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define UNROLL
+#endif
 
 /* exp(x) for x in [-708, 0] (smaller x are clamped to -708; the result
  * there, about 3e-308, stands for an underflowed 0 and is harmless in a sum).
@@ -21,7 +30,7 @@
  * degree 12 in Horner form (truncation < 2e-16 relative for |r| <= ln2/2),
  * times 2^n built in the exponent bits.  Accuracy is measured by the tests
  * and the bench against libm (max ulp). */
-static inline vd KFN(vexp1)(vd x)
+static inline __attribute__((always_inline)) vd KFN(vexp1)(vd x)
 {
 	const vd shift = BCAST(0x1.8p52);
 	vd lo = BCAST(-708.0), t, n, r, p;
@@ -112,12 +121,13 @@ static void KFN(row)(const struct kmodel *m, struct kwork *w, double y)
 }
 
 /* KU * VL cells at xs (all valid); ex as in kernel.h or NULL. */
-static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, const double *xs, const double *ex,
+static inline __attribute__((always_inline)) void KFN(step)(const struct kmodel *m, const struct kwork *w, const double *xs, const double *ex,
 			     size_t stride, double *out)
 {
 	vd xv[KU], s[KU];
 	const double *sx = m->sx, *a = m->a;
 
+	UNROLL
 	for (int q = 0; q < KU; q++) {
 		xv[q] = LOADU(xs + q * VL);
 		s[q] = BCAST(0.0);
@@ -129,6 +139,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 		for (size_t i = 0; i < m->n; i++) {
 			vd ai = BCAST(a[i]), xi = BCAST(sx[i]), dy2 = BCAST(w->d[i]);
 
+			UNROLL
 			for (int q = 0; q < KU; q++) {
 				vd dx = xv[q] - xi;
 				vd h = VSQRT(VFMA(dx, dx, dy2));
@@ -136,6 +147,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 				s[q] = VFMA(ai, KFN(vexp1)(h * k), s[q]);
 			}
 		}
+		UNROLL
 		for (int q = 0; q < KU; q++)
 			STOREU(out + q * VL, VFMA(BCAST(-m->psill), s[q], BCAST(m->c0 * m->suma)) + BCAST(m->b));
 		break;
@@ -146,6 +158,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 			for (size_t i = 0; i < m->n; i++) {
 				vd wi = BCAST(w->w[i]);
 
+				UNROLL
 				for (int q = 0; q < KU; q++)
 					s[q] = VFMA(wi, LOADU(ex + i * stride + q * VL), s[q]);
 			}
@@ -155,6 +168,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 			for (size_t i = 0; i < m->n; i++) {
 				vd wi = BCAST(w->w[i]), xi = BCAST(sx[i]);
 
+				UNROLL
 				for (int q = 0; q < KU; q++) {
 					vd dx = xv[q] - xi;
 
@@ -162,6 +176,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 				}
 			}
 		}
+		UNROLL
 		for (int q = 0; q < KU; q++)
 			STOREU(out + q * VL, VFMA(BCAST(-m->psill), s[q], BCAST(m->c0 * m->suma)) + BCAST(m->b));
 		break;
@@ -172,6 +187,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 			size_t i = w->near[j];
 			vd ai = BCAST(a[i]), xi = BCAST(sx[i]), dy2 = BCAST(w->d[j]);
 
+			UNROLL
 			for (int q = 0; q < KU; q++) {
 				vd dx = xv[q] - xi;
 				vd r = VSQRT(VFMA(dx, dx, dy2)) * k;
@@ -180,6 +196,7 @@ static inline void KFN(step)(const struct kmodel *m, const struct kwork *w, cons
 				s[q] = VFMA(ai, SEL(CMPLT(r, one), sh, one), s[q]);
 			}
 		}
+		UNROLL
 		for (int q = 0; q < KU; q++)
 			STOREU(out + q * VL, VFMA(BCAST(m->psill), s[q] + BCAST(w->far), BCAST(m->nugget * m->suma)) +
 						     BCAST(m->b));
@@ -239,15 +256,16 @@ static void KFN(gauss_table)(const struct kmodel *m, const double *xs, int ncell
 	}
 }
 
-#define NV (KBLOCK / VL)
+#define NV (KVB / VL)
 
 /* C(h) for station i at the KBLOCK cells xv (C(0) = nugget + psill). */
-static inline void KFN(cov)(const struct kmodel *m, size_t i, double y, const vd *xv, vd *c)
+static inline __attribute__((always_inline)) void KFN(cov)(const struct kmodel *m, size_t i, double y, const vd *xv, vd *c)
 {
 	double dy = y - m->sy[i];
 	vd dy2 = BCAST(dy * dy), xi = BCAST(m->sx[i]), psill = BCAST(m->psill), c0 = BCAST(m->c0);
 	vd zero = BCAST(0.0);
 
+	UNROLL
 	for (int q = 0; q < NV; q++) {
 		vd dx = xv[q] - xi, d2 = VFMA(dx, dx, dy2), v;
 
@@ -270,38 +288,78 @@ static inline void KFN(cov)(const struct kmodel *m, size_t i, double y, const vd
 	}
 }
 
-/* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u, v = L^-1 c(x), for KBLOCK
- * cells at once: row i of the forward substitution is done for the whole
- * block, so the inner loop runs across cells, streaming rows of v. */
+/* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u, v = L^-1 c(x), for KVB cells
+ * at once: rows i and i + 1 of the forward substitution are done together
+ * for the whole block, so the inner loop runs across cells and each row of
+ * v already solved is loaded once for two rows.  1 / L_ii comes from the
+ * model (a multiply, not a divide, per row). */
+static inline __attribute__((always_inline)) void KFN(finish)(const struct kmodel *m, size_t i, double *blk, vd *acc, vd *vv, vd *uv)
+{
+	vd r = BCAST(m->rinv[i]), ui = BCAST(m->u[i]);
+
+	UNROLL
+	for (int q = 0; q < NV; q++) {
+		vd v = acc[q] * r;
+
+		STOREU(blk + i * KVB + q * VL, v);
+		vv[q] = VFMA(v, v, vv[q]);
+		uv[q] = VFMA(ui, v, uv[q]);
+	}
+}
+
 static void KFN(block)(const struct kmodel *m, double *blk, double y, const double *xs, double *out)
 {
-	size_t n = m->n;
-	vd xv[NV], acc[NV], vv[NV], uv[NV];
+	size_t n = m->n, i = 0;
+	vd xv[NV], acc[NV], acc1[NV], vv[NV], uv[NV];
 
+	UNROLL
 	for (int q = 0; q < NV; q++) {
 		xv[q] = LOADU(xs + q * VL);
 		vv[q] = uv[q] = BCAST(0.0);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (; i + 1 < n; i += 2) {
+		const double *li = m->l + i * n, *li1 = li + n;
+
+		KFN(cov)(m, i, y, xv, acc);
+		KFN(cov)(m, i + 1, y, xv, acc1);
+		for (size_t j = 0; j < i; j++) {
+			vd l0 = BCAST(-li[j]), l1 = BCAST(-li1[j]);
+			const double *vj = blk + j * KVB;
+
+			UNROLL
+			for (int q = 0; q < NV; q++) {
+				vd v = LOADU(vj + q * VL);
+
+				acc[q] = VFMA(l0, v, acc[q]);
+				acc1[q] = VFMA(l1, v, acc1[q]);
+			}
+		}
+		KFN(finish)(m, i, blk, acc, vv, uv);
+		{
+			vd l1 = BCAST(-li1[i]);
+			const double *vi_ = blk + i * KVB;
+
+			UNROLL
+			for (int q = 0; q < NV; q++)
+				acc1[q] = VFMA(l1, LOADU(vi_ + q * VL), acc1[q]);
+		}
+		KFN(finish)(m, i + 1, blk, acc1, vv, uv);
+	}
+	if (i < n) {
 		const double *li = m->l + i * n;
-		vd d = BCAST(li[i]), ui = BCAST(m->u[i]);
 
 		KFN(cov)(m, i, y, xv, acc);
 		for (size_t j = 0; j < i; j++) {
-			vd lij = BCAST(-li[j]);
-			const double *vj = blk + j * KBLOCK;
+			vd l0 = BCAST(-li[j]);
+			const double *vj = blk + j * KVB;
 
+			UNROLL
 			for (int q = 0; q < NV; q++)
-				acc[q] = VFMA(lij, LOADU(vj + q * VL), acc[q]);
+				acc[q] = VFMA(l0, LOADU(vj + q * VL), acc[q]);
 		}
-		for (int q = 0; q < NV; q++) {
-			vd v = acc[q] / d;
-
-			STOREU(blk + i * KBLOCK + q * VL, v);
-			vv[q] = VFMA(v, v, vv[q]);
-			uv[q] = VFMA(ui, v, uv[q]);
-		}
+		KFN(finish)(m, i, blk, acc, vv, uv);
 	}
+	UNROLL
 	for (int q = 0; q < NV; q++) {
 		vd e = BCAST(1.0) - uv[q];
 		vd s2 = (BCAST(m->c0) - vv[q]) + (e * e) / BCAST(m->utu);
@@ -315,12 +373,12 @@ static void KFN(variance)(const struct kmodel *m, struct kwork *w, double y, con
 {
 	int c = 0;
 
-	for (; c + KBLOCK <= ncell; c += KBLOCK)
+	for (; c + KVB <= ncell; c += KVB)
 		KFN(block)(m, w->blk, y, xs + c, out + c);
 	if (c < ncell) {
-		double bx[KBLOCK], bo[KBLOCK];
+		double bx[KVB], bo[KVB];
 
-		for (int j = 0; j < KBLOCK; j++)
+		for (int j = 0; j < KVB; j++)
 			bx[j] = c + j < ncell ? xs[c + j] : xs[ncell - 1];
 		KFN(block)(m, w->blk, y, bx, bo);
 		for (int j = 0; c + j < ncell; j++)
@@ -329,3 +387,4 @@ static void KFN(variance)(const struct kmodel *m, struct kwork *w, double y, con
 }
 
 #undef NV
+#undef UNROLL

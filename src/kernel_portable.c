@@ -30,6 +30,7 @@ static inline double loadu(const double *p) { return *p; }
 #define CMPLT(a, b) ((a) < (b))
 #define CMPEQ(a, b) ((a) == (b))
 #define SEL(m, x, y) ((m) ? (x) : (y))
+#define KVB 8
 #define KFN(name) name##_portable
 
 #include "kernel_body.h"

@@ -42,6 +42,7 @@ struct krige {
 	double b;            /* dual constant (the generalised mean) */
 	double *l;           /* Cholesky factor of C, n x n, or NULL */
 	double *u;           /* L^-1 1 */
+	double *rinv;        /* 1 / L_ii (with l) */
 	double utu;          /* u.u */
 	struct kmodel m;     /* the same, as the kernels see it */
 	const struct kernel_ops *ops;
@@ -241,6 +242,7 @@ void krige_free(struct krige *k)
 	free(k->a);
 	free(k->l);
 	free(k->u);
+	free(k->rinv);
 	free(k);
 }
 
@@ -340,11 +342,18 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 		w[i] = k->b * k->u[i] - w[i];
 	chol_backward(c, n, w, k->a);
 	if (want_variance) {
+		k->rinv = malloc(n * sizeof(double));
+		if (!k->rinv) {
+			rc = error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			k->rinv[i] = 1.0 / c[i * n + i];
 		k->l = c;
 		c = NULL;
 	}
 	k->m = (struct kmodel){ (int)v->model, n, k->sx, k->sy, k->a, k->b, v->nugget, v->psill, v->range,
-				v->nugget + v->psill, 0.0, k->l, k->u, k->utu };
+				v->nugget + v->psill, 0.0, k->l, k->u, k->rinv, k->utu };
 	for (size_t i = 0; i < n; i++)
 		k->m.suma += k->a[i];
 	free(c);
