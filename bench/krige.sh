@@ -13,7 +13,7 @@
 # up to 60k cells; figures are cells per second, so they compare per cell.
 #
 # Peers, installed here when missing: kriging.js (npm @sakitam-gis/kriging
-# into bench/.npm-kriging under the build tree): train, then its predict()
+# into bench/.npm/kriging under the build tree): train, then its predict()
 # loop over our inside cells (the 256 grid; and the 1000 grid for the
 # target case, exponential N = 100), and its grid() over the same boundary
 # rings and cell size (256 grid).  R gstat (apt r-cran-gstat): krige() with
@@ -35,7 +35,7 @@ echo "== kriging: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^
 "$BENCHBIN" "$SRC/contrib/data/nanshan.geojson" "$DIR" >"$DIR/ours" || { echo "krige_bench failed"; exit 1; }
 
 # ---- kriging.js
-CACHE=./bench/.npm-kriging
+CACHE=./bench/.npm/kriging
 PKG=@sakitam-gis/kriging
 have_kjs=0
 if command -v node >/dev/null 2>&1; then
@@ -133,6 +133,7 @@ frames=$(grep -o '"pubtime"' "$SRC/contrib/demo/pm25-job.json" | wc -l)
 # ---- the table
 cat "$DIR/ours" "$DIR/kjs" "$DIR/gstat" | awk -v ncpu="$NCPU" -v frame="${best:-}" -v frames="$frames" '
 function rate(c, s) { return s > 0 ? c / s : 0 }
+function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
 function fmt(r) { return r >= 1e6 ? sprintf("%7.2fM", r / 1e6) : r > 0 ? sprintf("%7.1fk", r / 1e3) : "       -" }
 $1 == "grid" { gcells[$2] = $4; gh[$2] = $3 }
 $1 == "exp" { ex[++nex] = sprintf("  %-9s %8.2f ns/value  max %.2f ulp", $2, $3, $4) }
@@ -167,10 +168,10 @@ END {
 			for (p = 1; p <= 4; p++) for (t = 1; t <= ncpu; t++) printf " %9s", fmt(R[key, P[p], t, w])
 			if (w == "pred") {
 				kp = K[key, "predict"]; kg = K[key, "grid"]
-				printf " %9s %9s %7.1fx", fmt(kp), fmt(kg), (kp > 0 ? best[key, w] / kp : 0)
+				printf " %9s %9s %8s", fmt(kp), fmt(kg), ratio(best[key, w], kp)
 			} else {
 				gs = G[M[m] " " n, "predvar"]
-				printf " %9s %7.1fx", fmt(gs), (gs > 0 ? best[key, w] / gs : 0)
+				printf " %9s %8s", fmt(gs), ratio(best[key, w], gs)
 			}
 			printf "\n"
 		}
