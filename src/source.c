@@ -37,7 +37,11 @@ int source_open(struct source **out, const char *spec, const struct source_opts 
 		http_url_for_log(spec, s->name, sizeof(s->name));
 		rc = source_http_open(s, spec, e);
 	} else if (strncasecmp(spec, "mysql:", 6) == 0) {
+#ifdef HAVE_MYSQL
+		rc = source_mysql_open(s, spec, e); /* sets s->name, without the password */
+#else
 		rc = error_set(e, KD_EINPUT, "source %s: krigd was not built with MySQL support", "mysql:...");
+#endif
 	} else if (strncmp(spec, "sqlite:", 7) == 0) {
 		const char *path = spec + 7;
 
