@@ -78,6 +78,10 @@ int callback_url_check(const char *url, const struct callback_opts *o, struct er
 	if (strlen(url) > o->max_url)
 		return error_set(e, KD_EINPUT, "callback URL longer than %zu bytes", o->max_url);
 	http_url_for_log(url, shown, sizeof(shown));
+	/* libcurl's parser is lenient ("http:/host", "http:host"); what we store
+	 * and compare must be the plain form, so insist on it before parsing. */
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return error_set(e, KD_EINPUT, "callback URL %s: only http:// and https:// URLs are allowed", shown);
 	h = curl_url();
 	if (!h)
 		return error_set(e, KD_ENOMEM, "out of memory");

@@ -38,11 +38,15 @@ static void drain_usage(FILE *fp)
 		"\n"
 		"  --db PATH                  queue database\n"
 		"  --out DIR                  image directory\n"
-		"  --source SOURCE            source rows: a SQLite file, sqlite:PATH, http(s)://URL\n"
+		"  --source SOURCE            source rows: a SQLite file, sqlite:PATH, http(s)://URL,\n"
+		"                             mysql://USER@HOST/DB?table=T (password: KRIGD_MYSQL_PASSWORD\n"
+		"                             or &password_file=F, never in the URL)\n"
 		"  --boundary FILE            district for source rows and jobs that name none\n"
 		"  --boundary-dir DIR         named boundaries (NAME.geojson)\n"
 		"  --callback URL             callback for jobs that name none\n"
 		"  --callback-secret-file F   whsec_ secret to sign callbacks with\n"
+		"  --callback-timeout SECONDS one callback attempt at most this long (default 15)\n"
+		"  --callback-backoff-base S  first callback retry delay, doubled per attempt (default 5)\n"
 		"  --url-prefix P             prepended to paths written into img_list\n"
 		"  --workers N                jobs rendered at once (default 1)\n"
 		"  --threads N                kriging threads per worker (default cores / workers)\n"
@@ -69,7 +73,7 @@ static int number(const char *s, long lo, long hi, long *out)
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR };
+	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -78,6 +82,8 @@ int cmd_drain(int argc, char **argv)
 		{ "boundary-dir", required_argument, NULL, O_BDIR },
 		{ "callback", required_argument, NULL, 'c' },
 		{ "callback-secret-file", required_argument, NULL, O_CBSECRET },
+		{ "callback-timeout", required_argument, NULL, O_CBTIMEOUT },
+		{ "callback-backoff-base", required_argument, NULL, O_CBBACKOFF },
 		{ "url-prefix", required_argument, NULL, O_URLPREFIX },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "threads", required_argument, NULL, 't' },
@@ -115,6 +121,20 @@ int cmd_drain(int argc, char **argv)
 		case 'c': o.callback_url = optarg; break;
 		case O_CBSECRET: secret_file = optarg; break;
 		case O_URLPREFIX: o.url_prefix = optarg; break;
+		case O_CBTIMEOUT:
+			/* A hanging receiver holds the sender this long per attempt
+			 * (never a worker: the sender is its own thread). */
+			if (number(optarg, 1, 3600, &n) < 0)
+				goto bad;
+			o.callback.http.timeout_ms = n * 1000;
+			if (o.callback.http.connect_timeout_ms > n * 1000)
+				o.callback.http.connect_timeout_ms = n * 1000;
+			break;
+		case O_CBBACKOFF:
+			if (number(optarg, 0, 86400, &n) < 0)
+				goto bad;
+			o.callback_backoff_base = n;
+			break;
 		case 'w':
 			if (number(optarg, 1, 256, &n) < 0)
 				goto bad;

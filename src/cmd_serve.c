@@ -48,6 +48,8 @@ static const struct serve_opt {
 	{ "boundary-dir", 1, TO_DRAIN },
 	{ "callback", 1, TO_DRAIN },
 	{ "callback-secret-file", 1, TO_DRAIN },
+	{ "callback-timeout", 1, TO_DRAIN },
+	{ "callback-backoff-base", 1, TO_DRAIN },
 	{ "url-prefix", 1, TO_DRAIN },
 	{ "workers", 1, TO_DRAIN },
 	{ "threads", 1, TO_DRAIN },
@@ -79,7 +81,8 @@ static void serve_usage(FILE *fp)
 		"  --socket --socket-mode --allow-uid --max-datagram\n"
 		"  --max-batch                                              listen\n"
 		"  --out --source --boundary --boundary-dir --callback\n"
-		"  --callback-secret-file --url-prefix --workers --threads\n"
+		"  --callback-secret-file --callback-timeout --callback-backoff-base\n"
+		"  --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"
 		"  --stop-timeout SECONDS   on SIGTERM, wait this long for the children (default 30)\n"
 		"\n"

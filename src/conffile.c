@@ -31,6 +31,8 @@ const struct conffile_option conffile_options[] = {
 	{ "boundary-dir", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
 	{ "callback", 1, CFG_DRAIN | CFG_SERVE | CFG_OPS },
 	{ "callback-secret-file", 1, CFG_DRAIN | CFG_SERVE },
+	{ "callback-timeout", 1, CFG_DRAIN | CFG_SERVE },
+	{ "callback-backoff-base", 1, CFG_DRAIN | CFG_SERVE },
 	{ "url-prefix", 1, CFG_DRAIN | CFG_SERVE },
 	{ "workers", 1, CFG_DRAIN | CFG_SERVE },
 	{ "threads", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },

@@ -120,19 +120,6 @@ static char *img_list_json(const char *prefix, struct json_object *result)
 	return s;
 }
 
-static int index_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static int run_render(struct worker *w, const struct queue_job *job, char **result_out, struct error *e)
 {
 	const struct drain_opts *o = w->d->o;
@@ -161,11 +148,6 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 		}
 		if ((rc = source_fetch(w->src, t.source_id, &map_index, &src_frames, e)) < 0)
 			goto out;
-		if (!index_ok(map_index)) {
-			rc = error_set(e, KD_EINPUT, "source row %lld: map_index \"%.40s\" is not a usable index name",
-				       t.source_id, map_index);
-			goto out;
-		}
 		rj.index = map_index;
 		rj.frames = &src_frames;
 	} else if (t.kind == TRIGGER_INLINE) {

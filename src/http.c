@@ -44,9 +44,10 @@ void http_url_for_log(const char *url, char *out, size_t outlen)
 
 	if (!outlen)
 		return;
-	/* Drop "user:password@" so credentials never reach a log. */
+	/* Drop "user:password@" so credentials never reach a log; a "://"
+	 * after a '?' or '#' is query text, not an authority. */
 	auth = strstr(url, "://");
-	if (auth) {
+	if (auth && (size_t)(auth - url) < strcspn(url, "?#")) {
 		auth += 3;
 		end = auth + strcspn(auth, "/?#");
 		at = memchr(auth, '@', (size_t)(end - auth));

@@ -3,7 +3,48 @@
 
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "json_strict.h"
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF,
+ * and no NUL (it would cut the payload short in C strings and SQLite). */
+int json_utf8_valid(const char *text, size_t len, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+
+		if (c == 0)
+			goto fail;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; min = 0x80; }
+		else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; min = 0x800; }
+		else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; min = 0x10000; }
+		else goto fail;
+		if (i + n >= len) /* truncated sequence */
+			goto fail;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto fail;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto fail;
+		i += n + 1;
+	}
+	return 1;
+fail:
+	*bad = i;
+	return 0;
+}
 
 struct scan {
 	const char *s;
@@ -194,4 +235,30 @@ out:
 	*off = p.i;
 	*why = p.why;
 	return rc;
+}
+
+int json_strict_parse(const char *s, size_t len, int max_depth, struct json_object **out, size_t *off,
+		      const char **why)
+{
+	struct json_tokener *tok;
+	int rc;
+
+	*out = NULL;
+	if (!json_utf8_valid(s, len, off)) {
+		*why = "not valid UTF-8";
+		return -1;
+	}
+	if ((rc = json_strict_check(s, len, max_depth, off, why)) < 0)
+		return rc;
+	/* The grammar is known good; json-c only builds the tree.  One level
+	 * more than ours: json-c counts the top value's container too. */
+	tok = json_tokener_new_ex(max_depth + 1);
+	if (!tok)
+		return -3;
+	*out = json_tokener_parse_ex(tok, s, (int)len);
+	/* A bare number at the very end waits for a delimiter: give it one. */
+	if (!*out && json_tokener_get_error(tok) == json_tokener_continue)
+		*out = json_tokener_parse_ex(tok, "", 1);
+	json_tokener_free(tok);
+	return *out ? 0 : -3;
 }

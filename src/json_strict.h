@@ -14,4 +14,17 @@
  * reason; -2 when nesting exceeds max_depth. */
 int json_strict_check(const char *s, size_t len, int max_depth, size_t *off, const char **why);
 
+struct json_object;
+
+/* Strict UTF-8 (no overlongs, surrogates, nothing past U+10FFFF, no NUL);
+ * 0 with *bad the offending byte's offset otherwise. */
+int json_utf8_valid(const char *s, size_t len, size_t *bad);
+
+/* Check as above, then build the tree with json-c: 0 with *out a new
+ * reference; -1 (syntax, *off and *why set), -2 (too deep) or -3 (out of
+ * memory) with *out NULL.  Invalid UTF-8 is a syntax error.  The one way
+ * untrusted JSON enters krigd. */
+int json_strict_parse(const char *s, size_t len, int max_depth, struct json_object **out, size_t *off,
+		      const char **why);
+
 #endif

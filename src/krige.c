@@ -13,8 +13,9 @@
  * is not numerically positive definite, or whose condition estimate is
  * too poor, is reported as KD_EINPUT.
  *
- * The per-cell work is a separate kernel over plain arrays so that SIMD
- * variants can be added behind the function pointer in struct krige. */
+ * The per-cell work is done by a kernel over plain arrays (kernel.h):
+ * the scalar reference below, the portable path, or an AVX2 / AVX-512 path
+ * picked once per process by a CPU check or KRIGD_KERNEL. */
 #include "config.h"
 
 #include <math.h>
@@ -22,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "error.h"
+#include "kernel.h"
 #include "krige.h"
 #include "linalg.h"
 #include "raster.h"
@@ -31,9 +35,6 @@
  * of order 1e-4 of the data or worse: refuse rather than draw noise. */
 #define RCOND_MIN 1e-12
 
-/* One span of cells on a row: out[i] = prediction at (xs[i], y). */
-typedef void (*predict_span_fn)(const struct krige *k, double y, const double *xs, int n, double *out);
-
 struct krige {
 	struct variogram v;
 	size_t n;
@@ -41,8 +42,10 @@ struct krige {
 	double b;            /* dual constant (the generalised mean) */
 	double *l;           /* Cholesky factor of C, n x n, or NULL */
 	double *u;           /* L^-1 1 */
+	double *rinv;        /* 1 / L_ii (with l) */
 	double utu;          /* u.u */
-	predict_span_fn predict_span;
+	struct kmodel m;     /* the same, as the kernels see it */
+	const struct kernel_ops *ops;
 };
 
 static double cov(const struct variogram *v, double h)
@@ -50,24 +53,184 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
-/* The portable kernel: N model evaluations and a dot product per cell.
- * Summation order is fixed (station 0..n-1), so a cell's value does not
- * depend on how the grid is split over threads. */
-static void predict_span_scalar(const struct krige *k, double y, const double *xs, int n, double *out)
+static struct variogram kmodel_variogram(const struct kmodel *m)
 {
-	const double *sx = k->sx, *sy = k->sy, *a = k->a;
-	const struct variogram *v = &k->v;
+	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range };
+}
 
-	for (int c = 0; c < n; c++) {
-		double sum = 0.0;
+/* The reference: N model evaluations through variogram_gamma and a dot
+ * product per cell, stations summed in order 0..n-1.  Every other path is
+ * checked against this one (tests/test_kernels.c). */
+static double predict_ref(const struct kmodel *m, double x, double y)
+{
+	struct variogram v = kmodel_variogram(m);
+	double sum = 0.0;
 
-		for (size_t i = 0; i < k->n; i++) {
-			double dx = xs[c] - sx[i], dy = y - sy[i];
+	for (size_t i = 0; i < m->n; i++) {
+		double dx = x - m->sx[i], dy = y - m->sy[i];
 
-			sum += a[i] * variogram_gamma(v, sqrt(dx * dx + dy * dy));
-		}
-		out[c] = sum + k->b;
+		sum += m->a[i] * variogram_gamma(&v, sqrt(dx * dx + dy * dy));
 	}
+	return sum + m->b;
+}
+
+static void row_scalar(const struct kmodel *m, struct kwork *w, double y)
+{
+	(void)m;
+	(void)w;
+	(void)y;
+}
+
+static void predict_scalar(const struct kmodel *m, const struct kwork *w, double y, const double *xs, int n,
+			   const double *ex, size_t stride, double *out)
+{
+	(void)w;
+	(void)ex;
+	(void)stride;
+	for (int c = 0; c < n; c++)
+		out[c] = predict_ref(m, xs[c], y);
+}
+
+/* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with v = L^-1 c(x); work holds
+ * n doubles.  Clamped at 0: rounding can make it a hair negative at a
+ * station. */
+static double variance_ref(const struct kmodel *m, double x, double y, double *work)
+{
+	struct variogram v = kmodel_variogram(m);
+	size_t n = m->n;
+	double vv = 0.0, uv = 0.0, s2;
+
+	for (size_t i = 0; i < n; i++) {
+		double dx = x - m->sx[i], dy = y - m->sy[i];
+
+		work[i] = cov(&v, sqrt(dx * dx + dy * dy));
+	}
+	chol_forward(m->l, n, work, work);
+	for (size_t i = 0; i < n; i++) {
+		vv += work[i] * work[i];
+		uv += m->u[i] * work[i];
+	}
+	s2 = m->c0 - vv + (1.0 - uv) * (1.0 - uv) / m->utu;
+	return s2 > 0.0 ? s2 : 0.0;
+}
+
+static void variance_scalar(const struct kmodel *m, struct kwork *w, double y, const double *xs, int n,
+			    double *out)
+{
+	for (int c = 0; c < n; c++)
+		out[c] = variance_ref(m, xs[c], y, w->blk);
+}
+
+static void gauss_table_scalar(const struct kmodel *m, const double *xs, int n, double *ex, size_t stride)
+{
+	for (size_t i = 0; i < m->n; i++)
+		for (int c = 0; c < n; c++) {
+			double dx = (xs[c] - m->sx[i]) / m->range;
+
+			ex[i * stride + c] = exp(-dx * dx);
+		}
+}
+
+static void vexp_scalar(const double *x, double *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = exp(x[i]);
+}
+
+static const struct kernel_ops kernel_scalar = {
+	"scalar", row_scalar, predict_scalar, variance_scalar, gauss_table_scalar, vexp_scalar,
+};
+
+int kwork_init(struct kwork *w, size_t n)
+{
+	memset(w, 0, sizeof(*w));
+	w->w = malloc(n * sizeof(double));
+	w->d = malloc(n * sizeof(double));
+	w->near = malloc(n * sizeof(size_t));
+	w->blk = malloc(n * KBLOCK * sizeof(double));
+	if (!w->w || !w->d || !w->near || !w->blk) {
+		kwork_release(w);
+		return -1;
+	}
+	return 0;
+}
+
+void kwork_release(struct kwork *w)
+{
+	free(w->w);
+	free(w->d);
+	free(w->near);
+	free(w->blk);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The paths this build has and this CPU runs. */
+const struct kernel_ops *kernel_get(const char *name)
+{
+	if (strcmp(name, "scalar") == 0)
+		return &kernel_scalar;
+	if (strcmp(name, "portable") == 0)
+		return &kernel_portable;
+#ifdef KD_SIMD_X86
+	__builtin_cpu_init();
+	if (strcmp(name, "avx2") == 0)
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &kernel_avx2 : NULL;
+	if (strcmp(name, "avx512") == 0)
+		return __builtin_cpu_supports("avx512f") ? &kernel_avx512 : NULL;
+#endif
+	return NULL;
+}
+
+/* Picked once per process: KRIGD_KERNEL if set, else the widest path the
+ * CPU has.  A KRIGD_KERNEL this build or CPU cannot run is not silently
+ * replaced: krige_new fails with a message naming it. */
+static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
+static const struct kernel_ops *kernel_default;
+static char kernel_env[16];
+
+static void kernel_pick(void)
+{
+	const char *env = getenv("KRIGD_KERNEL");
+
+	if (env && *env) {
+		snprintf(kernel_env, sizeof(kernel_env), "%s", env);
+		kernel_default = strlen(env) < sizeof(kernel_env) ? kernel_get(env) : NULL;
+		return;
+	}
+	kernel_default = kernel_get("avx512");
+	if (!kernel_default)
+		kernel_default = kernel_get("avx2");
+	if (!kernel_default)
+		kernel_default = &kernel_portable;
+}
+
+int krige_set_kernel(struct krige *k, const char *name, struct error *e)
+{
+	const struct kernel_ops *ops = kernel_get(name);
+
+	if (!ops)
+		return error_set(e, KD_EINPUT,
+				 "kriging kernel \"%s\" is unknown or not supported by this build and CPU "
+				 "(scalar, portable%s)",
+				 name,
+#ifdef KD_SIMD_X86
+				 ", avx2 with AVX2+FMA, avx512 with AVX-512F"
+#else
+				 "; built with --disable-simd"
+#endif
+		);
+	k->ops = ops;
+	return 0;
+}
+
+const struct kmodel *krige_kmodel(const struct krige *k)
+{
+	return &k->m;
+}
+
+const char *krige_kernel(const struct krige *k)
+{
+	return k->ops->name;
 }
 
 void krige_free(struct krige *k)
@@ -79,6 +242,7 @@ void krige_free(struct krige *k)
 	free(k->a);
 	free(k->l);
 	free(k->u);
+	free(k->rinv);
 	free(k);
 }
 
@@ -118,7 +282,13 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 		return error_set(e, KD_ENOMEM, "out of memory for the kriging system");
 	k->v = *v;
 	k->n = n;
-	k->predict_span = predict_span_scalar;
+	pthread_once(&kernel_once, kernel_pick);
+	if (!kernel_default) {
+		rc = krige_set_kernel(k, kernel_env, e);
+		error_prefix(e, "KRIGD_KERNEL: ");
+		goto fail;
+	}
+	k->ops = kernel_default;
 	k->sx = malloc(n * sizeof(double));
 	k->sy = malloc(n * sizeof(double));
 	k->a = malloc(n * sizeof(double));
@@ -172,9 +342,20 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 		w[i] = k->b * k->u[i] - w[i];
 	chol_backward(c, n, w, k->a);
 	if (want_variance) {
+		k->rinv = malloc(n * sizeof(double));
+		if (!k->rinv) {
+			rc = error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			k->rinv[i] = 1.0 / c[i * n + i];
 		k->l = c;
 		c = NULL;
 	}
+	k->m = (struct kmodel){ (int)v->model, n, k->sx, k->sy, k->a, k->b, v->nugget, v->psill, v->range,
+				v->nugget + v->psill, 0.0, k->l, k->u, k->rinv, k->utu };
+	for (size_t i = 0; i < n; i++)
+		k->m.suma += k->a[i];
 	free(c);
 	free(w);
 	free(work);
@@ -188,54 +369,52 @@ fail:
 	return rc;
 }
 
-double krige_predict(const struct krige *k, double x, double y)
+/* The kernel, then the cells exactly at a station (on this row) through
+ * the reference, so gamma(0) = 0 there whatever the path. */
+static void predict_cells(const struct krige *k, struct kwork *w, double y, const double *xs, int ncell,
+			  const double *ex, size_t stride, double *out)
 {
-	double out;
-
-	k->predict_span(k, y, &x, 1, &out);
-	return out;
+	k->ops->predict(&k->m, w, y, xs, ncell, ex, stride, out);
+	if (k->ops == &kernel_scalar)
+		return;
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->sy[i] != y)
+			continue;
+		for (int c = 0; c < ncell; c++)
+			if (xs[c] == k->sx[i])
+				out[c] = predict_ref(&k->m, xs[c], y);
+	}
 }
 
-/* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with v = L^-1 c(x); work holds
- * n doubles.  Clamped at 0: rounding can make it a hair negative at a
- * station. */
-static double variance_at(const struct krige *k, double x, double y, double *work)
+double krige_predict(const struct krige *k, double x, double y)
 {
-	const struct variogram *v = &k->v;
-	size_t n = k->n;
-	double vv = 0.0, uv = 0.0, s2;
+	struct kwork w;
+	double out;
 
-	for (size_t i = 0; i < n; i++) {
-		double dx = x - k->sx[i], dy = y - k->sy[i];
-
-		work[i] = cov(v, sqrt(dx * dx + dy * dy));
-	}
-	chol_forward(k->l, n, work, work);
-	for (size_t i = 0; i < n; i++) {
-		vv += work[i] * work[i];
-		uv += k->u[i] * work[i];
-	}
-	s2 = v->nugget + v->psill - vv + (1.0 - uv) * (1.0 - uv) / k->utu;
-	return s2 > 0.0 ? s2 : 0.0;
+	if (kwork_init(&w, k->n))
+		return NAN;
+	k->ops->row(&k->m, &w, y);
+	predict_cells(k, &w, y, &x, 1, NULL, 0, &out);
+	kwork_release(&w);
+	return out;
 }
 
 double krige_variance(const struct krige *k, double x, double y)
 {
-	double *work, s2;
+	struct kwork w;
+	double s2;
 
-	if (!k->l)
+	if (!k->l || kwork_init(&w, k->n))
 		return NAN;
-	work = malloc(k->n * sizeof(double));
-	if (!work)
-		return NAN;
-	s2 = variance_at(k, x, y, work);
-	free(work);
+	k->ops->variance(&k->m, &w, y, &x, 1, &s2);
+	kwork_release(&w);
 	return s2;
 }
 
 struct grid_job {
 	const struct krige *k;
 	const struct grid *g;
+	const double *ex; /* gaussian x-factor table (n x width) or NULL */
 	double *value, *variance;
 	int first, step; /* rows first, first + step, ... */
 	int rc;
@@ -245,12 +424,12 @@ static void *grid_rows(void *arg)
 {
 	struct grid_job *j = arg;
 	const struct grid *g = j->g;
+	const struct krige *k = j->k;
 	double *xs = malloc((size_t)g->width * sizeof(double));
-	double *work = j->variance ? malloc(j->k->n * sizeof(double)) : NULL;
+	struct kwork w;
 
-	if (!xs || (j->variance && !work)) {
+	if (!xs || kwork_init(&w, k->n)) {
 		free(xs);
-		free(work);
 		j->rc = KD_ENOMEM;
 		return NULL;
 	}
@@ -260,20 +439,26 @@ static void *grid_rows(void *arg)
 		double y = grid_y(g, grid_lat(g, r));
 		size_t row = (size_t)r * (size_t)g->width;
 
+		if (g->row_span[r] == g->row_span[r + 1])
+			continue;
+		k->ops->row(&k->m, &w, y);
 		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
 			int c0 = g->span[sp].c0, c1 = g->span[sp].c1;
 
-			j->k->predict_span(j->k, y, xs + c0, c1 - c0, j->value + row + c0);
+			predict_cells(k, &w, y, xs + c0, c1 - c0, j->ex ? j->ex + c0 : NULL, (size_t)g->width,
+				      j->value + row + c0);
 			if (j->variance)
-				for (int c = c0; c < c1; c++)
-					j->variance[row + c] = variance_at(j->k, xs[c], y, work);
+				k->ops->variance(&k->m, &w, y, xs + c0, c1 - c0, j->variance + row + c0);
 		}
 	}
 	free(xs);
-	free(work);
+	kwork_release(&w);
 	j->rc = 0;
 	return NULL;
 }
+
+/* Above this many doubles the gaussian table is not worth its memory. */
+#define GAUSS_TABLE_MAX ((size_t)1 << 24)
 
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance, int threads,
 	       struct error *e)
@@ -282,6 +467,7 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	pthread_t tid[64];
 	int started[64] = { 0 };
 	size_t cells = (size_t)g->width * (size_t)g->height;
+	double *ex = NULL;
 
 	if (variance && !k->l)
 		return error_set(e, KD_EINTERNAL, "krige_grid: variance asked but krige_new had no want_variance");
@@ -296,11 +482,30 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 		if (variance)
 			variance[i] = NAN;
 	}
+	/* The gaussian model is separable: the x factors of every (station,
+	 * column) pair are computed once here, so a cell costs one multiply-add
+	 * per station.  Without memory for it the kernel computes the same
+	 * factors on the fly, with the same bits. */
+	if (k->v.model == VGM_GAUSSIAN && k->ops != &kernel_scalar && g->width > 0 &&
+	    k->n <= GAUSS_TABLE_MAX / (size_t)g->width) {
+		double *xs = malloc((size_t)g->width * sizeof(double));
+
+		ex = malloc(k->n * (size_t)g->width * sizeof(double));
+		if (xs && ex) {
+			for (int c = 0; c < g->width; c++)
+				xs[c] = grid_x(g, grid_lon(g, c));
+			k->ops->gauss_table(&k->m, xs, g->width, ex, (size_t)g->width);
+		} else {
+			free(ex);
+			ex = NULL;
+		}
+		free(xs);
+	}
 	/* Rows are dealt round-robin, which balances a boundary that is wide in
 	 * some rows and narrow in others; each cell is computed the same way
 	 * whatever thread does it, so results are bit-identical. */
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct grid_job){ k, g, value, variance, t, threads, 0 };
+		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, 0 };
 	for (int t = 1; t < threads; t++)
 		started[t] = pthread_create(&tid[t], NULL, grid_rows, &jobs[t]) == 0;
 	grid_rows(&jobs[0]);
@@ -310,6 +515,7 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 		else
 			grid_rows(&jobs[t]); /* could not start a thread: do its rows here */
 	}
+	free(ex);
 	for (int t = 0; t < threads; t++)
 		if (jobs[t].rc)
 			return error_set(e, jobs[t].rc, "out of memory predicting the grid");

@@ -79,8 +79,11 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 	      int want_variance, struct error *e);
 
 /* Prediction and variance at one point (metres).  gamma(0) = 0, so the
- * prediction at a station is its value, even with a nugget.  The variance
- * is NaN without want_variance (or if a work buffer cannot be allocated). */
+ * prediction at a station is its value, even with a nugget.  Both go
+ * through the object's kernel exactly as krige_grid does, so a grid cell
+ * equals krige_predict/krige_variance at its centre bit for bit.  NaN if a
+ * work buffer cannot be allocated; the variance also without
+ * want_variance. */
 double krige_predict(const struct krige *k, double x, double y);
 double krige_variance(const struct krige *k, double x, double y);
 
@@ -93,5 +96,16 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	       int threads, struct error *e);
 
 void krige_free(struct krige *k);
+
+/* Kernels (kernel.h): "scalar" (the reference), "portable" (plain C),
+ * "avx2" (AVX2+FMA) and "avx512" (AVX-512F).  krige_new uses the one picked
+ * once per process: the environment variable KRIGD_KERNEL when set, else
+ * the widest the CPU supports.  A KRIGD_KERNEL that is unknown, or that
+ * this build (--disable-simd) or CPU cannot run, makes krige_new fail with
+ * KD_EINPUT naming it: a forced path is never silently replaced.  Every
+ * path agrees with scalar within 1e-12 of sum |a_i gamma_i| per cell.
+ * krige_set_kernel switches one object (KD_EINPUT as above, k unchanged). */
+int krige_set_kernel(struct krige *k, const char *name, struct error *e);
+const char *krige_kernel(const struct krige *k);
 
 #endif

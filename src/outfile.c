@@ -1,6 +1,7 @@
 /* outfile.c - see outfile.h */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -168,6 +169,28 @@ static int sink_close(void *cookie)
 
 	s->fd = -1;
 	return rc;
+}
+
+int outdir_clean_tmp(int dirfd, struct error *e)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
+
+	/* fdopendir takes the descriptor over: give it a copy. */
+	if ((fd = dup(dirfd)) < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return error_set(e, KD_EIO, "listing an output directory: %s", strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, OUTFILE_TMP_PREFIX, strlen(OUTFILE_TMP_PREFIX)) != 0)
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 int outfile_open(struct outfile *f, int dirfd, const char *name, struct error *e)

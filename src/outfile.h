@@ -51,6 +51,12 @@ int outdir_open(int parentfd, const char *relpath, int create, struct error *e);
 /* fsync a directory so that renames into it survive a crash; KD_EIO. */
 int outdir_sync(int dirfd, struct error *e);
 
+/* Remove temporary files a crashed writer left in dirfd (names starting
+ * with OUTFILE_TMP_PREFIX); returns how many, or KD_EIO.  Call it only
+ * where no other writer can be at work, e.g. when a job's directory is
+ * (re)opened by the worker that holds the job's lease. */
+int outdir_clean_tmp(int dirfd, struct error *e);
+
 /* Start writing name (validated with outfile_name_ok: KD_EINPUT) in dirfd:
  * creates a fresh temporary file, mode 0644 whatever the umask, and opens
  * f->fp on it.  On error nothing is left behind and f->fp is NULL. */

@@ -373,6 +373,9 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 		rc = dirfd;
 		goto out;
 	}
+	/* A run of this job that crashed may have left temporary files. */
+	if ((rc = outdir_clean_tmp(dirfd, e)) < 0)
+		goto out;
 
 	res = json_object_new_object();
 	images = json_object_new_object();

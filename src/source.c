@@ -37,7 +37,11 @@ int source_open(struct source **out, const char *spec, const struct source_opts 
 		http_url_for_log(spec, s->name, sizeof(s->name));
 		rc = source_http_open(s, spec, e);
 	} else if (strncasecmp(spec, "mysql:", 6) == 0) {
+#ifdef HAVE_MYSQL
+		rc = source_mysql_open(s, spec, e); /* sets s->name, without the password */
+#else
 		rc = error_set(e, KD_EINPUT, "source %s: krigd was not built with MySQL support", "mysql:...");
+#endif
 	} else if (strncmp(spec, "sqlite:", 7) == 0) {
 		const char *path = spec + 7;
 
@@ -66,7 +70,6 @@ int source_parse_json(const struct source *s, const char *text, size_t len, cons
 		      struct json_object **out, struct error *e)
 {
 	const struct trigger_limits *lim = &s->opts.lim;
-	struct json_tokener *tok;
 	const char *why;
 	size_t bad, i = 0;
 	int rc;
@@ -76,22 +79,19 @@ int source_parse_json(const struct source *s, const char *text, size_t len, cons
 		return error_set(e, KD_ELIMIT, "%s: %zu bytes is too large", what, len);
 	while (i < len && strchr(" \t\r\n", text[i]))
 		i++;
-	rc = json_strict_check(text + i, len - i, lim->max_depth, &bad, &why);
+	rc = json_strict_parse(text + i, len - i, lim->max_depth, out, &bad, &why);
 	if (rc == -2)
 		return error_set(e, KD_ELIMIT, "%s: JSON nested deeper than %d levels", what, lim->max_depth);
+	if (rc == -3)
+		return error_set(e, KD_ENOMEM, "out of memory");
 	if (rc < 0)
 		return error_set(e, KD_EINPUT, "%s: malformed JSON at byte %zu: %s", what, i + bad, why);
-	if (text[i] != '[' && text[i] != '{')
+	if (!json_object_is_type(*out, json_type_array) && !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
 		return error_set(e, KD_EINPUT, "%s: expected a JSON array or object", what);
-	tok = json_tokener_new_ex(lim->max_depth + 1);
-	if (!tok)
-		return error_set(e, KD_ENOMEM, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	*out = json_tokener_parse_ex(tok, text + i, (int)(len - i));
-	rc = *out ? 0 : error_set(e, KD_EINPUT, "%s: %s", what,
-				  json_tokener_error_desc(json_tokener_get_error(tok)));
-	json_tokener_free(tok);
-	return rc;
+	}
+	return 0;
 }
 
 int source_ret_data_array(const struct source *s, long long id, struct json_object *v,
@@ -113,21 +113,6 @@ int source_ret_data_array(const struct source *s, long long id, struct json_obje
 			 v ? json_type_to_name(json_object_get_type(v)) : "missing");
 }
 
-/* map_index names a directory under --out: the same rule as an inline
- * trigger's "index", so no row can write outside it. */
-static int index_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 int source_list_unrendered(struct source *s, source_row_fn fn, void *ctx, struct error *e)
 {
 	return s->ops->list(s, fn, ctx, e);
@@ -143,7 +128,9 @@ int source_fetch(struct source *s, long long id, char **map_index, struct frame_
 	rc = s->ops->fetch(s, id, map_index, &arr, e);
 	if (rc < 0)
 		return rc;
-	if (!index_ok(*map_index)) {
+	/* map_index names a directory under --out: the rule of an inline
+	 * "index", so no row can write outside it. */
+	if (!trigger_name_ok(*map_index, 32)) {
 		json_object_put(arr);
 		free(*map_index);
 		*map_index = NULL;

@@ -6,7 +6,18 @@
  *   PATH, sqlite:PATH or sqlite:///ABS/PATH  a SQLite file with table
  *                         kriging_img, opened read-write, never created;
  *   http://... https://...  a JSON service, see below;
- *   mysql:...             not built in yet (a clear error).
+ *   mysql://USER[:PASS]@HOST[:PORT]/DB[?table=T&socket=PATH&password_file=F]
+ *                         a MySQL/MariaDB table (when built with libmariadb,
+ *                         else a clear error).  table defaults to kriging_img
+ *                         and may be DB.TABLE ([A-Za-z0-9_] only); unix socket
+ *                         form: mysql://USER@localhost/DB?socket=/run/x.sock.
+ *                         The password comes from password_file (first line),
+ *                         else the URL, else $KRIGD_MYSQL_PASSWORD; prefer the
+ *                         file or the variable: a URL on a command line is
+ *                         visible to every local user.  Unrendered means
+ *                         img_list IS NULL (as the seed's final query; '' is
+ *                         treated as rendered).  A lost connection is reopened
+ *                         once per call; id_num must be unique.
  * HTTP protocol, for a base URL B (a query string, if any, is kept at the
  * end of every URL):
  *   GET B        -> JSON array of the ids of unrendered rows ([3, 4, ...],
@@ -30,14 +41,15 @@ struct source;
 struct source_opts {
 	struct trigger_limits lim;  /* for ret_data, as for inline frames */
 	struct http_opts http;      /* HTTP sources; response cap default 32 MiB */
-	int busy_timeout_ms;        /* SQLite, default 5000 */
+	int busy_timeout_ms;        /* SQLite busy wait, MySQL lock wait (whole s); 5000 */
 	size_t max_ret_data;        /* bytes of one row's ret_data, default 32 MiB */
 };
 
 void source_opts_default(struct source_opts *o);
 
 /* Open the source named by spec.  KD_EINPUT for a spec that can never
- * work (unknown scheme, mysql:, no kriging_img table), KD_EIO if it cannot
+ * work (unknown scheme, mysql: when not built in, no kriging_img table,
+ * a password the server refuses), KD_EIO if it cannot
  * be reached now.  *s is NULL on error. */
 int source_open(struct source **s, const char *spec, const struct source_opts *o, struct error *e);
 
@@ -61,7 +73,8 @@ int source_fetch(struct source *s, long long id, char **map_index, struct frame_
  * row does not exist. */
 int source_write_back(struct source *s, long long id, const char *img_list_json, struct error *e);
 
-/* A short description for logs ("sqlite:PATH", "http://host/path"). */
+/* A short description for logs ("sqlite:PATH", "http://host/path",
+ * "mysql://user@host/db?table=t"), never holding a password. */
 const char *source_name(const struct source *s);
 
 void source_close(struct source *s);

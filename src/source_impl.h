@@ -24,6 +24,10 @@ struct source {
 
 int source_sqlite_open(struct source *s, const char *path, struct error *e);
 int source_http_open(struct source *s, const char *url, struct error *e);
+#ifdef HAVE_MYSQL
+/* Sets s->name itself: the spec may hold a password. */
+int source_mysql_open(struct source *s, const char *spec, struct error *e);
+#endif
 
 /* Parse text[0..len) as strict JSON within the source limits.  KD_EINPUT
  * naming what (e.g. "row 7: ret_data") on bad JSON. */

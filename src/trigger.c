@@ -24,44 +24,6 @@ void trigger_limits_default(struct trigger_limits *lim)
 	lim->max_width = 8000;
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF,
- * and no NUL (it would cut the payload short in C strings and SQLite). */
-static int utf8_valid(const unsigned char *s, size_t len, size_t *bad)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		unsigned cp, min;
-
-		if (c == 0)
-			goto fail;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; min = 0x80; }
-		else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; min = 0x800; }
-		else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; min = 0x10000; }
-		else goto fail;
-		if (i + n >= len) /* truncated sequence */
-			goto fail;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto fail;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto fail;
-		i += n + 1;
-	}
-	return 1;
-fail:
-	*bad = i;
-	return 0;
-}
-
 static int is_json_start(char c)
 {
 	return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
@@ -74,7 +36,7 @@ static int is_space(char c)
 }
 
 /* A name that becomes part of a file path: [A-Za-z0-9_-], 1..max bytes. */
-static int name_ok(const char *s, size_t max)
+int trigger_name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -343,12 +305,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			has_source = 1;
 		} else if (!strcmp(key, "index")) {
 			rc = get_string(val, key, 32, &t->index, e);
-			if (rc == 0 && !name_ok(t->index, 32))
+			if (rc == 0 && !trigger_name_ok(t->index, 32))
 				rc = error_set(e, KD_EINPUT, "\"index\": use letters, digits, '_' or '-'");
 		} else if (!strcmp(key, "boundary")) {
 			if (json_object_is_type(val, json_type_string)) {
 				t->boundary_name = json_object_get_string(val);
-				if (!name_ok(t->boundary_name, 64))
+				if (!trigger_name_ok(t->boundary_name, 64))
 					rc = error_set(e, KD_EINPUT, "\"boundary\": a name uses letters, digits, '_' or '-'");
 			} else if (json_object_is_type(val, json_type_object) ||
 				   json_object_is_type(val, json_type_array)) {
@@ -442,7 +404,6 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct trigger_limits *lim,
 		  struct error *e)
 {
-	struct json_tokener *tok;
 	const char *why;
 	size_t bad, i = 0;
 	int rc;
@@ -453,7 +414,7 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	t->alpha = 100;
 	if (len > lim->max_bytes)
 		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);
-	if (!utf8_valid((const unsigned char *)buf, len, &bad))
+	if (!json_utf8_valid(buf, len, &bad))
 		return error_set(e, KD_EINPUT, "not valid UTF-8 (byte %zu)", bad);
 	while (i < len && is_space(buf[i]))
 		i++;
@@ -464,22 +425,17 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 		return 0;
 	}
 
-	rc = json_strict_check(buf + i, len - i, lim->max_depth, &bad, &why);
+	rc = json_strict_parse(buf + i, len - i, lim->max_depth, &t->root, &bad, &why);
 	if (rc == -2)
 		return error_set(e, KD_ELIMIT, "JSON nested deeper than %d levels", lim->max_depth);
+	if (rc == -3)
+		return error_set(e, KD_ENOMEM, "out of memory parsing the trigger");
 	if (rc < 0)
 		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s", i + bad, why);
-	if (buf[i] != '{')
+	if (!json_object_is_type(t->root, json_type_object)) {
+		trigger_release(t);
 		return error_set(e, KD_EINPUT, "a trigger must be a JSON object");
-
-	/* The grammar is known good; json-c only builds the tree. */
-	tok = json_tokener_new_ex(lim->max_depth + 1);
-	if (!tok)
-		return error_set(e, KD_ENOMEM, "out of memory");
-	t->root = json_tokener_parse_ex(tok, buf + i, (int)(len - i));
-	json_tokener_free(tok);
-	if (!t->root)
-		return error_set(e, KD_ENOMEM, "out of memory parsing the trigger");
+	}
 	rc = trigger_fields(t, lim, e);
 	if (rc < 0) {
 		trigger_release(t);

@@ -79,6 +79,10 @@ struct trigger {
 int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct trigger_limits *lim,
 		  struct error *e);
 
+/* 1 when s may be a file name component: [A-Za-z0-9_-], 1..max bytes.
+ * The rule for "index", boundary names and a source row's map_index. */
+int trigger_name_ok(const char *s, size_t max);
+
 /* Best effort: the "req" string of a datagram even when it failed to parse
  * as a trigger, copied into out (empty if none). */
 void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen);

@@ -32,3 +32,17 @@ wait_for() {
 		sleep 0.02
 	done
 }
+
+# apt_install PKG...: install Debian packages a test needs (a peer such as R
+# gstat, chromium, mariadb-server), as root only.  Tests run in parallel, and
+# two apt-get at once fail on dpkg's lock: one lock file serialises them.
+# Returns non-zero when not root, without apt, or when the install fails.
+apt_install() {
+	[ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+	echo "# installing $* from Debian"
+	flock "${TMPDIR:-/tmp}/krigd-tests-apt.lock" sh -c '
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+			  apt-get install -y -qq "$@" >/dev/null 2>&1; }' apt_install "$@"
+}

@@ -127,6 +127,19 @@ int main(void)
 	tap_ok(trigger_parse(&t, text, strlen(text), &lim, &e) == 0, "job parses (%s)", e.msg);
 	if (!mkdtemp(tmpdir))
 		return tap_done();
+	{
+		/* A temporary file a crashed run of this job left behind. */
+		char stale[4200];
+		FILE *fp;
+
+		snprintf(stale, sizeof(stale), "mkdir -p '%s/pm25/7'", tmpdir);
+		tap_ok(system(stale) == 0, "job directory made beforehand");
+		snprintf(stale, sizeof(stale), "%s/pm25/7/.krigd-tmp.00000000deadbeef", tmpdir);
+		if ((fp = fopen(stale, "w")) != NULL) {
+			fputs("half a png", fp);
+			fclose(fp);
+		}
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.out_fd = open(tmpdir, O_DIRECTORY | O_RDONLY);
 	ro.boundary = &b;
@@ -171,7 +184,7 @@ int main(void)
 	{
 		char cmd[8300];
 		snprintf(cmd, sizeof(cmd), "find '%s' -name '.krigd-tmp*' | grep -q .", tmpdir);
-		tap_ok(system(cmd) != 0, "no temporary file left behind");
+		tap_ok(system(cmd) != 0, "no temporary file left behind (a crashed run's one removed)");
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			tap_diag("could not remove the scratch directory");

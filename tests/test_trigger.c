@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "error.h"
+#include "json_strict.h"
 #include "krige.h"
 #include "tap.h"
 #include "trigger.h"
@@ -147,5 +150,18 @@ int main(void)
 	trigger_req_of(S("{\"req\": \"abc\""), req, sizeof(req));
 	tap_ok(req[0] == '\0', "no req from malformed JSON");
 
+	{
+		struct json_object *o;
+		const char *why = "";
+		size_t off = 0;
+
+		int rc = json_strict_parse(S("[{\"pubtime\": \"t\xff\"}]"), 32, &o, &off, &why);
+
+		tap_ok(rc == -1 && o == NULL && strcmp(why, "not valid UTF-8") == 0 && off == 15,
+		       "json_strict_parse refuses invalid UTF-8 inside a string (%s at %zu)", why, off);
+		tap_ok(json_strict_parse(S(" 42 "), 32, &o, &off, &why) == 0 && o && json_object_get_int(o) == 42,
+		       "json_strict_parse ends a bare number");
+		json_object_put(o);
+	}
 	return tap_done();
 }
