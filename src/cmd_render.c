@@ -98,6 +98,14 @@ static int read_all(const char *path, char **out, size_t *len, struct error *e)
 	return 0;
 }
 
+/* On a terminal, one line rewritten in place: "frame 3/24 (pubtime)". */
+static void show_progress(void *ctx, size_t done, size_t total, const char *pubtime)
+{
+	(void)ctx;
+	fprintf(stderr, "\rkrigd render: frame %zu/%zu (%.40s)\033[K%s", done, total, pubtime, done == total ? "\n" : "");
+	fflush(stderr);
+}
+
 static int parse_count(const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -213,6 +221,8 @@ int cmd_render(int argc, char **argv)
 	ro.boundary = bpath ? &defb : NULL;
 	ro.threads = (int)threads;
 	ro.max_cells = (size_t)max_pixels;
+	if (isatty(STDERR_FILENO))
+		ro.progress = show_progress;
 
 	memset(&rj, 0, sizeof(rj));
 	rj.dir = job_id;

@@ -438,6 +438,8 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 						       json_object_get(json_object_object_get(fo, "variogram")));
 		}
 		frame_work_release(&w);
+		if (rc == 0 && o->progress)
+			o->progress(o->progress_ctx, i + 1, j->frames->n, fr->pubtime);
 		if (rc < 0) {
 			if (rc != KD_ECANCEL)
 				error_prefix(e, "frame %zu (%s): ", i, fr->pubtime);

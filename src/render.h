@@ -25,6 +25,9 @@ struct render_opts {
 	/* Cooperative cancel, checked between frames (may be NULL). */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
+	/* Called after each frame is written, for a progress display (may be NULL). */
+	void (*progress)(void *ctx, size_t done, size_t total, const char *pubtime);
+	void *progress_ctx;
 };
 
 /* What to render: an inline trigger, or a source row turned into one
