@@ -25,6 +25,12 @@ struct listener_opts {
 	size_t max_datagram;      /* larger ones get "datagram too large"; default 192 KiB */
 	size_t max_batch;         /* datagrams per transaction; default 1024 (1: a commit per trigger) */
 	struct queue_opts queue;  /* sync mode and busy time-out; checkpoints are always manual here */
+	long long max_queue_rows; /* rows in jobs (any state) past which new work is refused with
+				   * "queue full: N jobs; the limit is M"; default 1000000, 0: none */
+	/* Called once the database is open and the socket bound, before any
+	 * thread starts (e.g. to drop root); non-zero stops listener_run. */
+	int (*after_open)(void *ctx, struct error *e);
+	void *after_open_ctx;
 };
 
 void listener_opts_default(struct listener_opts *o);
