@@ -482,13 +482,23 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		rc = d.out_fd;
 		goto out;
 	}
-	if ((rc = queue_open(&q, o->db_path, &o->queue, e)) < 0)
-		goto out;
-	/* A drain starting means the workers of the last one are gone: take
-	 * their leases back now instead of waiting for them to expire. */
-	if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) < 0) {
-		rc = reclaimed;
-		goto out;
+	/* Another writer holding the database past the busy time-out (a
+	 * backup, an operator's sqlite3 shell) delays the start; it is not a
+	 * reason to exit and be restarted in a loop. */
+	for (;;) {
+		if ((rc = queue_open(&q, o->db_path, &o->queue, e)) == 0) {
+			/* A drain starting means the workers of the last one are gone: take
+			 * their leases back now instead of waiting for them to expire. */
+			if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) >= 0)
+				break;
+			rc = reclaimed;
+			queue_close(q);
+			q = NULL;
+		}
+		if (rc != KD_EBUSY || *stop)
+			goto out;
+		log_warn("drain: %s; waiting for the database", e->msg);
+		nap(&d, 1000);
 	}
 	if (reclaimed)
 		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");

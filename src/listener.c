@@ -565,7 +565,14 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 	l->lim.max_bytes = o->max_datagram;
 	qo = o->queue;
 	qo.manual_checkpoint = 1;
-	if ((rc = queue_open(&l->q, o->db_path, &qo, e)) < 0)
+	/* A database locked past the busy time-out at start (a backup, an
+	 * operator's shell) delays the start rather than ending it. */
+	while ((rc = queue_open(&l->q, o->db_path, &qo, e)) == KD_EBUSY && !*stop) {
+		struct timespec ts = { 0, 500 * 1000000L };
+		log_warn("%s; waiting for the database", e->msg);
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0)
 		goto out;
 	if ((inherited = inherited_socket(&l->fd, e)) < 0) {
 		rc = inherited;
