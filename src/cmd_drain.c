@@ -53,6 +53,7 @@ static void drain_usage(FILE *fp)
 		"  --synchronous full|normal  queue durability (default full)\n"
 		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
 		"  --max-pixels N             largest frame in cells (default 25000000)\n"
+		"  --source-timeout SECONDS   time-out of one HTTP source exchange (default 15)\n"
 		"  --max-scan-jobs N          jobs one ping may create (default 100000)\n"
 		"  --max-callback-body BYTES  larger callback bodies leave the images out (default 1048576)\n"
 		"  --user NAME                when started as root, become NAME once the database\n"
@@ -75,7 +76,7 @@ static int number(const char *s, long lo, long hi, long *out)
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_MAXSCAN, O_MAXCB, O_USER };
+	       O_BDIR, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -98,6 +99,7 @@ int cmd_drain(int argc, char **argv)
 		{ "max-scan-jobs", required_argument, NULL, O_MAXSCAN },
 		{ "max-callback-body", required_argument, NULL, O_MAXCB },
 		{ "user", required_argument, NULL, O_USER },
+		{ "source-timeout", required_argument, NULL, O_SRCTMO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -172,6 +174,11 @@ int cmd_drain(int argc, char **argv)
 			if (number(optarg, 1024, 1L << 30, &n) < 0)
 				goto bad;
 			o.max_callback_body = (size_t)n;
+			break;
+		case O_SRCTMO:
+			if (number(optarg, 1, 3600, &n) < 0)
+				goto bad;
+			o.source_timeout_ms = n * 1000;
 			break;
 		case O_USER:
 			if (privdrop_lookup(&pd, optarg, &e) < 0) {

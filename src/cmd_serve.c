@@ -47,6 +47,7 @@ static const struct serve_opt {
 	{ "max-pixels", 1, TO_DRAIN },
 	{ "max-queue-rows", 1, TO_LISTEN },
 	{ "max-scan-jobs", 1, TO_DRAIN },
+	{ "source-timeout", 1, TO_DRAIN },
 	{ "max-callback-body", 1, TO_DRAIN },
 	{ "user", 1, TO_BOTH },
 	{ "stop-timeout", 1, TO_SERVE },
@@ -76,7 +77,7 @@ static void serve_usage(FILE *fp)
 		"  --callback-secret-file --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"
 		"  --max-queue-rows                                         listen\n"
-		"  --max-scan-jobs --max-callback-body                      drain\n"
+		"  --max-scan-jobs --max-callback-body --source-timeout     drain\n"
 		"  --user NAME                                              both (each drops root\n"
 		"                           once its files are open; the supervisor stays root\n"
 		"                           only to restart them)\n"

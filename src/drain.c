@@ -521,6 +521,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		if (o->source) {
 			struct source_opts so;
 			source_opts_default(&so);
+			if (o->source_timeout_ms > 0)
+				so.http.timeout_ms = o->source_timeout_ms;
 			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0) {
 				error_prefix(e, "--source: ");
 				goto out;
