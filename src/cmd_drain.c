@@ -16,6 +16,8 @@
 #include "drain.h"
 #include "error.h"
 #include "log.h"
+#include "outbox.h"
+#include "privdrop.h"
 
 static volatile sig_atomic_t stop;
 
@@ -55,6 +57,11 @@ static void drain_usage(FILE *fp)
 		"  --synchronous full|normal  queue durability (default full)\n"
 		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
 		"  --max-pixels N             largest frame in cells (default 25000000)\n"
+		"  --source-timeout SECONDS   time-out of one HTTP source exchange (default 15)\n"
+		"  --max-scan-jobs N          jobs one ping may create (default 100000)\n"
+		"  --max-callback-body BYTES  larger callback bodies leave the images out (default 1048576)\n"
+		"  --user NAME                when started as root, become NAME once the database\n"
+		"                             and the output directory are open\n"
 		"  --no-callbacks             do not run the callback sender here\n"
 		"  --exit-when-idle           stop once nothing is pending, running or undelivered\n"
 		"  --log-level LEVEL          error, warning, notice, info (default), debug\n"
@@ -73,7 +80,7 @@ static int number(const char *s, long lo, long hi, long *out)
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF };
+	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -95,10 +102,15 @@ int cmd_drain(int argc, char **argv)
 		{ "no-callbacks", no_argument, NULL, O_NOCB },
 		{ "exit-when-idle", no_argument, NULL, O_IDLE },
 		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "max-scan-jobs", required_argument, NULL, O_MAXSCAN },
+		{ "max-callback-body", required_argument, NULL, O_MAXCB },
+		{ "user", required_argument, NULL, O_USER },
+		{ "source-timeout", required_argument, NULL, O_SRCTMO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct drain_opts o;
+	struct privdrop pd = { 0 };
 	struct boundary b = BOUNDARY_INIT;
 	struct error e;
 	struct sigaction sa;
@@ -172,6 +184,28 @@ int cmd_drain(int argc, char **argv)
 				goto bad;
 			o.max_cells = (size_t)n;
 			break;
+		case O_MAXSCAN:
+			if (number(optarg, 1, LONG_MAX, &n) < 0)
+				goto bad;
+			o.max_scan_jobs = (size_t)n;
+			break;
+		case O_MAXCB:
+			/* Room for the job id, state and error at least. */
+			if (number(optarg, 1024, 1L << 30, &n) < 0)
+				goto bad;
+			o.max_callback_body = (size_t)n;
+			break;
+		case O_SRCTMO:
+			if (number(optarg, 1, 3600, &n) < 0)
+				goto bad;
+			o.source_timeout_ms = n * 1000;
+			break;
+		case O_USER:
+			if (privdrop_lookup(&pd, optarg, &e) < 0) {
+				fprintf(stderr, "krigd drain: %s\n", e.msg);
+				return 2;
+			}
+			break;
 		case O_NOCB: o.deliver = 0; break;
 		case O_IDLE: o.exit_when_idle = 1; break;
 		case O_LOGLEVEL:
@@ -213,6 +247,10 @@ int cmd_drain(int argc, char **argv)
 		o.boundary = &b;
 	}
 
+	pd.db_path = o.db_path;
+	pd.check_dir = o.out_dir;
+	o.after_open = privdrop_apply;
+	o.after_open_ctx = &pd;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

@@ -14,6 +14,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "privdrop.h"
 
 #define MAX_ALLOW 64
 
@@ -66,6 +67,10 @@ static void usage(FILE *fp)
 		"  --busy-timeout MS      how long to wait for another writer before replying\n"
 		"                         \"queue busy\" (5000)\n"
 		"  --max-batch N          datagrams per transaction (1024; 1 = one commit each)\n"
+		"  --max-queue-rows N     refuse new work once the queue holds N jobs (1000000;\n"
+		"                         0: no limit); purge finished jobs to make room\n"
+		"  --user NAME            when started as root, become NAME once the socket is\n"
+		"                         bound and the database open\n"
 		"  --log-level LEVEL      error, warning, notice, info, debug\n");
 }
 
@@ -109,10 +114,13 @@ int cmd_listen(int argc, char **argv)
 		{ "busy-timeout", required_argument, NULL, 'b' },
 		{ "max-batch", required_argument, NULL, 'B' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-queue-rows", required_argument, NULL, 'Q' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct listener_opts o;
+	struct privdrop pd = { 0 };
 	struct sigaction sa;
 	struct error e = { 0 };
 	uid_t allow[MAX_ALLOW];
@@ -186,6 +194,19 @@ int cmd_listen(int argc, char **argv)
 			}
 			log_level = c;
 			break;
+		case 'Q':
+			if (parse_size(optarg, 0, 1LL << 62, &v) < 0) {
+				fprintf(stderr, "krigd listen: --max-queue-rows: expected a number of jobs (0: no limit)\n");
+				return 2;
+			}
+			o.max_queue_rows = v;
+			break;
+		case 'U':
+			if (privdrop_lookup(&pd, optarg, &e) < 0) {
+				fprintf(stderr, "krigd listen: %s\n", e.msg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -199,6 +220,10 @@ int cmd_listen(int argc, char **argv)
 		fprintf(stderr, "krigd listen: --socket is required\n");
 		return 2;
 	}
+	pd.db_path = o.db_path;
+	pd.give[0] = getenv("LISTEN_FDS") ? NULL : o.socket_path; /* so the socket's group can still send */
+	o.after_open = privdrop_apply;
+	o.after_open_ctx = &pd;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

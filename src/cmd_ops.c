@@ -314,7 +314,7 @@ static int run(struct ops *op, struct error *e)
 	int rc;
 
 	queue_opts_default(&qo);
-	struct outbox_ctx ob = { op->callback };
+	struct outbox_ctx ob = { .default_url = op->callback };
 
 	if ((rc = queue_open(&q, op->db, &qo, e)) < 0)
 		return rc;

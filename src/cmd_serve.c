@@ -56,6 +56,11 @@ static const struct serve_opt {
 	{ "lease", 1, TO_DRAIN },
 	{ "backoff-base", 1, TO_DRAIN },
 	{ "max-pixels", 1, TO_DRAIN },
+	{ "max-queue-rows", 1, TO_LISTEN },
+	{ "max-scan-jobs", 1, TO_DRAIN },
+	{ "source-timeout", 1, TO_DRAIN },
+	{ "max-callback-body", 1, TO_DRAIN },
+	{ "user", 1, TO_BOTH },
 	{ "stop-timeout", 1, TO_SERVE },
 };
 
@@ -84,6 +89,11 @@ static void serve_usage(FILE *fp)
 		"  --callback-secret-file --callback-timeout --callback-backoff-base\n"
 		"  --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"
+		"  --max-queue-rows                                         listen\n"
+		"  --max-scan-jobs --max-callback-body --source-timeout     drain\n"
+		"  --user NAME                                              both (each drops root\n"
+		"                           once its files are open; the supervisor stays root\n"
+		"                           only to restart them)\n"
 		"  --stop-timeout SECONDS   on SIGTERM, wait this long for the children (default 30)\n"
 		"\n"
 		"SIGTERM or SIGINT stops intake, lets in-flight jobs finish (or, after the\n"

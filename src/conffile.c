@@ -24,6 +24,8 @@ const struct conffile_option conffile_options[] = {
 	{ "allow-uid", 1, CFG_LISTEN | CFG_SERVE },
 	{ "max-datagram", 1, CFG_LISTEN | CFG_SERVE },
 	{ "max-batch", 1, CFG_LISTEN | CFG_SERVE },
+	{ "max-queue-rows", 1, CFG_LISTEN | CFG_SERVE },
+	{ "user", 1, CFG_LISTEN | CFG_DRAIN | CFG_SERVE },
 	/* drain */
 	{ "out", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE | CFG_OPS | CFG_LEGEND },
 	{ "source", 1, CFG_DRAIN | CFG_SERVE },
@@ -39,6 +41,9 @@ const struct conffile_option conffile_options[] = {
 	{ "lease", 1, CFG_DRAIN | CFG_SERVE },
 	{ "backoff-base", 1, CFG_DRAIN | CFG_SERVE },
 	{ "max-pixels", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "max-scan-jobs", 1, CFG_DRAIN | CFG_SERVE },
+	{ "max-callback-body", 1, CFG_DRAIN | CFG_SERVE },
+	{ "source-timeout", 1, CFG_DRAIN | CFG_SERVE },
 	{ "no-callbacks", 0, CFG_DRAIN },
 	{ "exit-when-idle", 0, CFG_DRAIN },
 	/* serve */

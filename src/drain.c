@@ -36,6 +36,7 @@ void drain_opts_default(struct drain_opts *o)
 	o->lease = 30;
 	o->max_cells = 25000000;
 	o->max_scan_jobs = 100000;
+	o->max_callback_body = OUTBOX_MAX_BODY;
 	o->deliver = 1;
 }
 
@@ -218,7 +219,10 @@ static int scan_row(void *ctx, long long id, struct error *e)
 	if ((rc = queue_source_has_job(q, id, e)) != 0)
 		return rc < 0 ? rc : 0;
 	if ((size_t)sc->made >= sc->w->d->o->max_scan_jobs)
-		return error_set(e, KD_ELIMIT, "a scan may create at most %zu jobs", sc->w->d->o->max_scan_jobs);
+		return error_set(e, KD_ELIMIT,
+				 "scan stopped at the limit of %zu new jobs per ping (--max-scan-jobs): those %lld "
+				 "jobs are queued; the other unrendered rows wait for the next ping",
+				 sc->w->d->o->max_scan_jobs, sc->made);
 	memset(&nj, 0, sizeof(nj));
 	nj.kind = "render";
 	nj.payload = payload;
@@ -472,21 +476,34 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	d.stop = stop;
 	d.out_fd = -1;
 	d.outbox.default_url = o->callback_url;
+	d.outbox.max_body = o->max_callback_body;
 	pthread_mutex_init(&d.lock, NULL);
 	if ((d.out_fd = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0) {
 		rc = d.out_fd;
 		goto out;
 	}
-	if ((rc = queue_open(&q, o->db_path, &o->queue, e)) < 0)
-		goto out;
-	/* A drain starting means the workers of the last one are gone: take
-	 * their leases back now instead of waiting for them to expire. */
-	if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) < 0) {
-		rc = reclaimed;
-		goto out;
+	/* Another writer holding the database past the busy time-out (a
+	 * backup, an operator's sqlite3 shell) delays the start; it is not a
+	 * reason to exit and be restarted in a loop. */
+	for (;;) {
+		if ((rc = queue_open(&q, o->db_path, &o->queue, e)) == 0) {
+			/* A drain starting means the workers of the last one are gone: take
+			 * their leases back now instead of waiting for them to expire. */
+			if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) >= 0)
+				break;
+			rc = reclaimed;
+			queue_close(q);
+			q = NULL;
+		}
+		if (rc != KD_EBUSY || *stop)
+			goto out;
+		log_warn("drain: %s; waiting for the database", e->msg);
+		nap(&d, 1000);
 	}
 	if (reclaimed)
 		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");
+	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
+		goto out;
 
 	d.slots = calloc((size_t)o->workers, sizeof(*d.slots));
 	w = calloc((size_t)o->workers, sizeof(*w));
@@ -504,6 +521,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		if (o->source) {
 			struct source_opts so;
 			source_opts_default(&so);
+			if (o->source_timeout_ms > 0)
+				so.http.timeout_ms = o->source_timeout_ms;
 			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0) {
 				error_prefix(e, "--source: ");
 				goto out;

@@ -36,6 +36,13 @@ struct drain_opts {
 	int lease;                        /* seconds, default 30 */
 	size_t max_cells;                 /* pixels per frame */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
+	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
+	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */
+	/* Called once the database and the output directory are open, before
+	 * the source is opened and any thread starts (e.g. to drop root); a
+	 * non-zero return stops drain_run with that error. */
+	int (*after_open)(void *ctx, struct error *e);
+	void *after_open_ctx;
 	int deliver;                      /* 1: run the callback sender here */
 	int exit_when_idle;               /* 1: return once nothing is pending or running (tests, demo) */
 };

@@ -68,6 +68,8 @@ struct listener {
 	struct ring ring;
 	struct queue *q;
 	struct trigger_limits lim;
+	long long rows;           /* jobs rows: counted at most once a second, plus what we added since */
+	struct timespec rows_at;  /* when rows was last counted (CLOCK_MONOTONIC); 0: never */
 };
 
 void listener_opts_default(struct listener_opts *o)
@@ -76,6 +78,7 @@ void listener_opts_default(struct listener_opts *o)
 	o->socket_mode = 0660;
 	o->max_datagram = 192 * 1024;
 	o->max_batch = 1024;
+	o->max_queue_rows = 1000000;
 	queue_opts_default(&o->queue);
 }
 
@@ -315,12 +318,40 @@ static void validate(struct listener *l, struct item *it)
 	it->parsed = 1;
 }
 
+/* Refresh l->rows from the database when the last count is older than a
+ * second (the drain's scans and `purge` change it too); in between, what
+ * this listener added is counted in memory, so a flood costs no scans.
+ * Called before the batch's transaction (queue_stats has its own). */
+static int rows_refresh(struct listener *l, struct error *e)
+{
+	struct timespec now;
+	struct queue_stats st;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (l->rows_at.tv_sec && now.tv_sec - l->rows_at.tv_sec < 1)
+		return 0;
+	if ((rc = queue_stats(l->q, &st, e)) < 0)
+		return rc;
+	l->rows = 0;
+	for (int s = 0; s < JOB_NSTATES; s++)
+		l->rows += st.state[s];
+	l->rows_at = now;
+	return 0;
+}
+
 static int enqueue_one(struct listener *l, struct item *it, struct error *e)
 {
-	int existed;
+	int existed = 0, rc;
 
-	if (it->t.kind == TRIGGER_PING)
-		return queue_enqueue_ping(l->q, it->d.buf, it->d.len, it->d.uid, &it->id, &existed, e);
+	if (l->o->max_queue_rows > 0 && l->rows >= l->o->max_queue_rows)
+		return error_set(e, KD_ELIMIT, "queue full: %lld jobs; the limit is %lld", l->rows,
+				 l->o->max_queue_rows);
+	if (it->t.kind == TRIGGER_PING) {
+		rc = queue_enqueue_ping(l->q, it->d.buf, it->d.len, it->d.uid, &it->id, &existed, e);
+		l->rows += rc == 0 && !existed;
+		return rc;
+	}
 	/* The payload stored (and compared for a repeated key) is the trigger
 	 * re-serialised compactly: white space or a trailing newline from a
 	 * shell pipe does not make "another payload".  json-c keeps the key
@@ -339,7 +370,9 @@ static int enqueue_one(struct listener *l, struct item *it, struct error *e)
 		.max_attempts = it->t.max_attempts,
 		.sender_uid = it->d.uid,
 	};
-	return queue_enqueue(l->q, &j, &it->id, &existed, e);
+	rc = queue_enqueue(l->q, &j, &it->id, &existed, e);
+	l->rows += rc == 0 && !existed;
+	return rc;
 }
 
 /* Mark every parsed item of the batch failed with msg (nothing of it is in
@@ -363,6 +396,11 @@ static void commit_batch(struct listener *l, struct item *it, size_t n)
 		good += it[i].parsed;
 	if (!good)
 		return;
+	if (l->o->max_queue_rows > 0 && (rc = rows_refresh(l, &e)) < 0) {
+		log_warn("counting jobs: %s", e.msg);
+		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: cannot count jobs");
+		return;
+	}
 	if ((rc = queue_begin(l->q, &e)) < 0) {
 		log_warn("begin: %s", e.msg);
 		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: database unavailable");
@@ -381,12 +419,14 @@ static void commit_batch(struct listener *l, struct item *it, size_t n)
 		if (rc < 0) {
 			log_err("enqueue: %s", e.msg);
 			queue_rollback(l->q);
+			l->rows_at.tv_sec = 0;
 			fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: could not enqueue");
 			return;
 		}
 		it[i].ok = 1;
 	}
 	if ((rc = queue_commit(l->q, &e)) < 0) {
+		l->rows_at.tv_sec = 0; /* what was counted as added may not be there: count again */
 		log_err("commit: %s", e.msg);
 		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: commit failed");
 	}
@@ -525,7 +565,14 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 	l->lim.max_bytes = o->max_datagram;
 	qo = o->queue;
 	qo.manual_checkpoint = 1;
-	if ((rc = queue_open(&l->q, o->db_path, &qo, e)) < 0)
+	/* A database locked past the busy time-out at start (a backup, an
+	 * operator's shell) delays the start rather than ending it. */
+	while ((rc = queue_open(&l->q, o->db_path, &qo, e)) == KD_EBUSY && !*stop) {
+		struct timespec ts = { 0, 500 * 1000000L };
+		log_warn("%s; waiting for the database", e->msg);
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0)
 		goto out;
 	if ((inherited = inherited_socket(&l->fd, e)) < 0) {
 		rc = inherited;
@@ -540,6 +587,8 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 		goto out_sock;
 	}
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)); /* best effort */
+	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
+		goto out_sock;
 	/* Senders can queue datagrams from here on: say so. */
 	if (o->ready)
 		o->ready(o->ready_ctx);

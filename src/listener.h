@@ -29,6 +29,12 @@ struct listener_opts {
 	 * the first datagram is read (readiness for systemd); may be NULL. */
 	void (*ready)(void *ctx);
 	void *ready_ctx;
+	long long max_queue_rows; /* rows in jobs (any state) past which new work is refused with
+				   * "queue full: N jobs; the limit is M"; default 1000000, 0: none */
+	/* Called once the database is open and the socket bound, before any
+	 * thread starts (e.g. to drop root); non-zero stops listener_run. */
+	int (*after_open)(void *ctx, struct error *e);
+	void *after_open_ctx;
 };
 
 void listener_opts_default(struct listener_opts *o);

@@ -1,6 +1,7 @@
 /* outbox.c - see outbox.h */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,21 @@ int outbox_notify(void *ctx, const struct queue_outcome *oc, char **url, char **
 	ev.error = oc->error;
 	ev.attempts = oc->attempts;
 	rc = callback_body(&ev, body, &len, e);
+	if (rc == 0 && len > (ob && ob->max_body ? ob->max_body : OUTBOX_MAX_BODY)) {
+		/* Never fail the job's transition for its callback: send what the
+		 * receiver needs to look the job up, and say why the rest is missing. */
+		size_t max = ob && ob->max_body ? ob->max_body : OUTBOX_MAX_BODY;
+		char why[ERROR_MSG_MAX + 160];
+
+		snprintf(why, sizeof(why), "%s%scallback body of %zu bytes is over the limit of %zu; images left "
+			 "out (krigd show %lld has them)", oc->error ? oc->error : "", oc->error ? "; " : "", len, max,
+			 oc->job->id);
+		free(*body);
+		*body = NULL;
+		ev.images = NULL;
+		ev.error = why;
+		rc = callback_body(&ev, body, &len, e);
+	}
 	if (rc == 0 && !(*url = strdup(cb)))
 		rc = error_set(e, KD_ENOMEM, "out of memory");
 	json_object_put(result);

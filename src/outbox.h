@@ -10,8 +10,12 @@
 struct error;
 struct queue_outcome;
 
+#define OUTBOX_MAX_BODY (1024u * 1024)
+
 struct outbox_ctx {
 	const char *default_url; /* --callback: for jobs whose trigger names none; may be NULL */
+	size_t max_body;         /* bytes; 0: OUTBOX_MAX_BODY.  A longer body is replaced by one
+				  * without "images" whose "error" says so: the job still ends. */
 };
 
 /* A queue_notify_fn: *url and *body (malloc'd) for a render job with a
