@@ -201,54 +201,108 @@ out:
 
 /* ---- expanding a scan ------------------------------------------------- */
 
+/* Rows found by a scan are queued in batches: one transaction (one fsync)
+ * per SCAN_BATCH rows instead of one per row, yet the write lock is never
+ * held while the source is read, so ingest waits at most for one batch. */
+#define SCAN_BATCH 256
+
 struct scan_ctx {
 	struct worker *w;
 	long long made, seen;
+	long long ids[SCAN_BATCH];
+	int n;
 };
+
+/* Queue the buffered rows that have no job yet, in one transaction.  At the
+ * --max-scan-jobs limit what was queued is committed and KD_ELIMIT says so. */
+static int scan_flush(struct scan_ctx *sc, struct error *e)
+{
+	struct queue *q = sc->w->q;
+	size_t limit = sc->w->d->o->max_scan_jobs;
+	long long made = 0;
+	int rc = 0;
+
+	if (sc->n == 0)
+		return 0;
+	if ((rc = queue_begin(q, e)) < 0)
+		return rc;
+	for (int i = 0; i < sc->n; i++) {
+		struct queue_new_job nj;
+		char payload[64];
+		long long jid;
+		int existed;
+
+		if ((rc = queue_source_has_job(q, sc->ids[i], e)) != 0) {
+			if (rc < 0)
+				goto fail;
+			rc = 0;
+			continue;
+		}
+		if ((size_t)(sc->made + made) >= limit) {
+			rc = error_set(e, KD_ELIMIT,
+				       "scan stopped at the limit of %zu new jobs per ping (--max-scan-jobs): those %lld "
+				       "jobs are queued; the other unrendered rows wait for the next ping",
+				       limit, sc->made + made);
+			break;
+		}
+		memset(&nj, 0, sizeof(nj));
+		nj.kind = "render";
+		nj.payload = payload;
+		nj.payload_len = (size_t)snprintf(payload, sizeof(payload), "{\"source_id\":%lld}", sc->ids[i]);
+		nj.source_id = sc->ids[i];
+		nj.max_attempts = 5;
+		nj.sender_uid = -1;
+		if ((rc = queue_enqueue(q, &nj, &jid, &existed, e)) < 0)
+			goto fail;
+		made++;
+	}
+	{
+		struct error ce;
+		int crc = queue_commit(q, &ce);
+
+		if (crc < 0) {
+			*e = ce;
+			return crc;
+		}
+	}
+	sc->made += made;
+	sc->n = 0;
+	return rc;
+fail:
+	queue_rollback(q);
+	return rc;
+}
 
 static int scan_row(void *ctx, long long id, struct error *e)
 {
 	struct scan_ctx *sc = ctx;
-	struct queue *q = sc->w->q;
-	struct queue_new_job nj;
-	char payload[64];
-	long long jid;
-	int existed, rc;
 
 	sc->seen++;
-	if ((rc = queue_source_has_job(q, id, e)) != 0)
-		return rc < 0 ? rc : 0;
-	if ((size_t)sc->made >= sc->w->d->o->max_scan_jobs)
-		return error_set(e, KD_ELIMIT,
-				 "scan stopped at the limit of %zu new jobs per ping (--max-scan-jobs): those %lld "
-				 "jobs are queued; the other unrendered rows wait for the next ping",
-				 sc->w->d->o->max_scan_jobs, sc->made);
-	memset(&nj, 0, sizeof(nj));
-	nj.kind = "render";
-	nj.payload = payload;
-	nj.payload_len = (size_t)snprintf(payload, sizeof(payload), "{\"source_id\":%lld}", id);
-	nj.source_id = id;
-	nj.max_attempts = 5;
-	nj.sender_uid = -1;
-	if ((rc = queue_enqueue(q, &nj, &jid, &existed, e)) < 0)
-		return rc;
-	sc->made++;
-	return 0;
+	sc->ids[sc->n++] = id;
+	return sc->n == SCAN_BATCH ? scan_flush(sc, e) : 0;
 }
 
 static int run_scan(struct worker *w, char **result_out, struct error *e)
 {
-	struct scan_ctx sc = { w, 0, 0 };
+	struct scan_ctx *sc;
 	char buf[96];
 	int rc;
 
 	if (!w->src)
 		return error_set(e, KD_EINPUT, "a ping arrived but no --source is configured to scan");
-	rc = source_list_unrendered(w->src, scan_row, &sc, e);
-	if (rc < 0)
+	if (!(sc = calloc(1, sizeof(*sc))))
+		return error_set(e, KD_ENOMEM, "out of memory");
+	sc->w = w;
+	rc = source_list_unrendered(w->src, scan_row, sc, e);
+	if (rc == 0)
+		rc = scan_flush(sc, e);
+	if (rc < 0) {
+		free(sc);
 		return rc;
-	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld}", sc.seen, sc.made);
-	log_info("scan: %lld unrendered rows, %lld new jobs", sc.seen, sc.made);
+	}
+	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld}", sc->seen, sc->made);
+	log_info("scan: %lld unrendered rows, %lld new jobs", sc->seen, sc->made);
+	free(sc);
 	*result_out = strdup(buf);
 	return *result_out ? 0 : error_set(e, KD_ENOMEM, "out of memory");
 }
