@@ -12,6 +12,7 @@
 
 #include "boundary.h"
 #include "callback.h"
+#include "cli.h"
 #include "commands.h"
 #include "drain.h"
 #include "error.h"
@@ -68,15 +69,6 @@ static void drain_usage(FILE *fp)
 		"  --help                     this text\n");
 }
 
-static int number(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
-}
-
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
@@ -113,7 +105,6 @@ int cmd_drain(int argc, char **argv)
 	struct privdrop pd = { 0 };
 	struct boundary b = BOUNDARY_INIT;
 	struct error e;
-	struct sigaction sa;
 	const char *bpath = NULL, *secret_file = NULL;
 	unsigned char *key = NULL;
 	size_t keylen = 0;
@@ -136,33 +127,33 @@ int cmd_drain(int argc, char **argv)
 		case O_CBTIMEOUT:
 			/* A hanging receiver holds the sender this long per attempt
 			 * (never a worker: the sender is its own thread). */
-			if (number(optarg, 1, 3600, &n) < 0)
+			if (cli_long(optarg, 1, 3600, &n) < 0)
 				goto bad;
 			o.callback.http.timeout_ms = n * 1000;
 			if (o.callback.http.connect_timeout_ms > n * 1000)
 				o.callback.http.connect_timeout_ms = n * 1000;
 			break;
 		case O_CBBACKOFF:
-			if (number(optarg, 0, 86400, &n) < 0)
+			if (cli_long(optarg, 0, 86400, &n) < 0)
 				goto bad;
 			o.callback_backoff_base = n;
 			break;
 		case 'w':
-			if (number(optarg, 1, 256, &n) < 0)
+			if (cli_long(optarg, 1, 256, &n) < 0)
 				goto bad;
 			o.workers = (int)n;
 			break;
 		case 't':
-			if (number(optarg, 1, 1024, &threads) < 0)
+			if (cli_long(optarg, 1, 1024, &threads) < 0)
 				goto bad;
 			break;
 		case 'l':
-			if (number(optarg, 1, 86400, &n) < 0)
+			if (cli_long(optarg, 1, 86400, &n) < 0)
 				goto bad;
 			o.lease = (int)n;
 			break;
 		case O_BACKOFF:
-			if (number(optarg, 0, 86400, &n) < 0)
+			if (cli_long(optarg, 0, 86400, &n) < 0)
 				goto bad;
 			o.queue.backoff_base = (double)n;
 			break;
@@ -175,28 +166,28 @@ int cmd_drain(int argc, char **argv)
 				goto bad;
 			break;
 		case O_BUSY:
-			if (number(optarg, 0, 3600000, &n) < 0)
+			if (cli_long(optarg, 0, 3600000, &n) < 0)
 				goto bad;
 			o.queue.busy_timeout_ms = (int)n;
 			break;
 		case O_MAXPIX:
-			if (number(optarg, 1, LONG_MAX, &n) < 0)
+			if (cli_long(optarg, 1, LONG_MAX, &n) < 0)
 				goto bad;
 			o.max_cells = (size_t)n;
 			break;
 		case O_MAXSCAN:
-			if (number(optarg, 1, LONG_MAX, &n) < 0)
+			if (cli_long(optarg, 1, LONG_MAX, &n) < 0)
 				goto bad;
 			o.max_scan_jobs = (size_t)n;
 			break;
 		case O_MAXCB:
 			/* Room for the job id, state and error at least. */
-			if (number(optarg, 1024, 1L << 30, &n) < 0)
+			if (cli_long(optarg, 1024, 1L << 30, &n) < 0)
 				goto bad;
 			o.max_callback_body = (size_t)n;
 			break;
 		case O_SRCTMO:
-			if (number(optarg, 1, 3600, &n) < 0)
+			if (cli_long(optarg, 1, 3600, &n) < 0)
 				goto bad;
 			o.source_timeout_ms = n * 1000;
 			break;
@@ -251,12 +242,7 @@ int cmd_drain(int argc, char **argv)
 	pd.check_dir = o.out_dir;
 	o.after_open = privdrop_apply;
 	o.after_open_ctx = &pd;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal);
 
 	if (drain_run(&o, &stop, &e) < 0) {
 		fprintf(stderr, "krigd drain: %s\n", e.msg);

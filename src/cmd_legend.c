@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "legend.h"
@@ -76,7 +77,6 @@ int cmd_legend(int argc, char **argv)
 	struct error e;
 	long width = 240;
 	int c, w, h;
-	char *end;
 
 	error_clear(&e);
 	optind = 1;
@@ -85,9 +85,7 @@ int cmd_legend(int argc, char **argv)
 		case 'i': index = optarg; break;
 		case 'o': out = optarg; break;
 		case 'w':
-			errno = 0;
-			width = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || width < LEGEND_MIN_WIDTH || width > LEGEND_MAX_WIDTH) {
+			if (cli_long(optarg, LEGEND_MIN_WIDTH, LEGEND_MAX_WIDTH, &width) < 0) {
 				fprintf(stderr, "krigd legend: --width: expected %d .. %d\n", LEGEND_MIN_WIDTH,
 					LEGEND_MAX_WIDTH);
 				return 2;

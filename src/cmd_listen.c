@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "cli.h"
 #include "error.h"
 #include "listener.h"
 #include "log.h"
@@ -121,7 +122,6 @@ int cmd_listen(int argc, char **argv)
 	};
 	struct listener_opts o;
 	struct privdrop pd = { 0 };
-	struct sigaction sa;
 	struct error e = { 0 };
 	uid_t allow[MAX_ALLOW];
 	size_t nallow = 0;
@@ -224,12 +224,7 @@ int cmd_listen(int argc, char **argv)
 	pd.give[0] = getenv("LISTEN_FDS") ? NULL : o.socket_path; /* so the socket's group can still send */
 	o.after_open = privdrop_apply;
 	o.after_open_ctx = &pd;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal);
 	o.ready = listen_ready;
 	o.ready_ctx = &standalone;
 	rc = listener_run(&o, &stop_requested, &e);

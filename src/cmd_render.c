@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "boundary.h"
+#include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "outfile.h"
@@ -106,15 +107,6 @@ static void show_progress(void *ctx, size_t done, size_t total, const char *pubt
 	fflush(stderr);
 }
 
-static int parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
-}
-
 int cmd_render(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -158,15 +150,15 @@ int cmd_render(int argc, char **argv)
 		case 'B': ro.boundary_dir = optarg; break;
 		case 'j': job_id = optarg; break;
 		case 'w':
-			if (parse_count(optarg, 1, 100000, &width) < 0)
+			if (cli_long(optarg, 1, 100000, &width) < 0)
 				goto bad_number;
 			break;
 		case 't':
-			if (parse_count(optarg, 1, 1024, &threads) < 0)
+			if (cli_long(optarg, 1, 1024, &threads) < 0)
 				goto bad_number;
 			break;
 		case 'm':
-			if (parse_count(optarg, 1, LONG_MAX, &max_pixels) < 0)
+			if (cli_long(optarg, 1, LONG_MAX, &max_pixels) < 0)
 				goto bad_number;
 			break;
 		case 'h':

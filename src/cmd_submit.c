@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "cli.h"
 #include "commands.h"
 
 #define MAX_INPUT (64u * 1024 * 1024)
@@ -170,19 +171,16 @@ int cmd_submit(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'w':
-			wait_ms = strtol(optarg, &end, 10);
-			if (end == optarg || *end || wait_ms < 1 || wait_ms > 3600000) {
+			if (cli_long(optarg, 1, 3600000, &wait_ms) < 0) {
 				fprintf(stderr, "krigd submit: --wait-ms: expected 1 .. 3600000\n");
 				return 2;
 			}
 			break;
 		case 'r':
-			retries = strtol(optarg, &end, 10);
-			if (end == optarg || *end || retries < 0 || retries > 1000) {
+			if (cli_long(optarg, 0, 1000, &retries) < 0) {
 				fprintf(stderr, "krigd submit: --retries: expected 0 .. 1000\n");
 				return 2;
 			}
