@@ -65,6 +65,14 @@ echo
 g1=$(run_krigd 1 "$N"); g8=$(run_krigd 8 "$N")
 b1=$(run_krigd 1 $((N / 10)) --max-batch 1); b8=$(run_krigd 8 $((N / 10)) --max-batch 1)
 n1=$(run_krigd 1 "$N" --synchronous normal); n8=$(run_krigd 8 "$N" --synchronous normal)
+# The same two rows on an emulated disk whose fsync costs 1 ms more.
+SLOW=${SLOW_FSYNC:-./bench/slow_fsync.so}
+if [ -f "$SLOW" ]; then
+	sg1=$(LD_PRELOAD=$SLOW run_krigd 1 "$N"); sg8=$(LD_PRELOAD=$SLOW run_krigd 8 "$N")
+	sb1=$(LD_PRELOAD=$SLOW run_krigd 1 $((N / 20)) --max-batch 1); sb8=$(LD_PRELOAD=$SLOW run_krigd 8 $((N / 20)) --max-batch 1)
+else
+	sg1=n/a; sg8=n/a; sb1=n/a; sb8=n/a
+fi
 
 if ! command -v beanstalkd >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	apt-get install -y beanstalkd > /dev/null 2>&1 || true
@@ -80,8 +88,12 @@ printf '%-44s %12s %12s\n' "acked triggers/s" "1 client" "8 clients"
 printf '%-44s %12s %12s\n' "krigd group commit, synchronous=FULL" "$g1" "$g8"
 printf '%-44s %12s %12s\n' "baseline: one autocommit INSERT per trigger" "$b1" "$b8"
 printf '%-44s %12s %12s\n' "krigd group commit, synchronous=NORMAL" "$n1" "$n8"
+printf '%-44s %12s %12s\n' "group commit, fsync + 1 ms (emulated disk)" "$sg1" "$sg8"
+printf '%-44s %12s %12s\n' "baseline, fsync + 1 ms (emulated disk)" "$sb1" "$sb8"
 printf '%-44s %12s %12s\n' "beanstalkd -b -f0 (fsync every write)" "$s1" "$s8"
 printf '%-44s %12s %12s\n' "beanstalkd -b (default fsync policy)" "$d1" "$d8"
 awk -v g1="$g1" -v g8="$g8" -v b1="$b1" -v b8="$b8" 'BEGIN {
 	if (b1 > 0 && b8 > 0) printf "group commit / baseline: %.1fx (1 client), %.1fx (8 clients)\n", g1 / b1, g8 / b8 }'
+awk -v g1="$sg1" -v g8="$sg8" -v b1="$sb1" -v b8="$sb8" 'BEGIN {
+	if (b1 > 0 && b8 > 0) printf "with fsync + 1 ms: %.1fx (1 client), %.1fx (8 clients)\n", g1 / b1, g8 / b8 }'
 echo "fsync latency: $fsync_ms ms"
