@@ -284,20 +284,9 @@ static int check_finite(const struct grid *g, const double *v, const char *what,
 	return 0;
 }
 
-static void data_range(const struct stations *st, const struct frame *fr, double *lo, double *hi)
-{
-	*lo = INFINITY;
-	*hi = -INFINITY;
-	for (size_t i = 0; i < st->n; i++) {
-		*lo = fmin(*lo, st->z[i]);
-		*hi = fmax(*hi, st->z[i]);
-	}
-	(void)fr;
-}
-
 /* Colour, then write .png and .pgw (and the grids) for one frame. */
-static int write_frame(const struct render_job *j, const struct grid *g, const struct frame *fr,
-		       struct frame_work *w, int dirfd, const char *base, struct error *e)
+static int write_frame(const struct render_job *j, const struct grid *g, struct frame_work *w, int dirfd,
+		       const char *base, struct error *e)
 {
 	const struct trigger *t = j->options;
 	struct palette pal;
@@ -307,7 +296,8 @@ static int write_frame(const struct render_job *j, const struct grid *g, const s
 	double lo, hi;
 	int rc;
 
-	data_range(&w->st, fr, &lo, &hi);
+	/* The ramp of an unknown index spans the stations' values. */
+	palette_range(w->st.z, w->st.n, &lo, &hi);
 	palette_init(&pal, j->index, lo, hi);
 	w->rgba = malloc((size_t)g->width * (size_t)g->height * 4);
 	if (!w->rgba)
@@ -424,7 +414,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 		if (rc == 0 && w.variance)
 			rc = check_finite(&g, w.variance, "variance", e);
 		if (rc == 0)
-			rc = write_frame(j, &g, fr, &w, dirfd, base, e);
+			rc = write_frame(j, &g, &w, dirfd, base, e);
 		if (rc == 0) {
 			struct json_object *so = json_object_object_get(fo, "stations");
 			snprintf(rel, sizeof(rel), "%s/%s.png", dirpath, base);
