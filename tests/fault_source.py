@@ -4,6 +4,8 @@ src/source.h) that misbehaves on demand, for tests/fault-source.test.
 
 Rows 1..50 exist.  Before answering any request it reads MODEFILE:
   ok       answer properly;
+  hold     wait until MODEFILE says something else (at most 60 s), then
+           act on that: a gate a test opens when it is ready;
   slow     wait 30 s before answering (past any sane time-out);
   reset    close the connection with a TCP reset, answering nothing;
   garbage  200 with a body that is not JSON;
@@ -35,11 +37,18 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def fault(self):
+    def mode(self):
         try:
-            mode = open(MODE_FILE).read().strip()
+            return open(MODE_FILE).read().strip()
         except OSError:
-            mode = "ok"
+            return "ok"
+
+    def fault(self):
+        mode = self.mode()
+        deadline = time.monotonic() + 60
+        while mode == "hold" and time.monotonic() < deadline:
+            time.sleep(0.02)
+            mode = self.mode()
         if mode == "slow":
             time.sleep(30)
         elif mode == "reset":
