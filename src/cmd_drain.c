@@ -58,6 +58,8 @@ static void drain_usage(FILE *fp)
 		"  --synchronous full|normal  queue durability (default full)\n"
 		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
 		"  --max-pixels N             largest frame in cells (default 25000000)\n"
+		"  --legend                   draw the colour legend into the maps of jobs that\n"
+		"                             do not say (\"legend\": false in a job still wins)\n"
 		"  --source-timeout SECONDS   time-out of one HTTP source exchange (default 15)\n"
 		"  --max-scan-jobs N          jobs one ping may create (default 100000)\n"
 		"  --max-callback-body BYTES  larger callback bodies leave the images out (default 1048576)\n"
@@ -72,7 +74,7 @@ static void drain_usage(FILE *fp)
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO };
+	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -98,6 +100,7 @@ int cmd_drain(int argc, char **argv)
 		{ "max-callback-body", required_argument, NULL, O_MAXCB },
 		{ "user", required_argument, NULL, O_USER },
 		{ "source-timeout", required_argument, NULL, O_SRCTMO },
+		{ "legend", no_argument, NULL, O_LEGEND },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -199,6 +202,7 @@ int cmd_drain(int argc, char **argv)
 			break;
 		case O_NOCB: o.deliver = 0; break;
 		case O_IDLE: o.exit_when_idle = 1; break;
+		case O_LEGEND: o.legend = 1; break;
 		case O_LOGLEVEL:
 			if ((log_level = log_level_parse(optarg)) < 0)
 				goto bad;

@@ -36,6 +36,7 @@ static void render_usage(FILE *fp)
 		"  --out DIR           output directory (created if missing)\n"
 		"  --grid              also write the Esri ASCII grid (.asc)\n"
 		"  --variance          also write the kriging variance grid (.var.asc)\n"
+		"  --legend            draw the colour legend into each map\n"
 		"  --width N           pixels across (overrides the job's \"width\")\n"
 		"  --boundary FILE     GeoJSON district for a job that names none\n"
 		"  --boundary-dir DIR  where named boundaries live (NAME.geojson)\n"
@@ -114,6 +115,7 @@ int cmd_render(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "grid", no_argument, NULL, 'g' },
 		{ "variance", no_argument, NULL, 'v' },
+		{ "legend", no_argument, NULL, 'L' },
 		{ "width", required_argument, NULL, 'w' },
 		{ "boundary", required_argument, NULL, 'b' },
 		{ "boundary-dir", required_argument, NULL, 'B' },
@@ -131,7 +133,7 @@ int cmd_render(int argc, char **argv)
 	struct boundary defb = BOUNDARY_INIT;
 	struct json_object *result = NULL;
 	struct error e;
-	int want_grid = 0, want_var = 0, c, rc = 1;
+	int want_grid = 0, want_var = 0, want_legend = 0, c, rc = 1;
 	long width = 0, threads = sysconf(_SC_NPROCESSORS_ONLN), max_pixels = 25000000;
 	size_t len = 0;
 	char *text = NULL;
@@ -146,6 +148,7 @@ int cmd_render(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'g': want_grid = 1; break;
 		case 'v': want_var = 1; break;
+		case 'L': want_legend = 1; break;
 		case 'b': bpath = optarg; break;
 		case 'B': ro.boundary_dir = optarg; break;
 		case 'j': job_id = optarg; break;
@@ -199,6 +202,8 @@ int cmd_render(int argc, char **argv)
 		t.width = (int)width;
 	t.grid |= want_grid;
 	t.variance |= want_var;
+	if (want_legend)
+		t.legend = 1;
 	if (t.variance && t.method == METHOD_KRIGINGJS) {
 		error_set(&e, KD_EINPUT, "method kriging.js has no variance");
 		goto fail;

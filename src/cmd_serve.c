@@ -56,6 +56,7 @@ static const struct serve_opt {
 	{ "lease", 1, TO_DRAIN },
 	{ "backoff-base", 1, TO_DRAIN },
 	{ "max-pixels", 1, TO_DRAIN },
+	{ "legend", 0, TO_DRAIN },
 	{ "max-queue-rows", 1, TO_LISTEN },
 	{ "max-scan-jobs", 1, TO_DRAIN },
 	{ "source-timeout", 1, TO_DRAIN },
@@ -90,7 +91,8 @@ static void serve_usage(FILE *fp)
 		"  --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"
 		"  --max-queue-rows                                         listen\n"
-		"  --max-scan-jobs --max-callback-body --source-timeout     drain\n"
+		"  --max-scan-jobs --max-callback-body --source-timeout\n"
+		"  --legend                                                 drain\n"
 		"  --user NAME                                              both (each drops root\n"
 		"                           once its files are open; the supervisor stays root\n"
 		"                           only to restart them)\n"

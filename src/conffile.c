@@ -41,6 +41,7 @@ const struct conffile_option conffile_options[] = {
 	{ "lease", 1, CFG_DRAIN | CFG_SERVE },
 	{ "backoff-base", 1, CFG_DRAIN | CFG_SERVE },
 	{ "max-pixels", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
+	{ "legend", 0, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
 	{ "max-scan-jobs", 1, CFG_DRAIN | CFG_SERVE },
 	{ "max-callback-body", 1, CFG_DRAIN | CFG_SERVE },
 	{ "source-timeout", 1, CFG_DRAIN | CFG_SERVE },

@@ -35,6 +35,7 @@ struct drain_opts {
 	int threads;                      /* kriging threads per worker, >= 1 */
 	int lease;                        /* seconds, default 30 */
 	size_t max_cells;                 /* pixels per frame */
+	int legend;                       /* 1: embed the legend unless the job says "legend": false */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
 	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */

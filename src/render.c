@@ -16,6 +16,7 @@
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
+#include "legend.h"
 #include "outfile.h"
 #include "palette.h"
 #include "pngout.h"
@@ -284,9 +285,11 @@ static int check_finite(const struct grid *g, const double *v, const char *what,
 	return 0;
 }
 
-/* Colour, then write .png and .pgw (and the grids) for one frame. */
-static int write_frame(const struct render_job *j, const struct grid *g, struct frame_work *w, int dirfd,
-		       const char *base, struct error *e)
+/* Colour (and embed the legend when asked), then write .png and .pgw (and
+ * the grids) for one frame; fo gets where the legend went. */
+static int write_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
+		       struct frame_work *w, int dirfd, const char *base, struct json_object *fo,
+		       struct error *e)
 {
 	const struct trigger *t = j->options;
 	struct palette pal;
@@ -303,6 +306,19 @@ static int write_frame(const struct render_job *j, const struct grid *g, struct 
 	if (!w->rgba)
 		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
 	palette_fill(&pal, w->value, (size_t)g->width * (size_t)g->height, w->rgba);
+	if (t->legend > 0 || (t->legend < 0 && o->legend)) {
+		struct json_object *leg = json_object_new_object();
+		const char *corner;
+		long hidden;
+
+		if ((rc = legend_embed(w->rgba, g->width, g->height, &pal, &corner, &hidden, e)) < 0) {
+			json_object_put(leg);
+			return rc;
+		}
+		json_object_object_add(leg, "corner", json_object_new_string(corner));
+		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(hidden));
+		json_object_object_add(fo, "legend", leg);
+	}
 
 	pa.rgba = w->rgba;
 	pa.w = g->width;
@@ -414,7 +430,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 		if (rc == 0 && w.variance)
 			rc = check_finite(&g, w.variance, "variance", e);
 		if (rc == 0)
-			rc = write_frame(j, &g, &w, dirfd, base, e);
+			rc = write_frame(o, j, &g, &w, dirfd, base, fo, e);
 		if (rc == 0) {
 			struct json_object *so = json_object_object_get(fo, "stations");
 			snprintf(rel, sizeof(rel), "%s/%s.png", dirpath, base);

@@ -22,6 +22,7 @@ struct render_opts {
 	const char *boundary_dir;          /* --boundary-dir: named boundaries; may be NULL */
 	int threads;                       /* kriging threads for this worker, >= 1 */
 	size_t max_cells;                  /* pixels per frame cap */
+	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
 	/* Cooperative cancel, checked between frames (may be NULL). */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;

@@ -343,6 +343,8 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			rc = get_bool(val, key, &t->grid, e);
 		} else if (!strcmp(key, "variance")) {
 			rc = get_bool(val, key, &t->variance, e);
+		} else if (!strcmp(key, "legend")) {
+			rc = get_bool(val, key, &t->legend, e);
 		} else if (!strcmp(key, "model")) {
 			const char *name;
 			rc = get_string(val, key, 32, &name, e);
@@ -411,6 +413,7 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	memset(t, 0, sizeof(*t));
 	t->max_attempts = 5;
 	t->width = 1000;
+	t->legend = -1;
 	t->alpha = 100;
 	if (len > lim->max_bytes)
 		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);

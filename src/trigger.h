@@ -64,6 +64,7 @@ struct trigger {
 	/* optional on either kind; strings borrowed from root, NULL if absent */
 	const char *req, *callback, *key;
 	int priority, max_attempts, width, grid, variance;
+	int legend;                        /* -1 unset (the renderer's default), 0 or 1 */
 	int has_model;
 	int model;                         /* enum vgm_model when has_model */
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */

@@ -1,7 +1,10 @@
 /* png_probe.c - read a PNG with pngout_read and describe it for shell
  * tests: "size W H", then the runs of colour down column X ("run R G B N"
  * top to bottom), then the runs of rows holding a dark pixel right of
- * column X ("text FIRST LAST"). */
+ * column X ("text FIRST LAST").
+ * png_probe A.png --diff B.png: "size W H" of A, then "diff X0 Y0 X1 Y1",
+ * the box holding every pixel where A and B differ, or "same"; exit 1 when
+ * the sizes differ. */
 #include "config.h"
 
 #include <stdio.h>
@@ -11,6 +14,43 @@
 #include "error.h"
 #include "pngout.h"
 
+static int diff(const char *a_path, const char *b_path)
+{
+	unsigned char *a = NULL, *b = NULL;
+	struct error e;
+	int w, h, bw, bh, x0 = -1, y0 = -1, x1 = -1, y1 = -1, rc = 1;
+
+	error_clear(&e);
+	if (pngout_read(a_path, &a, &w, &h, &e) < 0 || pngout_read(b_path, &b, &bw, &bh, &e) < 0) {
+		fprintf(stderr, "png_probe: %s\n", e.msg);
+		goto out;
+	}
+	printf("size %d %d\n", w, h);
+	if (bw != w || bh != h) {
+		printf("sizes differ: %dx%d\n", bw, bh);
+		goto out;
+	}
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			size_t i = 4 * ((size_t)y * (size_t)w + (size_t)x);
+			if (memcmp(a + i, b + i, 4) == 0)
+				continue;
+			if (x0 < 0 || x < x0) x0 = x;
+			if (y0 < 0) y0 = y;
+			if (x > x1) x1 = x;
+			y1 = y;
+		}
+	if (x0 < 0)
+		printf("same\n");
+	else
+		printf("diff %d %d %d %d\n", x0, y0, x1, y1);
+	rc = 0;
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char *rgba = NULL;
@@ -18,6 +58,8 @@ int main(int argc, char **argv)
 	int w, h, x, start = -1;
 
 	error_clear(&e);
+	if (argc == 4 && strcmp(argv[2], "--diff") == 0)
+		return diff(argv[1], argv[3]);
 	if (argc != 3) {
 		fprintf(stderr, "usage: png_probe FILE.png X\n");
 		return 2;
