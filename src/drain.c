@@ -29,6 +29,7 @@ void drain_opts_default(struct drain_opts *o)
 	queue_opts_default(&o->queue);
 	callback_opts_default(&o->callback);
 	o->callback_max_attempts = 12;
+	o->callback_senders = 4;
 	o->callback_backoff_base = 5;
 	o->url_prefix = "";
 	o->workers = 1;
@@ -56,6 +57,13 @@ struct drain {
 	struct slot *slots;
 	int busy;                 /* workers holding a job, under lock */
 	struct outbox_ctx outbox;
+	/* Callbacks in flight, one per sender at most, under ob_lock. */
+	pthread_mutex_t ob_lock;
+	struct flight {
+		long long id;
+		char origin[256];
+	} *flight;
+	int n_flight;
 };
 
 struct worker {
@@ -476,6 +484,58 @@ static void deliver_one(struct drain *d, struct queue *q, struct queue_callback 
 			   give_up ? " (giving up)" : "");
 }
 
+/* The origin of url, "scheme://host[:port]": everything before the first
+ * '/', '?' or '#' after "://" (callback_url_check refused user:password). */
+static void url_origin(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	size_t n = p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+
+	snprintf(out, len, "%.*s", (int)n, url);
+}
+
+/* Take the next due callback that no sender has, passing over origins that
+ * already hold all senders but one: a receiver that hangs can slow its own
+ * callbacks, never everyone's.  1 with *cb filled and registered in flight. */
+static int take_callback(struct drain *d, struct queue *q, struct queue_callback *cb, struct error *e)
+{
+	int senders = d->o->callback_senders, share = senders > 1 ? senders - 1 : 1, rc;
+	long long ids[DRAIN_MAX_SENDERS];
+	const char *full[DRAIN_MAX_SENDERS];
+	struct queue_outbox_skip sk = { ids, 0, full, 0 };
+
+	pthread_mutex_lock(&d->ob_lock);
+	for (int i = 0; i < d->n_flight; i++) {
+		int same = 0;
+
+		ids[sk.n_ids++] = d->flight[i].id;
+		for (int k = 0; k < d->n_flight; k++)
+			same += strcmp(d->flight[k].origin, d->flight[i].origin) == 0;
+		if (same >= share)
+			full[sk.n_origins++] = d->flight[i].origin; /* repeats are harmless */
+	}
+	rc = queue_outbox_next(q, now_s(), &sk, cb, e);
+	if (rc == 1) {
+		struct flight *f = &d->flight[d->n_flight++];
+		f->id = cb->id;
+		url_origin(cb->url, f->origin, sizeof(f->origin));
+	}
+	pthread_mutex_unlock(&d->ob_lock);
+	return rc;
+}
+
+static void land_callback(struct drain *d, long long id)
+{
+	pthread_mutex_lock(&d->ob_lock);
+	for (int i = 0; i < d->n_flight; i++)
+		if (d->flight[i].id == id) {
+			d->flight[i] = d->flight[--d->n_flight];
+			break;
+		}
+	pthread_mutex_unlock(&d->ob_lock);
+}
+
+/* One of --callback-senders threads, each with its own connection. */
 static void *deliver_main(void *arg)
 {
 	struct drain *d = arg;
@@ -490,7 +550,7 @@ static void *deliver_main(void *arg)
 	}
 	while (!*d->stop) {
 		memset(&cb, 0, sizeof(cb));
-		rc = queue_outbox_next(q, now_s(), &cb, &e);
+		rc = take_callback(d, q, &cb, &e);
 		if (rc < 0)
 			log_warn("callback sender: %s", e.msg);
 		if (rc <= 0) {
@@ -498,6 +558,7 @@ static void *deliver_main(void *arg)
 			continue;
 		}
 		deliver_one(d, q, &cb);
+		land_callback(d, cb.id);
 		queue_callback_release(&cb);
 	}
 	queue_close(q);
@@ -522,9 +583,9 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 {
 	struct drain d;
 	struct worker *w = NULL;
-	pthread_t *tids = NULL, timer, sender;
+	pthread_t *tids = NULL, timer, senders[DRAIN_MAX_SENDERS];
 	struct queue *q = NULL;
-	int started = 0, rc, timer_up = 0, sender_up = 0, reclaimed;
+	int started = 0, rc, timer_up = 0, senders_up = 0, reclaimed;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
@@ -533,6 +594,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	d.outbox.default_url = o->callback_url;
 	d.outbox.max_body = o->max_callback_body;
 	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.ob_lock, NULL);
 	if ((d.out_fd = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0) {
 		rc = d.out_fd;
 		goto out;
@@ -563,7 +625,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	d.slots = calloc((size_t)o->workers, sizeof(*d.slots));
 	w = calloc((size_t)o->workers, sizeof(*w));
 	tids = calloc((size_t)o->workers, sizeof(*tids));
-	if (!d.slots || !w || !tids) {
+	d.flight = calloc(DRAIN_MAX_SENDERS, sizeof(*d.flight));
+	if (!d.slots || !w || !tids || !d.flight) {
 		rc = error_set(e, KD_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -591,8 +654,9 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			goto join;
 		}
 	timer_up = pthread_create(&timer, NULL, timer_main, &d) == 0;
-	if (o->deliver)
-		sender_up = pthread_create(&sender, NULL, deliver_main, &d) == 0;
+	while (o->deliver && senders_up < o->callback_senders && senders_up < DRAIN_MAX_SENDERS &&
+	       pthread_create(&senders[senders_up], NULL, deliver_main, &d) == 0)
+		senders_up++;
 	log_info("drain: %d worker%s x %d thread%s, lease %d s, out %s%s%s", o->workers, o->workers == 1 ? "" : "s",
 		 o->threads, o->threads == 1 ? "" : "s", o->lease, o->out_dir, o->source ? ", source " : "",
 		 o->source ? source_name(w[0].src) : "");
@@ -610,8 +674,8 @@ join:
 		pthread_join(tids[i], NULL);
 	if (timer_up)
 		pthread_join(timer, NULL);
-	if (sender_up)
-		pthread_join(sender, NULL);
+	for (int i = 0; i < senders_up; i++)
+		pthread_join(senders[i], NULL);
 out:
 	for (int i = 0; w && i < o->workers; i++) {
 		queue_close(w[i].q);
@@ -620,9 +684,11 @@ out:
 	free(w);
 	free(tids);
 	free(d.slots);
+	free(d.flight);
 	queue_close(q);
 	if (d.out_fd >= 0)
 		close(d.out_fd);
 	pthread_mutex_destroy(&d.lock);
+	pthread_mutex_destroy(&d.ob_lock);
 	return rc;
 }

@@ -13,6 +13,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "error.h"
 #include "queue.h"
 
@@ -85,8 +87,16 @@ static const char *const stmt_sql[S_NSTMT] = {
 		   "ORDER BY id DESC LIMIT ?2",
 	[S_SOURCE] = "SELECT 1 FROM jobs WHERE source_id = ?1 "
 		     "AND state IN ('pending', 'running', 'dead') LIMIT 1",
+	/* ?2: JSON array of ids in flight; ?3: JSON array of URL origins
+	 * ("http://host:port") to pass over: a URL matches an origin when
+	 * the origin is all of it or is followed by '/', '?' or '#'. */
 	[S_OB_NEXT] = "SELECT id, job_id, url, body, attempts, next_at, created_at FROM callbacks "
-		      "WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT 1",
+		      "WHERE state = 'pending' AND next_at <= ?1 "
+		      "AND id NOT IN (SELECT value FROM json_each(?2)) "
+		      "AND NOT EXISTS (SELECT 1 FROM json_each(?3) o "
+		      "WHERE substr(url, 1, length(o.value)) = o.value "
+		      "AND substr(url, length(o.value) + 1, 1) IN ('', '/', '?', '#')) "
+		      "ORDER BY next_at, id LIMIT 1",
 	[S_OB_DONE] = "UPDATE callbacks SET state = 'delivered', attempts = attempts + 1, "
 		      "last_status = ?3, last_error = NULL, updated_at = ?2 "
 		      "WHERE id = ?1 AND state = 'pending'",
@@ -1163,15 +1173,46 @@ void queue_callback_release(struct queue_callback *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int queue_outbox_next(struct queue *q, long long now, struct queue_callback *out, struct error *e)
+/* skip as the two JSON arrays S_OB_NEXT binds; both malloc'ed, or -1. */
+static int skip_json(const struct queue_outbox_skip *skip, char **ids, char **origins)
+{
+	struct json_object *a = json_object_new_array(), *b = json_object_new_array();
+	int rc = -1;
+
+	*ids = *origins = NULL;
+	if (!a || !b)
+		goto out;
+	for (size_t i = 0; skip && i < skip->n_ids; i++)
+		json_object_array_add(a, json_object_new_int64(skip->ids[i]));
+	for (size_t i = 0; skip && i < skip->n_origins; i++)
+		json_object_array_add(b, json_object_new_string(skip->origins[i]));
+	*ids = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	*origins = strdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	rc = *ids && *origins ? 0 : -1;
+out:
+	json_object_put(a);
+	json_object_put(b);
+	return rc;
+}
+
+int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
+		      struct queue_callback *out, struct error *e)
 {
 	sqlite3_stmt *p = st(q, S_OB_NEXT, e);
+	char *ids, *origins;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!p)
 		return e ? e->code : KD_EIO;
+	if (skip_json(skip, &ids, &origins) < 0) {
+		free(ids);
+		free(origins);
+		return error_set(e, KD_ENOMEM, "out of memory");
+	}
 	sqlite3_bind_int64(p, 1, now);
+	sqlite3_bind_text(p, 2, ids, -1, free);
+	sqlite3_bind_text(p, 3, origins, -1, free);
 	rc = sqlite3_step(p);
 	if (rc == SQLITE_ROW) {
 		const void *b = sqlite3_column_blob(p, 3);

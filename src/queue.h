@@ -232,9 +232,21 @@ struct queue_callback {
 
 void queue_callback_release(struct queue_callback *c);
 
-/* The pending delivery due first (next_at <= now).  Returns 1 with *out
- * filled, 0 when none is due.  It stays pending until done or failed. */
-int queue_outbox_next(struct queue *q, long long now, struct queue_callback *out, struct error *e);
+/* What queue_outbox_next passes over: deliveries already in flight (ids)
+ * and URL origins ("scheme://host[:port]", exactly as the URLs spell them)
+ * that have their share of senders.  Arrays borrowed; NULL skips nothing. */
+struct queue_outbox_skip {
+	const long long *ids;
+	size_t n_ids;
+	const char *const *origins;
+	size_t n_origins;
+};
+
+/* The pending delivery due first (next_at <= now), not in skip.  Returns 1
+ * with *out filled, 0 when none is due.  It stays pending until done or
+ * failed: several senders share the outbox by what they skip. */
+int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
+		      struct queue_callback *out, struct error *e);
 
 /* Delivered (2xx): state delivered, counter callbacks_delivered. */
 int queue_outbox_done(struct queue *q, long long id, long long now, int http_status,

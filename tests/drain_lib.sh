@@ -51,13 +51,14 @@ is_count() { [ "$(count "$1" "$2")" = "$3" ]; }
 make_secret() { printf 'whsec_%s\n' "$(head -c 24 /dev/urandom | base64)" > "$1"; }
 
 # start_receiver NAME [receiver options]: tests/hook_receiver.py with its
-# stdin on a fifo held open by this shell; sets RECV_PORT. Logs to $TMP/NAME.log.
+# stdin on a fifo held open by this shell (on fd 8, or $RECV_FD for a second
+# receiver); sets RECV_PORT. Logs to $TMP/NAME.log.
 start_receiver() {
 	local name=$1; shift
 	mkfifo "$TMP/$name.in"
 	python3 "$top_srcdir/tests/hook_receiver.py" --log "$TMP/$name.log" "$@" \
 		< "$TMP/$name.in" > "$TMP/$name.port" &
-	exec 8> "$TMP/$name.in"
+	eval "exec ${RECV_FD:-8}> \"\$TMP/\$name.in\""
 	until_true 20 test -s "$TMP/$name.port" || return 1
 	RECV_PORT=$(head -1 "$TMP/$name.port")
 }
