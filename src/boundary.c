@@ -1,20 +1,17 @@
 /* boundary.c - see boundary.h */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "boundary.h"
 #include "error.h"
+#include "readfile.h"
 
 /* GeometryCollections may nest; a bound keeps a hostile in-memory object
  * from recursing without end (text is already bounded by json-c's depth). */
@@ -317,62 +314,13 @@ int boundary_from_text(struct boundary *b, const char *text, size_t len, struct 
 
 int boundary_from_file(struct boundary *b, const char *path, struct error *e)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap;
-	int fd, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*b = (struct boundary)BOUNDARY_INIT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(e, KD_EIO, "cannot open boundary %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return error_set(e, KD_EIO, "boundary %s is not a regular file", path);
-	}
-	if ((uintmax_t)st.st_size > BOUNDARY_MAX_FILE) {
-		close(fd);
-		return error_set(e, KD_ELIMIT, "boundary %s is larger than %zu MiB", path, BOUNDARY_MAX_FILE >> 20);
-	}
-	/* Read until EOF rather than trusting st_size: the file may change, and
-	 * the limit must hold whatever it grows to. */
-	cap = (size_t)st.st_size + 1;
-	for (;;) {
-		ssize_t got;
-
-		if (!buf || len == cap) {
-			char *nb;
-
-			if (buf)
-				cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return error_set(e, KD_ENOMEM, "out of memory reading boundary %s", path);
-			}
-			buf = nb;
-		}
-		got = read(fd, buf + len, cap - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = error_set(e, KD_EIO, "cannot read boundary %s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return rc;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > BOUNDARY_MAX_FILE) {
-			free(buf);
-			close(fd);
-			return error_set(e, KD_ELIMIT, "boundary %s is larger than %zu MiB", path,
-					 BOUNDARY_MAX_FILE >> 20);
-		}
-	}
-	close(fd);
+	if ((rc = readfile_capped(path, BOUNDARY_MAX_FILE, &buf, &len, e)) < 0)
+		return error_prefix(e, "boundary: ");
 	rc = boundary_from_text(b, buf, len, e);
 	free(buf);
 	if (rc)

@@ -2,7 +2,6 @@
  * files, no queue.  Prints the result JSON on stdout. */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include "commands.h"
 #include "error.h"
 #include "outfile.h"
+#include "readfile.h"
 #include "render.h"
 #include "trigger.h"
 
@@ -46,58 +46,6 @@ static void render_usage(FILE *fp)
 		"  --help              this text\n"
 		"\n"
 		"Exit status: 0 rendered, 1 the job could not be rendered, 2 bad usage.\n");
-}
-
-/* Read a whole file (or stdin) into a NUL-terminated buffer, capped. */
-static int read_all(const char *path, char **out, size_t *len, struct error *e)
-{
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t cap = 1 << 16, n = 0;
-	char *buf;
-
-	if (!fp)
-		return error_set(e, KD_EIO, "%s: %s", path, strerror(errno));
-	buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n - 1, fp);
-		n += got;
-		if (got == 0)
-			break;
-		if (n + 1 == cap) {
-			char *nb;
-			if (cap > RENDER_MAX_INPUT) {
-				free(buf);
-				if (fp != stdin)
-					fclose(fp);
-				return error_set(e, KD_ELIMIT, "%s: larger than %u bytes", path, RENDER_MAX_INPUT);
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (!buf) {
-		if (fp != stdin)
-			fclose(fp);
-		return error_set(e, KD_ENOMEM, "out of memory reading %s", path);
-	}
-	if (ferror(fp)) {
-		free(buf);
-		if (fp != stdin)
-			fclose(fp);
-		return error_set(e, KD_EIO, "%s: read error", path);
-	}
-	if (fp != stdin)
-		fclose(fp);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 /* On a terminal, one line rewritten in place: "frame 3/24 (pubtime)". */
@@ -188,7 +136,7 @@ int cmd_render(int argc, char **argv)
 	lim.max_bytes = RENDER_MAX_INPUT;
 	if (width > lim.max_width)
 		lim.max_width = (int)width;
-	if (read_all(in, &text, &len, &e) < 0)
+	if (readfile_capped(in, RENDER_MAX_INPUT, &text, &len, &e) < 0)
 		goto fail;
 	if (trigger_parse(&t, text, len, &lim, &e) < 0) {
 		error_prefix(&e, "%s: ", in);

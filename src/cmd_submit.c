@@ -21,6 +21,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "error.h"
+#include "readfile.h"
 
 #define MAX_INPUT (64u * 1024 * 1024)
 #define MAX_REPLY 65536
@@ -35,35 +37,6 @@ static void usage(FILE *fp)
 		"  --wait-ms N     wait this long for each reply (5000)\n"
 		"  --retries N     send again this many times after a time-out or a\n"
 		"                  \"queue busy\" reply, with the same key (3)\n");
-}
-
-static char *read_all(FILE *fp, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, fp);
-		n += got;
-		if (got == 0)
-			break;
-		if (n == cap) {
-			char *nb;
-			if (cap >= MAX_INPUT || !(nb = realloc(buf, cap * 2 + 1))) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (!buf || ferror(fp)) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
 }
 
 /* A JSON object without "key" gets a random one; anything else is sent as
@@ -199,9 +172,11 @@ int cmd_submit(int argc, char **argv)
 	}
 	memcpy(sa.sun_path, path, strlen(path));
 	if (optind == argc || strcmp(argv[optind], "-") == 0) {
-		if (!(in = read_all(stdin, &inlen))) {
-			fprintf(stderr, "krigd submit: cannot read the trigger from stdin (at most %u bytes)\n",
-				MAX_INPUT);
+		struct error e;
+
+		error_clear(&e);
+		if (readfile_capped("-", MAX_INPUT, &in, &inlen, &e) < 0) {
+			fprintf(stderr, "krigd submit: the trigger on standard input: %s\n", e.msg);
 			return 1;
 		}
 	} else {

@@ -269,7 +269,7 @@ static void test_files(const char *dir)
 	rc = boundary_from_file(&b, path, &e);
 	tap_ok(rc == KD_EIO && strstr(e.msg, "missing.geojson"), "missing file: %s", e.msg);
 	rc = boundary_from_file(&b, dir, &e);
-	tap_ok(rc == KD_EIO && strstr(e.msg, "not a regular file"), "a directory: %s", e.msg);
+	tap_ok(rc == KD_EIO && strstr(e.msg, "Is a directory"), "a directory: %s", e.msg);
 
 	snprintf(path, sizeof(path), "%s/big.geojson", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
