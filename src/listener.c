@@ -13,9 +13,14 @@
  *    fills the ring with the next batch.
  * The ring is bounded in datagrams and bytes; when full the reader waits,
  * the kernel queue fills and senders block: back-pressure, never unbounded
- * memory.  Replies are sent with MSG_DONTWAIT: a sender that does not read
- * loses its reply but never stalls the listener.  Checkpoints run when the
- * ring stays empty (idle) or every CKPT_BATCHES batches, after the replies. */
+ * memory.  Replies are sent with MSG_DONTWAIT, so a sender never stalls the
+ * listener.  A sender's queue holds only ~10 datagrams too, so a client with
+ * more triggers in flight can find it full when a batch answers them all at
+ * once: such replies wait in a bounded backlog, retried each millisecond
+ * for REPLY_RETRY_MS, then dropped (a sender that does not read loses its
+ * reply; the client's resend with the same key gets it again).  Checkpoints
+ * run when the ring stays empty (idle) or every CKPT_BATCHES batches, after
+ * the replies. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,6 +47,8 @@
 #define RING_SLOTS 4096                  /* datagrams waiting for the committer */
 #define RING_BYTES (64u * 1024 * 1024)   /* bytes waiting for the committer */
 #define CKPT_BATCHES 256                 /* checkpoint at least this often under load */
+#define REPLY_BACKLOG 4096               /* replies waiting for room in their sender's queue */
+#define REPLY_RETRY_MS 500               /* then they are dropped */
 
 struct dgram {
 	char *buf;          /* malloc'd, len bytes (+ NUL) */
@@ -62,9 +69,20 @@ struct ring {
 	int reader_err;  /* errno of a fatal receive error */
 };
 
+/* A reply whose sender's queue was full. */
+struct late_reply {
+	char *msg;          /* malloc'd JSON */
+	size_t len;
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+	struct timespec first; /* CLOCK_MONOTONIC of the first try */
+};
+
 struct listener {
 	const struct listener_opts *o;
 	int fd;
+	struct late_reply *late;  /* REPLY_BACKLOG slots, the first n_late in use, oldest first */
+	size_t n_late;
 	struct ring ring;
 	struct queue *q;
 	struct trigger_limits lim;
@@ -432,6 +450,44 @@ static void commit_batch(struct listener *l, struct item *it, size_t n)
 	}
 }
 
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Try to send; 1 when the sender's queue is full (try again later). */
+static int send_reply(struct listener *l, const char *msg, size_t len, const struct sockaddr_un *addr,
+		      socklen_t addrlen)
+{
+	if (sendto(l->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)addr, addrlen) == 0 ||
+	    errno != EAGAIN)
+		return 0; /* sent, or an error a retry cannot mend (the sender is gone) */
+	return 1;
+}
+
+/* Retry the backlog, oldest first, keeping what still does not fit and is
+ * younger than REPLY_RETRY_MS. */
+static void flush_late(struct listener *l)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < l->n_late; i++) {
+		struct late_reply *r = &l->late[i];
+
+		if (send_reply(l, r->msg, r->len, &r->addr, r->addrlen) && ms_since(&r->first) < REPLY_RETRY_MS) {
+			l->late[keep++] = *r;
+			continue;
+		}
+		if (ms_since(&r->first) >= REPLY_RETRY_MS)
+			log_debug("reply dropped: its sender did not read it for %d ms", REPLY_RETRY_MS);
+		free(r->msg);
+	}
+	l->n_late = keep;
+}
+
 static void reply(struct listener *l, const struct item *it)
 {
 	struct json_object *o;
@@ -453,9 +509,21 @@ static void reply(struct listener *l, const struct item *it)
 		json_object_object_add(o, "error", json_object_new_string(it->error));
 	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (sendto(l->fd, s, strlen(s), MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&it->d.addr,
-		   it->d.addrlen) < 0)
-		log_debug("reply not sent: %s", strerror(errno));
+	/* Behind older replies to the same sender would reorder them; simply
+	 * queue behind the whole backlog once there is one. */
+	if ((l->n_late > 0 || send_reply(l, s, strlen(s), &it->d.addr, it->d.addrlen))) {
+		struct late_reply *r = l->n_late < REPLY_BACKLOG ? &l->late[l->n_late] : NULL;
+
+		if (r && (r->msg = strdup(s))) {
+			r->len = strlen(s);
+			r->addr = it->d.addr;
+			r->addrlen = it->d.addrlen;
+			clock_gettime(CLOCK_MONOTONIC, &r->first);
+			l->n_late++;
+		} else {
+			log_debug("reply not sent: its sender's queue is full and the backlog too");
+		}
+	}
 	json_object_put(o);
 }
 
@@ -464,6 +532,8 @@ static void process(struct listener *l, struct item *it, size_t n)
 	for (size_t i = 0; i < n; i++)
 		validate(l, &it[i]);
 	commit_batch(l, it, n);
+	if (l->n_late)
+		flush_late(l); /* the older replies first */
 	/* Only now, after the COMMIT (and its fsync), may anyone hear "ok". */
 	for (size_t i = 0; i < n; i++) {
 		reply(l, &it[i]);
@@ -471,6 +541,8 @@ static void process(struct listener *l, struct item *it, size_t n)
 			trigger_release(&it[i].t);
 		free(it[i].d.buf);
 	}
+	if (l->n_late)
+		flush_late(l); /* the senders may have read since */
 }
 
 static void checkpoint(struct listener *l)
@@ -487,26 +559,40 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 	struct item *it = calloc(maxb, sizeof(*it));
 	int dirty = 0, since_ckpt = 0, err;
 
-	if (!it)
+	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
+	if (!it || !l->late) {
+		free(it);
+		free(l->late);
+		l->late = NULL;
 		return error_set(e, KD_ENOMEM, "out of memory");
+	}
 	for (;;) {
 		size_t n = 0;
 
 		pthread_mutex_lock(&r->mu);
 		while (r->count == 0 && !r->reader_done) {
 			struct timespec ts;
+			int timed_out;
+
 			if (*stop && !r->stop) {
 				r->stop = 1;
 				pthread_cond_broadcast(&r->nonfull);
 			}
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000 * 1000;
+			/* Late replies are retried each millisecond. */
+			ts.tv_nsec += (l->n_late ? 1 : 100) * 1000 * 1000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			if (pthread_cond_timedwait(&r->nonempty, &r->mu, &ts) == ETIMEDOUT && dirty &&
-			    r->count == 0) {
+			timed_out = pthread_cond_timedwait(&r->nonempty, &r->mu, &ts) == ETIMEDOUT;
+			if (timed_out && r->count == 0 && l->n_late) {
+				pthread_mutex_unlock(&r->mu);
+				flush_late(l);
+				pthread_mutex_lock(&r->mu);
+				continue;
+			}
+			if (timed_out && dirty && r->count == 0) {
 				/* Idle: checkpoint now, off the reply path. */
 				pthread_mutex_unlock(&r->mu);
 				checkpoint(l);
@@ -541,6 +627,14 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 		}
 	}
 	free(it);
+	/* Stopping: the last replies get their REPLY_RETRY_MS too. */
+	while (l->n_late) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		flush_late(l);
+		nanosleep(&ts, NULL);
+	}
+	free(l->late);
+	l->late = NULL;
 	if (dirty)
 		checkpoint(l);
 	err = r->reader_err;
