@@ -38,6 +38,11 @@ echo "== kriging: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^
 CACHE=./bench/.npm/kriging
 PKG=@sakitam-gis/kriging
 have_kjs=0
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm >/dev/null 2>&1
+	fi
+fi
 if command -v node >/dev/null 2>&1; then
 	if [ ! -f "$CACHE/node_modules/$PKG/package.json" ] && command -v npm >/dev/null 2>&1; then
 		mkdir -p "$CACHE"
