@@ -280,6 +280,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 		json_object_object_add(o, "oldest_pending_age",
 				       json_object_new_int64(st.oldest_pending ? now - st.oldest_pending : 0));
 		json_object_object_add(o, "callbacks_pending", json_object_new_int64(st.callbacks_pending));
+		json_object_object_add(o, "done_last_minute", json_object_new_int64(st.done_last_minute));
+		json_object_object_add(o, "done_last_hour", json_object_new_int64(st.done_last_hour));
 		json_object_object_add(o, "jobs_accepted", json_object_new_int64(st.jobs_accepted));
 		json_object_object_add(o, "jobs_done", json_object_new_int64(st.jobs_done));
 		json_object_object_add(o, "jobs_dead", json_object_new_int64(st.jobs_dead));
@@ -297,6 +299,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 	for (int i = 0; i < JOB_NSTATES; i++)
 		printf("%s %lld%s", queue_state_name(i), st.state[i], i + 1 < JOB_NSTATES ? ", " : "\n");
 	printf("oldest pending %lld s\n", st.oldest_pending ? now - st.oldest_pending : 0);
+	printf("throughput    %lld done in the last minute, %lld in the last hour (%.2f jobs/s)\n",
+	       st.done_last_minute, st.done_last_hour, st.done_last_minute / 60.0);
 	printf("callbacks     %lld pending, %lld delivered, %lld failed\n", st.callbacks_pending,
 	       st.callbacks_delivered, st.callbacks_failed);
 	printf("since start   %lld accepted, %lld done, %lld dead, %lld cancelled, %lld retries\n",

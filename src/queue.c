@@ -27,7 +27,7 @@ enum stmt {
 	S_CLAIM, S_RENEW, S_CANCEL_REQ, S_GET, S_FINISH, S_FAIL,
 	S_CB_INSERT, S_EXPIRED, S_EXPIRED_ALL, S_CANCEL_PENDING, S_CANCEL_RUNNING,
 	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL_CB, S_PURGE_DEL,
-	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_LIST, S_SOURCE,
+	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
 	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
 	S_NSTMT
 };
@@ -83,6 +83,10 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_STATS_COUNTERS] = "SELECT name, value FROM counters",
 	[S_STATS_CB] = "SELECT count(*) FROM callbacks WHERE state = 'pending'",
 	[S_STATS_OLDEST] = "SELECT min(created_at) FROM jobs WHERE state = 'pending'",
+	/* Throughput from finished_at (index jobs_finished), against the clock now. */
+	[S_STATS_RATE] = "SELECT count(*) FILTER (WHERE finished_at >= CAST(strftime('%s', 'now') AS INTEGER) - 60), "
+			 "count(*) FROM jobs WHERE finished_at >= CAST(strftime('%s', 'now') AS INTEGER) - 3600 "
+			 "AND state = 'done'",
 	[S_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL OR state = ?1 "
 		   "ORDER BY id DESC LIMIT ?2",
 	[S_SOURCE] = "SELECT 1 FROM jobs WHERE source_id = ?1 "
@@ -1103,6 +1107,13 @@ int queue_stats(struct queue *q, struct queue_stats *s, struct error *e)
 		goto fail;
 	if ((rc = sqlite3_step(p)) == SQLITE_ROW)
 		s->oldest_pending = col_ll(p, 0, 0);
+	done_stmt(p);
+	if (rc != SQLITE_ROW || !(p = st(q, S_STATS_RATE, e)))
+		goto fail;
+	if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
+		s->done_last_minute = sqlite3_column_int64(p, 0);
+		s->done_last_hour = sqlite3_column_int64(p, 1);
+	}
 	done_stmt(p);
 	if (rc != SQLITE_ROW)
 		goto fail;

@@ -197,6 +197,8 @@ struct queue_stats {
 	long long state[JOB_NSTATES]; /* rows per state now */
 	long long callbacks_pending;
 	long long oldest_pending;     /* created_at of the oldest pending job, 0 if none */
+	long long done_last_minute;   /* jobs that ended done in the last 60 s (by finished_at) */
+	long long done_last_hour;     /* ... in the last 3600 s; purged rows are not counted */
 	/* counters: only grow */
 	long long jobs_accepted, jobs_done, jobs_dead, jobs_cancelled;
 	long long attempts_failed, retries, callbacks_delivered, callbacks_failed;
