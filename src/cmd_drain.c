@@ -50,6 +50,7 @@ static void drain_usage(FILE *fp)
 		"  --callback-secret-file F   whsec_ secret to sign callbacks with\n"
 		"  --callback-timeout SECONDS one callback attempt at most this long (default 15)\n"
 		"  --callback-backoff-base S  first callback retry delay, doubled per attempt (default 5)\n"
+		"  --callback-max-attempts N  then a callback is given up, state failed (default 12)\n"
 		"  --callback-senders N       callbacks delivered at once (default 4); one receiver\n"
 		"                             gets all of them but one, so it cannot stall the rest\n"
 		"  --url-prefix P             prepended to paths written into img_list\n"
@@ -76,7 +77,7 @@ static void drain_usage(FILE *fp)
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND, O_SENDERS };
+	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND, O_SENDERS, O_CBMAX };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -88,6 +89,7 @@ int cmd_drain(int argc, char **argv)
 		{ "callback-timeout", required_argument, NULL, O_CBTIMEOUT },
 		{ "callback-backoff-base", required_argument, NULL, O_CBBACKOFF },
 		{ "callback-senders", required_argument, NULL, O_SENDERS },
+		{ "callback-max-attempts", required_argument, NULL, O_CBMAX },
 		{ "url-prefix", required_argument, NULL, O_URLPREFIX },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "threads", required_argument, NULL, 't' },
@@ -143,6 +145,11 @@ int cmd_drain(int argc, char **argv)
 			if (cli_long(optarg, 0, 86400, &n) < 0)
 				goto bad;
 			o.callback_backoff_base = n;
+			break;
+		case O_CBMAX:
+			if (cli_long(optarg, 1, 1000, &n) < 0)
+				goto bad;
+			o.callback_max_attempts = (int)n;
 			break;
 		case O_SENDERS:
 			if (cli_long(optarg, 1, DRAIN_MAX_SENDERS, &n) < 0)

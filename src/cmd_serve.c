@@ -51,6 +51,7 @@ static const struct serve_opt {
 	{ "callback-timeout", 1, TO_DRAIN },
 	{ "callback-backoff-base", 1, TO_DRAIN },
 	{ "callback-senders", 1, TO_DRAIN },
+	{ "callback-max-attempts", 1, TO_DRAIN },
 	{ "url-prefix", 1, TO_DRAIN },
 	{ "workers", 1, TO_DRAIN },
 	{ "threads", 1, TO_DRAIN },
@@ -89,7 +90,7 @@ static void serve_usage(FILE *fp)
 		"  --max-batch                                              listen\n"
 		"  --out --source --boundary --boundary-dir --callback\n"
 		"  --callback-secret-file --callback-timeout --callback-backoff-base\n"
-		"  --callback-senders\n"
+		"  --callback-senders --callback-max-attempts\n"
 		"  --url-prefix --workers --threads\n"
 		"  --lease --backoff-base --max-pixels                      drain\n"
 		"  --max-queue-rows                                         listen\n"

@@ -36,6 +36,7 @@ const struct conffile_option conffile_options[] = {
 	{ "callback-timeout", 1, CFG_DRAIN | CFG_SERVE },
 	{ "callback-backoff-base", 1, CFG_DRAIN | CFG_SERVE },
 	{ "callback-senders", 1, CFG_DRAIN | CFG_SERVE },
+	{ "callback-max-attempts", 1, CFG_DRAIN | CFG_SERVE },
 	{ "url-prefix", 1, CFG_DRAIN | CFG_SERVE },
 	{ "workers", 1, CFG_DRAIN | CFG_SERVE },
 	{ "threads", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
