@@ -68,6 +68,7 @@ static const struct serve_opt {
 };
 
 #define NOPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
+#define STOP_GRACE 10 /* seconds a child has to give its jobs up after the stop time-out */
 
 struct child {
 	const char *name;  /* "listen" or "drain" */
@@ -99,11 +100,12 @@ static void serve_usage(FILE *fp)
 		"  --user NAME                                              both (each drops root\n"
 		"                           once its files are open; the supervisor stays root\n"
 		"                           only to restart them)\n"
-		"  --stop-timeout SECONDS   on SIGTERM, wait this long for the children (default 30)\n"
+		"  --stop-timeout SECONDS   on SIGTERM, wait this long for in-flight jobs (default 30);\n"
+		"                           then the drain gives them back to the queue (10 s more at\n"
+		"                           most, else it is killed)\n"
 		"\n"
 		"SIGTERM or SIGINT stops intake, lets in-flight jobs finish (or, after the\n"
-		"stop time-out, kills them: their leases are reclaimed at the next start)\n"
-		"and exits 0.\n");
+		"stop time-out, gives them back to the queue as pending) and exits 0.\n");
 }
 
 /* ready_fd: the pipe's write end for the listener, -1 for the drain;
@@ -264,12 +266,22 @@ int cmd_serve(int argc, char **argv)
 		if (stopping && alive == 0)
 			break;
 		if (stopping && now >= stop_deadline) {
+			/* First a second SIGTERM: the drain gives its jobs up between
+			 * frames and puts them back to pending.  Only a child that
+			 * ignores that too is killed (its leases are reclaimed at the
+			 * next start). */
 			for (int k = 0; k < 2; k++)
-				if (kids[k].pid) {
-					log_warn("serve: %s did not stop within %d s; killing it", kids[k].name, stop_timeout);
+				if (kids[k].pid && stopping == 1) {
+					log_warn("serve: %s did not stop within %d s; asking it to give up its jobs",
+						 kids[k].name, stop_timeout);
+					kill(kids[k].pid, SIGTERM);
+				} else if (kids[k].pid) {
+					log_warn("serve: %s did not give up within %d s more; killing it", kids[k].name,
+						 STOP_GRACE);
 					kill(kids[k].pid, SIGKILL);
 				}
-			stop_deadline = now + 3600;
+			stop_deadline = now + (stopping == 1 ? STOP_GRACE : 3600);
+			stopping = 2;
 		}
 		if (wd_usec > 0 && mono_us() - wd_last >= wd_usec / 2) {
 			notify_send("WATCHDOG=1");
