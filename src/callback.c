@@ -45,7 +45,7 @@ static char *url_part(CURLU *h, CURLUPart what)
 	return v;
 }
 
-static int host_is_link_local_literal(const char *host)
+static int host_is_metadata_literal(const char *host)
 {
 	struct sockaddr_in in = { .sin_family = AF_INET };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
@@ -53,7 +53,7 @@ static int host_is_link_local_literal(const char *host)
 	size_t n = strlen(host);
 
 	if (inet_pton(AF_INET, host, &in.sin_addr) == 1)
-		return http_addr_is_link_local((const struct sockaddr *)(const void *)&in);
+		return http_addr_is_metadata((const struct sockaddr *)(const void *)&in);
 	if (n > 2 && n < sizeof(buf) && host[0] == '[' && host[n - 1] == ']') {
 		memcpy(buf, host + 1, n - 2);
 		buf[n - 2] = '\0';
@@ -61,7 +61,7 @@ static int host_is_link_local_literal(const char *host)
 		if (strchr(buf, '%'))
 			return 1;
 		if (inet_pton(AF_INET6, buf, &in6.sin6_addr) == 1)
-			return http_addr_is_link_local((const struct sockaddr *)(const void *)&in6);
+			return http_addr_is_metadata((const struct sockaddr *)(const void *)&in6);
 	}
 	return 0;
 }
@@ -117,8 +117,8 @@ int callback_url_check(const char *url, const struct callback_opts *o, struct er
 			goto out;
 		}
 	}
-	if (!o->http.allow_link_local && host_is_link_local_literal(host))
-		rc = error_set(e, KD_EINPUT, "callback URL %s: link-local address refused", shown);
+	if (!o->http.allow_link_local && host_is_metadata_literal(host))
+		rc = error_set(e, KD_EINPUT, "callback URL %s: link-local or metadata address refused", shown);
 out:
 	curl_free(scheme);
 	curl_free(host);

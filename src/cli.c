@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "cli.h"
+#include "trigger.h"
 
 int cli_long(const char *s, long lo, long hi, long *out)
 {
@@ -15,6 +18,37 @@ int cli_long(const char *s, long lo, long hi, long *out)
 	errno = 0;
 	*out = strtol(s, &end, 10);
 	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
+}
+
+int cli_trigger_limit(const char *cmd, const char *name, const char *arg, struct trigger_limits *lim)
+{
+	long v;
+
+	if (strcmp(name, "max-json-depth") == 0) {
+		/* json_strict_check tracks at most 256 levels. */
+		if (cli_long(arg, 2, 256, &v) < 0)
+			goto bad;
+		lim->max_depth = (int)v;
+		return 1;
+	}
+	if (strcmp(name, "max-frames") == 0) {
+		if (cli_long(arg, 1, 1000000, &v) < 0)
+			goto bad;
+		lim->max_frames = (size_t)v;
+		return 1;
+	}
+	if (strcmp(name, "max-points") == 0) {
+		if (cli_long(arg, 3, 10000000, &v) < 0)
+			goto bad;
+		lim->max_points = (size_t)v;
+		return 1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "krigd %s: --%s: expected %s\n", cmd, name,
+		strcmp(name, "max-json-depth") == 0 ? "2 .. 256" :
+		strcmp(name, "max-frames") == 0 ? "1 .. 1000000" : "3 .. 10000000");
+	return -1;
 }
 
 void cli_signals(void (*handler)(int))

@@ -11,4 +11,19 @@ int cli_long(const char *s, long lo, long hi, long *out);
  * ignore SIGPIPE, so a peer that hangs up is an error return, not a death. */
 void cli_signals(void (*handler)(int));
 
+struct trigger_limits;
+
+/* The trigger limits listen and drain both take: when name is
+ * "max-json-depth", "max-frames" or "max-points", set it in lim from arg
+ * and return 1 (-1 with a message on stderr for a bad value, prefixed by
+ * cmd); 0 for any other name. */
+#define CLI_LIMIT_OPTIONS \
+	{ "max-json-depth", required_argument, NULL, 0 }, { "max-frames", required_argument, NULL, 0 }, \
+	{ "max-points", required_argument, NULL, 0 }
+#define CLI_LIMIT_HELP \
+	"  --max-json-depth N     JSON nesting allowed in a trigger (32)\n" \
+	"  --max-frames N         frames per job (1000)\n" \
+	"  --max-points N         points (stations) per frame (10000)\n"
+int cli_trigger_limit(const char *cmd, const char *name, const char *arg, struct trigger_limits *lim);
+
 #endif

@@ -61,6 +61,12 @@ static void drain_usage(FILE *fp)
 		"  --synchronous full|normal  queue durability (default full)\n"
 		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
 		"  --max-pixels N             largest frame in cells (default 25000000)\n"
+		"  --max-json-depth N         JSON nesting allowed in a source row (32)\n"
+		"  --max-frames N             frames per source row (1000)\n"
+		"  --max-points N             points (stations) per frame of a source row (10000)\n"
+		"  --max-source-bytes BYTES   largest source response or ret_data (33554432)\n"
+		"  --callback-allow-hosts H,H deliver callbacks only to these host names\n"
+		"                             (default: any host but link-local and metadata)\n"
 		"  --legend                   draw the colour legend into the maps of jobs that\n"
 		"                             do not say (\"legend\": false in a job still wins)\n"
 		"  --source-timeout SECONDS   time-out of one HTTP source exchange (default 15)\n"
@@ -74,10 +80,29 @@ static void drain_usage(FILE *fp)
 		"  --help                     this text\n");
 }
 
+#define MAX_ALLOW_HOSTS 64
+
+/* "a.example,b.example" into out (NULL-terminated, pointing into buf, a
+ * copy that replaces an earlier list: the last option wins). */
+static int host_list(const char *arg, char **out, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if ((size_t)snprintf(buf, len, "%s", arg) >= len)
+		return -1;
+	for (char *save = NULL, *h = strtok_r(buf, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_ALLOW_HOSTS || !*h)
+			return -1;
+		out[n++] = h;
+	}
+	out[n] = NULL;
+	return n ? 0 : -1;
+}
+
 int cmd_drain(int argc, char **argv)
 {
 	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND, O_SENDERS, O_CBMAX };
+	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND, O_SENDERS, O_CBMAX, O_SRCBYTES, O_ALLOWHOSTS };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
@@ -106,6 +131,9 @@ int cmd_drain(int argc, char **argv)
 		{ "user", required_argument, NULL, O_USER },
 		{ "source-timeout", required_argument, NULL, O_SRCTMO },
 		{ "legend", no_argument, NULL, O_LEGEND },
+		{ "max-source-bytes", required_argument, NULL, O_SRCBYTES },
+		{ "callback-allow-hosts", required_argument, NULL, O_ALLOWHOSTS },
+		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,13 +145,32 @@ int cmd_drain(int argc, char **argv)
 	unsigned char *key = NULL;
 	size_t keylen = 0;
 	long n, threads = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, rc = 1;
+	int c, li = 0, rc = 1;
+	static char allow_buf[4096];
+	char *allow[MAX_ALLOW_HOSTS + 1];
 
 	drain_opts_default(&o);
 	error_clear(&e);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		switch (c) {
+		case 0:
+			if (cli_trigger_limit("drain", opts[li].name, optarg, &o.lim) < 0)
+				return 2;
+			break;
+		case O_SRCBYTES:
+			if (cli_long(optarg, 1024, 1L << 30, &n) < 0)
+				goto bad;
+			o.max_source_bytes = (size_t)n;
+			break;
+		case O_ALLOWHOSTS:
+			if (host_list(optarg, allow, allow_buf, sizeof(allow_buf)) < 0) {
+				fprintf(stderr, "krigd drain: --callback-allow-hosts: expected host names separated by "
+					"commas (at most %d)\n", MAX_ALLOW_HOSTS);
+				return 2;
+			}
+			o.callback.allow_hosts = (const char *const *)allow;
+			break;
 		case 'd': o.db_path = optarg; break;
 		case 'o': o.out_dir = optarg; break;
 		case 's': o.source = optarg; break;

@@ -62,6 +62,7 @@ static void usage(FILE *fp)
 		"  --allow-uid UID,...    accept only these sender uids (default: anyone who can\n"
 		"                         open the socket)\n"
 		"  --max-datagram BYTES   larger datagrams get an error reply (196608)\n"
+		CLI_LIMIT_HELP
 		"  --synchronous MODE     full (default): an ok reply survives power loss;\n"
 		"                         normal: faster, survives a crash of krigd but the last\n"
 		"                         acked triggers may be lost if the machine loses power\n"
@@ -117,6 +118,7 @@ int cmd_listen(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "max-queue-rows", required_argument, NULL, 'Q' },
 		{ "user", required_argument, NULL, 'U' },
+		CLI_LIMIT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,12 +128,16 @@ int cmd_listen(int argc, char **argv)
 	uid_t allow[MAX_ALLOW];
 	size_t nallow = 0;
 	long long v;
-	int c, standalone = 1, rc;
+	int c, li = 0, standalone = 1, rc;
 
 	listener_opts_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
 		switch (c) {
+		case 0:
+			if (cli_trigger_limit("listen", longopts[li].name, optarg, &o.lim) < 0)
+				return 2;
+			break;
 		case 'd': o.db_path = optarg; break;
 		case 's': o.socket_path = optarg; break;
 		case 'm': {

@@ -59,6 +59,11 @@ static const struct serve_opt {
 	{ "backoff-base", 1, TO_DRAIN },
 	{ "max-pixels", 1, TO_DRAIN },
 	{ "legend", 0, TO_DRAIN },
+	{ "max-json-depth", 1, TO_BOTH },
+	{ "max-frames", 1, TO_BOTH },
+	{ "max-points", 1, TO_BOTH },
+	{ "max-source-bytes", 1, TO_DRAIN },
+	{ "callback-allow-hosts", 1, TO_DRAIN },
 	{ "max-queue-rows", 1, TO_LISTEN },
 	{ "max-scan-jobs", 1, TO_DRAIN },
 	{ "source-timeout", 1, TO_DRAIN },
@@ -86,7 +91,8 @@ static void serve_usage(FILE *fp)
 		"Run `krigd listen` and `krigd drain` (with the callback sender) as child\n"
 		"processes on one database, restarting a child that dies.  Every option of\n"
 		"listen and drain is accepted and passed to the child it belongs to:\n"
-		"  --db --synchronous --busy-timeout --log-level           both\n"
+		"  --db --synchronous --busy-timeout --log-level\n"
+		"  --max-json-depth --max-frames --max-points               both\n"
 		"  --socket --socket-mode --allow-uid --max-datagram\n"
 		"  --max-batch                                              listen\n"
 		"  --out --source --boundary --boundary-dir --callback\n"
@@ -96,7 +102,7 @@ static void serve_usage(FILE *fp)
 		"  --lease --backoff-base --max-pixels                      drain\n"
 		"  --max-queue-rows                                         listen\n"
 		"  --max-scan-jobs --max-callback-body --source-timeout\n"
-		"  --legend                                                 drain\n"
+		"  --legend --max-source-bytes --callback-allow-hosts       drain\n"
 		"  --user NAME                                              both (each drops root\n"
 		"                           once its files are open; the supervisor stays root\n"
 		"                           only to restart them)\n"

@@ -30,6 +30,7 @@ void drain_opts_default(struct drain_opts *o)
 	callback_opts_default(&o->callback);
 	o->callback_max_attempts = 12;
 	o->callback_senders = 4;
+	trigger_limits_default(&o->lim);
 	o->callback_backoff_base = 5;
 	o->url_prefix = "";
 	o->workers = 1;
@@ -141,8 +142,12 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	char dir[32], *map_index = NULL, *imgs = NULL;
 	int rc;
 
+	/* The payload was accepted once, under the listener's limits (which
+	 * may be set higher than ours): hold it only to what it is. */
 	trigger_limits_default(&lim);
-	lim.max_bytes = job->payload_len + 1; /* it was accepted once; the listener held its own cap */
+	lim.max_bytes = job->payload_len + 1;
+	lim.max_depth = 256;
+	lim.max_frames = lim.max_points = job->payload_len;
 	if ((rc = trigger_parse(&t, job->payload, job->payload_len, &lim, e)) < 0)
 		return error_prefix(e, "payload: ");
 	memset(&rj, 0, sizeof(rj));
@@ -641,6 +646,9 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			source_opts_default(&so);
 			if (o->source_timeout_ms > 0)
 				so.http.timeout_ms = o->source_timeout_ms;
+			so.lim = o->lim;
+			if (o->max_source_bytes)
+				so.http.max_response = so.max_ret_data = o->max_source_bytes;
 			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0) {
 				error_prefix(e, "--source: ");
 				goto out;

@@ -13,6 +13,7 @@
 
 #include "callback.h"
 #include "queue.h"
+#include "trigger.h"
 
 struct boundary;
 struct error;
@@ -39,6 +40,8 @@ struct drain_opts {
 	int threads;                      /* kriging threads per worker, >= 1 */
 	int lease;                        /* seconds, default 30 */
 	size_t max_cells;                 /* pixels per frame */
+	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
+	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */

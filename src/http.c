@@ -64,24 +64,33 @@ void http_url_for_log(const char *url, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-int http_addr_is_link_local(const struct sockaddr *sa)
+static int ipv4_is_metadata(uint32_t a)
+{
+	return (a >> 16) == 0xa9feu ||  /* 169.254.0.0/16, link-local: AWS, GCP, Azure, ... */
+	       a == 0x646464c8u ||       /* 100.100.100.200, Alibaba Cloud */
+	       a == 0xc00000c0u;         /* 192.0.0.192, Oracle Cloud */
+}
+
+int http_addr_is_metadata(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		uint32_t a = ntohl(in->sin_addr.s_addr);
 
-		return (a >> 16) == 0xa9feu; /* 169.254.0.0/16 */
+		return ipv4_is_metadata(ntohl(in->sin_addr.s_addr));
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
 		const unsigned char *b = in6->sin6_addr.s6_addr;
 		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char aws6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
 
 		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 */
 			return 1;
-		/* ::ffff:169.254.x.y reaches the same IPv4 metadata service. */
-		if (memcmp(b, mapped, 12) == 0 && b[12] == 169 && b[13] == 254)
+		if (memcmp(b, aws6, 16) == 0) /* fd00:ec2::254 */
 			return 1;
+		/* ::ffff:a.b.c.d reaches the same IPv4 metadata service. */
+		if (memcmp(b, mapped, 12) == 0)
+			return ipv4_is_metadata((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
 	}
 	return 0;
 }
@@ -177,7 +186,7 @@ static curl_socket_t on_open_socket(void *p, curlsocktype purpose, struct curl_s
 {
 	struct xfer *x = p;
 
-	if (purpose == CURLSOCKTYPE_IPCXN && !x->o->allow_link_local && http_addr_is_link_local(&a->addr)) {
+	if (purpose == CURLSOCKTYPE_IPCXN && !x->o->allow_link_local && http_addr_is_metadata(&a->addr)) {
 		const void *ip = a->family == AF_INET6
 					 ? (const void *)&((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr
 					 : (const void *)&((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
@@ -212,7 +221,7 @@ static int fail(struct error *e, CURL *c, CURLcode cc, const struct xfer *x, con
 	const struct http_opts *o = x->o;
 
 	if (x->refused && cc == CURLE_COULDNT_CONNECT)
-		return error_set(e, KD_EINPUT, "%s: refused: resolves to link-local address %s", where,
+		return error_set(e, KD_EINPUT, "%s: refused: resolves to link-local or metadata address %s", where,
 				 x->refused_addr);
 	if (x->nomem)
 		return error_set(e, KD_ENOMEM, "%s: out of memory reading the response", where);

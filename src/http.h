@@ -53,10 +53,13 @@ void http_response_release(struct http_response *r);
 /* Copy url into out without its query and fragment, for messages. */
 void http_url_for_log(const char *url, char *out, size_t outlen);
 
-/* 1 when the address (AF_INET / AF_INET6 sockaddr) is link-local or
- * cloud metadata (169.254.0.0/16, fe80::/10, IPv4-mapped forms too). */
+/* 1 when the address (AF_INET / AF_INET6 sockaddr) is link-local or a
+ * cloud metadata service: 169.254.0.0/16 and fe80::/10 (most clouds'
+ * metadata lives there), and the known ones outside them: 100.100.100.200
+ * (Alibaba Cloud), 192.0.0.192 (Oracle Cloud), fd00:ec2::254 (AWS IPv6);
+ * IPv4-mapped IPv6 forms of the IPv4 ones too. */
 struct sockaddr;
-int http_addr_is_link_local(const struct sockaddr *sa);
+int http_addr_is_metadata(const struct sockaddr *sa);
 
 /* Parse a Retry-After value (delta seconds or an HTTP date) relative to
  * now; -1 when it cannot be read.  Dates in the past give 0. */

@@ -97,6 +97,7 @@ void listener_opts_default(struct listener_opts *o)
 	o->max_datagram = 192 * 1024;
 	o->max_batch = 1024;
 	o->max_queue_rows = 1000000;
+	trigger_limits_default(&o->lim);
 	queue_opts_default(&o->queue);
 }
 
@@ -655,7 +656,7 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 		return error_set(e, KD_ENOMEM, "out of memory");
 	l->o = o;
 	l->fd = -1;
-	trigger_limits_default(&l->lim);
+	l->lim = o->lim;
 	l->lim.max_bytes = o->max_datagram;
 	qo = o->queue;
 	qo.manual_checkpoint = 1;

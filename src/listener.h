@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "queue.h"
+#include "trigger.h"
 
 struct error;
 
@@ -23,6 +24,8 @@ struct listener_opts {
 	const uid_t *allow_uid;   /* senders allowed; NULL / 0 entries: anyone who can open the socket */
 	size_t n_allow;
 	size_t max_datagram;      /* larger ones get "datagram too large"; default 192 KiB */
+	struct trigger_limits lim; /* JSON depth, frames per job, points per frame (max_bytes
+				   * is max_datagram's); trigger_limits_default */
 	size_t max_batch;         /* datagrams per transaction; default 1024 (1: a commit per trigger) */
 	struct queue_opts queue;  /* sync mode and busy time-out; checkpoints are always manual here */
 	/* Called once, when the database is open and the socket bound, before

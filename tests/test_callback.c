@@ -108,6 +108,11 @@ static void test_urls(void)
 	url("http://169.254.169.254/latest/meta-data", KD_EINPUT, &o, "cloud metadata IPv4");
 	url("http://[fe80::1]/", KD_EINPUT, &o, "IPv6 link-local");
 	url("http://[::ffff:169.254.169.254]/", KD_EINPUT, &o, "IPv4-mapped metadata");
+	url("http://100.100.100.200/latest/meta-data", KD_EINPUT, &o, "Alibaba Cloud metadata");
+	url("http://192.0.0.192/", KD_EINPUT, &o, "Oracle Cloud metadata");
+	url("http://[fd00:ec2::254]/latest/meta-data", KD_EINPUT, &o, "AWS IPv6 metadata");
+	url("http://[::ffff:100.100.100.200]/", KD_EINPUT, &o, "IPv4-mapped Alibaba metadata");
+	url("http://100.100.100.201/", 0, &o, "next to a metadata address is fine");
 	url("http://[::1]:9/", 0, &o, "IPv6 loopback");
 	memset(longurl, 'a', sizeof(longurl) - 1);
 	memcpy(longurl, "http://x/", 9);
@@ -125,15 +130,15 @@ static void test_link_local(void)
 	struct sockaddr_in6 b = { .sin6_family = AF_INET6 };
 
 	inet_pton(AF_INET, "169.254.169.254", &a.sin_addr);
-	tap_ok(http_addr_is_link_local((struct sockaddr *)&a), "169.254.169.254 is link-local");
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&a), "169.254.169.254 is link-local");
 	inet_pton(AF_INET, "169.255.0.1", &a.sin_addr);
-	tap_ok(!http_addr_is_link_local((struct sockaddr *)&a), "169.255.0.1 is not");
+	tap_ok(!http_addr_is_metadata((struct sockaddr *)&a), "169.255.0.1 is not");
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	tap_ok(!http_addr_is_link_local((struct sockaddr *)&a), "127.0.0.1 is not");
+	tap_ok(!http_addr_is_metadata((struct sockaddr *)&a), "127.0.0.1 is not");
 	inet_pton(AF_INET6, "febf::1", &b.sin6_addr);
-	tap_ok(http_addr_is_link_local((struct sockaddr *)&b), "febf::1 is in fe80::/10");
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "febf::1 is in fe80::/10");
 	inet_pton(AF_INET6, "fec0::1", &b.sin6_addr);
-	tap_ok(!http_addr_is_link_local((struct sockaddr *)&b), "fec0::1 is not");
+	tap_ok(!http_addr_is_metadata((struct sockaddr *)&b), "fec0::1 is not");
 }
 
 static void test_body(void)

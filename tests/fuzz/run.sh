@@ -3,7 +3,8 @@
 # clang's libFuzzer (+ASan+UBSan) from the library sources and run it for
 # $FUZZ_SECONDS over a scratch copy of its corpus.  A crash leaves its
 # input in BUILDDIR/fuzz/TARGET/: copy it into tests/fuzz/corpus/TARGET/
-# so it becomes a regression test of `make check`.
+# so it becomes a regression test of `make check`.  Exits 1 when a target
+# failed to build or found a crash, a leak or undefined behaviour.
 set -eu
 src=$1 build=$2
 shift 2
@@ -11,15 +12,46 @@ cc=${CC_FUZZ:-clang}
 secs=${FUZZ_SECONDS:-60}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 libs=$(pkg-config --cflags --libs sqlite3 json-c libpng libcurl libcrypto)
-lib_srcs=$(ls "$src"/src/*.c | grep -v -e '/main.c$' -e '/cmd_')
+# The library as the build configured it (config.h in BUILDDIR): the SIMD
+# kernels with their instruction sets, the MySQL source when it is enabled,
+# the schema generated into the build tree.
+obj=$build/fuzz/obj
+mkdir -p "$obj"
+cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -I$build -I$src/src -I$src/tests/fuzz"
+objs=
+for f in "$src"/src/*.c "$build/src/queue_schema.c"; do
+	base=$(basename "$f" .c)
+	case $base in
+	main | cmd_*) continue ;;
+	kernel_avx2) extra="-mavx2 -mfma -ffp-contract=off" ;;
+	kernel_avx512) extra="-mavx512f -ffp-contract=off" ;;
+	source_mysql)
+		grep -q '^#define HAVE_MYSQL 1' "$build/config.h" || continue
+		extra=$(pkg-config --cflags libmariadb)
+		libs="$libs $(pkg-config --libs libmariadb)" ;;
+	*) extra= ;;
+	esac
+	[ -f "$f" ] || continue
+	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/
+	"$cc" $cflags $extra $(pkg-config --cflags sqlite3 json-c libpng libcurl) -c -o "$obj/$base.o" "$f"
+	objs="$objs $obj/$base.o"
+done
 mkdir -p "$build/fuzz"
+failed=
 for t in "$@"; do
 	dir=$build/fuzz/$t
 	mkdir -p "$dir/corpus"
 	cp "$src/tests/fuzz/corpus/$t"/* "$dir/corpus/" 2>/dev/null || true
 	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined -I"$build" -I"$src/src" -I"$src/tests/fuzz" \
-		-o "$dir/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $lib_srcs $libs -lm -pthread
+		-o "$dir/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $objs $libs -lm -pthread
 	echo "== fuzz_$t for $secs s"
-	(cd "$dir" && ./fuzz_$t -max_total_time="$secs" -max_len=65536 -print_final_stats=1 corpus 2>&1 |
-		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|#[0-9]+ *DONE)' || true)
+	rc=0
+	(cd "$dir" && ./fuzz_$t -max_total_time="$secs" -max_len=65536 -print_final_stats=1 corpus) \
+		> "$dir/fuzz.log" 2>&1 || rc=$?
+	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|#[0-9]+ *DONE)' "$dir/fuzz.log" || true
+	if [ $rc -ne 0 ]; then
+		echo "fuzz_$t FAILED (exit $rc): see $dir/fuzz.log; the input is in $dir/" >&2
+		failed="$failed $t"
+	fi
 done
+[ -z "$failed" ] || { echo "fuzz: failed:$failed" >&2; exit 1; }
