@@ -188,9 +188,11 @@ static void test_ramp(void)
 		const char *corner = "";
 		long hidden = -1;
 
+		int rc;
+
 		palette_init(&p, "temperature", -5, 1.5e6);
-		tap_ok(legend_embed(m, 500, 500, &p, &corner, &hidden, &e) == 0 && hidden == 0,
-		       "a ramp of -5 .. 1.5e6 embeds (%s) %s", corner, e.msg);
+		rc = legend_embed(m, 500, 500, &p, &corner, &hidden, &e);
+		tap_ok(rc == 0 && hidden == 0, "a ramp of -5 .. 1.5e6 embeds (%s) %s", corner, e.msg);
 		free(m);
 	}
 
