@@ -19,6 +19,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "privdrop.h"
+#include "source.h"
 
 static volatile sig_atomic_t stop;
 
@@ -173,7 +174,14 @@ int cmd_drain(int argc, char **argv)
 			break;
 		case 'd': o.db_path = optarg; break;
 		case 'o': o.out_dir = optarg; break;
-		case 's': o.source = optarg; break;
+		case 's':
+			if (source_spec_has_password(optarg)) {
+				fprintf(stderr, "krigd drain: --source: no password in the URL (every local user can "
+					"read a command line); use KRIGD_MYSQL_PASSWORD or &password_file=FILE\n");
+				return 2;
+			}
+			o.source = optarg;
+			break;
 		case 'b': bpath = optarg; break;
 		case O_BDIR: o.boundary_dir = optarg; break;
 		case 'c': o.callback_url = optarg; break;

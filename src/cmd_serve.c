@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "log.h"
 #include "notify.h"
+#include "source.h"
 
 /* Which child each option goes to. */
 enum { TO_LISTEN = 1, TO_DRAIN = 2, TO_BOTH = 3, TO_SERVE = 4 };
@@ -203,6 +204,12 @@ int cmd_serve(int argc, char **argv)
 		if (o->has_arg && !eq && i + 1 >= argc) {
 			fprintf(stderr, "krigd serve: %s needs a value\n", a);
 			goto usage;
+		}
+		if (strcmp(o->name, "source") == 0 && source_spec_has_password(eq ? eq + 1 : argv[i + 1])) {
+			fprintf(stderr, "krigd serve: --source: no password in the URL (every local user can read "
+				"a command line); use KRIGD_MYSQL_PASSWORD or &password_file=FILE\n");
+			rc = 2;
+			goto out;
 		}
 		if (o->to == TO_SERVE) {
 			stop_timeout = atoi(eq ? eq + 1 : argv[i + 1]);

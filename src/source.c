@@ -164,3 +164,17 @@ void source_close(struct source *s)
 	s->ops->close(s);
 	free(s);
 }
+
+int source_spec_has_password(const char *spec)
+{
+	const char *p, *end, *at = NULL;
+
+	if (strncasecmp(spec, "mysql://", 8) != 0)
+		return 0;
+	p = spec + 8;
+	end = p + strcspn(p, "/?#");
+	for (const char *c = p; c < end; c++)
+		if (*c == '@')
+			at = c; /* the userinfo ends at the last '@' before the path */
+	return at && memchr(p, ':', (size_t)(at - p)) != NULL;
+}

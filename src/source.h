@@ -53,6 +53,11 @@ void source_opts_default(struct source_opts *o);
  * be reached now.  *s is NULL on error. */
 int source_open(struct source **s, const char *spec, const struct source_opts *o, struct error *e);
 
+/* 1 when spec carries a password in its URL (mysql://USER:PASSWORD@...).
+ * The commands refuse such a --source: a command line, and the argv serve
+ * gives its drain child, are visible to every local user. */
+int source_spec_has_password(const char *spec);
+
 /* Called once per unrendered row; a non-zero return stops the listing and
  * is returned by source_list_unrendered (set e before returning it). */
 typedef int (*source_row_fn)(void *ctx, long long id, struct error *e);
