@@ -44,11 +44,19 @@ run_beanstalk() {   # run_beanstalk CLIENTS COUNT [beanstalkd options]
 	local clients=$1 total=$2 port=$(( 20000 + $$ % 20000 )); shift 2
 	rm -rf "$DIR/binlog"
 	mkdir -p "$DIR/binlog"
-	beanstalkd -l 127.0.0.1 -p $port -b "$DIR/binlog" "$@" 2> "$DIR/bs.log" &
+	# Its stdout is not ours: we run inside $(...), which waits for every
+	# writer of the pipe to go away.
+	beanstalkd -l 127.0.0.1 -p $port -b "$DIR/binlog" "$@" > /dev/null 2> "$DIR/bs.log" &
 	LPID=$!
 	local n=0
-	until (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do
-		n=$((n + 1)); [ $n -gt 500 ] && { echo "beanstalkd did not start" >&2; return 1; }
+	# Ready once a put gets its reply (no /dev/tcp: this is sh, not bash).
+	until "$FLOOD" --beanstalk $port --clients 1 --count 1 --window 1 > /dev/null 2>&1; do
+		n=$((n + 1))
+		if [ $n -gt 500 ]; then
+			echo "beanstalkd did not start" >&2
+			kill "$LPID"; wait "$LPID" 2>/dev/null; LPID=
+			return 1
+		fi
 		sleep 0.02
 	done
 	"$FLOOD" --beanstalk $port --clients "$clients" --count $((total / clients)) --window 16 | awk '{ print $6 }'

@@ -49,6 +49,7 @@
 #define CKPT_BATCHES 256                 /* checkpoint at least this often under load */
 #define REPLY_BACKLOG 4096               /* replies waiting for room in their sender's queue */
 #define REPLY_RETRY_MS 500               /* then they are dropped */
+#define FULL_MAX 64                      /* senders with queued replies tracked by address */
 
 struct dgram {
 	char *buf;          /* malloc'd, len bytes (+ NUL) */
@@ -83,6 +84,13 @@ struct listener {
 	int fd;
 	struct late_reply *late;  /* REPLY_BACKLOG slots, the first n_late in use, oldest first */
 	size_t n_late;
+	/* Senders that have replies in the backlog (their queue was full at
+	 * the last try): a new reply to one of them queues behind the old
+	 * ones, in order; anyone else's is sent at once.  Rebuilt by each
+	 * flush_late; FULL_MAX at most, then every reply queues. */
+	struct sockaddr_un full[FULL_MAX];
+	socklen_t full_len[FULL_MAX];
+	size_t n_full;
 	struct ring ring;
 	struct queue *q;
 	struct trigger_limits lim;
@@ -469,20 +477,49 @@ static int send_reply(struct listener *l, const char *msg, size_t len, const str
 	return 1;
 }
 
+/* 1 when addr is in the set of senders with queued replies (or the set
+ * overflowed, which counts everyone in). */
+static int is_full(const struct listener *l, const struct sockaddr_un *addr, socklen_t len)
+{
+	if (l->n_full > FULL_MAX)
+		return 1;
+	for (size_t i = 0; i < l->n_full; i++)
+		if (l->full_len[i] == len && memcmp(&l->full[i], addr, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void mark_full(struct listener *l, const struct sockaddr_un *addr, socklen_t len)
+{
+	if (is_full(l, addr, len))
+		return;
+	if (l->n_full == FULL_MAX) {
+		l->n_full = FULL_MAX + 1; /* overflow: treat every sender as full until the next flush */
+		return;
+	}
+	memcpy(&l->full[l->n_full], addr, len);
+	l->full_len[l->n_full++] = len;
+}
+
 /* Retry the backlog, oldest first, keeping what still does not fit and is
- * younger than REPLY_RETRY_MS. */
+ * younger than REPLY_RETRY_MS.  Once a sender's queue is found full, its
+ * later replies are not tried in this pass (they would fail too, and
+ * must not overtake). */
 static void flush_late(struct listener *l)
 {
 	size_t keep = 0;
 
+	l->n_full = 0;
 	for (size_t i = 0; i < l->n_late; i++) {
 		struct late_reply *r = &l->late[i];
+		int young = ms_since(&r->first) < REPLY_RETRY_MS;
 
-		if (send_reply(l, r->msg, r->len, &r->addr, r->addrlen) && ms_since(&r->first) < REPLY_RETRY_MS) {
+		if (young && (is_full(l, &r->addr, r->addrlen) || send_reply(l, r->msg, r->len, &r->addr, r->addrlen))) {
+			mark_full(l, &r->addr, r->addrlen);
 			l->late[keep++] = *r;
 			continue;
 		}
-		if (ms_since(&r->first) >= REPLY_RETRY_MS)
+		if (!young)
 			log_debug("reply dropped: its sender did not read it for %d ms", REPLY_RETRY_MS);
 		free(r->msg);
 	}
@@ -510,11 +547,11 @@ static void reply(struct listener *l, const struct item *it)
 		json_object_object_add(o, "error", json_object_new_string(it->error));
 	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	/* Behind older replies to the same sender would reorder them; simply
-	 * queue behind the whole backlog once there is one. */
-	if ((l->n_late > 0 || send_reply(l, s, strlen(s), &it->d.addr, it->d.addrlen))) {
+	/* A sender with replies queued gets this one behind them, in order. */
+	if (is_full(l, &it->d.addr, it->d.addrlen) || send_reply(l, s, strlen(s), &it->d.addr, it->d.addrlen)) {
 		struct late_reply *r = l->n_late < REPLY_BACKLOG ? &l->late[l->n_late] : NULL;
 
+		mark_full(l, &it->d.addr, it->d.addrlen);
 		if (r && (r->msg = strdup(s))) {
 			r->len = strlen(s);
 			r->addr = it->d.addr;
