@@ -10,7 +10,9 @@
  * Slow combinations run on fewer cells and are marked by CELLS (the script
  * reports cells per second, so they compare per cell).  It also prints
  *   exp PATH NS_PER_VALUE MAX_ULP
- * for each path's exp against libm, and writes the data the peers read:
+ * for each path's exp against libm (and SLEEF's 1-ulp AVX2 / AVX-512 exp,
+ * the library the issue names, when configure found libsleef-dev), and
+ * writes the data the peers read:
  * OUTDIR/st.N (x y z, metres), OUTDIR/cells.W (x y of inside cells), and
  * OUTDIR/ring.W (the boundary's rings in metres, for kriging.js's grid). */
 #include "config.h"
@@ -118,6 +120,40 @@ static void write_rings(const char *dir, const struct boundary *b, const struct 
 	fclose(f);
 }
 
+#if defined(HAVE_SLEEF) && defined(KD_SIMD_X86)
+#include <immintrin.h>
+#define BENCH_SLEEF 1
+/* sleef.h declares its vector functions only when the file is compiled for
+ * their instruction set; the bench needs two, declared and called inside
+ * the target region so the vector ABI matches. */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+extern __m256d Sleef_expd4_u10avx2(__m256d);
+static void sleef_exp_avx2(const double *x, double *y, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		_mm256_storeu_pd(y + i, Sleef_expd4_u10avx2(_mm256_loadu_pd(x + i)));
+	for (; i < n; i++)
+		y[i] = exp(x[i]);
+}
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+extern __m512d Sleef_expd8_u10avx512f(__m512d);
+static void sleef_exp_avx512(const double *x, double *y, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm512_storeu_pd(y + i, Sleef_expd8_u10avx512f(_mm512_loadu_pd(x + i)));
+	for (; i < n; i++)
+		y[i] = exp(x[i]);
+}
+#pragma GCC pop_options
+#endif
+
 static double ulp_err(double got, double want)
 {
 	int ex;
@@ -128,32 +164,47 @@ static double ulp_err(double got, double want)
 	return fabs(got - want) / ldexp(1.0, ex - 53);
 }
 
+/* One "exp NAME NS MAX_ULP" line: fn over x (n values), timed over reps,
+ * its worst error against glibc's exp. */
+static void time_exp(const char *name, void (*fn)(const double *, double *, size_t), const double *x, double *y,
+		     size_t n)
+{
+	static volatile double sink;
+	double t0, t, worst = 0;
+	int reps = 200;
+
+	t0 = now();
+	for (int r = 0; r < reps; r++) {
+		fn(x, y, n);
+		sink += y[r]; /* the calls must not be optimised away */
+	}
+	t = now() - t0;
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, ulp_err(y[i], exp(x[i])));
+	printf("exp %s %.3f %.2f\n", name, t / reps / n * 1e9, worst);
+}
+
 static void bench_exp(void)
 {
 	size_t n = 1 << 16;
-	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), sink = 0;
+	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
 
 	for (size_t i = 0; i < n; i++)
 		x[i] = -708.0 * urand();
 	for (size_t p = 0; p < 4; p++) {
 		const struct kernel_ops *ops = kernel_get(paths[p]);
-		double t0, t, worst = 0;
-		int reps = 200;
 
-		if (!ops)
-			continue;
-		t0 = now();
-		for (int r = 0; r < reps; r++) {
-			ops->vexp(x, y, n);
-			sink += y[r];
-		}
-		t = now() - t0;
-		for (size_t i = 0; i < n; i++)
-			worst = fmax(worst, ulp_err(y[i], exp(x[i])));
-		printf("exp %s %.3f %.2f\n", strcmp(paths[p], "scalar") ? paths[p] : "libm", t / reps / n * 1e9, worst);
+		if (ops)
+			time_exp(strcmp(paths[p], "scalar") ? paths[p] : "libm", ops->vexp, x, y, n);
 	}
-	if (sink == 42.4242)
-		printf("#\n");
+#ifdef BENCH_SLEEF
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		time_exp("sleef-avx2", sleef_exp_avx2, x, y, n);
+	if (__builtin_cpu_supports("avx512f"))
+		time_exp("sleef-avx512", sleef_exp_avx512, x, y, n);
+#else
+	printf("# SLEEF not built in (libsleef-dev missing at configure)\n");
+#endif
 	free(x);
 	free(y);
 }

@@ -1,11 +1,12 @@
 #!/bin/sh
 # contrib/deps.sh - install what building and testing krigd needs on Debian 12.
 # Run as root.  Peers used only by some tests (R gstat, kriging.js from npm)
-# are installed by those tests themselves.
+# are installed by those tests themselves; libsleef-dev serves only the exp
+# comparison in bench/krige_bench (optional: configure goes on without it).
 set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake pkg-config \
 	libsqlite3-dev libjson-c-dev libpng-dev libcurl4-openssl-dev libssl-dev libmariadb-dev \
-	sqlite3 python3 ca-certificates >/dev/null
+	libsleef-dev sqlite3 python3 ca-certificates >/dev/null

@@ -58,6 +58,35 @@ static int components(const unsigned char *rgba, int w, int h)
 	return n;
 }
 
+/* Output safety: whatever a pubtime holds, its file name stays one plain
+ * component inside the job's directory. */
+static void test_safe_names(void)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "2024-03-01 08:00:00", "2024-03-01_08-00-00" },
+		{ "../../etc/passwd", "_.-..-etc-passwd" },
+		{ "/abs", "-abs" },
+		{ ".hidden", "_hidden" },
+		{ "..", "_." },
+		{ "a\nb\tc\001d\177", "a_b_c_d_" },
+		{ "\xe4\xb8\xad", "___" },
+		{ "", "_" },
+	};
+	char out[96], longer[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		render_safe_name(cases[i].in, out, sizeof(out));
+		tap_ok(strcmp(out, cases[i].want) == 0, "safe name of case %zu is %s (got %s)", i, cases[i].want, out);
+	}
+	memset(longer, '/', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	render_safe_name(longer, out, sizeof(out));
+	tap_ok(strlen(out) == sizeof(out) - 1 && !strchr(out, '/') && outfile_name_ok(out),
+	       "a 299-byte name is cut to %zu bytes, no '/' left, and outfile accepts it", sizeof(out) - 1);
+	render_safe_name("../x", out, sizeof(out));
+	tap_ok(outfile_name_ok(out), "every safe name passes outfile_name_ok (%s)", out);
+}
+
 int main(void)
 {
 	const char *top = getenv("top_srcdir");
@@ -76,6 +105,7 @@ int main(void)
 	static const double values[6] = { 20, 60, 100, 130, 200, 300 };
 	int cell_r[6], cell_c[6], found = 0;
 
+	test_safe_names();
 	snprintf(path, sizeof(path), "%s/contrib/data/nanshan.geojson", top ? top : ".");
 	if (!tap_ok(boundary_from_file(&b, path, &e) == 0, "load the Nanshan outline (%s)", e.msg))
 		return tap_done();
