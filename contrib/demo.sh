@@ -7,7 +7,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$top/demo}
-krigd=$top/krigd
+krigd=${KRIGD:-$top/krigd} # the build tree's, or KRIGD (tests/demo.test)
 
 rm -rf "$dir"
 mkdir -p "$dir"
