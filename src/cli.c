@@ -2,11 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "trigger.h"
@@ -18,6 +19,18 @@ int cli_long(const char *s, long lo, long hi, long *out)
 	errno = 0;
 	*out = strtol(s, &end, 10);
 	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
+}
+
+long cli_cores(void)
+{
+	cpu_set_t set;
+	long n;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return n;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
 }
 
 int cli_trigger_limit(const char *cmd, const char *name, const char *arg, struct trigger_limits *lim)

@@ -11,6 +11,10 @@ int cli_long(const char *s, long lo, long hi, long *out);
  * ignore SIGPIPE, so a peer that hangs up is an error return, not a death. */
 void cli_signals(void (*handler)(int));
 
+/* The CPUs this process may run on (sched_getaffinity: taskset and
+ * cpusets count), at least 1: the budget workers x threads share. */
+long cli_cores(void);
+
 struct trigger_limits;
 
 /* The trigger limits listen and drain both take: when name is

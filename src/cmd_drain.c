@@ -145,7 +145,7 @@ int cmd_drain(int argc, char **argv)
 	const char *bpath = NULL, *secret_file = NULL;
 	unsigned char *key = NULL;
 	size_t keylen = 0;
-	long n, threads = 0, cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long n, threads = 0, cores = cli_cores();
 	int c, li = 0, rc = 1;
 	static char allow_buf[4096];
 	char *allow[MAX_ALLOW_HOSTS + 1];
@@ -292,6 +292,9 @@ int cmd_drain(int argc, char **argv)
 	}
 	/* workers x threads never exceeds the cores unless asked to. */
 	o.threads = threads ? (int)threads : (int)(cores / o.workers > 0 ? cores / o.workers : 1);
+	if ((long)o.workers * o.threads > cores)
+		log_warn("drain: %d workers x %d threads is more than the %ld CPUs this process may use; "
+			 "they will share them", o.workers, o.threads, cores);
 	if (o.callback_url && callback_url_check(o.callback_url, &o.callback, &e) < 0) {
 		fprintf(stderr, "krigd drain: --callback: %s\n", e.msg);
 		return 2;

@@ -82,7 +82,7 @@ int cmd_render(int argc, char **argv)
 	struct json_object *result = NULL;
 	struct error e;
 	int want_grid = 0, want_var = 0, want_legend = 0, c, rc = 1;
-	long width = 0, threads = sysconf(_SC_NPROCESSORS_ONLN), max_pixels = 25000000;
+	long width = 0, threads = cli_cores(), max_pixels = 25000000;
 	size_t len = 0;
 	char *text = NULL;
 
