@@ -59,10 +59,25 @@ function ascAt(g, lon, lat) {
     // Case 1: every time of source row 4 (o3), all stations.
     await page.selectOption('#index', 'o3');
     await page.selectOption('#time', JSON.stringify({ row: 4, pubtime: '' }));
+    // Every status the page shows, in order, from the click on.
+    await page.evaluate(() => {
+      window.__states = [];
+      new MutationObserver(() => {
+        const t = document.getElementById('status').textContent;
+        if (window.__states[window.__states.length - 1] !== t) window.__states.push(t);
+      }).observe(document.getElementById('status'), { childList: true, characterData: true, subtree: true });
+    });
     await page.click('#draw');
     await page.waitForFunction(() => ['done', 'dead', 'cancelled'].includes(document.getElementById('status').textContent));
     const status = await page.textContent('#status');
     check(status === 'done', 'the job reaches status done', status);
+    const states = await page.evaluate(() => window.__states);
+    const rank = { submitted: 0, pending: 1, running: 2, done: 3 };
+    check(states[0] === 'submitted' && states[states.length - 1] === 'done' &&
+          states.every((s, i) => s in rank && (i === 0 || rank[s] > rank[states[i - 1]])),
+          'the page shows the progress in order, submitted -> (pending -> running ->) done, never backwards', states);
+    const steps = await page.$$eval('#progress li', (l) => l.map((e) => e.textContent));
+    check(steps.length >= 2 && /queued/.test(steps[0]), 'the progress list starts with the queued step and goes on', steps);
     await page.waitForFunction(() => /verified/.test(document.getElementById('callback').textContent), null, { timeout: 20000 })
       .catch(() => {});
     check(/signature verified/.test(await page.textContent('#callback')), "krigd's signed callback arrived and verified");
