@@ -11,7 +11,9 @@ shift 2
 cc=${CC_FUZZ:-clang}
 secs=${FUZZ_SECONDS:-60}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-libs=$(pkg-config --cflags --libs sqlite3 json-c libpng libcurl libcrypto)
+# FUZZ_LIBS: what the build links with (make fuzz passes KD_LIBS: libsystemd
+# and libmariadb when configure found them).
+libs="$(pkg-config --cflags --libs sqlite3 json-c libpng libcurl libcrypto) ${FUZZ_LIBS:-}"
 # The library as the build configured it (config.h in BUILDDIR): the SIMD
 # kernels with their instruction sets, the MySQL source when it is enabled,
 # the schema generated into the build tree.
@@ -29,6 +31,7 @@ for f in "$src"/src/*.c "$build/src/queue_schema.c"; do
 		grep -q '^#define HAVE_MYSQL 1' "$build/config.h" || continue
 		extra=$(pkg-config --cflags libmariadb)
 		libs="$libs $(pkg-config --libs libmariadb)" ;;
+	notify) extra=$(pkg-config --cflags libsystemd 2>/dev/null || true) ;;
 	*) extra= ;;
 	esac
 	[ -f "$f" ] || continue
