@@ -431,6 +431,9 @@ static void *timer_main(void *arg)
 		log_err("lease timer: %s", e.msg);
 		return NULL;
 	}
+	/* A reclaim that ends a job (its last attempt) owes the job's callback
+	 * like any other final state: the outbox row goes in that transaction. */
+	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
 		for (int i = 0; i < d->o->workers; i++) {
 			struct slot cur;
@@ -609,6 +612,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	 * reason to exit and be restarted in a loop. */
 	for (;;) {
 		if ((rc = queue_open(&q, o->db_path, &o->queue, e)) == 0) {
+			queue_set_notify(q, outbox_notify, &d.outbox);
 			/* A drain starting means the workers of the last one are gone: take
 			 * their leases back now instead of waiting for them to expire. */
 			if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) >= 0)
