@@ -17,8 +17,9 @@
  * listener.  A sender's queue holds only ~10 datagrams too, so a client with
  * more triggers in flight can find it full when a batch answers them all at
  * once: such replies wait in a bounded backlog, retried each millisecond
- * for REPLY_RETRY_MS, then dropped (a sender that does not read loses its
- * reply; the client's resend with the same key gets it again).  Checkpoints
+ * for REPLY_RETRY_MS (as long as `krigd submit` waits), then dropped (a
+ * sender that does not read loses its reply; the client's resend with the
+ * same key gets it again).  Checkpoints
  * run when the ring stays empty (idle) or every CKPT_BATCHES batches, after
  * the replies. */
 #include "config.h"
@@ -48,7 +49,8 @@
 #define RING_BYTES (64u * 1024 * 1024)   /* bytes waiting for the committer */
 #define CKPT_BATCHES 256                 /* checkpoint at least this often under load */
 #define REPLY_BACKLOG 4096               /* replies waiting for room in their sender's queue */
-#define REPLY_RETRY_MS 500               /* then they are dropped */
+#define REPLY_RETRY_MS 5000              /* then dropped: as long as `krigd submit` waits (--wait-ms) */
+#define REPLY_STOP_MS 1000               /* at exit, at most this long for the backlog */
 #define FULL_MAX 64                      /* senders with queued replies tracked by address */
 
 struct dgram {
@@ -471,8 +473,10 @@ static long ms_since(const struct timespec *t)
 static int send_reply(struct listener *l, const char *msg, size_t len, const struct sockaddr_un *addr,
 		      socklen_t addrlen)
 {
-	if (sendto(l->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)addr, addrlen) == 0 ||
-	    errno != EAGAIN)
+	/* sendto returns the bytes sent; only a failure leaves errno meaningful
+	 * (a stale EAGAIN after a success would resend the same reply forever). */
+	if (sendto(l->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)addr, addrlen) >= 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK))
 		return 0; /* sent, or an error a retry cannot mend (the sender is gone) */
 	return 1;
 }
@@ -595,6 +599,7 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 	struct ring *r = &l->ring;
 	size_t maxb = l->o->max_batch ? l->o->max_batch : 1024;
 	struct item *it = calloc(maxb, sizeof(*it));
+	struct timespec stopping;
 	int dirty = 0, since_ckpt = 0, err;
 
 	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
@@ -665,12 +670,18 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 		}
 	}
 	free(it);
-	/* Stopping: the last replies get their REPLY_RETRY_MS too. */
-	while (l->n_late) {
+	/* Stopping: the last replies get up to REPLY_STOP_MS more (not the
+	 * whole REPLY_RETRY_MS: a sender that does not read must not hold up
+	 * the exit; it resends with its key to the next listener). */
+	clock_gettime(CLOCK_MONOTONIC, &stopping);
+	while (l->n_late && ms_since(&stopping) < REPLY_STOP_MS) {
 		struct timespec ts = { 0, 1000 * 1000 };
 		flush_late(l);
 		nanosleep(&ts, NULL);
 	}
+	for (size_t i = 0; i < l->n_late; i++)
+		free(l->late[i].msg);
+	l->n_late = 0;
 	free(l->late);
 	l->late = NULL;
 	if (dirty)
