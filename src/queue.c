@@ -26,7 +26,7 @@ enum stmt {
 	S_KEY_FIND, S_INSERT, S_SCAN_FIND, S_COUNTER,
 	S_CLAIM, S_RENEW, S_CANCEL_REQ, S_GET, S_FINISH, S_FAIL,
 	S_CB_INSERT, S_EXPIRED, S_EXPIRED_ALL, S_CANCEL_PENDING, S_CANCEL_RUNNING,
-	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL_CB, S_PURGE_DEL,
+	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL,
 	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
 	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
 	S_NSTMT
@@ -68,17 +68,24 @@ static const char *const stmt_sql[S_NSTMT] = {
 			     "last_error = 'cancelled' WHERE id = ?1 AND state = 'pending'",
 	[S_CANCEL_RUNNING] = "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 "
 			     "WHERE id = ?1 AND state = 'running'",
-	[S_RETRY_ONE] = "UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?2, updated_at = ?2, "
+	/* OR IGNORE: a dead scan cannot go back to pending while another scan
+	 * is pending (index jobs_one_pending_scan); it is skipped, not an error
+	 * that would requeue nothing at all. */
+	[S_RETRY_ONE] = "UPDATE OR IGNORE jobs SET state = 'pending', attempts = 0, run_at = ?2, updated_at = ?2, "
 			"finished_at = NULL, cancel_requested = 0, lease_token = NULL, lease_until = NULL "
 			"WHERE id = ?1 AND (state IN ('dead', 'cancelled') OR (?3 AND state = 'done'))",
-	[S_RETRY_DEAD] = "UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?1, updated_at = ?1, "
+	[S_RETRY_DEAD] = "UPDATE OR IGNORE jobs SET state = 'pending', attempts = 0, run_at = ?1, updated_at = ?1, "
 			 "finished_at = NULL, cancel_requested = 0 WHERE state = 'dead'",
 	[S_PURGE_SEL] = "SELECT id, result FROM jobs j WHERE finished_at < ?1 "
 			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
 			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending') "
 			"ORDER BY finished_at, id LIMIT ?2",
-	[S_PURGE_DEL_CB] = "DELETE FROM callbacks WHERE job_id = ?1",
-	[S_PURGE_DEL] = "DELETE FROM jobs WHERE id = ?1",
+	/* The selection again: between the read pass and this transaction an
+	 * operator may have requeued the job (retry --force).  Its callbacks go
+	 * with it (ON DELETE CASCADE). */
+	[S_PURGE_DEL] = "DELETE FROM jobs WHERE id = ?1 AND finished_at < ?2 "
+			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
+			"SELECT 1 FROM callbacks c WHERE c.job_id = ?1 AND c.state = 'pending')",
 	[S_STATS_STATES] = "SELECT state, count(*) FROM jobs GROUP BY state",
 	[S_STATS_COUNTERS] = "SELECT name, value FROM counters",
 	[S_STATS_CB] = "SELECT count(*) FROM callbacks WHERE state = 'pending'",
@@ -995,8 +1002,9 @@ int queue_retry(struct queue *q, long long id, int force, long long now, long lo
 	n = sqlite3_changes(q->db);
 	if (id > 0 && n == 0) {
 		tx_rollback(q);
-		return error_set(e, KD_EINPUT, "job %lld does not exist or is not dead or cancelled%s", id,
-				 force ? " or done" : " (--force also requeues done jobs)");
+		return error_set(e, KD_EINPUT, "job %lld does not exist, is not %s, or is a scan while "
+				 "another scan is pending%s", id, force ? "dead, cancelled or done" : "dead or cancelled",
+				 force ? "" : " (--force also requeues done jobs)");
 	}
 	if ((rc = counter_add(q, "retries", (double)n, e)) < 0) {
 		tx_rollback(q);
@@ -1012,7 +1020,7 @@ int queue_retry(struct queue *q, long long id, int force, long long now, long lo
 int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
 		struct error *e)
 {
-	long long ids[CHUNK];
+	long long ids[CHUNK], deleted = 0;
 	int n, rc, stop = 0;
 
 	if (count)
@@ -1040,21 +1048,23 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 			if ((rc = tx_begin(q, e)) < 0)
 				return rc;
 			for (int i = 0; i < n; i++) {
-				if (!st(q, S_PURGE_DEL_CB, e) || !st(q, S_PURGE_DEL, e)) {
+				if (!st(q, S_PURGE_DEL, e)) {
 					tx_rollback(q);
 					return e ? e->code : KD_EIO;
 				}
-				sqlite3_bind_int64(q->stmt[S_PURGE_DEL_CB], 1, ids[i]);
 				sqlite3_bind_int64(q->stmt[S_PURGE_DEL], 1, ids[i]);
-				if ((rc = run(q, S_PURGE_DEL_CB, e)) < 0 || (rc = run(q, S_PURGE_DEL, e)) < 0) {
+				sqlite3_bind_int64(q->stmt[S_PURGE_DEL], 2, before);
+				if ((rc = run(q, S_PURGE_DEL, e)) < 0) {
 					tx_rollback(q);
 					return rc;
 				}
+				deleted += sqlite3_changes(q->db);
 			}
 			if ((rc = tx_commit(q, e)) < 0)
 				return rc;
 			if (count)
-				*count += n;
+				*count += deleted;
+			deleted = 0;
 		}
 	} while (!stop && n == CHUNK);
 	return stop ? (e && e->code ? e->code : KD_EIO) : 0;

@@ -209,6 +209,94 @@ static int on_list(void *ctx, const struct queue_job *j)
 	return 0;
 }
 
+/* Operators racing the queue: retry --dead beside a pending scan, and a
+ * purge whose job is requeued (retry --force) between its read pass and
+ * its delete. */
+static struct queue *racer;
+static long long race_id, race_now;
+static int requeue_during_purge(void *ctx, long long id, const char *result, struct error *e)
+{
+	long long n = 0;
+	(void)ctx;
+	(void)result;
+	if (id == race_id && queue_retry(racer, id, 1, race_now, &n, e) < 0)
+		return -1;
+	return 0;
+}
+
+static void test_operator_races(const struct queue_opts *o)
+{
+	/* pings are due at the real clock: claim a little after it */
+	long long now = (long long)time(NULL) + 5;
+	char path[300];
+	struct queue *q = NULL;
+	struct queue_job j;
+	struct error e = { 0 };
+	long long scan1, scan2, r, cnt = -1;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s.races", dbpath);
+	unlink(path);
+	if (queue_open(&q, path, o, &e) < 0 || queue_open(&racer, path, o, &e) < 0) {
+		tap_ok(0, "open the races database (%s)", e.msg);
+		return;
+	}
+	/* a dead scan, a pending scan, a dead render */
+	queue_enqueue_ping(q, "ping", 4, 0, &scan1, NULL, &e);
+	tap_ok(queue_claim(q, now, 30, &j, &e) == 1 && j.id == scan1, "claim the scan job");
+	queue_fail(q, j.id, j.lease_token, now, KD_EINPUT, "bad source", NULL, &e);
+	queue_job_release(&j);
+	queue_enqueue_ping(q, "ping", 4, 0, &scan2, NULL, &e);
+	r = add(q, "{\"source_id\":1}", "race-r", 0, now - 100, 5); /* due before the scan */
+	queue_claim(q, now + 1, 30, &j, &e);
+	tap_ok(j.id == r, "claim the render job (%lld)", j.id);
+	queue_fail(q, j.id, j.lease_token, now + 1, KD_EINPUT, "bad data", NULL, &e);
+	queue_job_release(&j);
+	tap_ok(scan1 != scan2 && state_of(q, scan1) == JOB_DEAD && state_of(q, scan2) == JOB_PENDING &&
+		       state_of(q, r) == JOB_DEAD,
+	       "set-up: a dead scan, a pending scan, a dead render");
+	rc = queue_retry(q, 0, 0, now + 2, &cnt, &e);
+	tap_ok(rc == 0 && cnt == 1 && state_of(q, r) == JOB_PENDING,
+	       "retry --dead beside a pending scan requeues the render job (rc %d, %lld: %s)", rc, cnt,
+	       rc ? e.msg : "");
+	tap_ok(state_of(q, scan1) == JOB_DEAD && state_of(q, scan2) == JOB_PENDING,
+	       "... and leaves the dead scan dead: pings coalesce into the pending one");
+	rc = queue_retry(q, scan1, 0, now + 2, &cnt, &e);
+	tap_ok(rc == KD_EINPUT && strstr(e.msg, "another scan is pending"),
+	       "retry of that scan by id says why not (%s)", e.msg);
+
+	/* purge vs retry --force */
+	queue_claim(q, now + 10, 30, &j, &e);
+	while (j.id && j.id != r) { /* the scan first, maybe */
+		queue_finish(q, j.id, j.lease_token, now + 10, NULL, 0, &e);
+		queue_job_release(&j);
+		if (queue_claim(q, now + 10, 30, &j, &e) != 1)
+			break;
+	}
+	tap_ok(j.id == r && queue_finish(q, r, j.lease_token, now + 10, "{}", 0, &e) == 0 &&
+		       state_of(q, r) == JOB_DONE,
+	       "the render job is done");
+	queue_job_release(&j);
+	race_id = r;
+	race_now = now + 20;
+	rc = queue_purge(q, now + 100, requeue_during_purge, NULL, &cnt, &e);
+	tap_ok(rc == 0 && state_of(q, r) == JOB_PENDING,
+	       "a job requeued while purge deletes its files is kept (rc %d, state %d)", rc, state_of(q, r));
+	tap_ok(cnt == 2 && state_of(q, scan1) < 0 && state_of(q, scan2) < 0,
+	       "... while the two finished scans are purged, and only they are counted (%lld)", cnt);
+	queue_close(racer);
+	queue_close(q);
+	racer = NULL;
+	unlink(path);
+	{
+		char p2[320];
+		snprintf(p2, sizeof(p2), "%s-wal", path);
+		unlink(p2);
+		snprintf(p2, sizeof(p2), "%s-shm", path);
+		unlink(p2);
+	}
+}
+
 int main(void)
 {
 	struct queue *q = NULL;
@@ -504,6 +592,7 @@ int main(void)
 		tap_ok(rc == 0 && cnt >= 20000, "purge handles 20000 rows in chunks");
 	}
 	test_outbox_skip(q, now);
+	test_operator_races(&o);
 	tap_ok(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check='ok'") == 1,
 	       "integrity_check ok");
 
