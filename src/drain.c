@@ -364,6 +364,16 @@ static void process(struct worker *w, struct queue_job *job)
 		rc = error_set(&e, KD_EIO, "drain stopped while rendering");
 	if (rc == 0) {
 		rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe);
+		/* Another writer holds the database past the busy time-out.  The
+		 * files are durable and the write-back done: keep the slot (the
+		 * timer keeps renewing the lease) and try again, rather than let
+		 * the lease lapse and a reclaim count a rendered job as failed. */
+		if (rc == KD_EBUSY)
+			log_warn("job %lld: rendered, but could not be marked done yet (%s); retrying", job->id, fe.msg);
+		while (rc == KD_EBUSY && !s->lost && !*w->d->stop) {
+			nap(w->d, 200);
+			rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe);
+		}
 		if (rc == KD_ELEASE)
 			log_warn("job %lld: rendered, but its lease was lost; the new owner finishes it", job->id);
 		else if (rc < 0)
@@ -437,18 +447,27 @@ static void *timer_main(void *arg)
 	while (!(*d->stop && busy(d) == 0)) {
 		for (int i = 0; i < d->o->workers; i++) {
 			struct slot cur;
+			int lost, cancel;
 
 			pthread_mutex_lock(&d->lock);
 			cur = d->slots[i];
 			pthread_mutex_unlock(&d->lock);
 			if (!cur.id)
 				continue;
-			if (queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE) {
-				d->slots[i].lost = 1;
+			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
+			cancel = !lost && queue_cancel_requested(q, cur.id, cur.token, &e) == 1;
+			if (!lost && !cancel)
 				continue;
+			/* The worker may have finished that job and claimed another
+			 * meanwhile: the flag is for the claim we looked at, no other. */
+			pthread_mutex_lock(&d->lock);
+			if (d->slots[i].id == cur.id && strcmp(d->slots[i].token, cur.token) == 0) {
+				if (lost)
+					d->slots[i].lost = 1;
+				else
+					d->slots[i].cancel = 1;
 			}
-			if (queue_cancel_requested(q, cur.id, cur.token, &e) == 1)
-				d->slots[i].cancel = 1;
+			pthread_mutex_unlock(&d->lock);
 		}
 		/* Other workers' expired leases (a crashed drain elsewhere). */
 		if (queue_reclaim_expired(q, now_s(), 0, &e) < 0)
@@ -593,7 +612,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	struct worker *w = NULL;
 	pthread_t *tids = NULL, timer, senders[DRAIN_MAX_SENDERS];
 	struct queue *q = NULL;
-	int started = 0, rc, timer_up = 0, senders_up = 0, reclaimed;
+	int started = 0, rc, timer_up = 0, senders_up = 0, reclaimed, err;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
@@ -648,6 +667,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		if (o->source) {
 			struct source_opts so;
 			source_opts_default(&so);
+			so.busy_timeout_ms = o->queue.busy_timeout_ms; /* --busy-timeout is for the source too */
 			if (o->source_timeout_ms > 0)
 				so.http.timeout_ms = o->source_timeout_ms;
 			so.lim = o->lim;
@@ -660,8 +680,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		}
 	}
 	for (started = 0; started < o->workers; started++)
-		if (pthread_create(&tids[started], NULL, worker_main, &w[started]) != 0) {
-			rc = error_set(e, KD_EIO, "cannot start worker threads: %s", strerror(errno));
+		if ((err = pthread_create(&tids[started], NULL, worker_main, &w[started])) != 0) {
+			rc = error_set(e, KD_EIO, "cannot start worker threads: %s", strerror(err)); /* not errno */
 			*stop = 1;
 			goto join;
 		}
