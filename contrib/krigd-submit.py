@@ -52,8 +52,14 @@ def submit(path, payload, wait_ms=5000, retries=3):
         last = 'no reply from the listener'
         for _ in range(retries + 1):
             deadline = time.monotonic() + wait_ms / 1000.0
+            # Connected, the socket hears from the listener only, whatever
+            # spelling of its path (symlink, relative) we were given; connect
+            # again each time, as a restarted listener is a new socket.
+            connected = False
             try:
-                sock.sendto(payload, path)
+                sock.connect(path)
+                connected = True
+                sock.send(payload)
             except OSError as e:  # listener restarting, or its queue full
                 last = 'sending to %s: %s' % (path, e.strerror)
             while True:
@@ -62,11 +68,11 @@ def submit(path, payload, wait_ms=5000, retries=3):
                     break
                 sock.settimeout(left)
                 try:
-                    data, addr = sock.recvfrom(65536)
+                    data = sock.recv(65536)
                 except socket.timeout:
                     break
-                if addr != path:
-                    continue  # only the listener's replies count
+                if not connected:
+                    continue  # not the listener's: we could not reach it
                 reply = json.loads(data.decode('utf-8'))
                 if reply.get('ok'):
                     return reply.get('jobs', [])

@@ -91,9 +91,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until deadline for a reply from the listener at sa.  1 with the
- * reply in buf, 0 on time-out, -1 on a socket error. */
-static int wait_reply(int fd, const struct sockaddr_un *sa, long long deadline, char *buf, size_t cap)
+/* Wait until deadline for a reply.  fd is connected to the listener, so the
+ * kernel lets only the listener write to it (any spelling of its path, a
+ * symlink or a relative one, names the same socket); when accept is 0 (the
+ * connect failed) whatever arrives is dropped.  1 with the reply in buf, 0 on
+ * time-out, -1 on a socket error. */
+static int wait_reply(int fd, int accept, long long deadline, char *buf, size_t cap)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -117,8 +120,7 @@ static int wait_reply(int fd, const struct sockaddr_un *sa, long long deadline, 
 				continue;
 			return -1;
 		}
-		/* Only the listener's own address counts: anyone may write to ours. */
-		if (fl <= sizeof(sa_family_t) || strcmp(from.sun_path, sa->sun_path) != 0)
+		if (!accept)
 			continue;
 		buf[n] = '\0';
 		return 1;
@@ -203,16 +205,21 @@ int cmd_submit(int argc, char **argv)
 	for (long attempt = 0; attempt <= retries; attempt++) {
 		long long deadline = now_ms() + wait_ms;
 		struct json_object *r, *ok, *jobs, *err;
-		int got;
+		int got, connected;
 
-		if (sendto(fd, msg, msglen, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			snprintf(last_err, sizeof(last_err), "sending to %s: %s", path, strerror(errno));
-			if (errno == EMSGSIZE)
+		/* Connect each time: a restarted listener is a new socket at the
+		 * same path, and a connected socket hears from its peer only. */
+		connected = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (!connected || send(fd, msg, msglen, MSG_NOSIGNAL) < 0) {
+			int why = errno; /* before snprintf, which may change it */
+
+			snprintf(last_err, sizeof(last_err), "sending to %s: %s", path, strerror(why));
+			if (why == EMSGSIZE)
 				break;
 		}
 		/* Wait the full time even if the send failed: a listener that is
 		 * restarting gets the chance to come back before the next try. */
-		got = wait_reply(fd, &sa, deadline, reply, sizeof(reply));
+		got = wait_reply(fd, connected, deadline, reply, sizeof(reply));
 		if (got < 0) {
 			snprintf(last_err, sizeof(last_err), "receiving: %s", strerror(errno));
 			break;

@@ -7,6 +7,25 @@
 
 #include "error.h"
 
+/* A message cut at ERROR_MSG_MAX may end inside a multi-byte character; it
+ * goes into replies, logs and JSON, so drop that partial character. */
+static void trim_partial_utf8(char *s)
+{
+	size_t n = strlen(s), i = n, cont = 0, want;
+	unsigned char lead;
+
+	while (i > 0 && cont < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0)
+		return;
+	lead = (unsigned char)s[i - 1];
+	want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+	if (lead >= 0xC0 && cont < want)
+		s[i - 1] = '\0';
+}
+
 int error_set(struct error *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -17,6 +36,7 @@ int error_set(struct error *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	trim_partial_utf8(e->msg);
 	return code;
 }
 
@@ -44,6 +64,7 @@ int error_prefix(struct error *e, const char *fmt, ...)
 	memmove(e->msg + hn, e->msg, on);
 	memcpy(e->msg, head, hn);
 	e->msg[hn + on] = '\0';
+	trim_partial_utf8(e->msg);
 	return e->code;
 }
 

@@ -310,7 +310,7 @@ struct item {
 	int parsed;           /* t holds a trigger to enqueue */
 	int ok;
 	long long id;
-	char req[256];
+	char req[TRIGGER_REQ_MAX + 1];
 	char error[ERROR_MSG_MAX];
 };
 

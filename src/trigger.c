@@ -321,7 +321,7 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		} else if (!strcmp(key, "frames")) {
 			frames = val;
 		} else if (!strcmp(key, "req")) {
-			rc = get_string(val, key, 1024, &t->req, e);
+			rc = get_string(val, key, TRIGGER_REQ_MAX, &t->req, e);
 		} else if (!strcmp(key, "callback")) {
 			rc = get_string(val, key, 2048, &t->callback, e);
 			if (rc == 0 && strncmp(t->callback, "http://", 7) && strncmp(t->callback, "https://", 8))
@@ -451,6 +451,7 @@ void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root, *req;
+	size_t bad;
 
 	if (outlen)
 		out[0] = '\0';
@@ -461,8 +462,10 @@ void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen)
 		return;
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	if (root && json_object_is_type(root, json_type_object) &&
-	    json_object_object_get_ex(root, "req", &req) && json_object_is_type(req, json_type_string))
-		snprintf(out, outlen, "%s", json_object_get_string(req));
+	    json_object_object_get_ex(root, "req", &req) && json_object_is_type(req, json_type_string) &&
+	    (size_t)json_object_get_string_len(req) < outlen &&
+	    json_utf8_valid(json_object_get_string(req), (size_t)json_object_get_string_len(req), &bad))
+		memcpy(out, json_object_get_string(req), (size_t)json_object_get_string_len(req) + 1);
 	if (root)
 		json_object_put(root);
 	json_tokener_free(tok);

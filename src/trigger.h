@@ -7,6 +7,8 @@
 #ifndef KD_TRIGGER_H
 #define KD_TRIGGER_H
 
+#define TRIGGER_REQ_MAX 1024 /* bytes of "req", the client's tag echoed in the reply */
+
 #include <stddef.h>
 
 struct json_object;
@@ -85,7 +87,8 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 int trigger_name_ok(const char *s, size_t max);
 
 /* Best effort: the "req" string of a datagram even when it failed to parse
- * as a trigger, copied into out (empty if none). */
+ * as a trigger, copied into out (empty if none, or if it is not valid UTF-8
+ * or does not fit: an echo that is not the client's tag is worse than none). */
 void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen);
 
 void trigger_release(struct trigger *t);
