@@ -10,6 +10,7 @@
 
 #include "boundary.h"
 #include "error.h"
+#include "pngout.h"
 #include "raster.h"
 
 /* Most scan-line crossings over all rows (8 bytes each): far above any real
@@ -119,6 +120,13 @@ int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_ce
 	    (size_t)width * (size_t)hd > max_cells) {
 		rc = error_set(e, KD_ELIMIT, "a grid of %d x %.0f = %.0f cells exceeds the limit of %zu cells",
 			       width, hd, width * hd, max_cells);
+		goto fail;
+	}
+	/* A narrow, tall district at a small width: say so before kriging,
+	 * not when the PNG cannot be written. */
+	if (hd > PNGOUT_MAX_SIDE) {
+		rc = error_set(e, KD_ELIMIT, "a grid of %d x %.0f cells is taller than an image may be (%d rows); "
+			       "the boundary is much taller than wide: give a larger width", width, hd, PNGOUT_MAX_SIDE);
 		goto fail;
 	}
 	g->width = width;

@@ -23,6 +23,8 @@
 #include "raster.h"
 #include "render.h"
 
+#define FRAME_NAME_MAX 96 /* a frame's file base name, with room for "-N" */
+
 void render_safe_name(const char *in, char *out, size_t outlen)
 {
 	size_t n = 0;
@@ -121,17 +123,42 @@ static void frame_work_release(struct frame_work *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* 1 when a frame named base would write a file another frame (names[0..n))
+ * writes: the same base, or one base being the other's variance grid
+ * ("B" writes B.var.asc, which is frame "B.var"'s value grid). */
+static int name_clashes(char (*names)[FRAME_NAME_MAX], size_t n, const char *base)
+{
+	size_t bl = strlen(base);
+
+	for (size_t k = 0; k < n; k++) {
+		size_t nl = strlen(names[k]);
+
+		if (strcmp(names[k], base) == 0 ||
+		    (bl == nl + 4 && strncmp(base, names[k], nl) == 0 && strcmp(base + nl, ".var") == 0) ||
+		    (nl == bl + 4 && strncmp(names[k], base, bl) == 0 && strcmp(names[k] + bl, ".var") == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* Write one file atomically: fn fills the stream. */
-static int write_file(int dirfd, const char *name, int (*fn)(FILE *, const void *), const void *arg,
-		      struct error *e)
+static int write_file(int dirfd, const char *name, int (*fn)(FILE *, const void *, struct error *),
+		      const void *arg, struct error *e)
 {
 	struct outfile f;
+	int rc;
 
 	if (outfile_open(&f, dirfd, name, e) < 0)
 		return e->code;
-	if (fn(f.fp, arg) < 0 || ferror(f.fp)) {
+	errno = 0;
+	if ((rc = fn(f.fp, arg, e)) < 0) {
+		outfile_abort(&f); /* keeps the writer's own reason and code */
+		return error_prefix(e, "writing %s: ", name);
+	}
+	if (ferror(f.fp)) {
+		int err = errno ? errno : EIO;
 		outfile_abort(&f);
-		return error_set(e, KD_EIO, "writing %s: %s", name, strerror(errno ? errno : EIO));
+		return error_set(e, KD_EIO, "writing %s: %s", name, strerror(err));
 	}
 	return outfile_commit(&f, e);
 }
@@ -141,33 +168,38 @@ struct asc_arg {
 	const double *values;
 };
 
-static int put_asc(FILE *fp, const void *arg)
+/* The stdio writers below fail only as the stream does: errno says why. */
+static int stdio_failed(struct error *e)
+{
+	return error_set(e, KD_EIO, "%s", strerror(errno ? errno : EIO));
+}
+
+static int put_asc(FILE *fp, const void *arg, struct error *e)
 {
 	const struct asc_arg *a = arg;
-	return raster_write_asc(fp, a->g, a->values);
+	return raster_write_asc(fp, a->g, a->values) < 0 ? stdio_failed(e) : 0;
 }
 
-static int put_pgw(FILE *fp, const void *arg)
+static int put_pgw(FILE *fp, const void *arg, struct error *e)
 {
-	return raster_write_pgw(fp, arg);
+	return raster_write_pgw(fp, arg) < 0 ? stdio_failed(e) : 0;
 }
 
-static int put_prj(FILE *fp, const void *arg)
+static int put_prj(FILE *fp, const void *arg, struct error *e)
 {
 	(void)arg;
-	return raster_write_prj(fp);
+	return raster_write_prj(fp) < 0 ? stdio_failed(e) : 0;
 }
 
 struct png_arg {
 	const unsigned char *rgba;
 	int w, h;
-	struct error *e;
 };
 
-static int put_png(FILE *fp, const void *arg)
+static int put_png(FILE *fp, const void *arg, struct error *e)
 {
 	const struct png_arg *a = arg;
-	return pngout_write(fp, a->rgba, a->w, a->h, a->e);
+	return pngout_write(fp, a->rgba, a->w, a->h, e);
 }
 
 /* method "kriging.js": its own fit and predictor, in plain degrees. */
@@ -323,7 +355,6 @@ static int write_frame(const struct render_opts *o, const struct render_job *j, 
 	pa.rgba = w->rgba;
 	pa.w = g->width;
 	pa.h = g->height;
-	pa.e = e;
 	snprintf(name, sizeof(name), "%s.png", base);
 	if ((rc = write_file(dirfd, name, put_png, &pa, e)) < 0)
 		return rc;
@@ -365,7 +396,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	struct grid g;
 	struct json_object *res = NULL, *images, *frames, *stations, *bbox;
 	double t0 = now_seconds();
-	char dirpath[256];
+	char dirpath[256], (*used)[FRAME_NAME_MAX] = NULL; /* each frame's base name */
 	int dirfd = -1, rc;
 
 	*result = NULL;
@@ -401,11 +432,15 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	json_object_object_add(res, "width", json_object_new_int(g.width));
 	json_object_object_add(res, "height", json_object_new_int(g.height));
 
+	if (!(used = calloc(j->frames->n ? j->frames->n : 1, sizeof(*used)))) {
+		rc = error_set(e, KD_ENOMEM, "out of memory");
+		goto fail;
+	}
 	for (size_t i = 0; i < j->frames->n; i++) {
 		const struct frame *fr = &j->frames->frame[i];
 		struct json_object *fo = json_object_new_object();
 		struct frame_work w;
-		char base[96], rel[512];
+		char base[FRAME_NAME_MAX], rel[512];
 
 		memset(&w, 0, sizeof(w));
 		json_object_array_add(frames, fo);
@@ -415,15 +450,17 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 			goto fail;
 		}
 		render_safe_name(fr->pubtime, base, sizeof(base));
-		/* Distinct pubtimes can map to one safe name: keep files apart. */
-		for (size_t k = 0; k < i; k++) {
-			char other[96];
-			render_safe_name(j->frames->frame[k].pubtime, other, sizeof(other));
-			if (strcmp(other, base) == 0) {
-				snprintf(base + strlen(base), sizeof(base) - strlen(base), "-%zu", i);
-				break;
+		/* Distinct pubtimes can map to one safe name, or to a name another
+		 * frame's files already use: keep every frame's files apart. */
+		if (name_clashes(used, i, base)) {
+			size_t stem = strlen(base) < sizeof(base) - 24 ? strlen(base) : sizeof(base) - 24;
+			for (size_t n = i;; n++) {
+				snprintf(base + stem, sizeof(base) - stem, "-%zu", n);
+				if (!name_clashes(used, i, base))
+					break;
 			}
 		}
+		snprintf(used[i], sizeof(used[i]), "%s", base);
 		rc = krige_frame(o, j, &g, fr, &w, fo, e);
 		if (rc == 0)
 			rc = check_finite(&g, w.value, "prediction", e);
@@ -463,6 +500,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 fail:
 	json_object_put(frames);
 out:
+	free(used);
 	if (res)
 		json_object_put(res);
 	if (dirfd >= 0)
