@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "log.h"
 #include "notify.h"
@@ -171,7 +172,7 @@ int cmd_serve(int argc, char **argv)
 {
 	struct child kids[2] = { { "listen", NULL, 0, 0, 0, 1 }, { "drain", NULL, 0, 0, 0, 1 } };
 	int nargs[2] = { 0, 0 }, stop_timeout = 30, stopping = 0, rc = 0;
-	int ready_pipe[2] = { -1, -1 }, ready = 0, activated = 0;
+	int ready_pipe[2] = { -1, -1 }, ready = 0, activated = 0, usage_error = 0;
 	long long wd_usec = notify_watchdog_usec(), wd_last = 0, tick_ns = 200 * 1000000LL;
 	const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
 	sigset_t set, orig;
@@ -212,10 +213,22 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 		if (o->to == TO_SERVE) {
-			stop_timeout = atoi(eq ? eq + 1 : argv[i + 1]);
+			long v;
+
+			if (cli_long(eq ? eq + 1 : argv[i + 1], 0, 86400, &v) < 0) {
+				fprintf(stderr, "krigd serve: %s: expected seconds, 0 .. 86400\n", a);
+				goto usage;
+			}
+			stop_timeout = (int)v;
 			if (!eq)
 				i++;
 			continue;
+		}
+		/* serve logs too: at the level its children log at. */
+		if (strcmp(o->name, "log-level") == 0 && (log_level = log_level_parse(eq ? eq + 1 : argv[i + 1])) < 0) {
+			fprintf(stderr, "krigd serve: --log-level: expected error, warning, notice, info or debug\n");
+			log_level = LOG_INFO;
+			goto usage;
 		}
 		for (int k = 0; k < 2; k++) {
 			if (!(o->to & (1 << k)))
@@ -326,6 +339,19 @@ int cmd_serve(int argc, char **argv)
 				kids[k].pid = 0;
 				if (stopping)
 					break;
+				/* Exit status 2 is a usage error: the options serve passed
+				 * on are wrong, and a restart would fail the same way. */
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+					log_err("serve: %s refused its options (exit status 2); stopping", kids[k].name);
+					usage_error = 1;
+					notify_send("STOPPING=1");
+					stopping = 2; /* no second chance to give up jobs: none were taken */
+					stop_deadline = time(NULL) + stop_timeout;
+					for (int m = 0; m < 2; m++)
+						if (kids[m].pid)
+							kill(kids[m].pid, SIGTERM);
+					break;
+				}
 				if (WIFSIGNALED(status))
 					log_err("serve: %s (pid %ld) killed by signal %d; restarting", kids[k].name,
 						(long)pid, WTERMSIG(status));
@@ -342,7 +368,7 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	log_info("serve: stopped");
-	rc = 0;
+	rc = usage_error ? 2 : 0;
 	goto out;
 usage:
 	serve_usage(stderr);

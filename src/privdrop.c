@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,14 +31,18 @@ int privdrop_lookup(struct privdrop *p, const char *user, struct error *e)
 		if (*user && !*end && !errno && n > 0 && n < 0xfffffffful) {
 			p->uid = (uid_t)n;
 			p->gid = (gid_t)n;
-			if ((pw = getpwuid(p->uid)))
+			p->name[0] = '\0';
+			if ((pw = getpwuid(p->uid))) {
 				p->gid = pw->pw_gid;
+				snprintf(p->name, sizeof(p->name), "%s", pw->pw_name);
+			}
 		} else {
 			return error_set(e, KD_EINPUT, "--user %s: no such user", user);
 		}
 	} else {
 		p->uid = pw->pw_uid;
 		p->gid = pw->pw_gid;
+		snprintf(p->name, sizeof(p->name), "%s", pw->pw_name);
 	}
 	if (p->uid == 0)
 		return error_set(e, KD_EINPUT, "--user %s: that is root; name an unprivileged user", user);
@@ -67,7 +72,8 @@ int privdrop_apply(void *ctx, struct error *e)
 	struct privdrop *p = ctx;
 	uid_t r, ef, s;
 	gid_t rg, eg, sg;
-	int rc;
+	pid_t ppid = getppid();
+	int rc, deathsig = 0;
 
 	if (!p || !p->user) {
 		if (geteuid() == 0)
@@ -91,8 +97,14 @@ int privdrop_apply(void *ctx, struct error *e)
 				return rc;
 		}
 	}
-	/* Order matters: groups and gid while we still may, uid last. */
-	if (initgroups(p->user, p->gid) < 0 && setgroups(0, NULL) < 0)
+	/* The parent-death signal (serve's children die with it) is cleared by
+	 * the kernel when the ids change: read it now, set it again after. */
+	if (prctl(PR_GET_PDEATHSIG, &deathsig) < 0)
+		deathsig = 0;
+	/* Order matters: groups and gid while we still may, uid last.  The
+	 * user's supplementary groups by passwd name (--user 1000 too); a uid
+	 * with no passwd entry gets none. */
+	if ((!p->name[0] || initgroups(p->name, p->gid) < 0) && setgroups(0, NULL) < 0)
 		return error_set(e, KD_EIO, "--user %s: setting groups: %s", p->user, strerror(errno));
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return error_set(e, KD_EIO, "--user %s: setgid: %s", p->user, strerror(errno));
@@ -104,6 +116,13 @@ int privdrop_apply(void *ctx, struct error *e)
 		return error_set(e, KD_EIO, "--user %s: the ids did not all change", p->user);
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		return error_set(e, KD_EIO, "--user %s: root could be regained; stopping", p->user);
+	if (deathsig) {
+		if (prctl(PR_SET_PDEATHSIG, deathsig) < 0)
+			return error_set(e, KD_EIO, "--user %s: parent-death signal: %s", p->user, strerror(errno));
+		/* The parent may have died while the signal was off. */
+		if (getppid() != ppid)
+			return error_set(e, KD_EIO, "--user %s: the supervisor is gone", p->user);
+	}
 	/* (The kernel has made the process non-dumpable on the uid change, so
 	 * the user cannot ptrace or core-dump what root opened.) */
 	if (p->check_dir && access(p->check_dir, W_OK | X_OK) < 0)

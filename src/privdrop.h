@@ -15,6 +15,7 @@ struct error;
 
 struct privdrop {
 	const char *user;   /* NULL: no --user given */
+	char name[64];      /* the passwd name for initgroups ("" if the uid has none) */
 	uid_t uid;
 	gid_t gid;
 	const char *give[4]; /* paths to chown to the user before the drop (NULL-terminated) */
