@@ -97,7 +97,7 @@ static int parse_size(const char *s, long long lo, long long hi, long long *out)
 	long long v;
 
 	errno = 0;
-	v = strtoll(s, &end, 0);
+	v = strtoll(s, &end, 10); /* "010" is ten, as for every other command */
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -1;
 	*out = v;

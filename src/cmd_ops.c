@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -35,22 +36,22 @@ struct ops {
 static long long parse_duration(const char *s)
 {
 	char *end;
-	long long v;
+	long long v, mult;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || end == s || v < 0)
 		return -1;
 	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
+	case '\0': case 's': mult = 1; break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
 	default: return -1;
 	}
-	if (*end && end[1])
+	if ((*end && end[1]) || v > LLONG_MAX / mult)
 		return -1;
-	return v;
+	return v * mult;
 }
 
 static void ops_usage(FILE *fp, const char *cmd)

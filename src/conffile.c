@@ -193,9 +193,43 @@ static int parse_line(struct conffile *c, char *s, const char *path, int line, s
 	}
 	if ((b = parse_bool(val)) < 0)
 		return error_set(e, KD_EINPUT, "%s:%d: '%s' is a flag: true or false, not '%s'", path, line, key, val);
-	if (b && add_entry(c, o, NULL, line) < 0)
-		return error_set(e, KD_ENOMEM, "out of memory");
-	return 0;
+	/* The later line wins: "false" takes back an earlier "true". */
+	if (!b) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < c->n; i++) {
+			if (c->v[i].opt == o) {
+				free(c->v[i].flag);
+				free(c->v[i].value);
+				continue;
+			}
+			c->v[k++] = c->v[i];
+		}
+		c->n = k;
+		return 0;
+	}
+	return add_entry(c, o, NULL, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
+}
+
+/* One line into buf (at most CONFFILE_MAX_LINE bytes and its newline); its
+ * length, 0 at the end of the file, -1 when longer, -2 on a NUL byte
+ * (fgets would silently stop at it and lose the rest of the line). */
+static long read_line(FILE *fp, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(fp)) != EOF) {
+		if (ch == '\0')
+			return -2;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return (long)n;
 }
 
 int conffile_load(struct conffile *c, const char *path, struct error *e)
@@ -207,21 +241,23 @@ int conffile_load(struct conffile *c, const char *path, struct error *e)
 
 	if (!fp)
 		return error_set(e, KD_EIO, "%s: %s", path, strerror(errno));
-	while (fgets(buf, sizeof(buf), fp)) {
-		size_t n = strlen(buf);
+	for (;;) {
+		long n = read_line(fp, buf, sizeof(buf));
 
-		line++;
-		total += n;
-		if (total > CONFFILE_MAX_BYTES) {
-			rc = error_set(e, KD_ELIMIT, "%s: larger than %d bytes", path, CONFFILE_MAX_BYTES);
+		if (n == 0)
 			break;
-		}
-		if (n > CONFFILE_MAX_LINE && buf[n - 1] != '\n') {
+		line++;
+		if (n == -1) {
 			rc = error_set(e, KD_ELIMIT, "%s:%d: line longer than %d bytes", path, line, CONFFILE_MAX_LINE);
 			break;
 		}
-		if (memchr(buf, '\0', n) != NULL && strlen(buf) != n) {
+		if (n == -2) {
 			rc = error_set(e, KD_EINPUT, "%s:%d: NUL byte", path, line);
+			break;
+		}
+		total += (size_t)n;
+		if (total > CONFFILE_MAX_BYTES) {
+			rc = error_set(e, KD_ELIMIT, "%s: larger than %d bytes", path, CONFFILE_MAX_BYTES);
 			break;
 		}
 		if ((rc = parse_line(c, buf, path, line, e)) < 0)
