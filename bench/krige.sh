@@ -37,6 +37,7 @@ echo "== kriging: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^
 # ---- kriging.js
 CACHE=./bench/.npm/kriging
 PKG=@sakitam-gis/kriging
+PKG_VERSION=0.1.0 # pinned: a new release must not change what we compare with
 have_kjs=0
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -46,7 +47,7 @@ fi
 if command -v node >/dev/null 2>&1; then
 	if [ ! -f "$CACHE/node_modules/$PKG/package.json" ] && command -v npm >/dev/null 2>&1; then
 		mkdir -p "$CACHE"
-		(cd "$CACHE" && npm install --prefix . --no-save --no-package-lock --no-audit --no-fund --silent "$PKG" \
+		(cd "$CACHE" && npm install --prefix . --no-save --no-package-lock --no-audit --no-fund --silent "$PKG@$PKG_VERSION" \
 			>npm.log 2>&1)
 	fi
 	[ -f "$CACHE/node_modules/$PKG/package.json" ] && have_kjs=1

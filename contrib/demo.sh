@@ -9,15 +9,23 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$top/demo}
 krigd=${KRIGD:-$top/krigd} # the build tree's, or KRIGD (tests/demo.test)
 
+# Start afresh, but never empty a directory this script did not make.
+if [ -d "$dir" ] && [ ! -e "$dir/.krigd-demo" ] && [ -n "$(ls -A "$dir")" ]; then
+	echo "$0: $dir exists and is not a demo directory; not touching it" >&2; exit 1
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
+: > "$dir/.krigd-demo"
 "$top/contrib/data/make-sample-source.sh" "$dir/source.db" >/dev/null
 
 "$krigd" serve --db "$dir/queue.db" --socket "$dir/krigd.sock" --out "$dir/images" \
 	--source "$dir/source.db" --boundary "$top/contrib/data/nanshan.geojson" --boundary-dir "$top/contrib/data" \
 	--url-prefix "/images/" 2> "$dir/krigd.log" &
 serve=$!
-trap 'kill $serve 2>/dev/null; wait $serve 2>/dev/null || true' EXIT
+# On any exit, also by a signal (dash runs the EXIT trap only on exit).
+trap 'kill $serve 2>/dev/null || true; wait $serve 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The socket appears once the listener has the database open.
 i=0
@@ -26,7 +34,9 @@ while [ ! -S "$dir/krigd.sock" ]; do
 	sleep 0.05
 done
 
-echo "ping  -> job $("$krigd" submit --socket "$dir/krigd.sock" "hello server $(date)")"
+# (On its own line: inside echo's arguments a refused ping would not stop set -e.)
+ping=$("$krigd" submit --socket "$dir/krigd.sock" "hello server $(date)")
+echo "ping  -> job $ping"
 echo "inline demo job -> job $("$krigd" submit --socket "$dir/krigd.sock" - < "$top/contrib/demo/pm25-job.json" 2>/dev/null || echo '(refused: see krigd.log)')"
 
 # Wait until nothing is pending or running.

@@ -128,7 +128,7 @@ static int set_table(struct my *m, const char *t, struct error *e)
 
 static int read_password_file(struct my *m, const char *path, struct error *e)
 {
-	char buf[PASSWORD_MAX + 2];
+	char buf[PASSWORD_MAX + 2], *nl;
 	size_t n;
 	FILE *f = fopen(path, "r");
 
@@ -141,13 +141,17 @@ static int read_password_file(struct my *m, const char *path, struct error *e)
 		return error_set(e, KD_EIO, "source mysql: password_file %s: read error", path);
 	}
 	fclose(f);
+	/* The first line is the password (as source.h says); editors and `echo`
+	 * end it with a newline that is not part of it, and what follows (a
+	 * comment, say) is not either. */
+	if ((nl = memchr(buf, '\n', n)) != NULL)
+		n = (size_t)(nl - buf);
 	if (n > PASSWORD_MAX) {
 		explicit_bzero(buf, sizeof(buf));
 		return error_set(e, KD_EINPUT, "source mysql: password_file %s: longer than %d bytes", path,
 				 PASSWORD_MAX);
 	}
-	/* Editors and `echo` end the file with a newline that is not part of it. */
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
 	if (memchr(buf, '\0', n)) {

@@ -115,7 +115,9 @@ def verify_webhook(key, headers, body, now=None):
     want = base64.b64encode(mac).decode()
     for s in sigs.split():
         version, _, sig = s.partition(',')
-        if version == 'v1' and hmac.compare_digest(sig, want):
+        # bytes: compare_digest refuses a str with non-ASCII characters,
+        # and one odd entry must not hide a valid one after it
+        if version == 'v1' and hmac.compare_digest(sig.encode('utf-8', 'replace'), want.encode()):
             return None
     return 'no matching v1 signature'
 
@@ -313,6 +315,8 @@ class App:
         """Build and send a trigger for one source row: all its frames or one
         pubtime, optionally only the first N stations of each frame (so a
         person, or a test, can see what a frame that cannot be kriged does)."""
+        if not isinstance(req, dict):
+            raise ValueError('expected a JSON object')
         rows = self.source_rows(req.get('source_id'))
         if not rows:
             raise ValueError('no source row %r' % req.get('source_id'))
@@ -383,6 +387,9 @@ class App:
 def make_handler(app):
     class Handler(BaseHTTPRequestHandler):
         server_version = 'krigd-web/1'
+        # A client that sends half a request (or nothing) must not hold a
+        # thread for ever; /events writes at least every 10 s.
+        timeout = 60
 
         def log_message(self, fmt, *args):
             if app.a.verbose:
@@ -419,6 +426,8 @@ def make_handler(app):
                 if u.path.startswith('/static/'):
                     return self.static(u.path[len('/static/'):])
                 if u.path == '/events':
+                    if self.command == 'HEAD':
+                        return self.send(200, b'', 'text/event-stream')
                     return self.events()
                 if u.path == '/api/sources':
                     return self.send_json([dict(r, frames=[{'pubtime': f['pubtime'], 'stations': len(f['points'])}
@@ -449,6 +458,8 @@ def make_handler(app):
                 return self.send_json({'error': 'not found'}, 404)
             except (ValueError, RuntimeError) as e:
                 return self.send_json({'error': str(e)}, 400)
+            except (subprocess.SubprocessError, sqlite3.Error) as e:
+                return self.send_json({'error': 'krigd or the source is busy: %s' % e}, 503)
 
         do_HEAD = do_GET
 
@@ -465,6 +476,8 @@ def make_handler(app):
                 return self.send_json({'error': 'not found'}, 404)
             except (ValueError, TypeError, KeyError) as e:
                 return self.send_json({'ok': False, 'error': str(e)}, 400)
+            except (subprocess.SubprocessError, sqlite3.Error, OSError) as e:
+                return self.send_json({'ok': False, 'error': 'krigd or the source is busy: %s' % e}, 503)
 
         def static(self, name):
             path = os.path.realpath(os.path.join(STATIC, name))

@@ -133,6 +133,13 @@ function setStatus(state) {
   st.textContent = state;
   st.className = 'state ' + state;
 }
+// The status of a job only moves forward: answers to polls and events
+// arrive in any order, and a late "pending" must not undo "running".
+const RANK = { submitted: 0, pending: 1, running: 2 };
+function rank(state) { return state in RANK ? RANK[state] : 3; }
+function advanceStatus(state) {
+  if (rank(state) > rank($('status').textContent)) setStatus(state);
+}
 function progress(text) {
   if (S.seen.has(text)) return;
   S.seen.add(text);
@@ -157,8 +164,7 @@ async function refreshJob(id) {
   if (id !== S.jobId) return;
   if (v.callback === 'verified') $('callback').textContent = '✔ callback signature verified';
   // An event may have moved the status on while this was in flight.
-  const cur = $('status').textContent;
-  if (FINISHED.includes(v.state) || !FINISHED.includes(cur)) setStatus(v.state);
+  advanceStatus(v.state);
   if (FINISHED.includes(v.state)) showJob(v);
 }
 function showJob(v) {
@@ -314,11 +320,8 @@ function listen() {
     } else {
       progress(`${ev.state} (krigd show)` + (ev.error && !FINISHED.includes(ev.state) ? ': ' + ev.error : ''));
     }
-    const cur = $('status').textContent;
-    if (!FINISHED.includes(cur) || ev.state !== cur) {
-      setStatus(ev.state);
-      if (FINISHED.includes(ev.state) && !(S.job && S.job.job === ev.job && S.job.state === ev.state)) refreshJob(ev.job);
-    }
+    advanceStatus(ev.state);
+    if (FINISHED.includes(ev.state) && !(S.job && S.job.job === ev.job && S.job.state === ev.state)) refreshJob(ev.job);
   });
   es.onopen = () => { $('draw').disabled = false; };
 }
