@@ -7,7 +7,7 @@
 # pixels wide, exponential / gaussian / spherical at one fixed variogram
 # (nugget 20, psill 400, range a third of the district's width), every path
 # the CPU runs at 1..all threads, prediction alone and prediction +
-# variance.  To keep the whole run near 10 minutes on 2 cores, the slow
+# variance.  To keep the whole run near a minute on 2 cores, the slow
 # cases run on part of a grid (the first rows holding the stated number of
 # cells): scalar and portable on the 256 grid only; variance at N = 500 on
 # up to 60k cells; figures are cells per second, so they compare per cell.
