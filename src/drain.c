@@ -363,16 +363,18 @@ static void process(struct worker *w, struct queue_job *job)
 	if (rc == KD_ECANCEL && !s->cancel)
 		rc = error_set(&e, KD_EIO, "drain stopped while rendering");
 	if (rc == 0) {
-		rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe);
-		/* Another writer holds the database past the busy time-out.  The
-		 * files are durable and the write-back done: keep the slot (the
+		/* Another writer holding the database past the busy time-out: the
+		 * files are durable and the write-back done, so keep the slot (the
 		 * timer keeps renewing the lease) and try again, rather than let
 		 * the lease lapse and a reclaim count a rendered job as failed. */
-		if (rc == KD_EBUSY)
-			log_warn("job %lld: rendered, but could not be marked done yet (%s); retrying", job->id, fe.msg);
-		while (rc == KD_EBUSY && !s->lost && !*w->d->stop) {
+		int tries = 0;
+
+		while ((rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe)) ==
+			       KD_EBUSY && !s->lost && !*w->d->stop) {
+			if (tries++ == 0)
+				log_warn("job %lld: rendered, but could not be marked done yet (%s); retrying", job->id,
+					 fe.msg);
 			nap(w->d, 200);
-			rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe);
 		}
 		if (rc == KD_ELEASE)
 			log_warn("job %lld: rendered, but its lease was lost; the new owner finishes it", job->id);

@@ -1020,7 +1020,7 @@ int queue_retry(struct queue *q, long long id, int force, long long now, long lo
 int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
 		struct error *e)
 {
-	long long ids[CHUNK], deleted = 0;
+	long long ids[CHUNK];
 	int n, rc, stop = 0;
 
 	if (count)
@@ -1045,6 +1045,8 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 		if (!stop && rc != SQLITE_DONE && rc != SQLITE_ROW)
 			return db_error(q, rc, e, "purge");
 		if (n > 0) {
+			long long deleted = 0;
+
 			if ((rc = tx_begin(q, e)) < 0)
 				return rc;
 			for (int i = 0; i < n; i++) {
@@ -1064,7 +1066,6 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 				return rc;
 			if (count)
 				*count += deleted;
-			deleted = 0;
 		}
 	} while (!stop && n == CHUNK);
 	return stop ? (e && e->code ? e->code : KD_EIO) : 0;

@@ -146,12 +146,11 @@ static int write_file(int dirfd, const char *name, int (*fn)(FILE *, const void 
 		      const void *arg, struct error *e)
 {
 	struct outfile f;
-	int rc;
 
 	if (outfile_open(&f, dirfd, name, e) < 0)
 		return e->code;
 	errno = 0;
-	if ((rc = fn(f.fp, arg, e)) < 0) {
+	if (fn(f.fp, arg, e) < 0) {
 		outfile_abort(&f); /* keeps the writer's own reason and code */
 		return error_prefix(e, "writing %s: ", name);
 	}

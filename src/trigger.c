@@ -451,7 +451,8 @@ void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root, *req;
-	size_t bad;
+	const char *s;
+	size_t n, bad;
 
 	if (outlen)
 		out[0] = '\0';
@@ -462,10 +463,12 @@ void trigger_req_of(const char *buf, size_t len, char *out, size_t outlen)
 		return;
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	if (root && json_object_is_type(root, json_type_object) &&
-	    json_object_object_get_ex(root, "req", &req) && json_object_is_type(req, json_type_string) &&
-	    (size_t)json_object_get_string_len(req) < outlen &&
-	    json_utf8_valid(json_object_get_string(req), (size_t)json_object_get_string_len(req), &bad))
-		memcpy(out, json_object_get_string(req), (size_t)json_object_get_string_len(req) + 1);
+	    json_object_object_get_ex(root, "req", &req) && json_object_is_type(req, json_type_string)) {
+		s = json_object_get_string(req);
+		n = (size_t)json_object_get_string_len(req);
+		if (n < outlen && json_utf8_valid(s, n, &bad))
+			memcpy(out, s, n + 1);
+	}
 	if (root)
 		json_object_put(root);
 	json_tokener_free(tok);

@@ -18,6 +18,18 @@
 
 static char dbpath[256];
 
+/* Remove a test database and its WAL and shared-memory files. */
+static void unlink_db(const char *path)
+{
+	char p[320];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 static long long add(struct queue *q, const char *payload, const char *key, int prio, long long run_at,
 		     int max_attempts)
 {
@@ -287,14 +299,7 @@ static void test_operator_races(const struct queue_opts *o)
 	queue_close(racer);
 	queue_close(q);
 	racer = NULL;
-	unlink(path);
-	{
-		char p2[320];
-		snprintf(p2, sizeof(p2), "%s-wal", path);
-		unlink(p2);
-		snprintf(p2, sizeof(p2), "%s-shm", path);
-		unlink(p2);
-	}
+	unlink_db(path);
 }
 
 int main(void)
@@ -597,13 +602,6 @@ int main(void)
 	       "integrity_check ok");
 
 	queue_close(q);
-	unlink(dbpath);
-	{
-		char p[300];
-		snprintf(p, sizeof(p), "%s-wal", dbpath);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", dbpath);
-		unlink(p);
-	}
+	unlink_db(dbpath);
 	return tap_done();
 }
