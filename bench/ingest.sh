@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/ingest.sh - acked triggers per second through `krigd listen`, run by
 # `make bench` from the build tree.  Loads: 1 and 8 concurrent clients, each
-# keeping up to 16 triggers in flight (tests/kd_flood).  Rows:
+# keeping up to 16 triggers in flight (tests/lib/kd_flood).  Rows:
 #   group commit, synchronous=FULL     the default: a reply means "on disk"
 #   one commit per trigger (baseline)  --max-batch 1: one autocommit INSERT each
 #   group commit, synchronous=NORMAL   survives a krigd crash, not power loss
@@ -10,7 +10,7 @@
 # BENCH_N (default 40000) triggers per run; the baseline runs a tenth of it.
 set -u
 KRIGD=${KRIGD:-./krigd}
-FLOOD=${FLOOD:-./tests/kd_flood}
+FLOOD=${FLOOD:-./tests/lib/kd_flood}
 N=${BENCH_N:-40000}
 [ -x "$KRIGD" ] && [ -x "$FLOOD" ] || { echo "bench/ingest.sh: build first (make)"; exit 1; }
 DIR=$(mktemp -d ./bench-ingest.XXXXXX)

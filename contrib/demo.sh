@@ -7,7 +7,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$top/demo}
-krigd=${KRIGD:-$top/krigd} # the build tree's, or KRIGD (tests/demo.test)
+krigd=${KRIGD:-$top/krigd} # the build tree's, or KRIGD (tests/cli/demo.test)
 
 # Start afresh, but never empty a directory this script did not make.
 if [ -d "$dir" ] && [ ! -e "$dir/.krigd-demo" ] && [ -n "$(ls -A "$dir")" ]; then

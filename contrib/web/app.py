@@ -45,7 +45,7 @@ FINISHED = ('done', 'dead', 'cancelled')
 MAX_BODY = 1 << 20          # a callback or a draw request; both are small
 SIGNATURE_TOLERANCE = 300   # seconds, as the Standard Webhooks libraries use
 
-# HJ 633-2012 levels, as src/palette.h documents them: upper bounds (inclusive)
+# HJ 633-2012 levels, as src/image/palette.h documents them: upper bounds (inclusive)
 # of levels 1..5 per index, and the unit.  The page draws the legend from this.
 HJ633 = {
     'aqi': ('', [50, 100, 150, 200, 300]),

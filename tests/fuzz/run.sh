@@ -19,9 +19,11 @@ libs="$(pkg-config --cflags --libs sqlite3 json-c libpng libcurl libcrypto) ${FU
 # the schema generated into the build tree.
 obj=$build/fuzz/obj
 mkdir -p "$obj"
-cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -I$build -I$src/src -I$src/tests/fuzz"
+inc="-I$build -I$src/tests/fuzz"
+for d in "$src"/src/*/; do inc="$inc -I$d"; done
+cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined $inc"
 objs=
-for f in "$src"/src/*.c "$build/src/queue_schema.c"; do
+for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c"; do
 	base=$(basename "$f" .c)
 	case $base in
 	main | cmd_*) continue ;;
@@ -35,7 +37,7 @@ for f in "$src"/src/*.c "$build/src/queue_schema.c"; do
 	*) extra= ;;
 	esac
 	[ -f "$f" ] || continue
-	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/
+	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/queue/
 	"$cc" $cflags $extra $(pkg-config --cflags sqlite3 json-c libpng libcurl) -c -o "$obj/$base.o" "$f"
 	objs="$objs $obj/$base.o"
 done
@@ -45,7 +47,7 @@ for t in "$@"; do
 	dir=$build/fuzz/$t
 	mkdir -p "$dir/corpus"
 	cp "$src/tests/fuzz/corpus/$t"/* "$dir/corpus/" 2>/dev/null || true
-	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined -I"$build" -I"$src/src" -I"$src/tests/fuzz" \
+	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined $inc \
 		-o "$dir/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $objs $libs -lm -pthread
 	echo "== fuzz_$t for $secs s"
 	rc=0
