@@ -69,7 +69,7 @@ int legend_draw(const char *index, int width, unsigned char **rgba, int *w, int 
 /* The text of band l of p and its colour; returns the number of bands. */
 static int band_label(const struct palette *p, int l, char *label, size_t len, unsigned char rgb[3])
 {
-	if (p->levels) {
+	if (p->mode != PALETTE_MODE_RAMP) {
 		/* Bounds are inclusive above (palette.h): level l covers
 		 * (bound[l-1], bound[l]]; written as "35-75". */
 		if (l == 0)
@@ -85,11 +85,17 @@ static int band_label(const struct palette *p, int l, char *label, size_t len, u
 	 * empty or broken range colours everything with the first (palette.h). */
 	if (!(p->vmax > p->vmin && isfinite(p->vmax - p->vmin))) {
 		snprintf(label, len, "%.4g", isfinite(p->vmin) ? p->vmin : 0);
-		memcpy(rgb, palette_colours[0], 3);
+		memcpy(rgb, palette_viridis[0], 3);
 		return 1;
 	}
-	snprintf(label, len, "%.4g", p->vmin + l * (p->vmax - p->vmin) / (PALETTE_LEVELS - 1));
-	memcpy(rgb, palette_colours[l], 3);
+	{
+		double v = p->vmin + l * (p->vmax - p->vmin) / (PALETTE_LEVELS - 1);
+		unsigned char rgba[4];
+
+		snprintf(label, len, "%.4g", v);
+		palette_rgba(p, v, rgba);
+		memcpy(rgb, rgba, 3);
+	}
 	return PALETTE_LEVELS;
 }
 
@@ -140,7 +146,7 @@ static long coloured(const unsigned char *rgba, int w, int x, int y, int bw, int
 	return n;
 }
 
-int legend_embed(unsigned char *rgba, int w, int h, const struct palette *p, const char **corner,
+int legend_embed(unsigned char *rgba, int w, int h, const struct palette *p, int lang, const char **corner,
 		 long *hidden, struct error *e)
 {
 	static const char *const names[4] = { "bottom-right", "bottom-left", "top-right", "top-left" };

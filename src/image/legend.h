@@ -10,6 +10,9 @@
 struct error;
 struct palette;
 
+/* The language of the legend's text (level names). */
+enum legend_lang { LEGEND_EN = 0, LEGEND_ZH = 1 };
+
 #define LEGEND_MIN_WIDTH 48
 #define LEGEND_MAX_WIDTH 4000
 
@@ -32,7 +35,7 @@ int legend_draw_palette(const struct palette *p, int width, unsigned char **rgba
  * (static text, e.g. "bottom-right") and *hidden (coloured pixels now under
  * the legend) say where it went.  KD_EINPUT, the map untouched, when the map
  * is too small to hold the legend; KD_ENOMEM. */
-int legend_embed(unsigned char *rgba, int w, int h, const struct palette *p, const char **corner,
+int legend_embed(unsigned char *rgba, int w, int h, const struct palette *p, int lang, const char **corner,
 		 long *hidden, struct error *e);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_legend.c - the legend drawn into a map (legend_embed) and the legend
- * of a ramp.  The level colours are HJ 633-2012 section 5's RGB, written
- * here from the standard, not taken from palette.c. */
+ * of a ramp.  The ramp's colours are matplotlib's viridis table, written
+ * here from it, not taken from palette.c. */
 #include "config.h"
 
 #include <math.h>
@@ -12,9 +12,6 @@
 #include "palette.h"
 #include "tap.h"
 
-static const unsigned char hj633[6][3] = {
-	{ 0, 228, 0 }, { 255, 255, 0 }, { 255, 126, 0 }, { 255, 0, 0 }, { 153, 0, 76 }, { 126, 0, 35 },
-};
 
 /* A w x h map, transparent, with opaque grey boxes of side s in the
  * corners whose bit is set in mask (1 bottom-right, 2 bottom-left,
@@ -92,7 +89,7 @@ static void test_corners(void)
 		int box[4], lw, lh, rc;
 
 		error_clear(&e);
-		rc = legend_embed(m, w, h, &p, &corner, &hidden, &e);
+		rc = legend_embed(m, w, h, &p, LEGEND_EN, &corner, &hidden, &e);
 		tap_ok(rc == 0 && strcmp(corner, cases[i].want) == 0 && hidden == 0,
 		       "corners filled %d: the legend goes %s, hiding nothing (got %d %s, %ld hidden) %s",
 		       cases[i].mask, cases[i].want, rc, corner, hidden, e.msg);
@@ -128,7 +125,7 @@ static void test_corners(void)
 
 		memset(m, 200, 4 * (size_t)w * h);
 		legend_draw_palette(&p, w / 5, &leg, &lw, &lh, &e);
-		legend_embed(m, w, h, &p, &corner, &hidden, &e);
+		legend_embed(m, w, h, &p, LEGEND_EN, &corner, &hidden, &e);
 		tap_ok(strcmp(corner, "bottom-right") == 0 && hidden == (long)lw * lh,
 		       "a map coloured all over: bottom-right, %ld pixels hidden (got %s, %ld)",
 		       (long)lw * lh, corner, hidden);
@@ -148,7 +145,7 @@ static void test_too_small(void)
 
 	palette_init(&p, "aqi", 0, 0);
 	error_clear(&e);
-	rc = legend_embed(m, 60, 40, &p, &corner, &hidden, &e);
+	rc = legend_embed(m, 60, 40, &p, LEGEND_EN, &corner, &hidden, &e);
 	tap_ok(rc == KD_EINPUT && strstr(e.msg, "60x40") && strstr(e.msg, "too small"),
 	       "a 60x40 map is too small for a legend: %d %s", rc, e.msg);
 	tap_ok(memcmp(m, before, 4 * 60 * 40) == 0 && strcmp(corner, "unset") == 0,
@@ -164,22 +161,26 @@ static void test_ramp(void)
 	unsigned char *img = NULL, c[8][3];
 	int w, h, n, ok = 1;
 
-	/* An index without HJ 633 levels: a ramp from 10 to 60 passes through
-	 * the six colours at 10, 20, ..., 60. */
+	/* An index without HJ 633 levels: a viridis ramp from 10 to 60 with
+	 * six stops at 10, 20, ..., 60: entries 0, 51, 102, 153, 204, 255 of
+	 * matplotlib's table, rounded to 8 bits. */
+	static const unsigned char stops[6][3] = {
+		{ 68, 1, 84 }, { 65, 68, 135 }, { 42, 120, 142 }, { 34, 168, 132 }, { 122, 209, 81 }, { 253, 231, 37 },
+	};
 	tap_ok(palette_init(&p, "temperature", 10, 60) == 0, "temperature colours by a ramp");
 	error_clear(&e);
 	tap_ok(legend_draw_palette(&p, 120, &img, &w, &h, &e) == 0 && w == 120, "its legend draws: %s", e.msg);
 	n = column_colours(img, w, h, 10, c);
 	for (int i = 0; i < 6 && i < n; i++)
-		ok &= memcmp(c[i], hj633[i], 3) == 0;
-	tap_ok(n == 6 && ok, "six swatches, the six HJ 633 colours in order (%d)", n);
+		ok &= memcmp(c[i], stops[i], 3) == 0;
+	tap_ok(n == 6 && ok, "six swatches, viridis at the six stops in order (%d)", n);
 	free(img);
 
 	/* Constant data colour everything with the first colour: one band. */
 	palette_init(&p, "temperature", 25, 25);
 	legend_draw_palette(&p, 120, &img, &w, &h, &e);
 	n = column_colours(img, w, h, 10, c);
-	tap_ok(n == 1 && memcmp(c[0], hj633[0], 3) == 0, "constant data: one band, the first colour (%d)", n);
+	tap_ok(n == 1 && memcmp(c[0], stops[0], 3) == 0, "constant data: one band, the first colour (%d)", n);
 	free(img);
 
 	/* And a ramp's legend goes into a map like a level legend does. */
@@ -191,7 +192,7 @@ static void test_ramp(void)
 		int rc;
 
 		palette_init(&p, "temperature", -5, 1.5e6);
-		rc = legend_embed(m, 500, 500, &p, &corner, &hidden, &e);
+		rc = legend_embed(m, 500, 500, &p, LEGEND_EN, &corner, &hidden, &e);
 		tap_ok(rc == 0 && hidden == 0, "a ramp of -5 .. 1.5e6 embeds (%s) %s", corner, e.msg);
 		free(m);
 	}
