@@ -10,7 +10,19 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "legend.h"
 #include "trigger.h"
+
+int cli_lang(const char *s, int *lang)
+{
+	if (strcmp(s, "en") == 0)
+		*lang = LEGEND_EN;
+	else if (strcmp(s, "zh") == 0)
+		*lang = LEGEND_ZH;
+	else
+		return -1;
+	return 0;
+}
 
 int cli_long(const char *s, long lo, long hi, long *out)
 {

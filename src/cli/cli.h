@@ -7,6 +7,9 @@
  * (garbage, trailing text, overflow, out of range). */
 int cli_long(const char *s, long lo, long hi, long *out);
 
+/* --lang: "en" or "zh" to *lang (enum legend_lang): 0, else -1. */
+int cli_lang(const char *s, int *lang);
+
 /* Route SIGTERM and SIGINT to handler (which must only set a flag) and
  * ignore SIGPIPE, so a peer that hangs up is an error return, not a death. */
 void cli_signals(void (*handler)(int));

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +16,27 @@
 #include "commands.h"
 #include "error.h"
 #include "legend.h"
+#include "legend_json.h"
+#include "palette.h"
 #include "outfile.h"
 #include "pngout.h"
 
 static void legend_usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: krigd legend --index NAME --out FILE.png [--width N]\n"
+		"usage: krigd legend --index NAME (--out FILE.png | --json) [--width N]\n"
+		"                    [--colors MODE] [--lang LANG]\n"
 		"\n"
-		"Draw the colour legend of an index: its six HJ 633 levels, each with its\n"
-		"colour and range, level 1 at the top.\n"
+		"Draw the colour legend of an index: its title and unit, its six HJ 633\n"
+		"levels, each with its colour, range and name, level 1 at the top.\n"
 		"\n"
 		"  --index NAME   aqi, pm25, pm10, so2, no2, co, o3, so2_24h, no2_24h,\n"
 		"                 co_24h, o3_8h\n"
 		"  --out FILE     the PNG to write (replaced atomically)\n"
+		"  --json         print the legend as JSON (levels or ramp stops) instead\n"
 		"  --width N      pixels across (default 240)\n"
+		"  --colors MODE  levels (default) or smooth: a continuous colour bar\n"
+		"  --lang LANG    level names in en (default) or zh\n"
 		"  --help         this text\n");
 }
 
@@ -63,12 +71,30 @@ static int write_png(const char *path, const unsigned char *rgba, int w, int h, 
 	return rc;
 }
 
+static int print_json(const char *index, enum palette_mode mode)
+{
+	struct palette p;
+	struct json_object *o;
+
+	palette_setup(&p, index, mode, NAN, NAN);
+	if (!(o = legend_json(&p))) {
+		fprintf(stderr, "krigd legend: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cmd_legend(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "width", required_argument, NULL, 'w' },
+		{ "colors", required_argument, NULL, 'C' },
+		{ "lang", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,7 +102,8 @@ int cmd_legend(int argc, char **argv)
 	unsigned char *rgba = NULL;
 	struct error e;
 	long width = 240;
-	int c, w, h;
+	int c, w, h, lang = LEGEND_EN, json = 0;
+	enum palette_mode mode = PALETTE_DEFAULT;
 
 	error_clear(&e);
 	optind = 1;
@@ -91,16 +118,31 @@ int cmd_legend(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			if (palette_mode_parse(optarg, &mode) < 0) {
+				fprintf(stderr, "krigd legend: --colors: expected levels, smooth or ramp\n");
+				return 2;
+			}
+			break;
+		case 'l':
+			if (cli_lang(optarg, &lang) < 0) {
+				fprintf(stderr, "krigd legend: --lang: expected en or zh\n");
+				return 2;
+			}
+			break;
+		case 'j': json = 1; break;
 		case 'h': legend_usage(stdout); return 0;
 		default: legend_usage(stderr); return 2;
 		}
 	}
-	if (!index || !out || optind != argc) {
-		fprintf(stderr, "krigd legend: --index and --out are required\n");
+	if (!index || (!out && !json) || optind != argc) {
+		fprintf(stderr, "krigd legend: --index and --out (or --json) are required\n");
 		legend_usage(stderr);
 		return 2;
 	}
-	if (legend_draw(index, (int)width, &rgba, &w, &h, &e) < 0) {
+	if (json)
+		return print_json(index, mode);
+	if (legend_draw(index, mode, lang, (int)width, &rgba, &w, &h, &e) < 0) {
 		fprintf(stderr, "krigd legend: %s\n", e.msg);
 		return 2;
 	}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,6 +110,7 @@ static double smooth_reach(int i, int up)
 int palette_setup(struct palette *p, const char *index, enum palette_mode mode, double vmin, double vmax)
 {
 	memset(p, 0, sizeof(*p));
+	snprintf(p->index, sizeof(p->index), "%s", index ? index : "");
 	p->vmin = vmin;
 	p->vmax = vmax;
 	for (size_t i = 0; index && i < sizeof(indexes) / sizeof(indexes[0]); i++) {

@@ -55,6 +55,7 @@ enum palette_mode {
 };
 
 struct palette {
+	char index[33];        /* the index's name as given (cut to 32 bytes), for titles */
 	int levels;            /* 1: the index has HJ 633 levels in bound[] */
 	enum palette_mode mode; /* how values are coloured; never PALETTE_DEFAULT */
 	double bound[PALETTE_LEVELS - 1];

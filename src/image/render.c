@@ -371,6 +371,17 @@ static int write_grids(const struct job_ctx *c, struct frame_work *w, const char
 	return 0;
 }
 
+static struct json_object *box_json(int x, int y, int w, int h)
+{
+	struct json_object *a = json_object_new_array();
+
+	json_object_array_add(a, json_object_new_int(x));
+	json_object_array_add(a, json_object_new_int(y));
+	json_object_array_add(a, json_object_new_int(w));
+	json_object_array_add(a, json_object_new_int(h));
+	return a;
+}
+
 /* Colour values (and embed the legend when asked), then write .png and
  * .pgw for one frame; fo gets where the legend went, images the PNG. */
 static int write_image(const struct job_ctx *c, const struct frame *fr, const double *values, const char *base,
@@ -387,16 +398,16 @@ static int write_image(const struct job_ctx *c, const struct frame *fr, const do
 		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
 	palette_fill(&c->pal, values, (size_t)g->width * (size_t)g->height, rgba);
 	if (t->legend > 0 || (t->legend < 0 && c->o->legend)) {
-		const char *corner;
-		long hidden;
+		struct legend_place at;
 
-		if ((rc = legend_embed(rgba, g->width, g->height, &c->pal, c->o->lang, &corner, &hidden, e)) < 0) {
+		if ((rc = legend_embed(rgba, g->width, g->height, &c->pal, c->o->lang, &at, e)) < 0) {
 			free(rgba);
 			return rc;
 		}
 		struct json_object *leg = json_object_new_object();
-		json_object_object_add(leg, "corner", json_object_new_string(corner));
-		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(hidden));
+		json_object_object_add(leg, "corner", json_object_new_string(at.corner));
+		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(at.hidden));
+		json_object_object_add(leg, "box", box_json(at.x, at.y, at.w, at.h));
 		json_object_object_add(fo, "legend", leg);
 	}
 	pa.rgba = rgba;
