@@ -5,40 +5,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <getopt.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "legend.h"
 #include "legend_json.h"
-#include "palette.h"
+#include "options.h"
 #include "outfile.h"
+#include "palette.h"
 #include "pngout.h"
 
-static void legend_usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: krigd legend --index NAME (--out FILE.png | --json) [--width N]\n"
-		"                    [--colors MODE] [--lang LANG]\n"
-		"\n"
-		"Draw the colour legend of an index: its title and unit, its six HJ 633\n"
-		"levels, each with its colour, range and name, level 1 at the top.\n"
-		"\n"
-		"  --index NAME   aqi, pm25, pm10, so2, no2, co, o3, so2_24h, no2_24h,\n"
-		"                 co_24h, o3_8h\n"
-		"  --out FILE     the PNG to write (replaced atomically)\n"
-		"  --json         print the legend as JSON (levels or ramp stops) instead\n"
-		"  --width N      pixels across (default 240)\n"
-		"  --colors MODE  levels (default) or smooth: a continuous colour bar\n"
-		"  --lang LANG    level names in en (default) or zh\n"
-		"  --help         this text\n");
-}
+static const struct opts_cmd legend_cmd = {
+	"legend", OPTC_LEGEND,
+	"usage: krigd legend --index NAME (--out FILE.png | --json) [--width N]\n"
+	"                    [--colors MODE] [--lang LANG]\n"
+	"\n"
+	"Draw the colour legend of an index: its title and unit, its six HJ 633\n"
+	"levels, each with its colour, range and name, level 1 at the top; or\n"
+	"print it as JSON for a web page to draw its own.\n"
+	"\n",
+	NULL,
+};
 
 static int write_png(const char *path, const unsigned char *rgba, int w, int h, struct error *e)
 {
@@ -88,56 +82,38 @@ static int print_json(const char *index, enum palette_mode mode)
 
 int cmd_legend(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "index", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "width", required_argument, NULL, 'w' },
-		{ "colors", required_argument, NULL, 'C' },
-		{ "lang", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *index = NULL, *out = NULL;
 	unsigned char *rgba = NULL;
 	struct error e;
-	long width = 240;
-	int c, w, h, lang = LEGEND_EN, json = 0;
+	struct opts p;
+	struct opt_val v;
+	long long width = 0;
+	int id, w, h, lang = LEGEND_EN, json = 0;
 	enum palette_mode mode = PALETTE_DEFAULT;
 
 	error_clear(&e);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i': index = optarg; break;
-		case 'o': out = optarg; break;
-		case 'w':
-			if (cli_long(optarg, LEGEND_MIN_WIDTH, LEGEND_MAX_WIDTH, &width) < 0) {
-				fprintf(stderr, "krigd legend: --width: expected %d .. %d\n", LEGEND_MIN_WIDTH,
-					LEGEND_MAX_WIDTH);
-				return 2;
-			}
+	opts_begin(&p, &legend_cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		switch (id) {
+		case OPT_INDEX: index = v.arg; break;
+		case OPT_LEGEND_OUT: out = v.arg; break;
+		case OPT_LEGEND_WIDTH: width = v.num; break;
+		case OPT_LEGEND_COLORS:
+			if (palette_mode_parse(v.arg, &mode) < 0)
+				return opts_bad(&p, &v, "levels, smooth or ramp"), 2;
 			break;
-		case 'C':
-			if (palette_mode_parse(optarg, &mode) < 0) {
-				fprintf(stderr, "krigd legend: --colors: expected levels, smooth or ramp\n");
-				return 2;
-			}
+		case OPT_LANG:
+			if (cli_lang(v.arg, &lang) < 0)
+				return opts_bad(&p, &v, "en or zh"), 2;
 			break;
-		case 'l':
-			if (cli_lang(optarg, &lang) < 0) {
-				fprintf(stderr, "krigd legend: --lang: expected en or zh\n");
-				return 2;
-			}
-			break;
-		case 'j': json = 1; break;
-		case 'h': legend_usage(stdout); return 0;
-		default: legend_usage(stderr); return 2;
+		case OPT_LEGEND_JSON: json = 1; break;
+		default: return cli_unhandled(&p, &v), 2;
 		}
-	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
 	if (!index || (!out && !json) || optind != argc) {
 		fprintf(stderr, "krigd legend: --index and --out (or --json) are required\n");
-		legend_usage(stderr);
+		opts_usage(&legend_cmd, stderr);
 		return 2;
 	}
 	if (json)
