@@ -1,6 +1,6 @@
 # tests/lib/harden.sh - helpers of the fault-injection tests; source after lib.sh.
 BOUNDARY=$top_srcdir/contrib/data/nanshan.geojson
-PNGCHECK="python3 $top_srcdir/tests/lib/pngcheck.py"
+PNGCHECK="python3 $top_srcdir/tests/lib/png_check.py"
 
 # make_source FILE N: a seed-shaped source, rows 1..N, one frame of five
 # stations each (row k's values shifted by k, so rows differ).
