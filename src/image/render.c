@@ -386,6 +386,48 @@ static void add_sum(struct json_object *total, struct json_object *part, const c
 	json_object_set_int64(a, json_object_get_int64(a) + json_object_get_int64(b));
 }
 
+/* The result object before any frame: bbox, size, zero station counts;
+ * *images and *stations are its members (borrowed) the frames fill. */
+static struct json_object *result_new(const struct grid *g, struct json_object **images,
+				      struct json_object **stations)
+{
+	struct json_object *res = json_object_new_object(), *bbox = json_object_new_array();
+
+	*images = json_object_new_object();
+	*stations = json_object_new_object();
+	json_object_array_add(bbox, json_object_new_double(g->west));
+	json_object_array_add(bbox, json_object_new_double(g->south));
+	json_object_array_add(bbox, json_object_new_double(g->west + g->width * g->dx));
+	json_object_array_add(bbox, json_object_new_double(g->south + g->height * g->dy));
+	json_object_object_add(*stations, "used", json_object_new_int64(0));
+	json_object_object_add(*stations, "merged", json_object_new_int64(0));
+	json_object_object_add(*stations, "dropped", json_object_new_int64(0));
+	json_object_object_add(res, "images", *images);
+	json_object_object_add(res, "bbox", bbox);
+	json_object_object_add(res, "stations", *stations);
+	json_object_object_add(res, "width", json_object_new_int(g->width));
+	json_object_object_add(res, "height", json_object_new_int(g->height));
+	return res;
+}
+
+/* Frame i's file base name into base (FRAME_NAME_MAX) and used[i]: its
+ * pubtime made safe, and apart from frames 0..i-1's.  Distinct pubtimes
+ * can map to one safe name, or to a name another frame's files already
+ * use: keep every frame's files apart. */
+static void frame_base(char (*used)[FRAME_NAME_MAX], size_t i, const char *pubtime, char *base)
+{
+	render_safe_name(pubtime, base, FRAME_NAME_MAX);
+	if (name_clashes(used, i, base)) {
+		size_t stem = strlen(base) < FRAME_NAME_MAX - 24 ? strlen(base) : FRAME_NAME_MAX - 24;
+		for (size_t n = i;; n++) {
+			snprintf(base + stem, FRAME_NAME_MAX - stem, "-%zu", n);
+			if (!name_clashes(used, i, base))
+				break;
+		}
+	}
+	snprintf(used[i], FRAME_NAME_MAX, "%s", base);
+}
+
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e)
 {
@@ -393,7 +435,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	struct boundary own = BOUNDARY_INIT;
 	const struct boundary *b = NULL;
 	struct grid g;
-	struct json_object *res = NULL, *images, *frames, *stations, *bbox;
+	struct json_object *res = NULL, *images, *frames, *stations;
 	double t0 = now_seconds();
 	char dirpath[256], (*used)[FRAME_NAME_MAX] = NULL; /* each frame's base name */
 	int dirfd = -1, rc;
@@ -413,23 +455,8 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	if ((rc = outdir_clean_tmp(dirfd, e)) < 0)
 		goto out;
 
-	res = json_object_new_object();
-	images = json_object_new_object();
+	res = result_new(&g, &images, &stations);
 	frames = json_object_new_array();
-	stations = json_object_new_object();
-	bbox = json_object_new_array();
-	json_object_array_add(bbox, json_object_new_double(g.west));
-	json_object_array_add(bbox, json_object_new_double(g.south));
-	json_object_array_add(bbox, json_object_new_double(g.west + g.width * g.dx));
-	json_object_array_add(bbox, json_object_new_double(g.south + g.height * g.dy));
-	json_object_object_add(stations, "used", json_object_new_int64(0));
-	json_object_object_add(stations, "merged", json_object_new_int64(0));
-	json_object_object_add(stations, "dropped", json_object_new_int64(0));
-	json_object_object_add(res, "images", images);
-	json_object_object_add(res, "bbox", bbox);
-	json_object_object_add(res, "stations", stations);
-	json_object_object_add(res, "width", json_object_new_int(g.width));
-	json_object_object_add(res, "height", json_object_new_int(g.height));
 
 	if (!(used = calloc(j->frames->n ? j->frames->n : 1, sizeof(*used)))) {
 		rc = error_set(e, KD_ENOMEM, "out of memory");
@@ -448,18 +475,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 			rc = error_set(e, KD_ECANCEL, "cancelled before frame %zu (%s)", i, fr->pubtime);
 			goto fail;
 		}
-		render_safe_name(fr->pubtime, base, sizeof(base));
-		/* Distinct pubtimes can map to one safe name, or to a name another
-		 * frame's files already use: keep every frame's files apart. */
-		if (name_clashes(used, i, base)) {
-			size_t stem = strlen(base) < sizeof(base) - 24 ? strlen(base) : sizeof(base) - 24;
-			for (size_t n = i;; n++) {
-				snprintf(base + stem, sizeof(base) - stem, "-%zu", n);
-				if (!name_clashes(used, i, base))
-					break;
-			}
-		}
-		snprintf(used[i], sizeof(used[i]), "%s", base);
+		frame_base(used, i, fr->pubtime, base);
 		rc = krige_frame(o, j, &g, fr, &w, fo, e);
 		if (rc == 0)
 			rc = check_finite(&g, w.value, "prediction", e);

@@ -290,6 +290,9 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 	return 0;
 }
 
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e);
+
 static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, struct error *e)
 {
 	struct json_object *frames = NULL, *variogram = NULL;
@@ -384,7 +387,13 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
+	return trigger_kind(t, frames, has_source, lim, e);
+}
 
+/* Source or inline, once every field is read: one of the two, whole. */
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e)
+{
 	if (has_source) {
 		if (frames || t->index || t->boundary || t->boundary_name)
 			return error_set(e, KD_EINPUT,
