@@ -49,6 +49,36 @@ int trigger_name_ok(const char *s, size_t max)
 	return 1;
 }
 
+/* The HJ 633 index a trigger's "index" names, in its canonical spelling
+ * ("PM2.5", "PM25", "pm2_5" are "pm25"): compared case-insensitively with
+ * '.' and '_' dropped.  NULL for another name (it keeps the plain rule of
+ * trigger_name_ok).  The result is a static string. */
+static const char *known_index(const char *s)
+{
+	static const char *const names[] = { "aqi", "pm25", "pm10", "so2", "no2", "co", "o3",
+					     "so2_24h", "no2_24h", "co_24h", "o3_8h" };
+	char a[40], b[40];
+	size_t n = 0;
+
+	for (; *s && n + 1 < sizeof(a); s++)
+		if (*s != '.' && *s != '_')
+			a[n++] = (char)tolower((unsigned char)*s);
+	if (*s)
+		return NULL;
+	a[n] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t m = 0;
+
+		for (const char *c = names[i]; *c; c++)
+			if (*c != '_')
+				b[m++] = *c;
+		b[m] = '\0';
+		if (strcmp(a, b) == 0)
+			return names[i];
+	}
+	return NULL;
+}
+
 /* A number field: JSON number, or a numeric string (the seed's MySQL rows
  * sometimes carry them), or null meaning "no reading" (NaN, dropped later). */
 static int point_number(struct json_object *o, double *out)
@@ -382,8 +412,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			t->source_id = n;
 			has_source = 1;
 		} else if (!strcmp(key, "index")) {
+			const char *k;
+
 			rc = get_string(val, key, 32, &t->index, e);
-			if (rc == 0 && !trigger_name_ok(t->index, 32))
+			if (rc == 0 && (k = known_index(t->index)))
+				t->index = k;
+			else if (rc == 0 && !trigger_name_ok(t->index, 32))
 				rc = error_set(e, KD_EINPUT, "\"index\": use letters, digits, '_' or '-'");
 		} else if (!strcmp(key, "boundary")) {
 			if (json_object_is_type(val, json_type_string)) {

@@ -58,7 +58,8 @@ struct trigger {
 	struct json_object *root; /* parsed object (NULL for a ping); owned */
 
 	long long source_id;      /* TRIGGER_SOURCE */
-	const char *index;        /* TRIGGER_INLINE: borrowed from root */
+	const char *index;        /* TRIGGER_INLINE: borrowed from root, or a static
+				   * canonical name ("PM2.5" is "pm25") */
 	struct json_object *boundary; /* inline GeoJSON / ring list, borrowed; NULL if named or absent */
 	const char *boundary_name;    /* "boundary": "nanshan", borrowed; validated [A-Za-z0-9_-] */
 	struct frame_set frames;      /* TRIGGER_INLINE, owned */
