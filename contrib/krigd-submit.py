@@ -43,6 +43,17 @@ class OutcomeUnknown(Exception):
         self.key = key
 
 
+def _refuse(name):
+    raise ValueError(name)
+
+
+def _no_repeats(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError('duplicate key')
+    return obj
+
+
 class Trigger:
     """A JSON object gets a "key" when it has none and a fresh "req" on each
     send (replies are matched by it); anything else is sent as it is."""
@@ -53,10 +64,13 @@ class Trigger:
         s = text[1:] if text.startswith(BOM) else text
         s = s.strip(SPACE)
         if s.startswith('{'):
+            # Only what the listener reads as JSON is rewritten (valid UTF-8,
+            # no NaN, no key twice); the rest goes as it is, for it to say why.
             try:
-                obj = json.loads(s)
-            except ValueError:
-                return  # the listener says why
+                s.encode('utf-8')
+                obj = json.loads(s, parse_constant=_refuse, object_pairs_hook=_no_repeats)
+            except (ValueError, UnicodeError):
+                return
             if isinstance(obj, dict):
                 if 'key' not in obj:
                     obj['key'] = os.urandom(16).hex()

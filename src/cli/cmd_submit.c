@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "json_strict.h"
 #include "readfile.h"
 #include "trigger.h"
 
@@ -80,19 +81,21 @@ struct outgoing {
 
 static void outgoing_init(struct outgoing *g, const char *in, size_t len)
 {
-	struct json_tokener *tok;
-	struct json_object *root, *k;
-	size_t i, end;
+	struct json_object *root = NULL, *k;
+	size_t i, end, bad;
+	const char *why;
 
 	memset(g, 0, sizeof(*g));
 	g->raw = in;
 	g->rawlen = len;
 	random_hex(g->tag, 4);
 	trigger_trim(in, len, &i, &end);
-	if (i >= end || in[i] != '{' || !(tok = json_tokener_new_ex(64)))
+	/* Only what the listener would read as JSON is rewritten (its rules:
+	 * strict JSON, UTF-8); anything else goes as it is, for the listener
+	 * to say what is wrong with it. */
+	if (i >= end || in[i] != '{' || json_strict_parse(in + i, end - i, 256, &root, &bad, &why) < 0)
 		return;
-	root = json_tokener_parse_ex(tok, in + i, (int)(end - i));
-	if (root && json_tokener_get_error(tok) == json_tokener_success && json_object_is_type(root, json_type_object)) {
+	if (json_object_is_type(root, json_type_object)) {
 		if (!json_object_object_get_ex(root, "key", &k)) {
 			random_hex(g->key, 16);
 			json_object_object_add(root, "key", json_object_new_string(g->key));
@@ -100,10 +103,9 @@ static void outgoing_init(struct outgoing *g, const char *in, size_t len)
 			snprintf(g->key, sizeof(g->key), "%s", json_object_get_string(k));
 		}
 		g->root = root;
-	} else if (root) {
+	} else {
 		json_object_put(root);
 	}
-	json_tokener_free(tok);
 }
 
 /* The bytes of send n (valid until the next call); *req its tag or "". */
