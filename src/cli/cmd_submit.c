@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "commands.h"
 #include "error.h"
 #include "json_strict.h"
+#include "options.h"
 #include "readfile.h"
 #include "trigger.h"
 
@@ -39,20 +39,15 @@
 #define BACKOFF_MS 500      /* before resending after "queue busy", doubled each time */
 #define BACKOFF_MAX_MS 4000
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: krigd submit --socket PATH [--wait-ms N] [--retries N] [JSON | -]\n"
-		"Send one trigger (JSON, or '-' / nothing to read it from stdin; text that is\n"
-		"not JSON is a ping) and print the job ids of the reply, one per line.\n"
-		"Exit 0: committed; 1: nothing committed; 3: outcome unknown (the key to\n"
-		"resend with is printed).\n\n"
-		"  --socket PATH   the listener's socket\n"
-		"  --wait-ms N     wait this long for each reply (10000; more than the\n"
-		"                  listener's --busy-timeout)\n"
-		"  --retries N     send again this many times after a time-out or a\n"
-		"                  \"queue busy\" reply, with the same key (3)\n");
-}
+static const struct opts_cmd submit_cmd = {
+	"submit", OPTC_SUBMIT,
+	"usage: krigd submit --socket PATH [--wait-ms N] [--retries N] [JSON | -]\n"
+	"Send one trigger (JSON, or '-' / nothing to read it from stdin; text that is\n"
+	"not JSON is a ping) and print the job ids of the reply, one per line.\n"
+	"Exit 0: committed; 1: nothing committed; 3: outcome unknown (the key to\n"
+	"resend with is printed).\n\n",
+	NULL,
+};
 
 static void random_hex(char *out, size_t bytes)
 {
@@ -334,35 +329,20 @@ static int verdict(struct run *r)
 
 static int parse_args(int argc, char **argv, const char **path, long *wait_ms, long *retries)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "wait-ms", required_argument, NULL, 'w' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	struct opts p;
+	struct opt_val v;
+	int id;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': *path = optarg; break;
-		case 'w':
-			if (cli_long(optarg, 1, 3600000, wait_ms) < 0) {
-				fprintf(stderr, "krigd submit: --wait-ms: expected 1 .. 3600000\n");
-				return 2;
-			}
-			break;
-		case 'r':
-			if (cli_long(optarg, 0, 1000, retries) < 0) {
-				fprintf(stderr, "krigd submit: --retries: expected 0 .. 1000\n");
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+	opts_begin(&p, &submit_cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		switch (id) {
+		case OPT_SOCKET: *path = v.arg; break;
+		case OPT_WAIT_MS: *wait_ms = (long)v.num; break;
+		case OPT_RETRIES: *retries = (long)v.num; break;
+		default: return cli_unhandled(&p, &v), 2;
 		}
-	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
 	if (!*path || argc - optind > 1) {
 		fprintf(stderr, "krigd submit: %s\n", *path ? "one trigger at a time" : "--socket is required");
 		return 2;
@@ -374,12 +354,11 @@ int cmd_submit(int argc, char **argv)
 {
 	struct run r = { .fd = -1, .sa = { .sun_family = AF_UNIX } };
 	struct sockaddr_un me = { .sun_family = AF_UNIX };
-	long retries = 3;
+	long retries = 0;
 	char *in = NULL;
 	size_t inlen = 0;
 	int rc, status = 1;
 
-	r.wait_ms = 10000;
 	if ((rc = parse_args(argc, argv, &r.path, &r.wait_ms, &retries)) >= 0)
 		return rc;
 	if (strlen(r.path) >= sizeof(r.sa.sun_path)) {
