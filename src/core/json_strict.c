@@ -238,7 +238,8 @@ static int keys_add(struct keys *ks, const char *s, size_t from, size_t to)
 	size_t n = 0;
 	char *o;
 
-	if (grow((void **)&ks->bytes, &ks->capb, ks->nb + (to - from), 1) < 0 ||
+	/* + 1: allocated even when every key is "" (no pointer arithmetic on NULL) */
+	if (grow((void **)&ks->bytes, &ks->capb, ks->nb + (to - from) + 1, 1) < 0 ||
 	    grow((void **)&ks->k, &ks->cap, ks->n + 1, sizeof(*ks->k)) < 0)
 		return -3;
 	o = ks->bytes + ks->nb;

@@ -111,6 +111,9 @@ int main(void)
 	expect_error("only a BOM", S("\xef\xbb\xbf \f"), KD_EINPUT, "empty datagram");
 	expect_error("duplicate key", S("{\"source_id\": 1, \"priority\": 1, \"source_id\": 2}"), KD_EINPUT,
 		     "duplicate key");
+	expect_error("two empty keys", S("{\"\": 1, \"source_id\": 1, \"\": 2}"), KD_EINPUT, "duplicate key");
+	expect_error("duplicate lone surrogate keys", S("{\"source_id\": 1, \"x\": {\"\\ud800\": 1, \"\\ud800\": 2}}"),
+		     KD_EINPUT, "duplicate key");
 	expect_error("duplicate key spelt with an escape", S("{\"source_id\": 1, \"s\\u006furce_id\": 2}"), KD_EINPUT,
 		     "duplicate key");
 	expect_error("duplicate key in a nested object",
