@@ -683,6 +683,33 @@ static void checkpoint(struct listener *l)
 		log_debug("checkpoint: %s", e.msg);
 }
 
+/* The reply backlog and its sender table: -1 when out of memory (nothing kept). */
+static int backlog_alloc(struct listener *l)
+{
+	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
+	l->senders = calloc(SENDER_SLOTS, sizeof(*l->senders));
+	l->gen = 1;
+	l->n_late = l->n_senders = 0;
+	if (l->late && l->senders)
+		return 0;
+	free(l->late);
+	free(l->senders);
+	l->late = NULL;
+	l->senders = NULL;
+	return -1;
+}
+
+static void backlog_free(struct listener *l)
+{
+	for (size_t i = 0; i < l->n_late; i++)
+		free(l->late[i].msg);
+	l->n_late = 0;
+	free(l->late);
+	free(l->senders);
+	l->late = NULL;
+	l->senders = NULL;
+}
+
 static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *e)
 {
 	struct ring *r = &l->ring;
@@ -691,15 +718,8 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 	struct timespec stopping;
 	int dirty = 0, since_ckpt = 0, err;
 
-	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
-	l->senders = calloc(SENDER_SLOTS, sizeof(*l->senders));
-	l->gen = 1;
-	if (!it || !l->late || !l->senders) {
+	if (!it || backlog_alloc(l) < 0) {
 		free(it);
-		free(l->late);
-		free(l->senders);
-		l->late = NULL;
-		l->senders = NULL;
 		return error_set(e, KD_ENOMEM, "out of memory");
 	}
 	for (;;) {
@@ -772,13 +792,7 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 		flush_late(l);
 		nanosleep(&ts, NULL);
 	}
-	for (size_t i = 0; i < l->n_late; i++)
-		free(l->late[i].msg);
-	l->n_late = 0;
-	free(l->late);
-	l->late = NULL;
-	free(l->senders);
-	l->senders = NULL;
+	backlog_free(l);
 	if (dirty)
 		checkpoint(l);
 	err = r->reader_err;
