@@ -77,6 +77,11 @@ int callback_url_check(const char *url, const struct callback_opts *o, struct er
 		return error_set(e, KD_EINPUT, "callback URL is empty");
 	if (strlen(url) > o->max_url)
 		return error_set(e, KD_EINPUT, "callback URL longer than %zu bytes", o->max_url);
+	/* CR/LF would split a header or a log line; no URL needs a control byte. */
+	for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return error_set(e, KD_EINPUT, "callback URL: control character (byte %zu)",
+					 (size_t)(c - (const unsigned char *)url));
 	http_url_for_log(url, shown, sizeof(shown));
 	/* libcurl's parser is lenient ("http:/host", "http:host"); what we store
 	 * and compare must be the plain form, so insist on it before parsing. */

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "cli.h"
 #include "error.h"
+#include "log.h"
 #include "options.h"
 #include "outbox.h"
 #include "outfile.h"
@@ -108,18 +109,55 @@ static struct json_object *job_json(const struct queue_job *j)
 	return o;
 }
 
+/* Text from the queue (a key, an error quoting a pubtime, a payload) goes
+ * to a terminal: through log_escape, at most max bytes of it, "..." when
+ * cut.  Returns buf. */
+static const char *shown(const char *s, size_t max, char *buf, size_t cap)
+{
+	size_t len, used, n;
+
+	if (!s)
+		return "-";
+	len = strlen(s);
+	if (max + 4 > cap)
+		max = cap - 4;
+	n = log_escape(s, len, buf, max + 1, &used);
+	if (used < len)
+		strcpy(buf + n, "...");
+	return buf;
+}
+
+/* json-c escapes C0 controls in JSON, not DEL nor the C1 controls
+ * (U+0080..U+009F, which terminals obey like ESC [): print those as \u00XX,
+ * which is the same JSON (they can only occur inside strings). */
+static void print_json(struct json_object *o)
+{
+	const unsigned char *s = (const unsigned char *)json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	for (; s && *s; s++) {
+		if (*s == 0x7f)
+			fputs("\\u007f", stdout);
+		else if (*s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+			printf("\\u00%02x", *++s);
+		else
+			putchar(*s);
+	}
+	putchar('\n');
+}
+
 static int list_row(void *ctx, const struct queue_job *j)
 {
 	struct json_object *arr = ctx;
-	char t[32];
+	char t[32], err[64];
 
 	if (arr) {
 		json_object_array_add(arr, job_json(j));
 		return 0;
 	}
-	printf("%8lld  %-9s  %-6s  %4d  %3d/%-3d  %-19s  %.60s\n", j->id, queue_state_name(j->state), j->kind,
+	printf("%8lld  %-9s  %-6s  %4d  %3d/%-3d  %-19s  %s\n", j->id, queue_state_name(j->state), j->kind,
 	       j->priority, j->attempts, j->max_attempts, fmt_time(j->updated_at, t, sizeof(t)),
-	       j->last_error ? j->last_error : "");
+	       j->last_error ? shown(j->last_error, 60, err, sizeof(err)) : "");
 	return 0;
 }
 
@@ -134,7 +172,7 @@ static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
 	rc = queue_list(q, op->state, op->limit, list_row, arr, e);
 	if (arr) {
 		if (rc == 0)
-			printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+			print_json(arr);
 		json_object_put(arr);
 	}
 	return rc;
@@ -143,7 +181,7 @@ static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
 static int do_show(struct queue *q, const struct ops *op, struct error *e)
 {
 	struct queue_job j;
-	char t[32];
+	char t[32], b[2048];
 	int rc;
 
 	memset(&j, 0, sizeof(j));
@@ -152,14 +190,14 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 		return rc < 0 ? rc : error_set(e, KD_EINPUT, "no job %lld", op->id);
 	if (op->json) {
 		struct json_object *o = job_json(&j);
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(o);
 		json_object_put(o);
 	} else {
 		printf("id           %lld\n", j.id);
 		printf("state        %s\n", queue_state_name(j.state));
 		printf("kind         %s\n", j.kind);
 		printf("priority     %d\n", j.priority);
-		printf("key          %s\n", j.key ? j.key : "-");
+		printf("key          %s\n", shown(j.key, 600, b, sizeof(b)));
 		if (j.source_id >= 0)
 			printf("source_id    %lld\n", j.source_id);
 		printf("attempts     %d of %d\n", j.attempts, j.max_attempts);
@@ -170,10 +208,9 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 			printf("lease until  %s UTC\n", fmt_time(j.lease_until, t, sizeof(t)));
 		if (j.finished_at)
 			printf("finished     %s UTC\n", fmt_time(j.finished_at, t, sizeof(t)));
-		printf("last error   %s\n", j.last_error ? j.last_error : "-");
-		printf("result       %s\n", j.result ? j.result : "-");
-		printf("payload      %.200s%s\n", j.payload ? j.payload : "-",
-		       j.payload && strlen(j.payload) > 200 ? "..." : "");
+		printf("last error   %s\n", shown(j.last_error, 2000, b, sizeof(b)));
+		printf("result       %s\n", shown(j.result, 2000, b, sizeof(b)));
+		printf("payload      %s\n", shown(j.payload, 200, b, sizeof(b)));
 	}
 	queue_job_release(&j);
 	return 0;

@@ -82,14 +82,16 @@ int http_addr_is_metadata(const struct sockaddr *sa)
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
 		const unsigned char *b = in6->sin6_addr.s6_addr;
 		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
 		static const unsigned char aws6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
 
 		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 */
 			return 1;
 		if (memcmp(b, aws6, 16) == 0) /* fd00:ec2::254 */
 			return 1;
-		/* ::ffff:a.b.c.d reaches the same IPv4 metadata service. */
-		if (memcmp(b, mapped, 12) == 0)
+		/* ::ffff:a.b.c.d reaches the same IPv4 metadata service, and so
+		 * does 64:ff9b::a.b.c.d through a NAT64 gateway (RFC 6052). */
+		if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
 			return ipv4_is_metadata((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
 	}
 	return 0;

@@ -3,15 +3,18 @@
  * json-c, even in its strict mode, accepts NaN/Infinity literals and single
  * quotes; input from a socket must be plain JSON.  This checks the grammar
  * only (no tree is built), iteratively with an explicit depth bound, so a
- * hostile datagram costs O(len) time and O(max_depth) memory. */
+ * hostile datagram costs O(len log len) time and O(len) memory (the decoded
+ * keys of the open objects, to refuse a repeated key). */
 #ifndef KD_JSON_STRICT_H
 #define KD_JSON_STRICT_H
 
 #include <stddef.h>
 
-/* 0 when s[0..len) is exactly one JSON value (white space around allowed).
+/* 0 when s[0..len) is exactly one JSON value (white space around allowed),
+ * with no key twice in one object, no \u0000 in a string and no integer
+ * beyond 64 bits (json-c would keep one key, cut the string, clamp the number).
  * Otherwise -1 with *off the byte where it went wrong and *why a short
- * reason; -2 when nesting exceeds max_depth. */
+ * reason; -2 when nesting exceeds max_depth; -3 when out of memory. */
 int json_strict_check(const char *s, size_t len, int max_depth, size_t *off, const char **why);
 
 struct json_object;

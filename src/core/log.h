@@ -4,6 +4,8 @@
 #ifndef KD_LOG_H
 #define KD_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERR = 3, LOG_WARN = 4, LOG_NOTICE = 5, LOG_INFO = 6, LOG_DEBUG = 7 };
 
 /* Lines above this level are dropped; default LOG_INFO. */
@@ -13,8 +15,18 @@ extern int log_level;
 int log_level_parse(const char *name);
 
 /* Write one line: "<p>krigd[pid]: message\n" in one write(2), so lines of
- * processes sharing stderr never interleave.  Never fails loudly. */
+ * processes sharing stderr never interleave; the message passes through
+ * log_escape, so it is always exactly one line.  Never fails loudly. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copy in[0..len) to out (outlen bytes, NUL-terminated) with every byte
+ * that could end a line or steer a terminal escaped: C0 controls and DEL
+ * as \n \r \t or \xHH, C1 controls and invalid UTF-8 as \xHH, and '\\'
+ * as "\\\\" (so an escape in the input cannot pass for ours).  Cuts
+ * only between whole characters.  Returns the bytes written; *used (may be
+ * NULL) gets how much of in they stand for (< len when cut).  Used for
+ * every log line and for operator output. */
+size_t log_escape(const char *in, size_t len, char *out, size_t outlen, size_t *used);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -19,7 +19,10 @@
  * once: such replies wait in a bounded backlog, retried each millisecond
  * for REPLY_RETRY_MS (as long as `krigd submit` waits), then dropped (a
  * sender that does not read loses its reply; the client's resend with the
- * same key gets it again).  Checkpoints
+ * same key gets it again).  Each sender gets a fair share of the backlog:
+ * when it is full, a sender with fewer replies waiting takes the place of
+ * the newest reply of the sender with the most, so senders that never read
+ * cannot crowd out the replies of those that do.  Checkpoints
  * run when the ring stays empty (idle) or every CKPT_BATCHES batches, after
  * the replies. */
 #include "config.h"
@@ -28,6 +31,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +53,9 @@
 #define RING_BYTES (64u * 1024 * 1024)   /* bytes waiting for the committer */
 #define CKPT_BATCHES 256                 /* checkpoint at least this often under load */
 #define REPLY_BACKLOG 4096               /* replies waiting for room in their sender's queue */
-#define REPLY_RETRY_MS 5000              /* then dropped: as long as `krigd submit` waits (--wait-ms) */
+#define REPLY_RETRY_MS 10000             /* then dropped: as long as `krigd submit` waits (--wait-ms) */
 #define REPLY_STOP_MS 1000               /* at exit, at most this long for the backlog */
-#define FULL_MAX 64                      /* senders with queued replies tracked by address */
+#define SENDER_SLOTS (2 * REPLY_BACKLOG) /* hash of the senders with replies in the backlog */
 
 struct dgram {
 	char *buf;          /* malloc'd, len bytes (+ NUL) */
@@ -81,18 +85,26 @@ struct late_reply {
 	struct timespec first; /* CLOCK_MONOTONIC of the first try */
 };
 
+/* A sender with replies in the backlog (open addressing; a slot is in use
+ * when its gen is the table's: emptying the table is gen++). */
+struct sender {
+	unsigned gen;
+	unsigned queued;    /* its replies in the backlog */
+	socklen_t len;
+	struct sockaddr_un addr;
+};
+
 struct listener {
 	const struct listener_opts *o;
 	int fd;
 	struct late_reply *late;  /* REPLY_BACKLOG slots, the first n_late in use, oldest first */
 	size_t n_late;
-	/* Senders that have replies in the backlog (their queue was full at
-	 * the last try): a new reply to one of them queues behind the old
-	 * ones, in order; anyone else's is sent at once.  Rebuilt by each
-	 * flush_late; FULL_MAX at most, then every reply queues. */
-	struct sockaddr_un full[FULL_MAX];
-	socklen_t full_len[FULL_MAX];
-	size_t n_full;
+	/* Senders that have replies in the backlog: a new reply to one of them
+	 * queues behind the old ones, in order; anyone else's is sent at once.
+	 * Counted again by each flush_late. */
+	struct sender *senders;   /* SENDER_SLOTS */
+	unsigned gen;
+	size_t n_senders;
 	struct ring ring;
 	struct queue *q;
 	struct trigger_limits lim;
@@ -481,28 +493,55 @@ static int send_reply(struct listener *l, const char *msg, size_t len, const str
 	return 1;
 }
 
-/* 1 when addr is in the set of senders with queued replies (or the set
- * overflowed, which counts everyone in). */
-static int is_full(const struct listener *l, const struct sockaddr_un *addr, socklen_t len)
+static struct sender *sender_find(struct listener *l, const struct sockaddr_un *addr, socklen_t len, int create);
+
+/* Empty the sender table and count the backlog into it again. */
+static void senders_recount(struct listener *l)
 {
-	if (l->n_full > FULL_MAX)
-		return 1;
-	for (size_t i = 0; i < l->n_full; i++)
-		if (l->full_len[i] == len && memcmp(&l->full[i], addr, len) == 0)
-			return 1;
-	return 0;
+	l->gen++;
+	l->n_senders = 0;
+	for (size_t i = 0; i < l->n_late; i++) {
+		struct sender *s = sender_find(l, &l->late[i].addr, l->late[i].addrlen, 1);
+		if (s)
+			s->queued++;
+	}
 }
 
-static void mark_full(struct listener *l, const struct sockaddr_un *addr, socklen_t len)
+/* The sender's slot; with create, a new one (queued 0) when it has none.
+ * NULL when absent (or, never in practice, when the table cannot take it). */
+static struct sender *sender_find(struct listener *l, const struct sockaddr_un *addr, socklen_t len, int create)
 {
-	if (is_full(l, addr, len))
-		return;
-	if (l->n_full == FULL_MAX) {
-		l->n_full = FULL_MAX + 1; /* overflow: treat every sender as full until the next flush */
-		return;
+	const unsigned char *b = (const unsigned char *)addr;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	struct sender *s;
+
+	if (create && l->n_senders >= SENDER_SLOTS * 3 / 4 && l->n_late < SENDER_SLOTS / 2)
+		senders_recount(l); /* senders with nothing queued any more leave */
+	for (socklen_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	for (size_t k = 0; k < SENDER_SLOTS; k++) {
+		s = &l->senders[(h + k) % SENDER_SLOTS];
+		if (s->gen != l->gen) {
+			if (!create || l->n_senders >= SENDER_SLOTS - 1)
+				return NULL;
+			memset(s, 0, sizeof(*s));
+			s->gen = l->gen;
+			s->len = len;
+			memcpy(&s->addr, addr, len);
+			l->n_senders++;
+			return s;
+		}
+		if (s->len == len && memcmp(&s->addr, addr, len) == 0)
+			return s;
 	}
-	memcpy(&l->full[l->n_full], addr, len);
-	l->full_len[l->n_full++] = len;
+	return NULL;
+}
+
+/* 1 when the sender has replies waiting: a new one goes behind them. */
+static int has_queued(struct listener *l, const struct sockaddr_un *addr, socklen_t len)
+{
+	struct sender *s = sender_find(l, addr, len, 0);
+	return s && s->queued > 0;
 }
 
 /* Retry the backlog, oldest first, keeping what still does not fit and is
@@ -513,13 +552,16 @@ static void flush_late(struct listener *l)
 {
 	size_t keep = 0;
 
-	l->n_full = 0;
+	l->gen++;
+	l->n_senders = 0;
 	for (size_t i = 0; i < l->n_late; i++) {
 		struct late_reply *r = &l->late[i];
+		struct sender *s = sender_find(l, &r->addr, r->addrlen, 1);
 		int young = ms_since(&r->first) < REPLY_RETRY_MS;
 
-		if (young && (is_full(l, &r->addr, r->addrlen) || send_reply(l, r->msg, r->len, &r->addr, r->addrlen))) {
-			mark_full(l, &r->addr, r->addrlen);
+		if (young && ((s && s->queued) || send_reply(l, r->msg, r->len, &r->addr, r->addrlen))) {
+			if (s)
+				s->queued++;
 			l->late[keep++] = *r;
 			continue;
 		}
@@ -528,6 +570,65 @@ static void flush_late(struct listener *l)
 		free(r->msg);
 	}
 	l->n_late = keep;
+}
+
+/* The backlog is full and `to` needs a place: take it from the newest reply
+ * of the sender with the most waiting, when that is more than `to` would
+ * then have.  1 when a place was freed. */
+static int make_room(struct listener *l, const struct sender *to)
+{
+	struct sender *max = NULL;
+	unsigned mine = to ? to->queued : 0;
+
+	for (size_t k = 0; k < SENDER_SLOTS; k++) {
+		struct sender *s = &l->senders[k];
+		if (s->gen == l->gen && (!max || s->queued > max->queued))
+			max = s;
+	}
+	if (!max || max->queued <= mine + 1)
+		return 0;
+	for (size_t i = l->n_late; i-- > 0;) {
+		struct late_reply *r = &l->late[i];
+
+		if (r->addrlen == max->len && memcmp(&r->addr, &max->addr, r->addrlen) == 0) {
+			free(r->msg);
+			memmove(r, r + 1, (l->n_late - i - 1) * sizeof(*r));
+			l->n_late--;
+			max->queued--;
+			log_debug("reply dropped: its sender has %u more waiting and the backlog is full", max->queued);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Put a reply in the backlog, within the sender's fair share. */
+static void queue_late(struct listener *l, const char *msg, const struct sockaddr_un *addr, socklen_t len)
+{
+	struct sender *s = sender_find(l, addr, len, 1);
+	size_t share = REPLY_BACKLOG / (l->n_senders ? l->n_senders : 1);
+	struct late_reply *r;
+
+	/* Over its share already: this one goes (so places are taken back
+	 * from a sender only for what it got while it had more of a share). */
+	if (s && s->queued > 0 && s->queued >= share) {
+		log_debug("reply not sent: its sender's queue is full and it has its share of the backlog");
+		return;
+	}
+	if (l->n_late == REPLY_BACKLOG && !make_room(l, s)) {
+		log_debug("reply not sent: its sender's queue is full and so is its share of the backlog");
+		return;
+	}
+	r = &l->late[l->n_late];
+	if (!(r->msg = strdup(msg)))
+		return;
+	r->len = strlen(msg);
+	r->addr = *addr;
+	r->addrlen = len;
+	clock_gettime(CLOCK_MONOTONIC, &r->first);
+	l->n_late++;
+	if (s)
+		s->queued++;
 }
 
 static void reply(struct listener *l, const struct item *it)
@@ -552,20 +653,8 @@ static void reply(struct listener *l, const struct item *it)
 	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	/* A sender with replies queued gets this one behind them, in order. */
-	if (is_full(l, &it->d.addr, it->d.addrlen) || send_reply(l, s, strlen(s), &it->d.addr, it->d.addrlen)) {
-		struct late_reply *r = l->n_late < REPLY_BACKLOG ? &l->late[l->n_late] : NULL;
-
-		mark_full(l, &it->d.addr, it->d.addrlen);
-		if (r && (r->msg = strdup(s))) {
-			r->len = strlen(s);
-			r->addr = it->d.addr;
-			r->addrlen = it->d.addrlen;
-			clock_gettime(CLOCK_MONOTONIC, &r->first);
-			l->n_late++;
-		} else {
-			log_debug("reply not sent: its sender's queue is full and the backlog too");
-		}
-	}
+	if (has_queued(l, &it->d.addr, it->d.addrlen) || send_reply(l, s, strlen(s), &it->d.addr, it->d.addrlen))
+		queue_late(l, s, &it->d.addr, it->d.addrlen);
 	json_object_put(o);
 }
 
@@ -594,6 +683,33 @@ static void checkpoint(struct listener *l)
 		log_debug("checkpoint: %s", e.msg);
 }
 
+/* The reply backlog and its sender table: -1 when out of memory (nothing kept). */
+static int backlog_alloc(struct listener *l)
+{
+	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
+	l->senders = calloc(SENDER_SLOTS, sizeof(*l->senders));
+	l->gen = 1;
+	l->n_late = l->n_senders = 0;
+	if (l->late && l->senders)
+		return 0;
+	free(l->late);
+	free(l->senders);
+	l->late = NULL;
+	l->senders = NULL;
+	return -1;
+}
+
+static void backlog_free(struct listener *l)
+{
+	for (size_t i = 0; i < l->n_late; i++)
+		free(l->late[i].msg);
+	l->n_late = 0;
+	free(l->late);
+	free(l->senders);
+	l->late = NULL;
+	l->senders = NULL;
+}
+
 static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *e)
 {
 	struct ring *r = &l->ring;
@@ -602,11 +718,8 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 	struct timespec stopping;
 	int dirty = 0, since_ckpt = 0, err;
 
-	l->late = calloc(REPLY_BACKLOG, sizeof(*l->late));
-	if (!it || !l->late) {
+	if (!it || backlog_alloc(l) < 0) {
 		free(it);
-		free(l->late);
-		l->late = NULL;
 		return error_set(e, KD_ENOMEM, "out of memory");
 	}
 	for (;;) {
@@ -679,11 +792,7 @@ static int serve(struct listener *l, volatile sig_atomic_t *stop, struct error *
 		flush_late(l);
 		nanosleep(&ts, NULL);
 	}
-	for (size_t i = 0; i < l->n_late; i++)
-		free(l->late[i].msg);
-	l->n_late = 0;
-	free(l->late);
-	l->late = NULL;
+	backlog_free(l);
 	if (dirty)
 		checkpoint(l);
 	err = r->reader_err;
@@ -730,6 +839,14 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 		goto out_sock;
 	}
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)); /* best effort */
+	/* A reply waiting in a sender's queue is charged to our send buffer
+	 * until it is read: a sender that never reads holds up to
+	 * net.unix.max_dgram_qlen replies (~7 KB) of it, and with the default
+	 * 208 KB some 30 such senders would leave no room to answer anyone.
+	 * 8 MB (16 with the kernel's doubling; SO_SNDBUF alone is capped by
+	 * net.core.wmem_max) takes over a thousand. */
+	if (setsockopt(l->fd, SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(l->fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof(rcvbuf)); /* best effort */
 	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
 		goto out_sock;
 	/* Senders can queue datagrams from here on: say so. */

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "callback.h"
 #include "error.h"
 #include "json_strict.h"
 #include "krige.h"
@@ -33,7 +34,21 @@ static int is_json_start(char c)
 
 static int is_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+void trigger_trim(const char *buf, size_t len, size_t *start, size_t *end)
+{
+	size_t i = 0;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < len && is_space(buf[i]))
+		i++;
+	while (len > i && is_space(buf[len - 1]))
+		len--;
+	*start = i;
+	*end = len;
 }
 
 /* A name that becomes part of a file path: [A-Za-z0-9_-], 1..max bytes. */
@@ -338,6 +353,20 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
 			const struct trigger_limits *lim, struct error *e);
 
+/* The check the drain applies before delivery, here at ingest, so a URL
+ * that can never be delivered (CR/LF, user:password, another scheme, a
+ * metadata address) is refused to its sender instead of dying later. */
+static int callback_check(const char *url, struct error *e)
+{
+	struct callback_opts o;
+	struct error ce = { 0 };
+
+	callback_opts_default(&o);
+	if (callback_url_check(url, &o, &ce) < 0)
+		return error_set(e, ce.code, "\"callback\": %s", ce.msg);
+	return 0;
+}
+
 /* The fields that say how to draw a job (size, files, colours, model,
  * method): 0 when KEY is one of them and its value is good, a negative
  * code with the reason when it is bad, 1 when KEY is not one of them. */
@@ -436,17 +465,17 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			rc = get_string(val, key, TRIGGER_REQ_MAX, &t->req, e);
 		} else if (!strcmp(key, "callback")) {
 			rc = get_string(val, key, 2048, &t->callback, e);
-			if (rc == 0 && strncmp(t->callback, "http://", 7) && strncmp(t->callback, "https://", 8))
-				rc = error_set(e, KD_EINPUT, "\"callback\": only http:// and https:// URLs");
+			if (rc == 0)
+				rc = callback_check(t->callback, e);
 		} else if (!strcmp(key, "key")) {
 			rc = get_string(val, key, 128, &t->key, e);
 			if (rc == 0 && t->key[0] == '\0')
 				rc = error_set(e, KD_EINPUT, "\"key\": must not be empty");
 		} else if (!strcmp(key, "priority")) {
-			rc = get_int(val, key, -1000000, 1000000, &n, e);
+			rc = get_int(val, key, TRIGGER_PRIORITY_MIN, TRIGGER_PRIORITY_MAX, &n, e);
 			t->priority = (int)n;
 		} else if (!strcmp(key, "max_attempts")) {
-			rc = get_int(val, key, 1, 100, &n, e);
+			rc = get_int(val, key, 1, TRIGGER_ATTEMPTS_MAX, &n, e);
 			t->max_attempts = (int)n;
 		} else if ((rc = render_field(t, key, val, &variogram, lim, e)) == 1) {
 			rc = error_set(e, KD_EINPUT, "unknown field \"%s\"", key);
@@ -499,7 +528,7 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 		  struct error *e)
 {
 	const char *why;
-	size_t bad, i = 0;
+	size_t bad, i, end;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -511,16 +540,15 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);
 	if (!json_utf8_valid(buf, len, &bad))
 		return error_set(e, KD_EINPUT, "not valid UTF-8 (byte %zu)", bad);
-	while (i < len && is_space(buf[i]))
-		i++;
-	if (i == len)
+	trigger_trim(buf, len, &i, &end);
+	if (i == end)
 		return error_set(e, KD_EINPUT, "empty datagram");
 	if (!is_json_start(buf[i])) {
 		t->kind = TRIGGER_PING;
 		return 0;
 	}
 
-	rc = json_strict_parse(buf + i, len - i, lim->max_depth, &t->root, &bad, &why);
+	rc = json_strict_parse(buf + i, end - i, lim->max_depth, &t->root, &bad, &why);
 	if (rc == -2)
 		return error_set(e, KD_ELIMIT, "JSON nested deeper than %d levels", lim->max_depth);
 	if (rc == -3)

@@ -8,6 +8,9 @@
 #define KD_TRIGGER_H
 
 #define TRIGGER_REQ_MAX 1024 /* bytes of "req", the client's tag echoed in the reply */
+#define TRIGGER_PRIORITY_MIN (-100) /* "priority" range */
+#define TRIGGER_PRIORITY_MAX 100
+#define TRIGGER_ATTEMPTS_MAX 20      /* "max_attempts" is 1 .. this */
 
 #include <stddef.h>
 
@@ -85,6 +88,12 @@ struct trigger {
  * error reply can echo it (use trigger_req_of for that). */
 int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct trigger_limits *lim,
 		  struct error *e);
+
+/* The part of buf[0..len) a trigger is read from, [*start, *end): without
+ * a leading UTF-8 byte order mark and white space at either end (space,
+ * \t, \n, \r, \f, \v).  Shared with `krigd submit`, so both judge
+ * "is it JSON" alike. */
+void trigger_trim(const char *buf, size_t len, size_t *start, size_t *end);
 
 /* 1 when s may be a file name component: [A-Za-z0-9_-], 1..max bytes.
  * The rule for "index", boundary names and a source row's map_index. */

@@ -404,6 +404,52 @@ static long long now_s(void)
 	return (long long)time(NULL);
 }
 
+/* The idempotency comparison: the same bytes, or the same object once its
+ * top-level "req" is left out on both sides ("req" tags one send, so a
+ * resend with a new one is the same payload).  Payloads here are the
+ * listener's compact re-serialisation, so json-c writes both alike. */
+static struct json_object *without_req(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(256);
+	struct json_object *o = NULL;
+
+	if (!tok || len > INT_MAX)
+		goto out;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o && (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	if (o)
+		json_object_object_del(o, "req");
+out:
+	if (tok)
+		json_tokener_free(tok);
+	return o;
+}
+
+static int payload_same(const void *old, size_t oldlen, const char *new, size_t newlen)
+{
+	struct json_object *a, *b;
+	int same = 0;
+
+	if (oldlen == newlen && (oldlen == 0 || memcmp(old, new, oldlen) == 0))
+		return 1;
+	a = without_req(old, oldlen);
+	b = a ? without_req(new, newlen) : NULL;
+	if (a && b) {
+		const int f = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+		const char *x = json_object_to_json_string_ext(a, f), *y = json_object_to_json_string_ext(b, f);
+
+		same = x && y && strcmp(x, y) == 0;
+	}
+	if (a)
+		json_object_put(a);
+	if (b)
+		json_object_put(b);
+	return same;
+}
+
 static int enqueue_locked(struct queue *q, const struct queue_new_job *j, long long *id, int *existed,
 			  struct error *e)
 {
@@ -420,7 +466,7 @@ static int enqueue_locked(struct queue *q, const struct queue_new_job *j, long l
 		if (rc == SQLITE_ROW) {
 			const void *old = sqlite3_column_blob(p, 1);
 			size_t oldlen = (size_t)sqlite3_column_bytes(p, 1);
-			int same = oldlen == j->payload_len && (oldlen == 0 || memcmp(old, j->payload, oldlen) == 0);
+			int same = payload_same(old, oldlen, j->payload, j->payload_len);
 
 			*id = sqlite3_column_int64(p, 0);
 			done_stmt(p);

@@ -73,7 +73,9 @@ int queue_commit(struct queue *q, struct error *e);
 void queue_rollback(struct queue *q);
 
 /* Add a job; *id gets its id.  With a key already present: the same payload
- * (byte for byte) gives that job's id and *existed = 1; another payload is
+ * (byte for byte, or the same JSON object once a top-level "req" is left
+ * out of both: a resend's new "req") gives that job's id and *existed = 1
+ * (the stored payload keeps the first "req"); another payload is
  * KD_EINPUT "key already used with another payload".  KD_EINPUT leaves the
  * transaction usable; other errors mean the caller must roll back. */
 int queue_enqueue(struct queue *q, const struct queue_new_job *job, long long *id, int *existed,

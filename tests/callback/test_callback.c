@@ -113,6 +113,12 @@ static void test_urls(void)
 	url("http://[fd00:ec2::254]/latest/meta-data", KD_EINPUT, &o, "AWS IPv6 metadata");
 	url("http://[::ffff:100.100.100.200]/", KD_EINPUT, &o, "IPv4-mapped Alibaba metadata");
 	url("http://100.100.100.201/", 0, &o, "next to a metadata address is fine");
+	url("http://[64:ff9b::a9fe:a9fe]/", KD_EINPUT, &o, "NAT64 form of 169.254.169.254");
+	url("http://[64:ff9b::100.100.100.200]/", KD_EINPUT, &o, "NAT64 form of the Alibaba metadata");
+	url("http://[64:ff9b::808:808]/", 0, &o, "NAT64 form of an ordinary address is fine");
+	url("http://example.org/a\r\nX-Injected: 1", KD_EINPUT, &o, "CR/LF in the URL");
+	url("http://example.org/a\nb", KD_EINPUT, &o, "LF in the URL");
+	url("http://example.org/\x1b[2J", KD_EINPUT, &o, "escape character in the URL");
 	url("http://[::1]:9/", 0, &o, "IPv6 loopback");
 	memset(longurl, 'a', sizeof(longurl) - 1);
 	memcpy(longurl, "http://x/", 9);
@@ -139,6 +145,15 @@ static void test_link_local(void)
 	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "febf::1 is in fe80::/10");
 	inet_pton(AF_INET6, "fec0::1", &b.sin6_addr);
 	tap_ok(!http_addr_is_metadata((struct sockaddr *)&b), "fec0::1 is not");
+	/* At delivery: what a name resolves to through a NAT64 resolver. */
+	inet_pton(AF_INET6, "64:ff9b::a9fe:a9fe", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::a9fe:a9fe (NAT64 169.254.169.254) is refused");
+	inet_pton(AF_INET6, "64:ff9b::100.100.100.200", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::100.100.100.200 is refused");
+	inet_pton(AF_INET6, "64:ff9b::192.0.0.192", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::192.0.0.192 is refused");
+	inet_pton(AF_INET6, "64:ff9b::8.8.8.8", &b.sin6_addr);
+	tap_ok(!http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::8.8.8.8 is not");
 }
 
 static void test_body(void)

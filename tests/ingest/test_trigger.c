@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,59 @@ int main(void)
 		     S("{\"source_id\": 1, \"method\": \"kriging.js\", \"variance\": true}"), KD_EINPUT, "has no variance");
 	expect_error("width over the limit", S("{\"source_id\": 1, \"width\": 100000}"), KD_EINPUT,
 		     "\"width\": must be between 1 and 8000");
+
+	/* Issue 13: parsing holes. */
+	tap_ok(parse(&t, S("\xef\xbb\xbf{\"source_id\": 3}"), &e) == 0 && t.kind == TRIGGER_SOURCE && t.source_id == 3,
+	       "a JSON trigger after a UTF-8 BOM is JSON, not a ping (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("\f\v {\"source_id\": 4}\v\f\n"), &e) == 0 && t.kind == TRIGGER_SOURCE && t.source_id == 4,
+	       "\\f and \\v are white space around a JSON trigger (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("\xef\xbb\xbfhello"), &e) == 0 && t.kind == TRIGGER_PING, "BOM then text: still a ping");
+	trigger_release(&t);
+	expect_error("only a BOM", S("\xef\xbb\xbf \f"), KD_EINPUT, "empty datagram");
+	expect_error("duplicate key", S("{\"source_id\": 1, \"priority\": 1, \"source_id\": 2}"), KD_EINPUT,
+		     "duplicate key");
+	expect_error("two empty keys", S("{\"\": 1, \"source_id\": 1, \"\": 2}"), KD_EINPUT, "duplicate key");
+	expect_error("duplicate lone surrogate keys", S("{\"source_id\": 1, \"x\": {\"\\ud800\": 1, \"\\ud800\": 2}}"),
+		     KD_EINPUT, "duplicate key");
+	expect_error("duplicate key spelt with an escape", S("{\"source_id\": 1, \"s\\u006furce_id\": 2}"), KD_EINPUT,
+		     "duplicate key");
+	expect_error("duplicate key in a nested object",
+		     S("{\"source_id\": 1, \"variogram\": {\"model\": \"gaussian\", \"nugget\": 0, \"psill\": 1, "
+		       "\"range\": 5, \"model\": \"spherical\"}}"), KD_EINPUT, "duplicate key");
+	tap_ok(parse(&t, S("{\"source_id\": 5, \"req\": \"x\", \"key\": \"k\", \"variogram\": {\"model\": \"gaussian\", "
+			   "\"nugget\": 0, \"psill\": 1, \"range\": 5}}"), &e) == 0 && t.source_id == 5,
+	       "the same key in two different objects is fine (%s)", e.msg);
+	trigger_release(&t);
+	expect_error("\\u0000 in a string", S("{\"source_id\": 1, \"req\": \"a\\u0000b\"}"), KD_EINPUT, "\\u0000");
+	expect_error("source_id beyond int64", S("{\"source_id\": 9223372036854775808}"), KD_EINPUT, "beyond 64 bits");
+	expect_error("source_id far beyond int64", S("{\"source_id\": 123456789012345678901234567890}"), KD_EINPUT,
+		     "beyond 64 bits");
+	expect_error("negative beyond int64", S("{\"source_id\": 1, \"priority\": -9223372036854775809}"), KD_EINPUT,
+		     "beyond 64 bits");
+	tap_ok(parse(&t, S("{\"source_id\": 9223372036854775807}"), &e) == 0 && t.source_id == INT64_MAX,
+	       "source_id INT64_MAX is kept exactly (%s)", e.msg);
+	trigger_release(&t);
+	expect_error("callback with CR/LF", S("{\"source_id\": 1, \"callback\": \"http://h.example/a\\r\\nX: 1\"}"),
+		     KD_EINPUT, "control character");
+	expect_error("callback with credentials", S("{\"source_id\": 1, \"callback\": \"http://u:p@h.example/\"}"),
+		     KD_EINPUT, "credentials");
+	expect_error("callback to the metadata service", S("{\"source_id\": 1, \"callback\": \"http://169.254.169.254/\"}"),
+		     KD_EINPUT, "metadata");
+	expect_error("callback in NAT64 form", S("{\"source_id\": 1, \"callback\": \"http://[64:ff9b::a9fe:a9fe]/\"}"),
+		     KD_EINPUT, "metadata");
+	expect_error("priority over 100", S("{\"source_id\": 1, \"priority\": 1000000}"), KD_EINPUT,
+		     "\"priority\": must be between -100 and 100");
+	expect_error("priority under -100", S("{\"source_id\": 1, \"priority\": -101}"), KD_EINPUT,
+		     "\"priority\": must be between -100 and 100");
+	expect_error("max_attempts over 20", S("{\"source_id\": 1, \"max_attempts\": 21}"), KD_EINPUT,
+		     "\"max_attempts\": must be between 1 and 20");
+	expect_error("max_attempts 0", S("{\"source_id\": 1, \"max_attempts\": 0}"), KD_EINPUT,
+		     "\"max_attempts\": must be between 1 and 20");
+	tap_ok(parse(&t, S("{\"source_id\": 1, \"priority\": -100, \"max_attempts\": 20}"), &e) == 0 &&
+	       t.priority == -100 && t.max_attempts == 20, "priority -100 and max_attempts 20 are in range (%s)", e.msg);
+	trigger_release(&t);
 
 	{
 		/* 40 nested arrays inside the object: over the depth cap. */

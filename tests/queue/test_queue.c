@@ -344,8 +344,28 @@ int main(void)
 		rc = queue_enqueue(q, &nj, &id2, &existed, &e);
 		tap_ok(rc == KD_EINPUT && strstr(e.msg, "another payload"),
 		       "same key, another payload: KD_EINPUT (%s)", e.msg);
+		/* Issue 13: "req" tags one send; a resend with a new one is the same payload. */
+		id3 = add(q, "{\"source_id\":1,\"key\":\"r\",\"req\":\"one\"}", "r", 0, 0, 5);
+		nj.key = "r";
+		nj.payload = "{\"source_id\":1,\"req\":\"two\",\"key\":\"r\"}";
+		nj.payload_len = strlen(nj.payload);
+		rc = queue_enqueue(q, &nj, &id2, &existed, &e);
+		tap_ok(rc == 0 && id2 == id3 && existed == 1, "same key, only \"req\" differs: same job, existed (%s)", e.msg);
+		nj.payload = "{\"source_id\":1,\"key\":\"r\"}";
+		nj.payload_len = strlen(nj.payload);
+		rc = queue_enqueue(q, &nj, &id2, &existed, &e);
+		tap_ok(rc == 0 && id2 == id3 && existed == 1, "same key, \"req\" left out: same job (%s)", e.msg);
+		nj.payload = "{\"source_id\":2,\"key\":\"r\",\"req\":\"one\"}";
+		nj.payload_len = strlen(nj.payload);
+		rc = queue_enqueue(q, &nj, &id2, &existed, &e);
+		tap_ok(rc == KD_EINPUT && strstr(e.msg, "another payload"),
+		       "same key and req, another source_id: still another payload (%s)", e.msg);
+		nj.payload = "{\"source_id\":1,\"key\":\"r\",\"x\":{\"req\":\"one\"}}";
+		nj.payload_len = strlen(nj.payload);
+		rc = queue_enqueue(q, &nj, &id2, &existed, &e);
+		tap_ok(rc == KD_EINPUT, "a nested \"req\" counts (only the top-level one is left out)");
 	}
-	tap_ok(sql_int("SELECT count(*) FROM jobs") == 1, "no extra row from the repeated key");
+	tap_ok(sql_int("SELECT count(*) FROM jobs") == 2, "no extra row from the repeated keys (a, r)");
 	id2 = add(q, "{\"source_id\":1}", NULL, 0, 0, 5);
 	id3 = add(q, "{\"source_id\":1}", NULL, 0, 0, 5);
 	tap_ok(id2 > 0 && id3 > 0 && id2 != id3, "no key: two jobs");
