@@ -291,6 +291,9 @@ static int scan_row(void *ctx, long long id, struct error *e)
 {
 	struct scan_ctx *sc = ctx;
 
+	/* A scan of a big table is stopped by a cancel or a stop like a render. */
+	if (slot_stop(sc->w))
+		return error_set(e, KD_ECANCEL, "scan cancelled after %lld rows", sc->seen);
 	sc->seen++;
 	sc->ids[sc->n++] = id;
 	return sc->n == SCAN_BATCH ? scan_flush(sc, e) : 0;
@@ -299,7 +302,8 @@ static int scan_row(void *ctx, long long id, struct error *e)
 static int run_scan(struct worker *w, char **result_out, struct error *e)
 {
 	struct scan_ctx *sc;
-	char buf[96];
+	long long skipped;
+	char buf[128];
 	int rc;
 
 	if (!w->src)
@@ -314,7 +318,11 @@ static int run_scan(struct worker *w, char **result_out, struct error *e)
 		free(sc);
 		return rc;
 	}
-	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld}", sc->seen, sc->made);
+	skipped = source_list_skipped(w->src);
+	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld,\"skipped\":%lld}", sc->seen, sc->made, skipped);
+	if (skipped)
+		log_warn("scan: %lld unrendered row%s skipped: id_num is not an integer", skipped,
+			 skipped == 1 ? "" : "s");
 	log_info("scan: %lld unrendered rows, %lld new jobs", sc->seen, sc->made);
 	free(sc);
 	*result_out = strdup(buf);
