@@ -315,6 +315,20 @@ int cmd_drain(int argc, char **argv)
 		o.boundary = &b;
 	}
 
+	/* Started by serve: watch it (see drain_opts.supervisor).  Not kept in
+	 * the environment, so nothing the drain starts inherits it. */
+	if (getenv("KRIGD_SUPERVISOR")) {
+		const char *t = getenv("KRIGD_STOP_TIMEOUT");
+
+		o.supervisor = atol(getenv("KRIGD_SUPERVISOR"));
+		o.orphan_timeout = t ? atoi(t) : 30;
+		if (o.supervisor != (long)getppid())
+			o.supervisor = 0; /* already gone, or not ours: PDEATHSIG covers the rest */
+		if (o.orphan_timeout < 0)
+			o.orphan_timeout = 0;
+		unsetenv("KRIGD_SUPERVISOR");
+		unsetenv("KRIGD_STOP_TIMEOUT");
+	}
 	pd.db_path = o.db_path;
 	pd.check_dir = o.out_dir;
 	o.after_open = privdrop_apply;

@@ -117,8 +117,10 @@ static void serve_usage(FILE *fp)
 }
 
 /* ready_fd: the pipe's write end for the listener, -1 for the drain;
- * activated: fd 3 is the socket systemd passed us, for the listener. */
-static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated)
+ * activated: fd 3 is the socket systemd passed us, for the listener.  The
+ * drain learns our pid and the stop time-out ($KRIGD_SUPERVISOR,
+ * $KRIGD_STOP_TIMEOUT): if we die it stops on its own within that time. */
+static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated, int stop_timeout)
 {
 	pid_t parent = getpid(), pid = fork();
 	char num[32];
@@ -143,6 +145,11 @@ static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int acti
 			setenv("LISTEN_PID", num, 1);
 			setenv("LISTEN_FDS", "1", 1);
 		}
+	} else {
+		snprintf(num, sizeof(num), "%ld", (long)parent);
+		setenv("KRIGD_SUPERVISOR", num, 1);
+		snprintf(num, sizeof(num), "%d", stop_timeout);
+		setenv("KRIGD_STOP_TIMEOUT", num, 1);
 	}
 	execv("/proc/self/exe", c->argv);
 	_exit(127);
@@ -277,7 +284,7 @@ int cmd_serve(int argc, char **argv)
 
 		for (int k = 0; k < 2; k++) {
 			if (kids[k].pid == 0 && !stopping && now >= kids[k].next_start) {
-				kids[k].pid = spawn(&kids[k], &orig, k == 0 ? ready_pipe[1] : -1, activated);
+				kids[k].pid = spawn(&kids[k], &orig, k == 0 ? ready_pipe[1] : -1, activated, stop_timeout);
 				if (kids[k].pid < 0) {
 					log_err("serve: cannot start %s: %s", kids[k].name, strerror(errno));
 					kids[k].pid = 0;

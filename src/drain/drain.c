@@ -436,14 +436,54 @@ static void *worker_main(void *arg)
 
 /* ---- the lease timer ---------------------------------------------------- */
 
+/* How often running jobs are asked whether a cancel was requested: a cancel
+ * takes effect within this plus one grid row, whatever the lease. */
+#define CANCEL_POLL_MS 200
+
+/* Look at every busy slot: with renew, extend its lease; always, ask
+ * whether its job was cancelled.  Flags go to the claim that was looked at. */
+static void check_slots(struct drain *d, struct queue *q, int renew)
+{
+	struct error e;
+
+	for (int i = 0; i < d->o->workers; i++) {
+		struct slot cur;
+		int lost = 0, cancel, rc;
+
+		pthread_mutex_lock(&d->lock);
+		cur = d->slots[i];
+		pthread_mutex_unlock(&d->lock);
+		if (!cur.id || cur.cancel || cur.lost)
+			continue;
+		if (renew)
+			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
+		rc = lost ? 0 : queue_cancel_requested(q, cur.id, cur.token, &e);
+		lost |= rc == KD_ELEASE;
+		cancel = rc == 1;
+		if (!lost && !cancel)
+			continue;
+		/* The worker may have finished that job and claimed another
+		 * meanwhile: the flag is for the claim we looked at, no other. */
+		pthread_mutex_lock(&d->lock);
+		if (d->slots[i].id == cur.id && strcmp(d->slots[i].token, cur.token) == 0) {
+			if (lost)
+				d->slots[i].lost = 1;
+			else
+				d->slots[i].cancel = 1;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
 /* Renews the leases of running jobs from its own thread, so a long frame
- * never lets a lease lapse, and notices lost leases and cancel requests. */
+ * never lets a lease lapse, and notices lost leases and cancel requests
+ * (those every CANCEL_POLL_MS, whatever the lease). */
 static void *timer_main(void *arg)
 {
 	struct drain *d = arg;
 	struct queue *q = NULL;
 	struct error e;
-	int period_ms = d->o->lease * 1000 / 3;
+	int period_ms = d->o->lease * 1000 / 3, since_renew = 0;
 
 	if (period_ms < 200)
 		period_ms = 200;
@@ -455,37 +495,20 @@ static void *timer_main(void *arg)
 	 * like any other final state: the outbox row goes in that transaction. */
 	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
-		for (int i = 0; i < d->o->workers; i++) {
-			struct slot cur;
-			int lost, cancel;
+		int renew = since_renew == 0;
 
-			pthread_mutex_lock(&d->lock);
-			cur = d->slots[i];
-			pthread_mutex_unlock(&d->lock);
-			if (!cur.id)
-				continue;
-			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
-			cancel = !lost && queue_cancel_requested(q, cur.id, cur.token, &e) == 1;
-			if (!lost && !cancel)
-				continue;
-			/* The worker may have finished that job and claimed another
-			 * meanwhile: the flag is for the claim we looked at, no other. */
-			pthread_mutex_lock(&d->lock);
-			if (d->slots[i].id == cur.id && strcmp(d->slots[i].token, cur.token) == 0) {
-				if (lost)
-					d->slots[i].lost = 1;
-				else
-					d->slots[i].cancel = 1;
-			}
-			pthread_mutex_unlock(&d->lock);
-		}
+		if (busy(d))
+			check_slots(d, q, renew);
 		/* Other workers' expired leases (a crashed drain elsewhere). */
-		if (queue_reclaim_expired(q, now_s(), 0, &e) < 0)
+		if (renew && queue_reclaim_expired(q, now_s(), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
-		for (int ms = 0; ms < period_ms && !(*d->stop && busy(d) == 0); ms += 50) {
+		for (int ms = 0; ms < CANCEL_POLL_MS && !(*d->stop && busy(d) == 0); ms += 50) {
 			struct timespec ts = { 0, 50 * 1000000L };
 			nanosleep(&ts, NULL);
 		}
+		since_renew += CANCEL_POLL_MS;
+		if (since_renew >= period_ms)
+			since_renew = 0;
 	}
 	queue_close(q);
 	return NULL;
@@ -604,6 +627,30 @@ static void *deliver_main(void *arg)
 
 /* ---- start and stop ------------------------------------------------------ */
 
+/* serve (o->supervisor) gone: its SIGTERM (PR_SET_PDEATHSIG) may have been
+ * lost, and nobody will send the second signal, so stop here and, after
+ * serve's stop time-out, give the jobs in flight back.  *since: when we
+ * first saw it (0: not yet). */
+static void orphan_check(struct drain *d, double *since)
+{
+	const struct drain_opts *o = d->o;
+
+	if (!o->supervisor || (long)getppid() == o->supervisor)
+		return;
+	if (*since == 0) {
+		*since = mono();
+		log_warn("drain: serve (pid %ld) is gone; stopping, and giving back jobs still running in %d s",
+			 o->supervisor, o->orphan_timeout);
+		if (!*d->stop)
+			*d->stop = 1;
+	}
+	if (*d->stop < 2 && mono() - *since >= o->orphan_timeout) {
+		if (busy(d))
+			log_warn("drain: giving the jobs in flight back to the queue");
+		*d->stop = 2;
+	}
+}
+
 /* Nothing left to do: no job pending or running, no callback pending. */
 static int idle(struct drain *d, struct queue *q)
 {
@@ -623,6 +670,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	pthread_t *tids = NULL, timer, senders[DRAIN_MAX_SENDERS];
 	struct queue *q = NULL;
 	int started = 0, rc, timer_up = 0, senders_up = 0, reclaimed, err;
+	double orphaned = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
@@ -710,6 +758,13 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			log_info("drain: nothing left to do");
 			*stop = 1;
 		}
+		orphan_check(&d, &orphaned);
+	}
+	/* Jobs in flight finish, unless serve died and its stop time-out passed. */
+	while (busy(&d) > 0) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+		orphan_check(&d, &orphaned);
 	}
 join:
 	for (int i = 0; i < started; i++)

@@ -51,6 +51,10 @@ struct drain_opts {
 	 * non-zero return stops drain_run with that error. */
 	int (*after_open)(void *ctx, struct error *e);
 	void *after_open_ctx;
+	long supervisor;                  /* pid of the serve that started us, or 0: when it is gone
+					   * (getppid() changed) we stop as on SIGTERM, and give the
+					   * jobs in flight back after orphan_timeout seconds */
+	int orphan_timeout;               /* serve's --stop-timeout */
 	int deliver;                      /* 1: run the callback sender here */
 	int exit_when_idle;               /* 1: return once nothing is pending or running (tests, demo) */
 };

@@ -202,8 +202,8 @@ static int put_png(FILE *fp, const void *arg, struct error *e)
 }
 
 /* method "kriging.js": its own fit and predictor, in plain degrees. */
-static int krigejs_frame(const struct grid *g, const struct trigger *t, struct frame_work *w,
-			 struct json_object *fo, struct error *e)
+static int krigejs_frame(const struct render_opts *o, const struct grid *g, const struct trigger *t,
+			 struct frame_work *w, struct json_object *fo, struct error *e)
 {
 	enum vgm_model model = t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL;
 	struct json_object *vo;
@@ -239,10 +239,13 @@ static int krigejs_frame(const struct grid *g, const struct trigger *t, struct f
 	json_object_object_add(fo, "variogram", vo);
 	for (size_t i = 0; i < (size_t)g->width * (size_t)g->height; i++)
 		w->value[i] = NAN;
-	for (int r = 0; r < g->height; r++)
+	for (int r = 0; r < g->height; r++) {
+		if (o->cancelled && o->cancelled(o->cancel_ctx))
+			return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
 		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
 			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
 				w->value[(size_t)r * g->width + c] = krigejs_predict(w->kj, grid_lon(g, c), grid_lat(g, r));
+	}
 	return 0;
 }
 
@@ -282,7 +285,7 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
 
 	if (t->method == METHOD_KRIGINGJS)
-		return krigejs_frame(g, t, w, fo, e);
+		return krigejs_frame(o, g, t, w, fo, e);
 
 	memset(&fi, 0, sizeof(fi));
 	if (given) {
@@ -299,7 +302,7 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 		return rc;
 	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
-	return krige_grid(w->k, g, w->value, w->variance, o->threads, e);
+	return krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx, e);
 }
 
 /* Every inside cell must hold a finite number: an image of garbage is an

@@ -23,7 +23,8 @@ struct render_opts {
 	int threads;                       /* kriging threads for this worker, >= 1 */
 	size_t max_cells;                  /* pixels per frame cap */
 	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
-	/* Cooperative cancel, checked between frames (may be NULL). */
+	/* Cooperative cancel (may be NULL), checked between frames and before
+	 * every grid row, from every kriging thread: it must be thread-safe. */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
 	/* Called after each frame is written, for a progress display (may be NULL). */
@@ -46,7 +47,7 @@ struct render_job {
  * ("images", "bbox", "variogram", "stations", "seconds", and per-frame
  * detail in "frames"); the caller owns it.  Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk
- * trouble (retry), KD_ECANCEL when cancelled between frames.  Files of
+ * trouble (retry), KD_ECANCEL when cancelled (between frames or grid rows).  Files of
  * frames finished before an error stay; a retry rewrites them. */
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e);

@@ -417,6 +417,9 @@ struct grid_job {
 	const double *ex; /* gaussian x-factor table (n x width) or NULL */
 	double *value, *variance;
 	int first, step; /* rows first, first + step, ... */
+	int (*cancelled)(void *ctx);
+	void *ctx;
+	volatile int *stop; /* shared by the threads of one grid: one saw a cancel */
 	int rc;
 };
 
@@ -441,6 +444,13 @@ static void *grid_rows(void *arg)
 
 		if (g->row_span[r] == g->row_span[r + 1])
 			continue;
+		if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+			*j->stop = 1;
+			free(xs);
+			kwork_release(&w);
+			j->rc = KD_ECANCEL;
+			return NULL;
+		}
 		k->ops->row(&k->m, &w, y);
 		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
 			int c0 = g->span[sp].c0, c1 = g->span[sp].c1;
@@ -463,7 +473,14 @@ static void *grid_rows(void *arg)
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance, int threads,
 	       struct error *e)
 {
+	return krige_grid_until(k, g, value, variance, threads, NULL, NULL, e);
+}
+
+int krige_grid_until(const struct krige *k, const struct grid *g, double *value, double *variance, int threads,
+		     int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
 	struct grid_job jobs[64];
+	volatile int stop = 0;
 	pthread_t tid[64];
 	int started[64] = { 0 };
 	size_t cells = (size_t)g->width * (size_t)g->height;
@@ -505,7 +522,7 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	 * some rows and narrow in others; each cell is computed the same way
 	 * whatever thread does it, so results are bit-identical. */
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, 0 };
+		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, cancelled, ctx, &stop, 0 };
 	for (int t = 1; t < threads; t++)
 		started[t] = pthread_create(&tid[t], NULL, grid_rows, &jobs[t]) == 0;
 	grid_rows(&jobs[0]);
@@ -517,7 +534,9 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	}
 	free(ex);
 	for (int t = 0; t < threads; t++)
-		if (jobs[t].rc)
-			return error_set(e, jobs[t].rc, "out of memory predicting the grid");
+		if (jobs[t].rc == KD_ENOMEM)
+			return error_set(e, KD_ENOMEM, "out of memory predicting the grid");
+	if (stop)
+		return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
 	return 0;
 }
