@@ -179,43 +179,89 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 	return 0;
 }
 
+/* Remove base + each extension in the job directory dir (a path below
+ * outfd as the renderer wrote it): no component below --out is followed
+ * if it is a symbolic link (outdir_open refuses them), and unlinkat
+ * removes a link itself, never what it points to.  A directory that is a
+ * link, or missing, leaves its files alone: they are not ours. */
+static int purge_frame(int outfd, const char *dir, const char *base, struct error *e)
+{
+	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	struct error ie;
+	char name[NAME_MAX + 1];
+	int dfd = outdir_open(outfd, dir, 0, &ie);
+
+	if (dfd < 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", base, ext[k]) >= sizeof(name))
+			continue;
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+			int err = errno;
+			close(dfd);
+			return error_set(e, KD_EIO, "removing %s/%s: %s", dir, name, strerror(err));
+		}
+	}
+	close(dfd);
+	return 0;
+}
+
+/* Remove the job directory dir ("pm25/17") below outfd if it is empty and
+ * a real directory (unlinkat of a link with AT_REMOVEDIR fails). */
+static void purge_dir(int outfd, const char *dir)
+{
+	char parent[4096];
+	const char *slash = strrchr(dir, '/');
+	int pfd;
+
+	if (!slash) {
+		unlinkat(outfd, dir, AT_REMOVEDIR);
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
+	if ((pfd = outdir_open(outfd, parent, 0, NULL)) < 0)
+		return;
+	unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+	close(pfd);
+}
+
+struct purge_ctx {
+	int outfd; /* --out, opened following a link the operator chose */
+};
+
 /* purge --images: remove a job's files (PNG and what sits beside it). */
 static int purge_files(void *ctx, long long id, const char *result, struct error *e)
 {
-	const char *out = ctx;
-	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	struct purge_ctx *pc = ctx;
 	struct json_object *r, *images;
-	char path[4096], dir[4096];
+	char dir[4096] = "", cur[4096];
+	int rc = 0;
 
 	(void)id;
-	if (!out || !result || !(r = json_tokener_parse(result)))
+	if (!result || !(r = json_tokener_parse(result)))
 		return 0;
-	dir[0] = '\0';
 	if (json_object_object_get_ex(r, "images", &images)) {
 		json_object_object_foreach(images, pubtime, rel) {
-			const char *p = json_object_get_string(rel);
+			const char *p = json_object_get_string(rel), *slash = strrchr(p, '/');
 			size_t n = strlen(p);
+			char base[NAME_MAX + 1];
 
 			(void)pubtime;
-			/* Only paths the renderer wrote: relative, no "..". */
-			if (p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png"))
+			/* Only paths the renderer wrote: relative, no "..", in a directory. */
+			if (!slash || p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png") ||
+			    (size_t)(p + n - 4 - slash - 1) > NAME_MAX || (size_t)(slash - p) >= sizeof(cur))
 				continue;
-			for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
-				snprintf(path, sizeof(path), "%s/%.*s%s", out, (int)(n - 4), p, ext[k]);
-				if (unlink(path) < 0 && errno != ENOENT) {
-					json_object_put(r);
-					return error_set(e, KD_EIO, "removing %s: %s", path, strerror(errno));
-				}
-			}
-			snprintf(dir, sizeof(dir), "%s/%s", out, p);
-			if (strrchr(dir, '/'))
-				*strrchr(dir, '/') = '\0';
+			snprintf(cur, sizeof(cur), "%.*s", (int)(slash - p), p);
+			snprintf(base, sizeof(base), "%.*s", (int)(p + n - 4 - slash - 1), slash + 1);
+			if ((rc = purge_frame(pc->outfd, cur, base, e)) < 0)
+				break;
+			snprintf(dir, sizeof(dir), "%s", cur);
 		}
 	}
-	if (dir[0])
-		rmdir(dir); /* the job's directory, if now empty */
+	if (rc == 0 && dir[0])
+		purge_dir(pc->outfd, dir); /* the job's directory, if now empty */
 	json_object_put(r);
-	return 0;
+	return rc;
 }
 
 /* The Prometheus text exposition format, version 0.0.4: one HELP and one
@@ -338,9 +384,16 @@ static int run(struct ops *op, struct error *e)
 	} else if (!strcmp(op->cmd, "cancel")) {
 		rc = queue_cancel(q, op->id, now, e);
 		if (rc >= 0)
-			printf("job %lld %s\n", op->id, rc == 1 ? "will stop between frames (cancel requested)" : "cancelled");
+			printf("job %lld %s\n", op->id, rc == 1 ? "will stop within a second (cancel requested)" : "cancelled");
 	} else if (!strcmp(op->cmd, "purge")) {
-		rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, (void *)op->out, &count, e);
+		struct purge_ctx pc = { -1 };
+
+		if (op->images && (pc.outfd = open(op->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			rc = error_set(e, KD_EIO, "--out %s: %s", op->out, strerror(errno));
+		else
+			rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, &pc, &count, e);
+		if (pc.outfd >= 0)
+			close(pc.outfd);
 		if (rc >= 0)
 			printf("%lld job%s purged%s\n", count, count == 1 ? "" : "s", op->images ? " with their images" : "");
 	} else
