@@ -132,6 +132,8 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
 	case OPT_MAX_PIXELS: o->max_cells = (size_t)v->num; break;
 	case OPT_MAX_SCAN_JOBS: o->max_scan_jobs = (size_t)v->num; break;
+	case OPT_MAX_JOB_COST: o->max_job_cost = (double)v->num; break;
+	case OPT_MAX_JOB_SECONDS: o->max_job_seconds = (int)v->num; break;
 	case OPT_MAX_SOURCE_BYTES: o->max_source_bytes = (size_t)v->num; break;
 	case OPT_SOURCE_TIMEOUT: o->source_timeout_ms = (long)v->num * 1000; break;
 	case OPT_MAX_JSON_DEPTH: o->lim.max_depth = (int)v->num; break;

@@ -48,6 +48,8 @@ struct slot {
 	char token[QUEUE_TOKEN_LEN + 1];
 	volatile int lost;        /* the timer could not renew: stop, never finish */
 	volatile int cancel;      /* a cancel was requested: stop between frames */
+	volatile int overtime;    /* ran past --max-job-seconds: stop, fail the attempt */
+	double deadline;          /* mono() when it does, 0: never */
 };
 
 struct drain {
@@ -100,14 +102,37 @@ static void nap(struct drain *d, int ms)
 	}
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* ---- rendering one job ------------------------------------------------ */
 
+/* Asked before every grid row (from every kriging thread) and scan row. */
 static int slot_stop(void *ctx)
 {
 	struct worker *w = ctx;
 	struct slot *s = &w->d->slots[w->index];
 
-	return s->lost || s->cancel || *w->d->stop >= 2;
+	if (s->deadline > 0 && !s->overtime && mono() > s->deadline)
+		s->overtime = 1;
+	return s->lost || s->cancel || s->overtime || *w->d->stop >= 2;
+}
+
+/* Why a job stopped that was not cancelled (KD_ECANCEL from below). */
+static int stop_reason(struct worker *w, struct error *e)
+{
+	struct slot *s = &w->d->slots[w->index];
+
+	if (s->lost)
+		return error_set(e, KD_ELEASE, "lease lost");
+	if (s->overtime)
+		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s)", w->d->o->max_job_seconds);
+	return error_set(e, KD_EIO, "drain stopped while rendering");
 }
 
 /* img_list for the source row: {"pubtime": "<url-prefix><path>"}. */
@@ -140,6 +165,7 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	struct render_job rj;
 	struct json_object *result = NULL;
 	char dir[32], *map_index = NULL, *imgs = NULL;
+	double cost;
 	int rc;
 
 	/* The payload was accepted once, under the listener's limits (which
@@ -183,11 +209,13 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.legend = o->legend;
 	ro.cancelled = slot_stop;
 	ro.cancel_ctx = w;
+	/* Too costly is permanent: a source row is estimated here, once its
+	 * frames are known (the listener did it for inline triggers). */
+	if ((rc = render_job_cost(&ro, &rj, &cost, e)) < 0 || (rc = render_cost_check(cost, o->max_job_cost, e)) < 0)
+		goto out;
 	if ((rc = render_job(&ro, &rj, &result, e)) < 0) {
-		struct slot *s = &w->d->slots[w->index];
-		if (rc == KD_ECANCEL && !s->cancel)
-			rc = s->lost ? error_set(e, KD_ELEASE, "lease lost") :
-				       error_set(e, KD_EIO, "drain stopped while rendering");
+		if (rc == KD_ECANCEL && !w->d->slots[w->index].cancel)
+			rc = stop_reason(w, e);
 		goto out;
 	}
 	/* Files are durable; now the write-back, which is idempotent, so a
@@ -339,18 +367,12 @@ static void slot_set(struct worker *w, const struct queue_job *job)
 	s->id = job ? job->id : 0;
 	if (job)
 		memcpy(s->token, job->lease_token, sizeof(s->token));
-	s->lost = s->cancel = 0;
+	s->lost = s->cancel = s->overtime = 0;
+	s->deadline = job && w->d->o->max_job_seconds > 0 ? mono() + w->d->o->max_job_seconds : 0;
 	w->d->busy += job ? 1 : -1;
 	pthread_mutex_unlock(&w->d->lock);
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void process(struct worker *w, struct queue_job *job)
 {
@@ -369,7 +391,7 @@ static void process(struct worker *w, struct queue_job *job)
 	else
 		rc = run_render(w, job, &result, &e);
 	if (rc == KD_ECANCEL && !s->cancel)
-		rc = error_set(&e, KD_EIO, "drain stopped while rendering");
+		rc = stop_reason(w, &e);
 	if (rc == 0) {
 		/* Another writer holding the database past the busy time-out: the
 		 * files are durable and the write-back done, so keep the slot (the

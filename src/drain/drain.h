@@ -44,6 +44,8 @@ struct drain_opts {
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
+	double max_job_cost;              /* render_job_cost above this: dead at once; 0: no limit */
+	int max_job_seconds;              /* an attempt running longer fails (retried); 0: no limit */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
 	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */
 	/* Called once the database and the output directory are open, before

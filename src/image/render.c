@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "boundary.h"
+#include "cost.h"
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
@@ -84,6 +85,40 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 		return error_set(e, KD_EINPUT, "the job names no boundary and no --boundary is configured");
 	*b = o->boundary;
 	return 0;
+}
+
+int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e)
+{
+	const struct trigger *t = j->options;
+	struct boundary own = BOUNDARY_INIT;
+	const struct boundary *b = NULL;
+	double cells;
+	int rc;
+
+	*cost = 0;
+	if ((rc = job_boundary(o, j, &own, &b, e)) < 0)
+		return rc;
+	if (b->nrings == 0 || !(b->east > b->west) || !(b->north > b->south)) {
+		boundary_release(&own);
+		return error_set(e, KD_EINPUT, "the boundary is empty");
+	}
+	cells = (double)t->width * grid_rows_for(b, t->width);
+	boundary_release(&own);
+	for (size_t i = 0; i < j->frames->n; i++) {
+		struct krige_cost_frame f = { 0, j->frames->frame[i].n, t->variance, 0 };
+
+		f.cells = cells < 1e18 ? (size_t)cells : (size_t)1e18;
+		*cost += krige_cost(&f);
+	}
+	return 0;
+}
+
+int render_cost_check(double cost, double limit, struct error *e)
+{
+	if (limit <= 0 || cost <= limit)
+		return 0;
+	return error_set(e, KD_ELIMIT, "the job's estimated cost of %.3g multiply-adds (grid cells x stations, "
+			 "x stations again for the variance) is above --max-job-cost %.3g", cost, limit);
 }
 
 static struct json_object *variogram_json(const struct variogram *v, const struct fit_info *fi, int given)

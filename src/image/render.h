@@ -52,6 +52,17 @@ struct render_job {
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e);
 
+/* The estimated cost of render_job(o, j) in multiply-adds (krige_cost of
+ * every frame, at the grid its boundary and width give; cost.h), for
+ * --max-job-cost.  Resolves the boundary as render_job does, so its errors
+ * are render_job's (KD_EINPUT: no boundary, a bad one).  The kriging.js
+ * method is costed as global kriging. */
+int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e);
+
+/* KD_ELIMIT naming both numbers when cost is above limit (0: no limit):
+ * the one message of the listener and the drain. */
+int render_cost_check(double cost, double limit, struct error *e);
+
 /* Turn a pubtime into a file name component: [A-Za-z0-9._-] only, ':' and
  * '/' become '-', other bytes '_', never starting with '.'. */
 void render_safe_name(const char *in, char *out, size_t outlen);
