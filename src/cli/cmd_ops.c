@@ -303,6 +303,9 @@ static void print_prometheus(const struct queue_stats *st, long long now)
 	printf("# HELP krigd_oldest_pending_age_seconds Age of the oldest pending job (0: none).\n"
 	       "# TYPE krigd_oldest_pending_age_seconds gauge\nkrigd_oldest_pending_age_seconds %lld\n",
 	       st->oldest_pending ? now - st->oldest_pending : 0);
+	printf("# HELP krigd_paused_disk_full_seconds Seconds the drain still claims nothing, the disk being full (0: not paused).\n"
+	       "# TYPE krigd_paused_disk_full_seconds gauge\nkrigd_paused_disk_full_seconds %lld\n",
+	       st->paused_until > now ? st->paused_until - now : 0);
 	printf("# HELP krigd_callbacks_pending Callbacks waiting to be delivered.\n"
 	       "# TYPE krigd_callbacks_pending gauge\nkrigd_callbacks_pending %lld\n", st->callbacks_pending);
 }
@@ -338,6 +341,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 		json_object_object_add(o, "callbacks_delivered", json_object_new_int64(st.callbacks_delivered));
 		json_object_object_add(o, "callbacks_failed", json_object_new_int64(st.callbacks_failed));
 		json_object_object_add(o, "render_seconds", json_object_new_double(st.render_seconds));
+		json_object_object_add(o, "paused_disk_full",
+				       json_object_new_int64(st.paused_until > now ? st.paused_until - now : 0));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 		return 0;
@@ -354,6 +359,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 	       st.jobs_accepted, st.jobs_done, st.jobs_dead, st.jobs_cancelled, st.retries);
 	printf("rendering     %.1f s in all, %.3f s per done job\n", st.render_seconds,
 	       st.jobs_done ? st.render_seconds / (double)st.jobs_done : 0.0);
+	if (st.paused_until > now)
+		printf("paused        disk full: the drain claims no job for %lld s more\n", st.paused_until - now);
 	return 0;
 }
 

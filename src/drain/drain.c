@@ -59,6 +59,7 @@ struct drain {
 	pthread_mutex_t lock;
 	struct slot *slots;
 	int busy;                 /* workers holding a job, under lock */
+	long long paused_until;   /* disk full: no claims before this (epoch s), under lock */
 	struct outbox_ctx outbox;
 	/* Callbacks in flight, one per sender at most, under ob_lock. */
 	pthread_mutex_t ob_lock;
@@ -374,6 +375,62 @@ static void slot_set(struct worker *w, const struct queue_job *job)
 }
 
 
+/* How long the drain claims nothing after a write found the disk full. */
+#define DISK_PAUSE_S 10
+
+/* A write failed because the disk (or the quota) is full.  The errno is
+ * matched in the message: output errors reach us as KD_EIO with
+ * strerror() in them, from outfile.c, pngout.c and render.c alike. */
+static int disk_full(const struct error *e)
+{
+	return e->code == KD_EIO && (strstr(e->msg, strerror(ENOSPC)) || strstr(e->msg, strerror(EDQUOT)));
+}
+
+/* Not the job's fault: give it back without spending an attempt, and
+ * pause every worker's claims for DISK_PAUSE_S (stats shows it). */
+static void pause_for_disk(struct worker *w, const struct queue_job *job, const struct error *why)
+{
+	struct drain *d = w->d;
+	long long until = now_s() + DISK_PAUSE_S;
+	struct error fe;
+	char msg[ERROR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "disk full (%.400s): the drain paused %d s; no attempt spent", why->msg,
+		 DISK_PAUSE_S);
+	pthread_mutex_lock(&d->lock);
+	if (d->paused_until < until)
+		d->paused_until = until;
+	pthread_mutex_unlock(&d->lock);
+	if (queue_release(w->q, job->id, job->lease_token, now_s(), until, msg, &fe) < 0)
+		log_err("job %lld: %s; giving it back failed too: %s", job->id, msg, fe.msg);
+	if (queue_set_paused(w->q, until, &fe) < 0)
+		log_warn("drain: recording the pause: %s", fe.msg);
+	log_warn("drain: disk full (%s); job %lld goes back to pending without spending an attempt, "
+		 "and no job is claimed for %d s", why->msg, job->id, DISK_PAUSE_S);
+}
+
+/* 1 while paused for a full disk; clears the pause (and its record) once over. */
+static int paused(struct worker *w)
+{
+	struct drain *d = w->d;
+	long long until;
+	struct error e;
+
+	pthread_mutex_lock(&d->lock);
+	until = d->paused_until;
+	if (until && until <= now_s())
+		d->paused_until = 0;
+	pthread_mutex_unlock(&d->lock);
+	if (!until)
+		return 0;
+	if (until > now_s())
+		return 1;
+	if (queue_set_paused(w->q, 0, &e) < 0)
+		log_warn("drain: recording the end of the pause: %s", e.msg);
+	log_notice("drain: the disk-full pause is over; claiming jobs again");
+	return 0;
+}
+
 static void process(struct worker *w, struct queue_job *job)
 {
 	struct slot *s = &w->d->slots[w->index];
@@ -415,6 +472,8 @@ static void process(struct worker *w, struct queue_job *job)
 			log_info("job %lld: done in %.2f s", job->id, mono() - t0);
 	} else if (rc == KD_ELEASE || s->lost) {
 		log_warn("job %lld: lease lost; leaving the job to its new owner", job->id);
+	} else if (!s->cancel && disk_full(&e)) {
+		pause_for_disk(w, job, &e);
 	} else {
 		if (queue_fail(w->q, job->id, job->lease_token, now_s(), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
 			       &fe) < 0)
@@ -435,6 +494,10 @@ static void *worker_main(void *arg)
 	int rc, idle_ms = 20;
 
 	while (!*d->stop) {
+		if (paused(w)) {
+			nap(d, 250);
+			continue;
+		}
 		memset(&job, 0, sizeof(job));
 		rc = queue_claim(w->q, now_s(), d->o->lease, &job, &e);
 		if (rc < 0) {
@@ -725,6 +788,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		log_warn("drain: %s; waiting for the database", e->msg);
 		nap(&d, 1000);
 	}
+	if (queue_set_paused(q, 0, e) < 0) /* a pause of a drain that is gone */
+		log_warn("drain: %s", e->msg);
 	if (reclaimed)
 		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");
 	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
