@@ -68,7 +68,7 @@ static long long parse_duration(const char *s)
 	"\n" \
 	"States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n" \
 	"retry requeues a dead or cancelled job (--force: also a done one);\n" \
-	"cancel of a running job takes effect between frames; --callback is the\n" \
+	"cancel of a running job takes effect within a second; --callback is the\n" \
 	"default URL (as given to drain) for a job whose trigger names none.\n" \
 	"stats --prometheus prints the Prometheus text format (for node_exporter's\n" \
 	"textfile collector): counters that never go down, purge or not, and gauges.\n"
@@ -434,6 +434,21 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 	return 0;
 }
 
+static int takes_id(const char *cmd)
+{
+	return !strcmp(cmd, "show") || !strcmp(cmd, "cancel") || !strcmp(cmd, "retry");
+}
+
+/* The index of an argument such as "-5" before any "--" (getopt would
+ * call it an unknown option), or 0. */
+static int negative_id(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9')
+			return i;
+	return 0;
+}
+
 int cmd_ops(int argc, char **argv)
 {
 	const struct opts_cmd cmd = { argv[0], OPTC_OPS, OPS_HEAD, OPS_TAIL };
@@ -449,6 +464,10 @@ int cmd_ops(int argc, char **argv)
 	op.state = -1;
 	op.older_than = -1;
 	error_clear(&e);
+	if (takes_id(op.cmd) && (id = negative_id(argc, argv)) > 0) {
+		fprintf(stderr, "krigd %s: %s is not a job id: ids are whole numbers from 1\n", op.cmd, argv[id]);
+		return 2;
+	}
 	opts_begin(&p, &cmd, argc, argv, 0);
 	while ((id = opts_next(&p, &v)) >= 0)
 		if (ops_option(&p, &op, id, &v) < 0)
@@ -459,9 +478,16 @@ int cmd_ops(int argc, char **argv)
 		fprintf(stderr, "krigd %s: --db is required\n", op.cmd);
 		return 2;
 	}
-	if (!strcmp(op.cmd, "show") || !strcmp(op.cmd, "cancel") || (!strcmp(op.cmd, "retry") && !op.dead)) {
-		if (optind + 1 != argc || (op.id = strtoll(argv[optind], &end, 10)) <= 0 || *end) {
+	if (takes_id(op.cmd) && !op.dead) {
+		if (optind + 1 != argc) {
 			fprintf(stderr, "krigd %s: give one job id\n", op.cmd);
+			return 2;
+		}
+		errno = 0;
+		op.id = strtoll(argv[optind], &end, 10);
+		if (op.id <= 0 || *end || end == argv[optind] || errno) {
+			fprintf(stderr, "krigd %s: %s is not a job id: ids are whole numbers from 1\n", op.cmd,
+				argv[optind]);
 			return 2;
 		}
 	} else if (optind != argc) {
