@@ -333,8 +333,17 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 		return rc;
 	}
 	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
-	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0)
-		return rc;
+	/* Say whose variogram it was: advice about "the gaussian model with
+	 * nugget 0" must not read as if the job had asked for it. */
+	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0) {
+		if (rc != KD_EINPUT)
+			return rc;
+		if (given)
+			return error_prefix(e, "the job's variogram: ");
+		return error_prefix(e, "the variogram krigd %s (not given by the job; a \"variogram\" or another "
+				    "\"model\" in the trigger overrides it): ",
+				    fi.fitted ? "fitted to the stations" : "fell back to, the fit failing");
+	}
 	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
 	return krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx, e);
