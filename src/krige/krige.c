@@ -423,6 +423,9 @@ struct grid_job {
 	int rc;
 };
 
+/* Cells predicted between two looks at the cancel callback. */
+#define GRID_BLOCK 64
+
 static void *grid_rows(void *arg)
 {
 	struct grid_job *j = arg;
@@ -453,12 +456,23 @@ static void *grid_rows(void *arg)
 		}
 		k->ops->row(&k->m, &w, y);
 		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
-			int c0 = g->span[sp].c0, c1 = g->span[sp].c1;
-
-			predict_cells(k, &w, y, xs + c0, c1 - c0, j->ex ? j->ex + c0 : NULL, (size_t)g->width,
-				      j->value + row + c0);
-			if (j->variance)
-				k->ops->variance(&k->m, &w, y, xs + c0, c1 - c0, j->variance + row + c0);
+			/* In blocks of GRID_BLOCK cells, asking between them: a row of
+			 * many stations with the variance can take seconds.  A cell's
+			 * bits do not depend on its block (krige_predict is one cell). */
+			for (int c0 = g->span[sp].c0, c1; c0 < g->span[sp].c1; c0 = c1) {
+				c1 = g->span[sp].c1 - c0 > GRID_BLOCK ? c0 + GRID_BLOCK : g->span[sp].c1;
+				if (c0 > g->span[sp].c0 && (*j->stop || (j->cancelled && j->cancelled(j->ctx)))) {
+					*j->stop = 1;
+					free(xs);
+					kwork_release(&w);
+					j->rc = KD_ECANCEL;
+					return NULL;
+				}
+				predict_cells(k, &w, y, xs + c0, c1 - c0, j->ex ? j->ex + c0 : NULL, (size_t)g->width,
+					      j->value + row + c0);
+				if (j->variance)
+					k->ops->variance(&k->m, &w, y, xs + c0, c1 - c0, j->variance + row + c0);
+			}
 		}
 	}
 	free(xs);
