@@ -133,6 +133,8 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
 	case OPT_MAX_PIXELS: o->max_cells = (size_t)v->num; break;
 	case OPT_MAX_SCAN_JOBS: o->max_scan_jobs = (size_t)v->num; break;
+	case OPT_MAX_JOB_COST: o->max_job_cost = (double)v->num; break;
+	case OPT_MAX_JOB_SECONDS: o->max_job_seconds = (int)v->num; break;
 	case OPT_MAX_SOURCE_BYTES: o->max_source_bytes = (size_t)v->num; break;
 	case OPT_SOURCE_TIMEOUT: o->source_timeout_ms = (long)v->num * 1000; break;
 	case OPT_MAX_JSON_DEPTH: o->lim.max_depth = (int)v->num; break;
@@ -232,6 +234,20 @@ int cmd_drain(int argc, char **argv)
 	if ((rc = drain_load(&d, &b, &key, &keylen)) != 0)
 		goto out;
 
+	/* Started by serve: watch it (see drain_opts.supervisor).  Not kept in
+	 * the environment, so nothing the drain starts inherits it. */
+	if (getenv("KRIGD_SUPERVISOR")) {
+		const char *t = getenv("KRIGD_STOP_TIMEOUT");
+
+		d.o.supervisor = atol(getenv("KRIGD_SUPERVISOR"));
+		d.o.orphan_timeout = t ? atoi(t) : 30;
+		if (d.o.supervisor != (long)getppid())
+			d.o.supervisor = 0; /* already gone, or not ours: PDEATHSIG covers the rest */
+		if (d.o.orphan_timeout < 0)
+			d.o.orphan_timeout = 0;
+		unsetenv("KRIGD_SUPERVISOR");
+		unsetenv("KRIGD_STOP_TIMEOUT");
+	}
 	d.pd.db_path = d.o.db_path;
 	d.pd.check_dir = d.o.out_dir;
 	d.o.after_open = privdrop_apply;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boundary.h"
 #include "commands.h"
 #include "cli.h"
 #include "error.h"
@@ -75,6 +76,8 @@ static int parse_uids(char *s, uid_t *out, size_t *n)
 
 struct listen_cli {
 	struct listener_opts o;
+	const char *bpath;   /* --boundary */
+	struct boundary b;
 	struct privdrop pd;
 	uid_t allow[MAX_ALLOW];
 };
@@ -121,6 +124,9 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 	case OPT_MAX_JSON_DEPTH: o->lim.max_depth = (int)v->num; break;
 	case OPT_MAX_FRAMES: o->lim.max_frames = (size_t)v->num; break;
 	case OPT_MAX_POINTS: o->lim.max_points = (size_t)v->num; break;
+	case OPT_MAX_JOB_COST: o->max_job_cost = (double)v->num; break;
+	case OPT_BOUNDARY: l->bpath = v->arg; break;
+	case OPT_BOUNDARY_DIR: o->boundary_dir = v->arg; break;
 	case OPT_LOG_LEVEL:
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
@@ -162,6 +168,13 @@ int cmd_listen(int argc, char **argv)
 		fprintf(stderr, "krigd listen: --socket is required\n");
 		return 2;
 	}
+	if (l.bpath) {
+		if (boundary_from_file(&l.b, l.bpath, &e) < 0) {
+			fprintf(stderr, "krigd listen: --boundary %s: %s\n", l.bpath, e.msg);
+			return 1;
+		}
+		l.o.boundary = &l.b;
+	}
 	l.pd.db_path = l.o.db_path;
 	l.pd.give[0] = getenv("LISTEN_FDS") ? NULL : l.o.socket_path; /* so the socket's group can still send */
 	l.o.after_open = privdrop_apply;
@@ -170,6 +183,7 @@ int cmd_listen(int argc, char **argv)
 	l.o.ready = listen_ready;
 	l.o.ready_ctx = &standalone;
 	rc = listener_run(&l.o, &stop_requested, &e);
+	boundary_release(&l.b);
 	if (standalone)
 		notify_send("STOPPING=1");
 	if (rc < 0) {

@@ -69,7 +69,7 @@ static long long parse_duration(const char *s)
 	"\n" \
 	"States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n" \
 	"retry requeues a dead or cancelled job (--force: also a done one);\n" \
-	"cancel of a running job takes effect between frames; --callback is the\n" \
+	"cancel of a running job takes effect within a second; --callback is the\n" \
 	"default URL (as given to drain) for a job whose trigger names none.\n" \
 	"stats --prometheus prints the Prometheus text format (for node_exporter's\n" \
 	"textfile collector): counters that never go down, purge or not, and gauges.\n"
@@ -216,43 +216,89 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 	return 0;
 }
 
+/* Remove base + each extension in the job directory dir (a path below
+ * outfd as the renderer wrote it): no component below --out is followed
+ * if it is a symbolic link (outdir_open refuses them), and unlinkat
+ * removes a link itself, never what it points to.  A directory that is a
+ * link, or missing, leaves its files alone: they are not ours. */
+static int purge_frame(int outfd, const char *dir, const char *base, struct error *e)
+{
+	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	struct error ie;
+	char name[NAME_MAX + 1];
+	int dfd = outdir_open(outfd, dir, 0, &ie);
+
+	if (dfd < 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", base, ext[k]) >= sizeof(name))
+			continue;
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+			int err = errno;
+			close(dfd);
+			return error_set(e, KD_EIO, "removing %s/%s: %s", dir, name, strerror(err));
+		}
+	}
+	close(dfd);
+	return 0;
+}
+
+/* Remove the job directory dir ("pm25/17") below outfd if it is empty and
+ * a real directory (unlinkat of a link with AT_REMOVEDIR fails). */
+static void purge_dir(int outfd, const char *dir)
+{
+	char parent[4096];
+	const char *slash = strrchr(dir, '/');
+	int pfd;
+
+	if (!slash) {
+		unlinkat(outfd, dir, AT_REMOVEDIR);
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
+	if ((pfd = outdir_open(outfd, parent, 0, NULL)) < 0)
+		return;
+	unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+	close(pfd);
+}
+
+struct purge_ctx {
+	int outfd; /* --out, opened following a link the operator chose */
+};
+
 /* purge --images: remove a job's files (PNG and what sits beside it). */
 static int purge_files(void *ctx, long long id, const char *result, struct error *e)
 {
-	const char *out = ctx;
-	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	struct purge_ctx *pc = ctx;
 	struct json_object *r, *images;
-	char path[4096], dir[4096];
+	char dir[4096] = "", cur[4096];
+	int rc = 0;
 
 	(void)id;
-	if (!out || !result || !(r = json_tokener_parse(result)))
+	if (!result || !(r = json_tokener_parse(result)))
 		return 0;
-	dir[0] = '\0';
 	if (json_object_object_get_ex(r, "images", &images)) {
 		json_object_object_foreach(images, pubtime, rel) {
-			const char *p = json_object_get_string(rel);
+			const char *p = json_object_get_string(rel), *slash = strrchr(p, '/');
 			size_t n = strlen(p);
+			char base[NAME_MAX + 1];
 
 			(void)pubtime;
-			/* Only paths the renderer wrote: relative, no "..". */
-			if (p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png"))
+			/* Only paths the renderer wrote: relative, no "..", in a directory. */
+			if (!slash || p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png") ||
+			    (size_t)(p + n - 4 - slash - 1) > NAME_MAX || (size_t)(slash - p) >= sizeof(cur))
 				continue;
-			for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
-				snprintf(path, sizeof(path), "%s/%.*s%s", out, (int)(n - 4), p, ext[k]);
-				if (unlink(path) < 0 && errno != ENOENT) {
-					json_object_put(r);
-					return error_set(e, KD_EIO, "removing %s: %s", path, strerror(errno));
-				}
-			}
-			snprintf(dir, sizeof(dir), "%s/%s", out, p);
-			if (strrchr(dir, '/'))
-				*strrchr(dir, '/') = '\0';
+			snprintf(cur, sizeof(cur), "%.*s", (int)(slash - p), p);
+			snprintf(base, sizeof(base), "%.*s", (int)(p + n - 4 - slash - 1), slash + 1);
+			if ((rc = purge_frame(pc->outfd, cur, base, e)) < 0)
+				break;
+			snprintf(dir, sizeof(dir), "%s", cur);
 		}
 	}
-	if (dir[0])
-		rmdir(dir); /* the job's directory, if now empty */
+	if (rc == 0 && dir[0])
+		purge_dir(pc->outfd, dir); /* the job's directory, if now empty */
 	json_object_put(r);
-	return 0;
+	return rc;
 }
 
 /* The Prometheus text exposition format, version 0.0.4: one HELP and one
@@ -294,6 +340,9 @@ static void print_prometheus(const struct queue_stats *st, long long now)
 	printf("# HELP krigd_oldest_pending_age_seconds Age of the oldest pending job (0: none).\n"
 	       "# TYPE krigd_oldest_pending_age_seconds gauge\nkrigd_oldest_pending_age_seconds %lld\n",
 	       st->oldest_pending ? now - st->oldest_pending : 0);
+	printf("# HELP krigd_paused_disk_full_seconds Seconds the drain still claims nothing, the disk being full (0: not paused).\n"
+	       "# TYPE krigd_paused_disk_full_seconds gauge\nkrigd_paused_disk_full_seconds %lld\n",
+	       st->paused_until > now ? st->paused_until - now : 0);
 	printf("# HELP krigd_callbacks_pending Callbacks waiting to be delivered.\n"
 	       "# TYPE krigd_callbacks_pending gauge\nkrigd_callbacks_pending %lld\n", st->callbacks_pending);
 }
@@ -329,6 +378,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 		json_object_object_add(o, "callbacks_delivered", json_object_new_int64(st.callbacks_delivered));
 		json_object_object_add(o, "callbacks_failed", json_object_new_int64(st.callbacks_failed));
 		json_object_object_add(o, "render_seconds", json_object_new_double(st.render_seconds));
+		json_object_object_add(o, "paused_disk_full",
+				       json_object_new_int64(st.paused_until > now ? st.paused_until - now : 0));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 		return 0;
@@ -345,6 +396,8 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 	       st.jobs_accepted, st.jobs_done, st.jobs_dead, st.jobs_cancelled, st.retries);
 	printf("rendering     %.1f s in all, %.3f s per done job\n", st.render_seconds,
 	       st.jobs_done ? st.render_seconds / (double)st.jobs_done : 0.0);
+	if (st.paused_until > now)
+		printf("paused        disk full: the drain claims no job for %lld s more\n", st.paused_until - now);
 	return 0;
 }
 /* retry refused one job: say why in its own terms ("job 8 is done:
@@ -400,9 +453,16 @@ static int run(struct ops *op, struct error *e)
 	} else if (!strcmp(op->cmd, "cancel")) {
 		rc = queue_cancel(q, op->id, now, e);
 		if (rc >= 0)
-			printf("job %lld %s\n", op->id, rc == 1 ? "will stop between frames (cancel requested)" : "cancelled");
+			printf("job %lld %s\n", op->id, rc == 1 ? "will stop within a second (cancel requested)" : "cancelled");
 	} else if (!strcmp(op->cmd, "purge")) {
-		rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, (void *)op->out, &count, e);
+		struct purge_ctx pc = { -1 };
+
+		if (op->images && (pc.outfd = open(op->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			rc = error_set(e, KD_EIO, "--out %s: %s", op->out, strerror(errno));
+		else
+			rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, &pc, &count, e);
+		if (pc.outfd >= 0)
+			close(pc.outfd);
 		if (rc >= 0)
 			printf("%lld job%s purged%s\n", count, count == 1 ? "" : "s", op->images ? " with their images" : "");
 	} else
@@ -438,6 +498,21 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 	return 0;
 }
 
+static int takes_id(const char *cmd)
+{
+	return !strcmp(cmd, "show") || !strcmp(cmd, "cancel") || !strcmp(cmd, "retry");
+}
+
+/* The index of an argument such as "-5" before any "--" (getopt would
+ * call it an unknown option), or 0. */
+static int negative_id(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9')
+			return i;
+	return 0;
+}
+
 int cmd_ops(int argc, char **argv)
 {
 	const struct opts_cmd cmd = { argv[0], OPTC_OPS, OPS_HEAD, OPS_TAIL };
@@ -453,6 +528,10 @@ int cmd_ops(int argc, char **argv)
 	op.state = -1;
 	op.older_than = -1;
 	error_clear(&e);
+	if (takes_id(op.cmd) && (id = negative_id(argc, argv)) > 0) {
+		fprintf(stderr, "krigd %s: %s is not a job id: ids are whole numbers from 1\n", op.cmd, argv[id]);
+		return 2;
+	}
 	opts_begin(&p, &cmd, argc, argv, 0);
 	while ((id = opts_next(&p, &v)) >= 0)
 		if (ops_option(&p, &op, id, &v) < 0)
@@ -463,9 +542,16 @@ int cmd_ops(int argc, char **argv)
 		fprintf(stderr, "krigd %s: --db is required\n", op.cmd);
 		return 2;
 	}
-	if (!strcmp(op.cmd, "show") || !strcmp(op.cmd, "cancel") || (!strcmp(op.cmd, "retry") && !op.dead)) {
-		if (optind + 1 != argc || (op.id = strtoll(argv[optind], &end, 10)) <= 0 || *end) {
+	if (takes_id(op.cmd) && !op.dead) {
+		if (optind + 1 != argc) {
 			fprintf(stderr, "krigd %s: give one job id\n", op.cmd);
+			return 2;
+		}
+		errno = 0;
+		op.id = strtoll(argv[optind], &end, 10);
+		if (op.id <= 0 || *end || end == argv[optind] || errno) {
+			fprintf(stderr, "krigd %s: %s is not a job id: ids are whole numbers from 1\n", op.cmd,
+				argv[optind]);
 			return 2;
 		}
 	} else if (optind != argc) {

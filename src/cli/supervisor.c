@@ -39,7 +39,9 @@ struct sv {
 
 /* ready_fd: the pipe's write end for the listener, -1 for the drain;
  * activated: fd 3 is the socket systemd passed us, for the listener. */
-static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated)
+/* The drain learns our pid and the stop time-out ($KRIGD_SUPERVISOR,
+ * $KRIGD_STOP_TIMEOUT): if we die it stops on its own within that time. */
+static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated, int stop_timeout)
 {
 	pid_t parent = getpid(), pid = fork();
 	char num[32];
@@ -64,6 +66,11 @@ static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int acti
 			setenv("LISTEN_PID", num, 1);
 			setenv("LISTEN_FDS", "1", 1);
 		}
+	} else {
+		snprintf(num, sizeof(num), "%ld", (long)parent);
+		setenv("KRIGD_SUPERVISOR", num, 1);
+		snprintf(num, sizeof(num), "%d", stop_timeout);
+		setenv("KRIGD_STOP_TIMEOUT", num, 1);
 	}
 	execv("/proc/self/exe", c->argv);
 	_exit(127);
@@ -101,7 +108,7 @@ static int start_children(struct sv *s, time_t now)
 		struct child *c = &s->kids[k];
 
 		if (c->pid == 0 && !s->stopping && now >= c->next_start) {
-			c->pid = spawn(c, &s->orig, k == 0 ? s->ready_pipe[1] : -1, s->activated);
+			c->pid = spawn(c, &s->orig, k == 0 ? s->ready_pipe[1] : -1, s->activated, s->o->stop_timeout);
 			if (c->pid < 0) {
 				log_err("serve: cannot start %s: %s", c->name, strerror(errno));
 				c->pid = 0;

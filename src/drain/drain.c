@@ -49,6 +49,8 @@ struct slot {
 	char token[QUEUE_TOKEN_LEN + 1];
 	volatile int lost;        /* the timer could not renew: stop, never finish */
 	volatile int cancel;      /* a cancel was requested: stop between frames */
+	volatile int overtime;    /* ran past --max-job-seconds: stop, fail the attempt */
+	double deadline;          /* mono() when it does, 0: never */
 };
 
 struct drain {
@@ -58,6 +60,7 @@ struct drain {
 	pthread_mutex_t lock;
 	struct slot *slots;
 	int busy;                 /* workers holding a job, under lock */
+	long long paused_until;   /* disk full: no claims before this (epoch s), under lock */
 	struct outbox_ctx outbox;
 };
 
@@ -94,14 +97,37 @@ static void nap(struct drain *d, int ms)
 	}
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* ---- rendering one job ------------------------------------------------ */
 
+/* Asked before every grid row (from every kriging thread) and scan row. */
 static int slot_stop(void *ctx)
 {
 	struct worker *w = ctx;
 	struct slot *s = &w->d->slots[w->index];
 
-	return s->lost || s->cancel || *w->d->stop >= 2;
+	if (s->deadline > 0 && !s->overtime && mono() > s->deadline)
+		s->overtime = 1;
+	return s->lost || s->cancel || s->overtime || *w->d->stop >= 2;
+}
+
+/* Why a job stopped that was not cancelled (KD_ECANCEL from below). */
+static int stop_reason(struct worker *w, struct error *e)
+{
+	struct slot *s = &w->d->slots[w->index];
+
+	if (s->lost)
+		return error_set(e, KD_ELEASE, "lease lost");
+	if (s->overtime)
+		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s)", w->d->o->max_job_seconds);
+	return error_set(e, KD_EIO, "drain stopped while rendering");
 }
 
 /* img_list for the source row: {"pubtime": "<url-prefix><path>"}. */
@@ -134,6 +160,7 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	struct render_job rj;
 	struct json_object *result = NULL;
 	char dir[32], *map_index = NULL, *imgs = NULL;
+	double cost;
 	int rc;
 
 	/* The payload was accepted once, under the listener's limits (which
@@ -179,11 +206,13 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.lang = o->lang;
 	ro.cancelled = slot_stop;
 	ro.cancel_ctx = w;
+	/* Too costly is permanent: a source row is estimated here, once its
+	 * frames are known (the listener did it for inline triggers). */
+	if ((rc = render_job_cost(&ro, &rj, &cost, e)) < 0 || (rc = render_cost_check(cost, o->max_job_cost, e)) < 0)
+		goto out;
 	if ((rc = render_job(&ro, &rj, &result, e)) < 0) {
-		struct slot *s = &w->d->slots[w->index];
-		if (rc == KD_ECANCEL && !s->cancel)
-			rc = s->lost ? error_set(e, KD_ELEASE, "lease lost") :
-				       error_set(e, KD_EIO, "drain stopped while rendering");
+		if (rc == KD_ECANCEL && !w->d->slots[w->index].cancel)
+			rc = stop_reason(w, e);
 		goto out;
 	}
 	/* Files are durable; now the write-back, which is idempotent, so a
@@ -287,6 +316,9 @@ static int scan_row(void *ctx, long long id, struct error *e)
 {
 	struct scan_ctx *sc = ctx;
 
+	/* A scan of a big table is stopped by a cancel or a stop like a render. */
+	if (slot_stop(sc->w))
+		return error_set(e, KD_ECANCEL, "scan cancelled after %lld rows", sc->seen);
 	sc->seen++;
 	sc->ids[sc->n++] = id;
 	return sc->n == SCAN_BATCH ? scan_flush(sc, e) : 0;
@@ -295,7 +327,8 @@ static int scan_row(void *ctx, long long id, struct error *e)
 static int run_scan(struct worker *w, char **result_out, struct error *e)
 {
 	struct scan_ctx *sc;
-	char buf[96];
+	long long skipped;
+	char buf[128];
 	int rc;
 
 	if (!w->src)
@@ -310,7 +343,11 @@ static int run_scan(struct worker *w, char **result_out, struct error *e)
 		free(sc);
 		return rc;
 	}
-	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld}", sc->seen, sc->made);
+	skipped = source_list_skipped(w->src);
+	snprintf(buf, sizeof(buf), "{\"rows\":%lld,\"jobs\":%lld,\"skipped\":%lld}", sc->seen, sc->made, skipped);
+	if (skipped)
+		log_warn("scan: %lld unrendered row%s skipped: id_num is not an integer", skipped,
+			 skipped == 1 ? "" : "s");
 	log_info("scan: %lld unrendered rows, %lld new jobs", sc->seen, sc->made);
 	free(sc);
 	*result_out = strdup(buf);
@@ -327,17 +364,67 @@ static void slot_set(struct worker *w, const struct queue_job *job)
 	s->id = job ? job->id : 0;
 	if (job)
 		memcpy(s->token, job->lease_token, sizeof(s->token));
-	s->lost = s->cancel = 0;
+	s->lost = s->cancel = s->overtime = 0;
+	s->deadline = job && w->d->o->max_job_seconds > 0 ? mono() + w->d->o->max_job_seconds : 0;
 	w->d->busy += job ? 1 : -1;
 	pthread_mutex_unlock(&w->d->lock);
 }
 
-static double mono(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+/* How long the drain claims nothing after a write found the disk full. */
+#define DISK_PAUSE_S 10
+
+/* A write failed because the disk (or the quota) is full.  The errno is
+ * matched in the message: output errors reach us as KD_EIO with
+ * strerror() in them, from outfile.c, pngout.c and render.c alike. */
+static int disk_full(const struct error *e)
+{
+	return e->code == KD_EIO && (strstr(e->msg, strerror(ENOSPC)) || strstr(e->msg, strerror(EDQUOT)));
+}
+
+/* Not the job's fault: give it back without spending an attempt, and
+ * pause every worker's claims for DISK_PAUSE_S (stats shows it). */
+static void pause_for_disk(struct worker *w, const struct queue_job *job, const struct error *why)
+{
+	struct drain *d = w->d;
+	long long until = now_s() + DISK_PAUSE_S;
+	struct error fe;
+	char msg[ERROR_MSG_MAX];
+
+	snprintf(msg, sizeof(msg), "disk full (%.400s): the drain paused %d s; no attempt spent", why->msg,
+		 DISK_PAUSE_S);
+	pthread_mutex_lock(&d->lock);
+	if (d->paused_until < until)
+		d->paused_until = until;
+	pthread_mutex_unlock(&d->lock);
+	if (queue_release(w->q, job->id, job->lease_token, now_s(), until, msg, &fe) < 0)
+		log_err("job %lld: %s; giving it back failed too: %s", job->id, msg, fe.msg);
+	if (queue_set_paused(w->q, until, &fe) < 0)
+		log_warn("drain: recording the pause: %s", fe.msg);
+	log_warn("drain: disk full (%s); job %lld goes back to pending without spending an attempt, "
+		 "and no job is claimed for %d s", why->msg, job->id, DISK_PAUSE_S);
+}
+
+/* 1 while paused for a full disk; clears the pause (and its record) once over. */
+static int paused(struct worker *w)
+{
+	struct drain *d = w->d;
+	long long until;
+	struct error e;
+
+	pthread_mutex_lock(&d->lock);
+	until = d->paused_until;
+	if (until && until <= now_s())
+		d->paused_until = 0;
+	pthread_mutex_unlock(&d->lock);
+	if (!until)
+		return 0;
+	if (until > now_s())
+		return 1;
+	if (queue_set_paused(w->q, 0, &e) < 0)
+		log_warn("drain: recording the end of the pause: %s", e.msg);
+	log_notice("drain: the disk-full pause is over; claiming jobs again");
+	return 0;
 }
 
 static void process(struct worker *w, struct queue_job *job)
@@ -357,7 +444,7 @@ static void process(struct worker *w, struct queue_job *job)
 	else
 		rc = run_render(w, job, &result, &e);
 	if (rc == KD_ECANCEL && !s->cancel)
-		rc = error_set(&e, KD_EIO, "drain stopped while rendering");
+		rc = stop_reason(w, &e);
 	if (rc == 0) {
 		/* Another writer holding the database past the busy time-out: the
 		 * files are durable and the write-back done, so keep the slot (the
@@ -381,6 +468,8 @@ static void process(struct worker *w, struct queue_job *job)
 			log_info("job %lld: done in %.2f s", job->id, mono() - t0);
 	} else if (rc == KD_ELEASE || s->lost) {
 		log_warn("job %lld: lease lost; leaving the job to its new owner", job->id);
+	} else if (!s->cancel && disk_full(&e)) {
+		pause_for_disk(w, job, &e);
 	} else {
 		if (queue_fail(w->q, job->id, job->lease_token, now_s(), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
 			       &fe) < 0)
@@ -401,6 +490,10 @@ static void *worker_main(void *arg)
 	int rc, idle_ms = 20;
 
 	while (!*d->stop) {
+		if (paused(w)) {
+			nap(d, 250);
+			continue;
+		}
 		memset(&job, 0, sizeof(job));
 		rc = queue_claim(w->q, now_s(), d->o->lease, &job, &e);
 		if (rc < 0) {
@@ -424,14 +517,54 @@ static void *worker_main(void *arg)
 
 /* ---- the lease timer ---------------------------------------------------- */
 
+/* How often running jobs are asked whether a cancel was requested: a cancel
+ * takes effect within this plus one grid row, whatever the lease. */
+#define CANCEL_POLL_MS 200
+
+/* Look at every busy slot: with renew, extend its lease; always, ask
+ * whether its job was cancelled.  Flags go to the claim that was looked at. */
+static void check_slots(struct drain *d, struct queue *q, int renew)
+{
+	struct error e;
+
+	for (int i = 0; i < d->o->workers; i++) {
+		struct slot cur;
+		int lost = 0, cancel, rc;
+
+		pthread_mutex_lock(&d->lock);
+		cur = d->slots[i];
+		pthread_mutex_unlock(&d->lock);
+		if (!cur.id || cur.cancel || cur.lost)
+			continue;
+		if (renew)
+			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
+		rc = lost ? 0 : queue_cancel_requested(q, cur.id, cur.token, &e);
+		lost |= rc == KD_ELEASE;
+		cancel = rc == 1;
+		if (!lost && !cancel)
+			continue;
+		/* The worker may have finished that job and claimed another
+		 * meanwhile: the flag is for the claim we looked at, no other. */
+		pthread_mutex_lock(&d->lock);
+		if (d->slots[i].id == cur.id && strcmp(d->slots[i].token, cur.token) == 0) {
+			if (lost)
+				d->slots[i].lost = 1;
+			else
+				d->slots[i].cancel = 1;
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
 /* Renews the leases of running jobs from its own thread, so a long frame
- * never lets a lease lapse, and notices lost leases and cancel requests. */
+ * never lets a lease lapse, and notices lost leases and cancel requests
+ * (those every CANCEL_POLL_MS, whatever the lease). */
 static void *timer_main(void *arg)
 {
 	struct drain *d = arg;
 	struct queue *q = NULL;
 	struct error e;
-	int period_ms = d->o->lease * 1000 / 3;
+	int period_ms = d->o->lease * 1000 / 3, since_renew = 0;
 
 	if (period_ms < 200)
 		period_ms = 200;
@@ -443,43 +576,50 @@ static void *timer_main(void *arg)
 	 * like any other final state: the outbox row goes in that transaction. */
 	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
-		for (int i = 0; i < d->o->workers; i++) {
-			struct slot cur;
-			int lost, cancel;
+		int renew = since_renew == 0;
 
-			pthread_mutex_lock(&d->lock);
-			cur = d->slots[i];
-			pthread_mutex_unlock(&d->lock);
-			if (!cur.id)
-				continue;
-			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
-			cancel = !lost && queue_cancel_requested(q, cur.id, cur.token, &e) == 1;
-			if (!lost && !cancel)
-				continue;
-			/* The worker may have finished that job and claimed another
-			 * meanwhile: the flag is for the claim we looked at, no other. */
-			pthread_mutex_lock(&d->lock);
-			if (d->slots[i].id == cur.id && strcmp(d->slots[i].token, cur.token) == 0) {
-				if (lost)
-					d->slots[i].lost = 1;
-				else
-					d->slots[i].cancel = 1;
-			}
-			pthread_mutex_unlock(&d->lock);
-		}
+		if (busy(d))
+			check_slots(d, q, renew);
 		/* Other workers' expired leases (a crashed drain elsewhere). */
-		if (queue_reclaim_expired(q, now_s(), 0, &e) < 0)
+		if (renew && queue_reclaim_expired(q, now_s(), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
-		for (int ms = 0; ms < period_ms && !(*d->stop && busy(d) == 0); ms += 50) {
+		for (int ms = 0; ms < CANCEL_POLL_MS && !(*d->stop && busy(d) == 0); ms += 50) {
 			struct timespec ts = { 0, 50 * 1000000L };
 			nanosleep(&ts, NULL);
 		}
+		since_renew += CANCEL_POLL_MS;
+		if (since_renew >= period_ms)
+			since_renew = 0;
 	}
 	queue_close(q);
 	return NULL;
 }
 
 /* ---- start and stop ------------------------------------------------------ */
+
+/* serve (o->supervisor) gone: its SIGTERM (PR_SET_PDEATHSIG) may have been
+ * lost, and nobody will send the second signal, so stop here and, after
+ * serve's stop time-out, give the jobs in flight back.  *since: when we
+ * first saw it (0: not yet). */
+static void orphan_check(struct drain *d, double *since)
+{
+	const struct drain_opts *o = d->o;
+
+	if (!o->supervisor || (long)getppid() == o->supervisor)
+		return;
+	if (*since == 0) {
+		*since = mono();
+		log_warn("drain: serve (pid %ld) is gone; stopping, and giving back jobs still running in %d s",
+			 o->supervisor, o->orphan_timeout);
+		if (!*d->stop)
+			*d->stop = 1;
+	}
+	if (*d->stop < 2 && mono() - *since >= o->orphan_timeout) {
+		if (busy(d))
+			log_warn("drain: giving the jobs in flight back to the queue");
+		*d->stop = 2;
+	}
+}
 
 /* Nothing left to do: no job pending or running, no callback pending. */
 static int idle(struct drain *d, struct queue *q)
@@ -518,6 +658,8 @@ static int open_main_queue(struct drain *d, struct queue **q, struct error *e)
 		log_warn("drain: %s; waiting for the database", e->msg);
 		nap(d, 1000);
 	}
+	if (queue_set_paused(*q, 0, e) < 0) /* a pause of a drain that is gone */
+		log_warn("drain: %s", e->msg);
 	if (reclaimed)
 		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");
 	return 0;
@@ -573,6 +715,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	pthread_t *tids = NULL, timer;
 	struct queue *q = NULL;
 	int started = 0, rc, timer_up = 0, err;
+	double orphaned = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
@@ -618,6 +761,13 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			log_info("drain: nothing left to do");
 			*stop = 1;
 		}
+		orphan_check(&d, &orphaned);
+	}
+	/* Jobs in flight finish, unless serve died and its stop time-out passed. */
+	while (busy(&d) > 0) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+		orphan_check(&d, &orphaned);
 	}
 join:
 	for (int i = 0; i < started; i++)

@@ -45,6 +45,8 @@ struct drain_opts {
 	int colors;                       /* enum palette_mode for jobs without "colors"; 0: by index */
 	int lang;                         /* enum legend_lang of the legend's text */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
+	double max_job_cost;              /* render_job_cost above this: dead at once; 0: no limit */
+	int max_job_seconds;              /* an attempt running longer fails (retried); 0: no limit */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
 	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */
 	/* Called once the database and the output directory are open, before
@@ -52,6 +54,10 @@ struct drain_opts {
 	 * non-zero return stops drain_run with that error. */
 	int (*after_open)(void *ctx, struct error *e);
 	void *after_open_ctx;
+	long supervisor;                  /* pid of the serve that started us, or 0: when it is gone
+					   * (getppid() changed) we stop as on SIGTERM, and give the
+					   * jobs in flight back after orphan_timeout seconds */
+	int orphan_timeout;               /* serve's --stop-timeout */
 	int deliver;                      /* 1: run the callback sender here */
 	int exit_when_idle;               /* 1: return once nothing is pending or running (tests, demo) */
 };

@@ -233,6 +233,28 @@ static int add_object(struct parser *p, struct json_object *obj, int depth)
 			 type);
 }
 
+/* An edge spanning more than 180 degrees of longitude is the short way
+ * across the antimeridian (RFC 7946 3.1.9): the box of such a district
+ * would span the globe and a grid could not be drawn on it.  Refused, with
+ * the edge named, rather than rendered as a map of the whole Earth. */
+static int check_antimeridian(const struct boundary *b, struct error *e)
+{
+	for (size_t i = 0; i < b->nrings; i++) {
+		const struct ring *r = &b->rings[i];
+
+		for (size_t j = 0; j < r->n; j++) {
+			size_t k = (j + 1) % r->n;
+			double a = r->pt[2 * j], c = r->pt[2 * k];
+
+			if (fabs(c - a) > 180)
+				return error_set(e, KD_EINPUT, "ring %zu crosses the antimeridian (180 degrees of longitude) "
+						 "between points %zu and %zu (longitude %g to %g): a boundary across it is "
+						 "not supported; give one on one side of it", i + 1, j + 1, k + 1, a, c);
+		}
+	}
+	return 0;
+}
+
 int boundary_from_json(struct boundary *b, struct json_object *obj, struct error *e)
 {
 	struct parser p = { b, 0, 0, e };
@@ -246,6 +268,10 @@ int boundary_from_json(struct boundary *b, struct json_object *obj, struct error
 	if (rc == 0 && b->nrings == 0)
 		rc = error_set(e, KD_EINPUT, "the boundary has no rings");
 	if (rc) {
+		boundary_release(b);
+		return rc;
+	}
+	if ((rc = check_antimeridian(b, e)) < 0) {
 		boundary_release(b);
 		return rc;
 	}

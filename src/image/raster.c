@@ -128,6 +128,14 @@ static int spans_from_crossings(struct grid *g, const size_t *off, double *xs, s
 	return 0;
 }
 
+double grid_rows_for(const struct boundary *b, int width)
+{
+	double c = cos((b->south + b->north) / 2 * M_PI / 180), hd;
+
+	hd = ceil((b->north - b->south) / ((b->east - b->west) / width * c));
+	return hd >= 1 ? hd : 1;
+}
+
 int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_cells, struct error *e)
 {
 	size_t *off = NULL, *fill = NULL, total, r;
@@ -150,9 +158,7 @@ int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_ce
 	g->ky = EARTH_RADIUS_M * M_PI / 180;
 	g->dx = (b->east - b->west) / width;
 	g->dy = g->dx * c;
-	hd = ceil((b->north - b->south) / g->dy);
-	if (!(hd >= 1))
-		hd = 1;
+	hd = grid_rows_for(b, width);
 	if (!(hd <= INT_MAX) || (double)width * hd > (double)max_cells ||
 	    (size_t)width * (size_t)hd > max_cells) {
 		rc = error_set(e, KD_ELIMIT, "a grid of %d x %.0f = %.0f cells exceeds the limit of %zu cells",

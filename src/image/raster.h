@@ -38,6 +38,10 @@ struct grid {
  * On error g is left released. */
 int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_cells, struct error *e);
 
+/* The number of rows grid_init gives b at width (>= 1; a double, it may be
+ * huge): rows are as tall as the cells are wide on the ground. */
+double grid_rows_for(const struct boundary *b, int width);
+
 /* Free the spans; g may be initialised again. */
 void grid_release(struct grid *g);
 

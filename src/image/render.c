@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "boundary.h"
+#include "cost.h"
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
@@ -84,6 +85,40 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 		return error_set(e, KD_EINPUT, "the job names no boundary and no --boundary is configured");
 	*b = o->boundary;
 	return 0;
+}
+
+int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e)
+{
+	const struct trigger *t = j->options;
+	struct boundary own = BOUNDARY_INIT;
+	const struct boundary *b = NULL;
+	double cells;
+	int rc;
+
+	*cost = 0;
+	if ((rc = job_boundary(o, j, &own, &b, e)) < 0)
+		return rc;
+	if (b->nrings == 0 || !(b->east > b->west) || !(b->north > b->south)) {
+		boundary_release(&own);
+		return error_set(e, KD_EINPUT, "the boundary is empty");
+	}
+	cells = (double)t->width * grid_rows_for(b, t->width);
+	boundary_release(&own);
+	for (size_t i = 0; i < j->frames->n; i++) {
+		struct krige_cost_frame f = { 0, j->frames->frame[i].n, t->variance, 0 };
+
+		f.cells = cells < 1e18 ? (size_t)cells : (size_t)1e18;
+		*cost += krige_cost(&f);
+	}
+	return 0;
+}
+
+int render_cost_check(double cost, double limit, struct error *e)
+{
+	if (limit <= 0 || cost <= limit)
+		return 0;
+	return error_set(e, KD_ELIMIT, "the job's estimated cost of %.3g multiply-adds (grid cells x stations, "
+			 "x stations again for the variance) is above --max-job-cost %.3g", cost, limit);
 }
 
 static struct json_object *variogram_json(const struct variogram *v, const struct fit_info *fi, int given)
@@ -200,8 +235,8 @@ static int put_png(FILE *fp, const void *arg, struct error *e)
 }
 
 /* method "kriging.js": its own fit and predictor, in plain degrees. */
-static int krigejs_frame(const struct grid *g, const struct trigger *t, struct frame_work *w,
-			 struct json_object *fo, struct error *e)
+static int krigejs_frame(const struct render_opts *o, const struct grid *g, const struct trigger *t,
+			 struct frame_work *w, struct json_object *fo, struct error *e)
 {
 	enum vgm_model model = t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL;
 	struct json_object *vo;
@@ -237,10 +272,13 @@ static int krigejs_frame(const struct grid *g, const struct trigger *t, struct f
 	json_object_object_add(fo, "variogram", vo);
 	for (size_t i = 0; i < (size_t)g->width * (size_t)g->height; i++)
 		w->value[i] = NAN;
-	for (int r = 0; r < g->height; r++)
+	for (int r = 0; r < g->height; r++) {
+		if (o->cancelled && o->cancelled(o->cancel_ctx))
+			return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
 		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
 			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
 				w->value[(size_t)r * g->width + c] = krigejs_predict(w->kj, grid_lon(g, c), grid_lat(g, r));
+	}
 	return 0;
 }
 
@@ -280,7 +318,7 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
 
 	if (t->method == METHOD_KRIGINGJS)
-		return krigejs_frame(g, t, w, fo, e);
+		return krigejs_frame(o, g, t, w, fo, e);
 
 	memset(&fi, 0, sizeof(fi));
 	if (given) {
@@ -293,11 +331,20 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 		return rc;
 	}
 	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
-	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0)
-		return rc;
+	/* Say whose variogram it was: advice about "the gaussian model with
+	 * nugget 0" must not read as if the job had asked for it. */
+	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0) {
+		if (rc != KD_EINPUT)
+			return rc;
+		if (given)
+			return error_prefix(e, "the job's variogram: ");
+		return error_prefix(e, "the variogram krigd %s (not given by the job; a \"variogram\" or another "
+				    "\"model\" in the trigger overrides it): ",
+				    fi.fitted ? "fitted to the stations" : "fell back to, the fit failing");
+	}
 	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
-	return krige_grid(w->k, g, w->value, w->variance, o->threads, e);
+	return krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx, e);
 }
 
 /* Every inside cell must hold a finite number: an image of garbage is an

@@ -25,7 +25,8 @@ struct render_opts {
 	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
 	int colors;                        /* enum palette_mode for jobs that do not say ("colors"); 0: by index */
 	int lang;                          /* enum legend_lang of the legend's text */
-	/* Cooperative cancel, checked between frames (may be NULL). */
+	/* Cooperative cancel (may be NULL), checked between frames and before
+	 * every grid row, from every kriging thread: it must be thread-safe. */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
 	/* Called after each frame is written, for a progress display (may be NULL). */
@@ -51,10 +52,21 @@ struct render_job {
  * job's grids: every frame is kriged (its values kept in an unlinked
  * temporary file beside the output) before any is coloured.  Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk
- * trouble (retry), KD_ECANCEL when cancelled between frames.  Files of
+ * trouble (retry), KD_ECANCEL when cancelled (between frames or grid rows).  Files of
  * frames finished before an error stay; a retry rewrites them. */
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e);
+
+/* The estimated cost of render_job(o, j) in multiply-adds (krige_cost of
+ * every frame, at the grid its boundary and width give; cost.h), for
+ * --max-job-cost.  Resolves the boundary as render_job does, so its errors
+ * are render_job's (KD_EINPUT: no boundary, a bad one).  The kriging.js
+ * method is costed as global kriging. */
+int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e);
+
+/* KD_ELIMIT naming both numbers when cost is above limit (0: no limit):
+ * the one message of the listener and the drain. */
+int render_cost_check(double cost, double limit, struct error *e);
 
 /* Turn a pubtime into a file name component: [A-Za-z0-9._-] only, ':' and
  * '/' become '-', other bytes '_', never starting with '.'. */

@@ -47,6 +47,7 @@
 #include "listener.h"
 #include "log.h"
 #include "queue.h"
+#include "render.h"
 #include "trigger.h"
 
 #define RING_SLOTS 4096                  /* datagrams waiting for the committer */
@@ -326,6 +327,32 @@ struct item {
 	char error[ERROR_MSG_MAX];
 };
 
+/* 1 with e filled when an inline trigger's estimated cost is above
+ * --max-job-cost.  What cannot be estimated here (a boundary this listener
+ * does not know) is left to the drain, which checks every job. */
+static int cost_refused(const struct listener_opts *o, const struct trigger *t, struct error *e)
+{
+	struct render_opts ro;
+	struct render_job rj;
+	struct error ie;
+	double cost;
+
+	if (o->max_job_cost <= 0 || t->kind != TRIGGER_INLINE)
+		return 0;
+	memset(&ro, 0, sizeof(ro));
+	ro.boundary = o->boundary;
+	ro.boundary_dir = o->boundary_dir;
+	memset(&rj, 0, sizeof(rj));
+	rj.index = t->index;
+	rj.frames = &t->frames;
+	rj.boundary = t->boundary;
+	rj.boundary_name = t->boundary_name;
+	rj.options = t;
+	if (render_job_cost(&ro, &rj, &cost, &ie) < 0)
+		return 0;
+	return render_cost_check(cost, o->max_job_cost, e) < 0;
+}
+
 static int uid_allowed(const struct listener_opts *o, long long uid)
 {
 	if (!o->allow_uid || o->n_allow == 0)
@@ -356,6 +383,11 @@ static void validate(struct listener *l, struct item *it)
 	}
 	if (it->t.req)
 		snprintf(it->req, sizeof(it->req), "%s", it->t.req);
+	if (cost_refused(l->o, &it->t, &e)) {
+		snprintf(it->error, sizeof(it->error), "%s", e.msg);
+		trigger_release(&it->t);
+		return;
+	}
 	it->parsed = 1;
 }
 

@@ -17,6 +17,8 @@
 
 struct error;
 
+struct boundary;
+
 struct listener_opts {
 	const char *db_path;
 	const char *socket_path;  /* ignored when the socket is inherited (LISTEN_FDS) */
@@ -38,6 +40,13 @@ struct listener_opts {
 	 * thread starts (e.g. to drop root); non-zero stops listener_run. */
 	int (*after_open)(void *ctx, struct error *e);
 	void *after_open_ctx;
+	/* --max-job-cost (0: none): an inline trigger whose render_job_cost is
+	 * above it is refused with the estimate and the limit.  The boundary
+	 * is resolved as the drain will (inline, named in boundary_dir, or
+	 * boundary); when it cannot be here the drain checks the job. */
+	double max_job_cost;
+	const struct boundary *boundary;
+	const char *boundary_dir;
 };
 
 void listener_opts_default(struct listener_opts *o);

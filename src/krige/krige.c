@@ -425,8 +425,14 @@ struct grid_job {
 	const double *ex; /* gaussian x-factor table (n x width) or NULL */
 	double *value, *variance;
 	int first, step; /* rows first, first + step, ... */
+	int (*cancelled)(void *ctx);
+	void *ctx;
+	volatile int *stop; /* shared by the threads of one grid: one saw a cancel */
 	int rc;
 };
+
+/* Cells predicted between two looks at the cancel callback. */
+#define GRID_BLOCK 64
 
 static void *grid_rows(void *arg)
 {
@@ -449,14 +455,32 @@ static void *grid_rows(void *arg)
 
 		if (g->row_span[r] == g->row_span[r + 1])
 			continue;
+		if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+			*j->stop = 1;
+			free(xs);
+			kwork_release(&w);
+			j->rc = KD_ECANCEL;
+			return NULL;
+		}
 		k->ops->row(&k->m, &w, y);
 		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
-			int c0 = g->span[sp].c0, c1 = g->span[sp].c1;
-
-			predict_cells(k, &w, y, xs + c0, c1 - c0, j->ex ? j->ex + c0 : NULL, (size_t)g->width,
-				      j->value + row + c0);
-			if (j->variance)
-				k->ops->variance(&k->m, &w, y, xs + c0, c1 - c0, j->variance + row + c0);
+			/* In blocks of GRID_BLOCK cells, asking between them: a row of
+			 * many stations with the variance can take seconds.  A cell's
+			 * bits do not depend on its block (krige_predict is one cell). */
+			for (int c0 = g->span[sp].c0, c1; c0 < g->span[sp].c1; c0 = c1) {
+				c1 = g->span[sp].c1 - c0 > GRID_BLOCK ? c0 + GRID_BLOCK : g->span[sp].c1;
+				if (c0 > g->span[sp].c0 && (*j->stop || (j->cancelled && j->cancelled(j->ctx)))) {
+					*j->stop = 1;
+					free(xs);
+					kwork_release(&w);
+					j->rc = KD_ECANCEL;
+					return NULL;
+				}
+				predict_cells(k, &w, y, xs + c0, c1 - c0, j->ex ? j->ex + c0 : NULL, (size_t)g->width,
+					      j->value + row + c0);
+				if (j->variance)
+					k->ops->variance(&k->m, &w, y, xs + c0, c1 - c0, j->variance + row + c0);
+			}
 		}
 	}
 	free(xs);
@@ -471,7 +495,14 @@ static void *grid_rows(void *arg)
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance, int threads,
 	       struct error *e)
 {
+	return krige_grid_until(k, g, value, variance, threads, NULL, NULL, e);
+}
+
+int krige_grid_until(const struct krige *k, const struct grid *g, double *value, double *variance, int threads,
+		     int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
 	struct grid_job jobs[64];
+	volatile int stop = 0;
 	pthread_t tid[64];
 	int started[64] = { 0 };
 	size_t cells = (size_t)g->width * (size_t)g->height;
@@ -513,7 +544,7 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	 * some rows and narrow in others; each cell is computed the same way
 	 * whatever thread does it, so results are bit-identical. */
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, 0 };
+		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, cancelled, ctx, &stop, 0 };
 	for (int t = 1; t < threads; t++)
 		started[t] = pthread_create(&tid[t], NULL, grid_rows, &jobs[t]) == 0;
 	grid_rows(&jobs[0]);
@@ -525,7 +556,9 @@ int krige_grid(const struct krige *k, const struct grid *g, double *value, doubl
 	}
 	free(ex);
 	for (int t = 0; t < threads; t++)
-		if (jobs[t].rc)
-			return error_set(e, jobs[t].rc, "out of memory predicting the grid");
+		if (jobs[t].rc == KD_ENOMEM)
+			return error_set(e, KD_ENOMEM, "out of memory predicting the grid");
+	if (stop)
+		return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
 	return 0;
 }

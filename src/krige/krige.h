@@ -95,6 +95,13 @@ double krige_variance(const struct krige *k, double x, double y);
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance,
 	       int threads, struct error *e);
 
+/* krige_grid that asks cancelled(ctx) (may be NULL) before every row and
+ * every 64 cells of it, from every thread, so a cancel or a stop takes
+ * effect within a block of cells rather than at the frame's end: KD_ECANCEL then, with the grid partly
+ * filled (the caller throws it away).  cancelled must be thread-safe. */
+int krige_grid_until(const struct krige *k, const struct grid *g, double *value, double *variance,
+		     int threads, int (*cancelled)(void *ctx), void *ctx, struct error *e);
+
 void krige_free(struct krige *k);
 
 /* Kernels (kernel.h): "scalar" (the reference), "portable" (plain C),

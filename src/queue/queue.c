@@ -28,7 +28,7 @@ enum stmt {
 	S_CB_INSERT, S_EXPIRED, S_EXPIRED_ALL, S_CANCEL_PENDING, S_CANCEL_RUNNING,
 	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL,
 	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
-	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
+	S_OB_NEXT, S_OB_DONE, S_OB_FAILED, S_RELEASE, S_PAUSE,
 	S_NSTMT
 };
 
@@ -108,6 +108,12 @@ static const char *const stmt_sql[S_NSTMT] = {
 		      "WHERE substr(url, 1, length(o.value)) = o.value "
 		      "AND substr(url, length(o.value) + 1, 1) IN ('', '/', '?', '#')) "
 		      "ORDER BY next_at, id LIMIT 1",
+	/* Back to pending without spending the attempt the claim counted. */
+	[S_RELEASE] = "UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), last_error = ?4, "
+		      "run_at = ?5, updated_at = ?3, lease_token = NULL, lease_until = NULL "
+		      "WHERE id = ?1 AND lease_token = ?2 AND state = 'running'",
+	/* A gauge kept beside the counters: no schema change, and stats reads it. */
+	[S_PAUSE] = "INSERT OR REPLACE INTO counters(name, value) VALUES('paused_until', ?1)",
 	[S_OB_DONE] = "UPDATE callbacks SET state = 'delivered', attempts = attempts + 1, "
 		      "last_status = ?3, last_error = NULL, updated_at = ?2 "
 		      "WHERE id = ?1 AND state = 'pending'",
@@ -932,6 +938,36 @@ int queue_fail(struct queue *q, long long id, const char *token, long long now, 
 	return tx_commit(q, e);
 }
 
+int queue_release(struct queue *q, long long id, const char *token, long long now, long long run_at,
+		  const char *msg, struct error *e)
+{
+	sqlite3_stmt *p = st(q, S_RELEASE, e);
+	int rc;
+
+	if (!p)
+		return e ? e->code : KD_EIO;
+	sqlite3_bind_int64(p, 1, id);
+	sqlite3_bind_text(p, 2, token ? token : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(p, 3, now);
+	sqlite3_bind_text(p, 4, msg, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(p, 5, run_at);
+	if ((rc = run(q, S_RELEASE, e)) < 0)
+		return rc;
+	if (sqlite3_changes(q->db) == 0)
+		return error_set(e, KD_ELEASE, "job %lld: lease lost", id);
+	return 0;
+}
+
+int queue_set_paused(struct queue *q, long long until, struct error *e)
+{
+	sqlite3_stmt *p = st(q, S_PAUSE, e);
+
+	if (!p)
+		return e ? e->code : KD_EIO;
+	sqlite3_bind_int64(p, 1, until);
+	return run(q, S_PAUSE, e);
+}
+
 #define CHUNK 128 /* rows per transaction in bulk operations: bounded memory */
 
 int queue_reclaim_expired(struct queue *q, long long now, int force_all, struct error *e)
@@ -1128,6 +1164,7 @@ int queue_stats(struct queue *q, struct queue_stats *s, struct error *e)
 		{ "retries", offsetof(struct queue_stats, retries) },
 		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
 		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
+		{ "paused_until", offsetof(struct queue_stats, paused_until) },
 	};
 	sqlite3_stmt *p;
 	int rc;

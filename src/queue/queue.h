@@ -162,6 +162,16 @@ int queue_finish(struct queue *q, long long id, const char *token, long long now
 int queue_fail(struct queue *q, long long id, const char *token, long long now, int code,
 	       const char *msg, int *new_state, struct error *e);
 
+/* Give a running job back: pending again at run_at, last_error msg, and
+ * the attempt its claim counted is not spent (a full disk is not the
+ * job's fault).  KD_ELEASE when the token does not match. */
+int queue_release(struct queue *q, long long id, const char *token, long long now, long long run_at,
+		  const char *msg, struct error *e);
+
+/* Record that the drain claims nothing before `until` (epoch seconds; 0:
+ * not paused), for `stats`.  Kept in the counters table as paused_until. */
+int queue_set_paused(struct queue *q, long long until, struct error *e);
+
 /* Running jobs whose lease expired before now count as a failed attempt
  * "worker died" (dead when attempts are exhausted).  force_all also takes
  * leases that have not expired (a drain starting: their workers are gone).
@@ -205,6 +215,7 @@ struct queue_stats {
 	long long jobs_accepted, jobs_done, jobs_dead, jobs_cancelled;
 	long long attempts_failed, retries, callbacks_delivered, callbacks_failed;
 	double render_seconds;
+	long long paused_until;       /* the drain claims nothing before this (disk full); 0 if not */
 };
 
 int queue_stats(struct queue *q, struct queue_stats *s, struct error *e);

@@ -115,7 +115,13 @@ int source_ret_data_array(const struct source *s, long long id, struct json_obje
 
 int source_list_unrendered(struct source *s, source_row_fn fn, void *ctx, struct error *e)
 {
+	s->skipped = 0;
 	return s->ops->list(s, fn, ctx, e);
+}
+
+long long source_list_skipped(const struct source *s)
+{
+	return s->skipped;
 }
 
 int source_fetch(struct source *s, long long id, char **map_index, struct frame_set *frames, struct error *e)

@@ -67,6 +67,11 @@ typedef int (*source_row_fn)(void *ctx, long long id, struct error *e);
  * other databases).  The caller skips rows that already have a job. */
 int source_list_unrendered(struct source *s, source_row_fn fn, void *ctx, struct error *e);
 
+/* Unrendered rows the last source_list_unrendered passed over because their
+ * id_num is not an integer (a text or real id in an untyped column): they
+ * can never be fetched by id, so they are counted, never listed. */
+long long source_list_skipped(const struct source *s);
+
 /* Row id's map_index (allocated, free()) and frames (frames_release()).
  * KD_EINPUT for a missing row or malformed ret_data (permanent; the message
  * names the row and the reason), KD_ELIMIT past a limit, KD_EIO / KD_EBUSY

@@ -19,6 +19,7 @@ struct source {
 	const struct source_ops *ops;
 	struct source_opts opts;
 	char name[256];
+	long long skipped;          /* set by list: rows whose id is not an integer */
 	void *impl;
 };
 

@@ -531,6 +531,8 @@ struct page {
 	long long after;
 	long long ids[LIST_PAGE];
 	size_t n;
+	size_t rows;        /* rows read, with those skipped */
+	long long skipped;  /* ids that are not integers (truncated on fetch) */
 };
 
 static int op_list_page(struct source *s, void *arg, struct error *e)
@@ -542,7 +544,7 @@ static int op_list_page(struct source *s, void *arg, struct error *e)
 	my_bool isnull = 0;
 	MYSQL_BIND par[2], res[1];
 
-	pg->n = 0;
+	pg->n = pg->rows = 0;
 	memset(par, 0, sizeof(par));
 	par[0].buffer_type = MYSQL_TYPE_LONGLONG;
 	par[0].buffer = &after;
@@ -559,9 +561,15 @@ static int op_list_page(struct source *s, void *arg, struct error *e)
 		mysql_stmt_free_result(m->list);
 		return rc;
 	}
-	while ((rc = mysql_stmt_fetch(m->list)) == 0)
-		if (!isnull && pg->n < LIST_PAGE)
+	/* A text id ("abc") in a character column is truncated to a number:
+	 * it could never be fetched by id, so it is counted, not listed. */
+	while ((rc = mysql_stmt_fetch(m->list)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		pg->rows++;
+		if (rc == MYSQL_DATA_TRUNCATED || isnull)
+			pg->skipped++;
+		else if (pg->n < LIST_PAGE)
 			pg->ids[pg->n++] = id;
+	}
 	if (rc != MYSQL_NO_DATA) {
 		rc = stmt_fail(s, m->list, "listing unrendered rows", e);
 		mysql_stmt_free_result(m->list);
@@ -577,16 +585,27 @@ static int my_list(struct source *s, source_row_fn fn, void *ctx, struct error *
 	int rc;
 
 	pg.after = INT64_MIN; /* below any id */
+	pg.skipped = 0;
 	for (;;) {
+		long long next = pg.after;
+
 		if ((rc = with_retry(s, op_list_page, &pg, e)) < 0)
 			return rc;
+		s->skipped = pg.skipped;
 		/* The page is read to the end, so nothing is held open while fn runs. */
-		for (size_t i = 0; i < pg.n; i++)
+		for (size_t i = 0; i < pg.n; i++) {
 			if ((rc = fn(ctx, pg.ids[i], e)) != 0)
 				return rc;
-		if (pg.n < LIST_PAGE)
+			if (pg.ids[i] > next)
+				next = pg.ids[i];
+		}
+		if (pg.rows < LIST_PAGE)
 			return 0;
-		pg.after = pg.ids[pg.n - 1];
+		/* Paging must move forward, whatever the column's type and order. */
+		if (next <= pg.after)
+			return error_set(e, KD_EINPUT, "source %s: listing unrendered rows does not advance past id_num %lld "
+					 "(is id_num an integer column?)", s->name, pg.after);
+		pg.after = next;
 	}
 }
 

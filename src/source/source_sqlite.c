@@ -20,7 +20,7 @@
 
 struct sq {
 	sqlite3 *db;
-	sqlite3_stmt *list, *fetch, *write;
+	sqlite3_stmt *list, *skipped, *fetch, *write, *begin, *commit, *rollback;
 };
 
 static int sql_code(int rc)
@@ -43,12 +43,21 @@ static int sql_fail(struct source *s, int rc, const char *what, struct error *e)
 	return error_set(e, sql_code(rc), "source %s: %s: %s", s->name, what, sqlite3_errmsg(q->db));
 }
 
+/* Only integer ids are listed: a text id in an untyped column reads as 0
+ * and would restart the paging for ever; a real one cannot be fetched by
+ * id.  Those are counted in s->skipped instead. */
 static int sq_list(struct source *s, source_row_fn fn, void *ctx, struct error *e)
 {
 	struct sq *q = s->impl;
 	long long ids[LIST_PAGE], after = INT64_MIN; /* below any id */
 	int rc;
 
+	rc = sqlite3_step(q->skipped);
+	if (rc == SQLITE_ROW)
+		s->skipped = sqlite3_column_int64(q->skipped, 0);
+	sqlite3_reset(q->skipped);
+	if (rc != SQLITE_ROW)
+		return sql_fail(s, rc, "counting rows whose id_num is not an integer", e);
 	for (;;) {
 		size_t n = 0;
 
@@ -121,21 +130,43 @@ static int sq_fetch(struct source *s, long long id, char **map_index, struct jso
 	return rc;
 }
 
+/* In one transaction: a table whose id_num is not unique gets no row
+ * written rather than several. */
 static int sq_write_back(struct source *s, long long id, const char *img_list_json, struct error *e)
 {
 	struct sq *q = s->impl;
-	int rc;
+	int rc, changed;
 
+	if ((rc = sqlite3_step(q->begin)) != SQLITE_DONE) {
+		sqlite3_reset(q->begin);
+		return sql_fail(s, rc, "writing img_list", e);
+	}
+	sqlite3_reset(q->begin);
 	sqlite3_bind_text(q->write, 1, img_list_json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q->write, 2, id);
 	rc = sqlite3_step(q->write);
 	sqlite3_reset(q->write);
 	sqlite3_clear_bindings(q->write); /* do not keep a pointer to the caller's text */
-	if (rc != SQLITE_DONE)
-		return sql_fail(s, rc, "writing img_list", e);
-	if (sqlite3_changes(q->db) == 0)
-		return error_set(e, KD_EINPUT, "row %lld not found in %s", id, s->name);
-	return 0;
+	changed = sqlite3_changes(q->db);
+	if (rc == SQLITE_DONE && changed == 1) {
+		if ((rc = sqlite3_step(q->commit)) == SQLITE_DONE) {
+			sqlite3_reset(q->commit);
+			return 0;
+		}
+		sqlite3_reset(q->commit);
+	}
+	if (rc == SQLITE_DONE && changed == 0)
+		rc = error_set(e, KD_EINPUT, "row %lld not found in %s", id, s->name);
+	else if (rc == SQLITE_DONE)
+		rc = error_set(e, KD_EINPUT, "row %lld: id_num matches %d rows in %s; nothing written (id_num must be unique)",
+			       id, changed, s->name);
+	else
+		rc = sql_fail(s, rc, "writing img_list", e);
+	if (!sqlite3_get_autocommit(q->db)) {
+		sqlite3_step(q->rollback);
+		sqlite3_reset(q->rollback);
+	}
+	return rc;
 }
 
 static void sq_close(struct source *s)
@@ -145,8 +176,12 @@ static void sq_close(struct source *s)
 	if (!q)
 		return;
 	sqlite3_finalize(q->list);
+	sqlite3_finalize(q->skipped);
 	sqlite3_finalize(q->fetch);
 	sqlite3_finalize(q->write);
+	sqlite3_finalize(q->begin);
+	sqlite3_finalize(q->commit);
+	sqlite3_finalize(q->rollback);
 	sqlite3_close(q->db);
 	free(q);
 	s->impl = NULL;
@@ -192,12 +227,21 @@ int source_sqlite_open(struct source *s, const char *path, struct error *e)
 	}
 	sqlite3_busy_timeout(q->db, s->opts.busy_timeout_ms);
 	sqlite3_extended_result_codes(q->db, 1);
-	rc = prepare(s, "SELECT id_num FROM kriging_img WHERE img_list IS NULL AND id_num > ?1 "
-			"ORDER BY id_num LIMIT ?2", &q->list, e);
+	rc = prepare(s, "SELECT id_num FROM kriging_img WHERE img_list IS NULL AND typeof(id_num) = 'integer' "
+			"AND id_num > ?1 ORDER BY id_num LIMIT ?2", &q->list, e);
+	if (!rc)
+		rc = prepare(s, "SELECT count(*) FROM kriging_img WHERE img_list IS NULL AND "
+				"typeof(id_num) <> 'integer'", &q->skipped, e);
 	if (!rc)
 		rc = prepare(s, "SELECT map_index, ret_data FROM kriging_img WHERE id_num = ?1", &q->fetch, e);
 	if (!rc)
 		rc = prepare(s, "UPDATE kriging_img SET img_list = ?1 WHERE id_num = ?2", &q->write, e);
+	if (!rc)
+		rc = prepare(s, "BEGIN IMMEDIATE", &q->begin, e);
+	if (!rc)
+		rc = prepare(s, "COMMIT", &q->commit, e);
+	if (!rc)
+		rc = prepare(s, "ROLLBACK", &q->rollback, e);
 	if (rc) {
 		sq_close(s);
 		return rc;

@@ -90,6 +90,12 @@ static void test_refusals(void)
 	struct error e;
 	int i, rc;
 
+	/* Fiji-like: 179.5 .. -179.5 is a 1-degree district across 180, not a
+	 * globe-wide box (issue 13); the closing edge crosses too. */
+	refuse("[[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16]]]", KD_EINPUT, "antimeridian",
+	       "a ring crossing the antimeridian");
+	refuse("{\"type\":\"Polygon\",\"coordinates\":[[[170,0],[175,0],[175,5],[-175,5],[170,0]]]}", KD_EINPUT,
+	       "antimeridian", "a polygon with one edge across the antimeridian");
 	refuse("[[[0,0],[\"1\",0],[1,1]]]", KD_EINPUT, "must be numbers", "string coordinate");
 	refuse("[[[0,0],[true,0],[1,1]]]", KD_EINPUT, "must be numbers", "boolean coordinate");
 	refuse("[[[0,0],[1],[1,1]]]", KD_EINPUT, "[longitude, latitude]", "point with one number");

@@ -407,6 +407,57 @@ out:
 	httpd_stop(&h);
 }
 
+/* A table whose id_num has no type (issue 13): a text id must not make the
+ * paged listing start over for ever, and a duplicated id_num must not get
+ * two rows written. */
+static void test_sqlite_untyped(void)
+{
+	char path[300], spec[320], *before, *after;
+	struct source_opts o;
+	struct source *s = NULL;
+	struct ids l = { .n = 0, .stop_after = 5000 }; /* today's code loops: stop it */
+	struct error e;
+	sqlite3 *db;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/untyped.db", tmpdir);
+	sqlite3_open(path, &db);
+	exec_sql(db, "CREATE TABLE kriging_img(id_num, map_index TEXT, ret_data TEXT, img_list TEXT)");
+	exec_sql(db, "BEGIN");
+	/* 254 integers, 2.5 among them and 'abc' after them: 'abc' ends the first page of 256 */
+	for (int i = 1; i <= 254; i++)
+		add_row(db, i, "pm25", GOOD, NULL);
+	exec_sql(db, "INSERT INTO kriging_img VALUES ('abc', 'pm25', '[]', NULL), (2.5, 'pm25', '[]', NULL), "
+		     "('x', 'pm25', '[]', '{}')");
+	add_row(db, 300, "pm25", GOOD, "{}");
+	add_row(db, 300, "pm25", GOOD, "{}"); /* id_num 300 twice */
+	exec_sql(db, "COMMIT");
+	source_opts_default(&o);
+	snprintf(spec, sizeof(spec), "sqlite:%s", path);
+	rc = source_open(&s, spec, &o, &e);
+	expect(rc, 0, &e, NULL, "open a table whose id_num has no type");
+	if (rc) {
+		sqlite3_close(db);
+		return;
+	}
+	rc = source_list_unrendered(s, collect, &l, &e);
+	tap_ok(rc == 0 && l.n == 254 && l.v[0] == 1 && l.v[253] == 254,
+	       "list: a text id as the 256th row ends the listing (rc %d, %zu rows: %s)", rc, l.n, rc ? e.msg : "");
+	tap_ok(source_list_skipped(s) == 2, "... and the 2 unrendered rows whose id_num is no integer are counted "
+	       "(%lld)", source_list_skipped(s));
+	before = snapshot(db);
+	rc = source_write_back(s, 300, "{\"t\": \"new.png\"}", &e);
+	expect(rc, KD_EINPUT, &e, "2 rows", "write-back to an id_num held by 2 rows fails naming it");
+	after = snapshot(db);
+	tap_ok(!strcmp(before, after), "... and no row changes");
+	free(before);
+	free(after);
+	rc = source_write_back(s, 7, "{\"t\": \"new.png\"}", &e);
+	expect(rc, 0, &e, NULL, "write-back to a unique id_num still works");
+	source_close(s);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -418,6 +469,7 @@ int main(void)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_sqlite();
+	test_sqlite_untyped();
 	test_sample_data();
 	test_http();
 	curl_global_cleanup();
