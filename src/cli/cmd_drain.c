@@ -232,9 +232,9 @@ int cmd_drain(int argc, char **argv)
 			break;
 		case O_SYNC:
 			if (strcmp(optarg, "full") == 0)
-				o.queue.sync = QUEUE_SYNC_FULL;
+				o.queue.durability = QUEUE_DURABLE_POWER;
 			else if (strcmp(optarg, "normal") == 0)
-				o.queue.sync = QUEUE_SYNC_NORMAL;
+				o.queue.durability = QUEUE_DURABLE_CRASH;
 			else
 				goto bad;
 			break;

@@ -171,9 +171,9 @@ int cmd_listen(int argc, char **argv)
 			break;
 		case 'y':
 			if (strcmp(optarg, "full") == 0)
-				o.queue.sync = QUEUE_SYNC_FULL;
+				o.queue.durability = QUEUE_DURABLE_POWER;
 			else if (strcmp(optarg, "normal") == 0)
-				o.queue.sync = QUEUE_SYNC_NORMAL;
+				o.queue.durability = QUEUE_DURABLE_CRASH;
 			else {
 				fprintf(stderr, "krigd listen: --synchronous: full or normal\n");
 				return 2;
