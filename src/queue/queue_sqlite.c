@@ -13,19 +13,6 @@
 #include "error.h"
 #include "queue_sqlite.h"
 
-/* Every statement, prepared once per connection on first use and kept. */
-enum stmt {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_KEY_FIND, S_INSERT, S_SCAN_FIND, S_COUNTER,
-	S_CLAIM, S_RENEW, S_CANCEL_REQ, S_GET, S_FINISH, S_FAIL,
-	S_CB_INSERT, S_RUNNING, S_CANCEL_PENDING, S_CANCEL_RUNNING,
-	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL,
-	S_ATT_START, S_ATT_END, S_ATT_LIST,
-	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
-	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
-	S_NSTMT
-};
-
 #define JOB_COLS "id, state, kind, priority, key, payload, source_id, attempts, max_attempts, " \
 	"run_at, lease_until, lease_token, cancel_requested, last_error, result, sender_uid, " \
 	"created_at, updated_at, finished_at, claimer_boot, claimer_pidns, claimer_pid, claimer_start"
@@ -123,7 +110,7 @@ int sq_stmt_count(void)
 	return S_NSTMT;
 }
 
-static struct sq *SQ(struct queue *q)
+struct sq *SQ(struct queue *q)
 {
 	return q->impl;
 }
@@ -144,52 +131,52 @@ int sq_error(sqlite3 *db, int rc, struct error *e, const char *what)
 	return error_set(e, code, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-static int dberr(struct queue *q, int rc, struct error *e, const char *what)
+int sq_dberr(struct queue *q, int rc, struct error *e, const char *what)
 {
 	return sq_error(SQ(q)->db, rc, e, what);
 }
 
 /* The statement, bindings cleared; NULL with e filled if it cannot be prepared. */
-static sqlite3_stmt *st(struct queue *q, enum stmt s, struct error *e)
+sqlite3_stmt *sq_st(struct queue *q, int s, struct error *e)
 {
 	struct sq *x = SQ(q);
 
 	if (!x->stmt[s]) {
 		int rc = sqlite3_prepare_v3(x->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &x->stmt[s], NULL);
 		if (rc != SQLITE_OK) {
-			dberr(q, rc, e, "prepare");
+			sq_dberr(q, rc, e, "prepare");
 			return NULL;
 		}
 	}
 	return x->stmt[s];
 }
 
-static int st_fail(struct error *e)
+int sq_fail(struct error *e)
 {
 	return e && e->code ? e->code : KD_EIO;
 }
 
-static void done_stmt(sqlite3_stmt *s)
+void sq_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 }
 
 /* Run a prepared, bound statement that returns no rows (or whose rows we ignore). */
-static int run(struct queue *q, enum stmt s, struct error *e)
+int sq_run(struct queue *q, int s, struct error *e)
 {
 	sqlite3_stmt *p = SQ(q)->stmt[s];
 	int rc;
 
 	while ((rc = sqlite3_step(p)) == SQLITE_ROW)
 		;
-	done_stmt(p);
+	sq_done(p);
 	if (rc != SQLITE_DONE)
-		return dberr(q, rc, e, stmt_sql[s]);
+		return sq_dberr(q, rc, e, stmt_sql[s]);
 	return 0;
 }
 
-static int changes(struct queue *q)
+int sq_changes(struct queue *q)
 {
 	return sqlite3_changes(SQ(q)->db);
 }
@@ -198,18 +185,18 @@ static int changes(struct queue *q)
 
 static int sq_begin(struct queue *q, struct error *e)
 {
-	return st(q, S_BEGIN, e) ? run(q, S_BEGIN, e) : st_fail(e);
+	return sq_st(q, S_BEGIN, e) ? sq_run(q, S_BEGIN, e) : sq_fail(e);
 }
 
 static void sq_rollback(struct queue *q)
 {
-	if (!sqlite3_get_autocommit(SQ(q)->db) && st(q, S_ROLLBACK, NULL))
-		run(q, S_ROLLBACK, NULL);
+	if (!sqlite3_get_autocommit(SQ(q)->db) && sq_st(q, S_ROLLBACK, NULL))
+		sq_run(q, S_ROLLBACK, NULL);
 }
 
 static int sq_commit(struct queue *q, struct error *e)
 {
-	int rc = st(q, S_COMMIT, e) ? run(q, S_COMMIT, e) : st_fail(e);
+	int rc = sq_st(q, S_COMMIT, e) ? sq_run(q, S_COMMIT, e) : sq_fail(e);
 	if (rc < 0)
 		sq_rollback(q);
 	return rc;
@@ -225,7 +212,7 @@ static int sq_idle(struct queue *q, struct error *e)
 {
 	int rc = sqlite3_wal_checkpoint_v2(SQ(q)->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return dberr(q, rc, e, "checkpoint");
+		return sq_dberr(q, rc, e, "checkpoint");
 	return 0;
 }
 
@@ -248,7 +235,7 @@ static void sq_close(struct queue *q)
 
 /* ---- columns ------------------------------------------------------------- */
 
-static char *col_strdup(sqlite3_stmt *p, int i, size_t *len)
+char *sq_col_strdup(sqlite3_stmt *p, int i, size_t *len)
 {
 	const unsigned char *s;
 	size_t n;
@@ -267,21 +254,21 @@ static char *col_strdup(sqlite3_stmt *p, int i, size_t *len)
 	return r;
 }
 
-static long long col_ll(sqlite3_stmt *p, int i, long long dflt)
+long long sq_col_ll(sqlite3_stmt *p, int i, long long dflt)
 {
 	return sqlite3_column_type(p, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(p, i);
 }
 
 /* Columns i..i+3: boot, pidns, pid, start. */
-static void read_claimer(sqlite3_stmt *p, int i, struct queue_claimer *c)
+void sq_read_claimer(sqlite3_stmt *p, int i, struct queue_claimer *c)
 {
 	const char *s = (const char *)sqlite3_column_text(p, i);
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->boot_id, sizeof(c->boot_id), "%s", s ? s : "");
-	c->pidns = (unsigned long long)col_ll(p, i + 1, 0);
-	c->pid = col_ll(p, i + 2, 0);
-	c->start_time = (unsigned long long)col_ll(p, i + 3, 0);
+	c->pidns = (unsigned long long)sq_col_ll(p, i + 1, 0);
+	c->pid = sq_col_ll(p, i + 2, 0);
+	c->start_time = (unsigned long long)sq_col_ll(p, i + 3, 0);
 }
 
 static void bind_claimer(sqlite3_stmt *p, int i, const struct queue_claimer *c)
@@ -297,7 +284,7 @@ static void bind_claimer(sqlite3_stmt *p, int i, const struct queue_claimer *c)
 }
 
 /* Fill j from a row of JOB_COLS; KD_ENOMEM if a copy failed. */
-static int read_job(sqlite3_stmt *p, struct queue_job *j, struct error *e)
+int sq_read_job(sqlite3_stmt *p, struct queue_job *j, struct error *e)
 {
 	const char *s;
 
@@ -307,23 +294,23 @@ static int read_job(sqlite3_stmt *p, struct queue_job *j, struct error *e)
 	s = (const char *)sqlite3_column_text(p, 2);
 	snprintf(j->kind, sizeof(j->kind), "%s", s ? s : "");
 	j->priority = sqlite3_column_int(p, 3);
-	j->key = col_strdup(p, 4, NULL);
-	j->payload = col_strdup(p, 5, &j->payload_len);
-	j->source_id = col_ll(p, 6, -1);
+	j->key = sq_col_strdup(p, 4, NULL);
+	j->payload = sq_col_strdup(p, 5, &j->payload_len);
+	j->source_id = sq_col_ll(p, 6, -1);
 	j->attempts = sqlite3_column_int(p, 7);
 	j->max_attempts = sqlite3_column_int(p, 8);
-	j->run_at = col_ll(p, 9, 0);
-	j->lease_until = col_ll(p, 10, 0);
+	j->run_at = sq_col_ll(p, 9, 0);
+	j->lease_until = sq_col_ll(p, 10, 0);
 	s = (const char *)sqlite3_column_text(p, 11);
 	snprintf(j->lease_token, sizeof(j->lease_token), "%s", s ? s : "");
 	j->cancel_requested = sqlite3_column_int(p, 12);
-	j->last_error = col_strdup(p, 13, NULL);
-	j->result = col_strdup(p, 14, NULL);
-	j->sender_uid = col_ll(p, 15, -1);
-	j->created_at = col_ll(p, 16, 0);
-	j->updated_at = col_ll(p, 17, 0);
-	j->finished_at = col_ll(p, 18, 0);
-	read_claimer(p, 19, &j->claimer);
+	j->last_error = sq_col_strdup(p, 13, NULL);
+	j->result = sq_col_strdup(p, 14, NULL);
+	j->sender_uid = sq_col_ll(p, 15, -1);
+	j->created_at = sq_col_ll(p, 16, 0);
+	j->updated_at = sq_col_ll(p, 17, 0);
+	j->finished_at = sq_col_ll(p, 18, 0);
+	sq_read_claimer(p, 19, &j->claimer);
 	if ((sqlite3_column_type(p, 4) != SQLITE_NULL && !j->key) || !j->payload ||
 	    (sqlite3_column_type(p, 13) != SQLITE_NULL && !j->last_error) ||
 	    (sqlite3_column_type(p, 14) != SQLITE_NULL && !j->result)) {
@@ -338,48 +325,48 @@ static int read_job(sqlite3_stmt *p, struct queue_job *j, struct error *e)
 static int sq_key_find(struct queue *q, const char *key, long long *id, char **payload, size_t *len,
 		       struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_KEY_FIND, e);
+	sqlite3_stmt *p = sq_st(q, S_KEY_FIND, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_text(p, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(p);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(p, 0);
 		*len = 0;
-		*payload = col_strdup(p, 1, len);
-		done_stmt(p);
+		*payload = sq_col_strdup(p, 1, len);
+		sq_done(p);
 		return *payload ? 1 : error_set(e, KD_ENOMEM, "out of memory");
 	}
-	done_stmt(p);
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "enqueue");
+	sq_done(p);
+	return rc == SQLITE_DONE ? 0 : sq_dberr(q, rc, e, "enqueue");
 }
 
 static int sq_scan_pending(struct queue *q, long long *id, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_SCAN_FIND, e);
+	sqlite3_stmt *p = sq_st(q, S_SCAN_FIND, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	rc = sqlite3_step(p);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(p, 0);
-	done_stmt(p);
+	sq_done(p);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "enqueue");
+	return rc == SQLITE_DONE ? 0 : sq_dberr(q, rc, e, "enqueue");
 }
 
 static int sq_insert(struct queue *q, const struct queue_new_job *j, long long run_at, long long now,
 		     long long *id, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_INSERT, e);
+	sqlite3_stmt *p = sq_st(q, S_INSERT, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_text(p, 1, j->kind ? j->kind : "render", -1, SQLITE_STATIC);
 	sqlite3_bind_int(p, 2, j->priority);
 	if (j->key)
@@ -392,7 +379,7 @@ static int sq_insert(struct queue *q, const struct queue_new_job *j, long long r
 	if (j->sender_uid >= 0)
 		sqlite3_bind_int64(p, 8, j->sender_uid);
 	sqlite3_bind_int64(p, 9, now);
-	if ((rc = run(q, S_INSERT, e)) < 0)
+	if ((rc = sq_run(q, S_INSERT, e)) < 0)
 		return rc == KD_EINPUT ? error_set(e, KD_EIO, "enqueue: %s", sqlite3_errmsg(SQ(q)->db)) : rc;
 	*id = sqlite3_last_insert_rowid(SQ(q)->db);
 	return 0;
@@ -400,12 +387,12 @@ static int sq_insert(struct queue *q, const struct queue_new_job *j, long long r
 
 static int sq_counter_add(struct queue *q, const char *name, double v, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_COUNTER, e);
+	sqlite3_stmt *p = sq_st(q, S_COUNTER, e);
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_text(p, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(p, 2, v);
-	return run(q, S_COUNTER, e);
+	return sq_run(q, S_COUNTER, e);
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
@@ -413,29 +400,29 @@ static int sq_counter_add(struct queue *q, const char *name, double v, struct er
 static int sq_claim(struct queue *q, long long now, int lease, const char *token,
 		    const struct queue_claimer *c, struct queue_job *out, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_CLAIM, e);
+	sqlite3_stmt *p = sq_st(q, S_CLAIM, e);
 	int rc, got = 0;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, now);
 	sqlite3_bind_int(p, 2, lease);
 	sqlite3_bind_text(p, 3, token, -1, SQLITE_TRANSIENT);
 	bind_claimer(p, 4, c);
 	rc = sqlite3_step(p);
 	if (rc == SQLITE_ROW) {
-		if ((rc = read_job(p, out, e)) < 0) {
-			done_stmt(p);
+		if ((rc = sq_read_job(p, out, e)) < 0) {
+			sq_done(p);
 			return rc;
 		}
 		got = 1;
 		rc = sqlite3_step(p); /* finish the statement: RETURNING applies on completion */
 	}
-	done_stmt(p);
+	sq_done(p);
 	if (rc != SQLITE_DONE) {
 		if (got)
 			queue_job_release(out);
-		return dberr(q, rc, e, "claim");
+		return sq_dberr(q, rc, e, "claim");
 	}
 	return got;
 }
@@ -443,22 +430,22 @@ static int sq_claim(struct queue *q, long long now, int lease, const char *token
 static int sq_renew(struct queue *q, long long id, const char *token, long long now, int lease,
 		    struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_RENEW, e);
+	sqlite3_stmt *p = sq_st(q, S_RENEW, e);
 	int rc, n;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	if ((rc = sq_begin(q, e)) < 0)
 		return rc;
 	sqlite3_bind_int64(p, 1, id);
 	sqlite3_bind_text(p, 2, token, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(p, 3, now);
 	sqlite3_bind_int(p, 4, lease);
-	if ((rc = run(q, S_RENEW, e)) < 0) {
+	if ((rc = sq_run(q, S_RENEW, e)) < 0) {
 		sq_rollback(q);
 		return rc;
 	}
-	if ((n = changes(q)) == 0) {
+	if ((n = sq_changes(q)) == 0) {
 		sq_rollback(q);
 		return 0;
 	}
@@ -467,62 +454,62 @@ static int sq_renew(struct queue *q, long long id, const char *token, long long 
 
 static int sq_cancel_flag(struct queue *q, long long id, const char *token, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_CANCEL_REQ, e);
+	sqlite3_stmt *p = sq_st(q, S_CANCEL_REQ, e);
 	int rc, v;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, id);
 	sqlite3_bind_text(p, 2, token, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(p);
 	v = rc == SQLITE_ROW ? sqlite3_column_int(p, 0) : 0;
-	done_stmt(p);
+	sq_done(p);
 	if (rc == SQLITE_DONE)
 		return error_set(e, KD_ELEASE, "job %lld: lease lost", id);
 	if (rc != SQLITE_ROW)
-		return dberr(q, rc, e, "cancel check");
+		return sq_dberr(q, rc, e, "cancel check");
 	return v ? 1 : 0;
 }
 
 static int sq_get(struct queue *q, long long id, struct queue_job *j, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_GET, e);
+	sqlite3_stmt *p = sq_st(q, S_GET, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, id);
 	rc = sqlite3_step(p);
 	if (rc == SQLITE_ROW) {
-		rc = read_job(p, j, e);
-		done_stmt(p);
+		rc = sq_read_job(p, j, e);
+		sq_done(p);
 		return rc < 0 ? rc : 1;
 	}
-	done_stmt(p);
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "get");
+	sq_done(p);
+	return rc == SQLITE_DONE ? 0 : sq_dberr(q, rc, e, "get");
 }
 
 static int sq_set_done(struct queue *q, long long id, long long now, const char *result,
 		       struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_FINISH, e);
+	sqlite3_stmt *p = sq_st(q, S_FINISH, e);
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, id);
 	if (result)
 		sqlite3_bind_text(p, 2, result, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(p, 3, now);
-	return run(q, S_FINISH, e);
+	return sq_run(q, S_FINISH, e);
 }
 
 static int sq_set_failed(struct queue *q, long long id, const struct queue_fail_row *r,
 			 struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_FAIL, e);
+	sqlite3_stmt *p = sq_st(q, S_FAIL, e);
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, id);
 	sqlite3_bind_text(p, 2, queue_state_names[r->state], -1, SQLITE_STATIC);
 	sqlite3_bind_text(p, 3, r->error, -1, SQLITE_TRANSIENT);
@@ -530,19 +517,19 @@ static int sq_set_failed(struct queue *q, long long id, const struct queue_fail_
 	sqlite3_bind_int64(p, 5, r->now);
 	if (r->state != JOB_PENDING)
 		sqlite3_bind_int64(p, 6, r->now);
-	return run(q, S_FAIL, e);
+	return sq_run(q, S_FAIL, e);
 }
 
 static int id_now(struct queue *q, enum stmt s, long long id, long long now, struct error *e)
 {
-	sqlite3_stmt *p = st(q, s, e);
+	sqlite3_stmt *p = sq_st(q, s, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, id);
 	sqlite3_bind_int64(p, 2, now);
-	return (rc = run(q, s, e)) < 0 ? rc : changes(q) > 0;
+	return (rc = sq_run(q, s, e)) < 0 ? rc : sq_changes(q) > 0;
 }
 
 static int sq_cancel_pending(struct queue *q, long long id, long long now, struct error *e)
@@ -558,23 +545,23 @@ static int sq_cancel_running(struct queue *q, long long id, long long now, struc
 static int sq_running(struct queue *q, long long now, int expired_only, long long after, long long *ids,
 		      struct queue_claimer *who, int max, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_RUNNING, e);
+	sqlite3_stmt *p = sq_st(q, S_RUNNING, e);
 	int rc, n = 0;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, now);
 	sqlite3_bind_int(p, 2, max);
 	sqlite3_bind_int64(p, 3, after);
 	sqlite3_bind_int(p, 4, expired_only != 0);
 	while (n < max && (rc = sqlite3_step(p)) == SQLITE_ROW) {
 		ids[n] = sqlite3_column_int64(p, 0);
-		read_claimer(p, 1, &who[n]);
+		sq_read_claimer(p, 1, &who[n]);
 		n++;
 	}
-	done_stmt(p);
+	sq_done(p);
 	if (n < max && rc != SQLITE_DONE)
-		return dberr(q, rc, e, "reclaim");
+		return sq_dberr(q, rc, e, "reclaim");
 	return n;
 }
 
@@ -582,11 +569,11 @@ static int sq_requeue(struct queue *q, long long id, int force, long long now, l
 		      struct error *e)
 {
 	enum stmt s = id > 0 ? S_RETRY_ONE : S_RETRY_DEAD;
-	sqlite3_stmt *p = st(q, s, e);
+	sqlite3_stmt *p = sq_st(q, s, e);
 	int rc;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	if (id > 0) {
 		sqlite3_bind_int64(p, 1, id);
 		sqlite3_bind_int64(p, 2, now);
@@ -594,20 +581,20 @@ static int sq_requeue(struct queue *q, long long id, int force, long long now, l
 	} else {
 		sqlite3_bind_int64(p, 1, now);
 	}
-	if ((rc = run(q, s, e)) < 0)
+	if ((rc = sq_run(q, s, e)) < 0)
 		return rc;
-	*n = changes(q);
+	*n = sq_changes(q);
 	return 0;
 }
 
 static int sq_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn, void *ctx,
 			 long long *ids, int *stopped, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_PURGE_SEL, e);
+	sqlite3_stmt *p = sq_st(q, S_PURGE_SEL, e);
 	int rc = SQLITE_DONE, n = 0;
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, before);
 	sqlite3_bind_int(p, 2, max);
 	while (n < max && (rc = sqlite3_step(p)) == SQLITE_ROW) {
@@ -618,9 +605,9 @@ static int sq_purge_scan(struct queue *q, long long before, int max, queue_purge
 		}
 		ids[n++] = id;
 	}
-	done_stmt(p);
+	sq_done(p);
 	if (!*stopped && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return dberr(q, rc, e, "purge");
+		return sq_dberr(q, rc, e, "purge");
 	return n;
 }
 
@@ -634,296 +621,31 @@ static int sq_purge_delete(struct queue *q, long long id, long long before, stru
 static int sq_attempt_start(struct queue *q, long long job_id, int n, long long now,
 			    const struct queue_claimer *c, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_ATT_START, e);
+	sqlite3_stmt *p = sq_st(q, S_ATT_START, e);
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, job_id);
 	sqlite3_bind_int(p, 2, n);
 	sqlite3_bind_int64(p, 3, now);
 	bind_claimer(p, 4, c);
-	return run(q, S_ATT_START, e);
+	return sq_run(q, S_ATT_START, e);
 }
 
 static int sq_attempt_end(struct queue *q, long long job_id, int n, long long now, const char *outcome,
 			  const char *error, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_ATT_END, e);
+	sqlite3_stmt *p = sq_st(q, S_ATT_END, e);
 
 	if (!p)
-		return st_fail(e);
+		return sq_fail(e);
 	sqlite3_bind_int64(p, 1, job_id);
 	sqlite3_bind_int(p, 2, n);
 	sqlite3_bind_int64(p, 3, now);
 	sqlite3_bind_text(p, 4, outcome, -1, SQLITE_STATIC);
 	if (error)
 		sqlite3_bind_text(p, 5, error, -1, SQLITE_TRANSIENT);
-	return run(q, S_ATT_END, e);
-}
-
-static int sq_attempts(struct queue *q, long long job_id, queue_attempt_fn fn, void *ctx,
-		       struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_ATT_LIST, e);
-	int rc, r = 0;
-
-	if (!p)
-		return st_fail(e);
-	sqlite3_bind_int64(p, 1, job_id);
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		struct queue_attempt a;
-		const char *s = (const char *)sqlite3_column_text(p, 8);
-
-		memset(&a, 0, sizeof(a));
-		a.job_id = sqlite3_column_int64(p, 0);
-		a.n = sqlite3_column_int(p, 1);
-		a.started_at = col_ll(p, 2, 0);
-		a.ended_at = col_ll(p, 3, 0);
-		read_claimer(p, 4, &a.claimer);
-		snprintf(a.outcome, sizeof(a.outcome), "%s", s ? s : "");
-		a.error = col_strdup(p, 9, NULL);
-		r = fn(ctx, &a);
-		free(a.error);
-		if (r != 0)
-			break;
-	}
-	done_stmt(p);
-	if (r != 0)
-		return r;
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "attempts");
-}
-
-/* ---- reading ------------------------------------------------------------- */
-
-static int stats_counters(struct queue *q, struct queue_stats *s, struct error *e)
-{
-	static const struct { const char *name; size_t off; } cs[] = {
-		{ "jobs_accepted", offsetof(struct queue_stats, jobs_accepted) },
-		{ "jobs_done", offsetof(struct queue_stats, jobs_done) },
-		{ "jobs_dead", offsetof(struct queue_stats, jobs_dead) },
-		{ "jobs_cancelled", offsetof(struct queue_stats, jobs_cancelled) },
-		{ "attempts_failed", offsetof(struct queue_stats, attempts_failed) },
-		{ "retries", offsetof(struct queue_stats, retries) },
-		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
-		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
-	};
-	sqlite3_stmt *p = st(q, S_STATS_COUNTERS, e);
-	int rc;
-
-	if (!p)
-		return st_fail(e);
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(p, 0);
-		if (name && strcmp(name, "render_seconds") == 0)
-			s->render_seconds = sqlite3_column_double(p, 1);
-		for (size_t i = 0; name && i < sizeof(cs) / sizeof(cs[0]); i++)
-			if (strcmp(name, cs[i].name) == 0)
-				*(long long *)((char *)s + cs[i].off) = sqlite3_column_int64(p, 1);
-	}
-	done_stmt(p);
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "stats");
-}
-
-/* One row of up to two integers from statement s. */
-static int one_row(struct queue *q, enum stmt s, long long *a, long long *b, struct error *e)
-{
-	sqlite3_stmt *p = st(q, s, e);
-	int rc;
-
-	if (!p)
-		return st_fail(e);
-	if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		*a = col_ll(p, 0, 0);
-		if (b)
-			*b = col_ll(p, 1, 0);
-	}
-	done_stmt(p);
-	return rc == SQLITE_ROW ? 0 : dberr(q, rc, e, "stats");
-}
-
-static int sq_stats(struct queue *q, struct queue_stats *s, struct error *e)
-{
-	sqlite3 *db = SQ(q)->db;
-	sqlite3_stmt *p;
-	int rc;
-
-	/* One read transaction, so the numbers are one snapshot. */
-	if ((rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
-		return dberr(q, rc, e, "stats");
-	if (!(p = st(q, S_STATS_STATES, e)))
-		goto fail;
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		int i = queue_state_parse((const char *)sqlite3_column_text(p, 0));
-		if (i >= 0)
-			s->state[i] = sqlite3_column_int64(p, 1);
-	}
-	done_stmt(p);
-	if (rc != SQLITE_DONE) {
-		dberr(q, rc, e, "stats");
-		goto fail;
-	}
-	if (stats_counters(q, s, e) < 0 || one_row(q, S_STATS_CB, &s->callbacks_pending, NULL, e) < 0 ||
-	    one_row(q, S_STATS_OLDEST, &s->oldest_pending, NULL, e) < 0 ||
-	    one_row(q, S_STATS_RATE, &s->done_last_minute, &s->done_last_hour, e) < 0)
-		goto fail;
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	return 0;
-fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return st_fail(e);
-}
-
-static int sq_list(struct queue *q, int state, long long limit, queue_list_fn fn, void *ctx,
-		   struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_LIST, e);
-	int rc, r = 0;
-
-	if (!p)
-		return st_fail(e);
-	if (state >= 0 && state < JOB_NSTATES)
-		sqlite3_bind_text(p, 1, queue_state_names[state], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(p, 2, limit > 0 ? limit : -1);
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		struct queue_job j;
-		if ((r = read_job(p, &j, e)) < 0)
-			break;
-		r = fn(ctx, &j);
-		queue_job_release(&j);
-		if (r != 0)
-			break;
-	}
-	done_stmt(p);
-	if (r != 0)
-		return r;
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "list");
-}
-
-static int sq_source_has_job(struct queue *q, long long source_id, struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_SOURCE, e);
-	int rc;
-
-	if (!p)
-		return st_fail(e);
-	sqlite3_bind_int64(p, 1, source_id);
-	rc = sqlite3_step(p);
-	done_stmt(p);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "source lookup");
-}
-
-/* ---- callback outbox ----------------------------------------------------- */
-
-static int sq_outbox_add(struct queue *q, long long job_id, const char *url, const char *body,
-			 size_t len, long long now, struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_CB_INSERT, e);
-
-	if (!p)
-		return st_fail(e);
-	if (len > (size_t)0x7fffffff)
-		return error_set(e, KD_ELIMIT, "callback body too large");
-	sqlite3_bind_int64(p, 1, job_id);
-	sqlite3_bind_text(p, 2, url, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(p, 3, body, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(p, 4, now);
-	return run(q, S_CB_INSERT, e);
-}
-
-/* skip as the two JSON arrays S_OB_NEXT binds; both malloc'ed, or -1. */
-static int skip_json(const struct queue_outbox_skip *skip, char **ids, char **origins)
-{
-	struct json_object *a = json_object_new_array(), *b = json_object_new_array();
-	int rc = -1;
-
-	*ids = *origins = NULL;
-	if (!a || !b)
-		goto out;
-	for (size_t i = 0; skip && i < skip->n_ids; i++)
-		json_object_array_add(a, json_object_new_int64(skip->ids[i]));
-	for (size_t i = 0; skip && i < skip->n_origins; i++)
-		json_object_array_add(b, json_object_new_string(skip->origins[i]));
-	*ids = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
-	*origins = strdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	rc = *ids && *origins ? 0 : -1;
-out:
-	json_object_put(a);
-	json_object_put(b);
-	return rc;
-}
-
-static int read_callback(sqlite3_stmt *p, struct queue_callback *out, struct error *e)
-{
-	const void *b = sqlite3_column_blob(p, 3);
-	size_t n = (size_t)sqlite3_column_bytes(p, 3);
-
-	out->id = sqlite3_column_int64(p, 0);
-	out->job_id = sqlite3_column_int64(p, 1);
-	out->url = col_strdup(p, 2, NULL);
-	out->body = malloc(n + 1);
-	if (out->body) {
-		if (n)
-			memcpy(out->body, b, n);
-		out->body[n] = '\0';
-	}
-	out->body_len = n;
-	out->attempts = sqlite3_column_int(p, 4);
-	out->next_at = sqlite3_column_int64(p, 5);
-	out->created_at = sqlite3_column_int64(p, 6);
-	if (!out->url || !out->body) {
-		queue_callback_release(out);
-		return error_set(e, KD_ENOMEM, "out of memory");
-	}
-	return 1;
-}
-
-static int sq_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
-			  struct queue_callback *out, struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_OB_NEXT, e);
-	char *ids, *origins;
-	int rc;
-
-	if (!p)
-		return st_fail(e);
-	if (skip_json(skip, &ids, &origins) < 0) {
-		free(ids);
-		free(origins);
-		return error_set(e, KD_ENOMEM, "out of memory");
-	}
-	sqlite3_bind_int64(p, 1, now);
-	sqlite3_bind_text(p, 2, ids, -1, free);
-	sqlite3_bind_text(p, 3, origins, -1, free);
-	rc = sqlite3_step(p);
-	if (rc == SQLITE_ROW)
-		rc = read_callback(p, out, e);
-	else
-		rc = rc == SQLITE_DONE ? 0 : dberr(q, rc, e, "outbox");
-	done_stmt(p);
-	return rc;
-}
-
-static int sq_outbox_mark(struct queue *q, long long id, long long now, int done, int status,
-			  const char *msg, long long next_at, int give_up, struct error *e)
-{
-	enum stmt s = done ? S_OB_DONE : S_OB_FAILED;
-	sqlite3_stmt *p = st(q, s, e);
-	int rc;
-
-	if (!p)
-		return st_fail(e);
-	sqlite3_bind_int64(p, 1, id);
-	sqlite3_bind_int64(p, 2, now);
-	if (status > 0)
-		sqlite3_bind_int(p, 3, status);
-	if (!done) {
-		sqlite3_bind_text(p, 4, msg ? msg : "failed", -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(p, 5, next_at);
-		sqlite3_bind_int(p, 6, give_up != 0);
-	}
-	return (rc = run(q, s, e)) < 0 ? rc : changes(q) > 0;
+	return sq_run(q, S_ATT_END, e);
 }
 
 /* ---- wake-ups ------------------------------------------------------------ */
