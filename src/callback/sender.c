@@ -24,11 +24,6 @@ struct sender {
 	int n_flight;
 };
 
-static long long now_s(void)
-{
-	return (long long)time(NULL);
-}
-
 /* Sleep up to ms, returning early when asked to stop. */
 static void nap(struct sender *s, int ms)
 {
@@ -49,19 +44,21 @@ static void deliver_one(struct sender *s, struct queue *q, struct queue_callback
 	char msg_id[64];
 	int rc, give_up;
 
-	/* Stable across attempts, so a receiver can drop duplicates. */
-	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%lld_%lld", cb->job_id, cb->id);
+	/* Stable across attempts, so a receiver can drop duplicates; the
+	 * queue's own id makes it unique across queues (callback ids never
+	 * repeat within one). */
+	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%s_%lld_%lld", queue_uid(q), cb->job_id, cb->id);
 	rc = callback_post(o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
 	if (rc == 0) {
-		if (queue_outbox_done(q, cb->id, now_s(), (int)r.status, &fe) < 0)
+		if (queue_outbox_done(q, cb->id, queue_now(q), (int)r.status, &fe) < 0)
 			log_err("callback %lld: delivered, but not recorded: %s", cb->id, fe.msg);
 		else
 			log_info("job %lld: callback delivered (HTTP %ld)", cb->job_id, r.status);
 		return;
 	}
 	give_up = rc == KD_EINPUT || cb->attempts + 1 >= o->max_attempts;
-	if (queue_outbox_failed(q, cb->id, now_s(), (int)r.status, e.msg,
-				now_s() + callback_backoff(cb->attempts + 1, r.retry_after, o->backoff_base, 3600),
+	if (queue_outbox_failed(q, cb->id, queue_now(q), (int)r.status, e.msg,
+				queue_now(q) + callback_backoff(cb->attempts + 1, r.retry_after, o->backoff_base, 3600),
 				give_up, &fe) < 0)
 		log_err("callback %lld: %s; recording it failed: %s", cb->id, e.msg, fe.msg);
 	else
@@ -99,7 +96,7 @@ static int take_callback(struct sender *s, struct queue *q, struct queue_callbac
 		if (same >= share)
 			full[sk.n_origins++] = s->flight[i].origin; /* repeats are harmless */
 	}
-	rc = queue_outbox_next(q, now_s(), &sk, cb, e);
+	rc = queue_outbox_next(q, queue_now(q), &sk, cb, e);
 	if (rc == 1) {
 		struct flight *f = &s->flight[s->n_flight++];
 		f->id = cb->id;

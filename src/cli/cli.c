@@ -38,12 +38,12 @@ long cli_cores(void)
 	return n > 0 ? n : 1;
 }
 
-int cli_sync(const char *s, enum queue_sync *sync)
+int cli_sync(const char *s, enum queue_durability *sync)
 {
 	if (strcmp(s, "full") == 0)
-		*sync = QUEUE_SYNC_FULL;
+		*sync = QUEUE_DURABLE_POWER;
 	else if (strcmp(s, "normal") == 0)
-		*sync = QUEUE_SYNC_NORMAL;
+		*sync = QUEUE_DURABLE_CRASH;
 	else
 		return -1;
 	return 0;

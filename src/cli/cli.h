@@ -20,7 +20,7 @@ struct opts;
 struct opt_val;
 
 /* --synchronous: "full" or "normal" into *sync (QUEUE_SYNC_*); -1 else. */
-int cli_sync(const char *s, enum queue_sync *sync);
+int cli_sync(const char *s, enum queue_durability *sync);
 
 /* --log-level: set the global log_level; -1 for an unknown level. */
 int cli_log_level(const char *s);

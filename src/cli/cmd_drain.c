@@ -125,9 +125,10 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_WORKERS: o->workers = (int)v->num; break;
 	case OPT_THREADS: d->threads = (long)v->num; break;
 	case OPT_LEASE: o->lease = (int)v->num; break;
+	case OPT_POLL_FALLBACK: o->poll_ms = (int)v->num; break;
 	case OPT_BACKOFF_BASE: o->queue.backoff_base = (double)v->num; break;
 	case OPT_SYNCHRONOUS:
-		if (cli_sync(v->arg, &o->queue.sync) < 0)
+		if (cli_sync(v->arg, &o->queue.durability) < 0)
 			return opts_bad(p, v, "full or normal");
 		break;
 	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;

@@ -115,7 +115,7 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 		break;
 	case OPT_MAX_DATAGRAM: o->max_datagram = (size_t)v->num; break;
 	case OPT_SYNCHRONOUS:
-		if (cli_sync(v->arg, &o->queue.sync) < 0)
+		if (cli_sync(v->arg, &o->queue.durability) < 0)
 			return opts_bad(p, v, "full or normal");
 		break;
 	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ void drain_opts_default(struct drain_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	queue_opts_default(&o->queue);
+	o->queue.create = 1; /* only listen, drain and serve create or migrate a queue */
 	callback_opts_default(&o->callback);
 	o->callback_max_attempts = 12;
 	o->callback_senders = 4;
@@ -37,6 +39,7 @@ void drain_opts_default(struct drain_opts *o)
 	o->workers = 1;
 	o->threads = 1;
 	o->lease = 30;
+	o->poll_ms = 1000;
 	o->max_cells = 25000000;
 	o->max_scan_jobs = 100000;
 	o->max_callback_body = OUTBOX_MAX_BODY;
@@ -85,6 +88,29 @@ static int busy(struct drain *d)
 static long long now_s(void)
 {
 	return (long long)time(NULL);
+}
+
+/* Sleep up to ms, returning early when asked to stop or, once q's wake-up
+ * descriptor is readable (another connection committed work): 1 then.
+ * The caller clears the wake-ups (queue_wake_clear) before it looks. */
+static int wait_wake(struct drain *d, struct queue *q, int ms)
+{
+	struct error e;
+	int fd = queue_wake_fd(q, &e);
+
+	while (ms > 0 && !*d->stop) {
+		int slice = ms < 100 ? ms : 100; /* the stop flag is looked at this often */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (fd < 0) {
+			struct timespec ts = { 0, slice * 1000000L };
+			nanosleep(&ts, NULL);
+		} else if (poll(&p, 1, slice) > 0) {
+			return 1;
+		}
+		ms -= slice;
+	}
+	return 0;
 }
 
 /* Sleep up to ms, returning early when asked to stop. */
@@ -397,7 +423,7 @@ static void pause_for_disk(struct worker *w, const struct queue_job *job, const 
 	if (d->paused_until < until)
 		d->paused_until = until;
 	pthread_mutex_unlock(&d->lock);
-	if (queue_release(w->q, job->id, job->lease_token, now_s(), until, msg, &fe) < 0)
+	if (queue_release(w->q, job->id, job->lease_token, queue_now(w->q), queue_now(w->q) + DISK_PAUSE_S, msg, &fe) < 0)
 		log_err("job %lld: %s; giving it back failed too: %s", job->id, msg, fe.msg);
 	if (queue_set_paused(w->q, until, &fe) < 0)
 		log_warn("drain: recording the pause: %s", fe.msg);
@@ -452,7 +478,7 @@ static void process(struct worker *w, struct queue_job *job)
 		 * the lease lapse and a reclaim count a rendered job as failed. */
 		int tries = 0;
 
-		while ((rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe)) ==
+		while ((rc = queue_finish(w->q, job->id, job->lease_token, queue_now(w->q), result, mono() - t0, &fe)) ==
 			       KD_EBUSY && !s->lost && !*w->d->stop) {
 			if (tries++ == 0)
 				log_warn("job %lld: rendered, but could not be marked done yet (%s); retrying", job->id,
@@ -471,7 +497,7 @@ static void process(struct worker *w, struct queue_job *job)
 	} else if (!s->cancel && disk_full(&e)) {
 		pause_for_disk(w, job, &e);
 	} else {
-		if (queue_fail(w->q, job->id, job->lease_token, now_s(), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
+		if (queue_fail(w->q, job->id, job->lease_token, queue_now(w->q), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
 			       &fe) < 0)
 			log_err("job %lld: failed (%s), and recording that failed too: %s", job->id, e.msg, fe.msg);
 		else
@@ -487,7 +513,7 @@ static void *worker_main(void *arg)
 	struct drain *d = w->d;
 	struct queue_job job;
 	struct error e;
-	int rc, idle_ms = 20;
+	int rc;
 
 	while (!*d->stop) {
 		if (paused(w)) {
@@ -495,20 +521,19 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		memset(&job, 0, sizeof(job));
-		rc = queue_claim(w->q, now_s(), d->o->lease, &job, &e);
+		queue_wake_clear(w->q); /* before the claim: a wake-up during it is kept */
+		rc = queue_claim(w->q, queue_now(w->q), d->o->lease, &job, &e);
 		if (rc < 0) {
 			log_warn("worker %d: claim: %s", w->index, e.msg);
 			nap(d, 1000);
 			continue;
 		}
 		if (rc == 0) {
-			/* Nothing due: poll again soon, less often while idle. */
-			nap(d, idle_ms);
-			if (idle_ms < 250)
-				idle_ms *= 2;
+			/* Nothing due: wait for a commit's wake-up, or for the fallback
+			 * period (jobs due later, a lost wake-up). */
+			wait_wake(d, w->q, d->o->poll_ms);
 			continue;
 		}
-		idle_ms = 20;
 		process(w, &job);
 		queue_job_release(&job);
 	}
@@ -537,7 +562,7 @@ static void check_slots(struct drain *d, struct queue *q, int renew)
 		if (!cur.id || cur.cancel || cur.lost)
 			continue;
 		if (renew)
-			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
+			lost = queue_renew(q, cur.id, cur.token, queue_now(q), d->o->lease, &e) == KD_ELEASE;
 		rc = lost ? 0 : queue_cancel_requested(q, cur.id, cur.token, &e);
 		lost |= rc == KD_ELEASE;
 		cancel = rc == 1;
@@ -581,11 +606,18 @@ static void *timer_main(void *arg)
 		if (busy(d))
 			check_slots(d, q, renew);
 		/* Other workers' expired leases (a crashed drain elsewhere). */
-		if (renew && queue_reclaim_expired(q, now_s(), 0, &e) < 0)
+		if (renew && queue_reclaim_expired(q, queue_now(q), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
 		for (int ms = 0; ms < CANCEL_POLL_MS && !(*d->stop && busy(d) == 0); ms += 50) {
+			struct pollfd p = { .fd = queue_wake_fd(q, &e), .events = POLLIN };
 			struct timespec ts = { 0, 50 * 1000000L };
-			nanosleep(&ts, NULL);
+
+			if (p.fd < 0) {
+				nanosleep(&ts, NULL);
+			} else if (poll(&p, 1, 50) > 0) {
+				queue_wake_clear(q); /* a commit elsewhere: look at the flags now */
+				break;
+			}
 		}
 		since_renew += CANCEL_POLL_MS;
 		if (since_renew >= period_ms)
@@ -647,7 +679,7 @@ static int open_main_queue(struct drain *d, struct queue **q, struct error *e)
 			queue_set_notify(*q, outbox_notify, &d->outbox);
 			/* A drain starting means the workers of the last one are gone: take
 			 * their leases back now instead of waiting for them to expire. */
-			if ((reclaimed = queue_reclaim_expired(*q, now_s(), 1, e)) >= 0)
+			if ((reclaimed = queue_reclaim_expired(*q, queue_now(*q), 1, e)) >= 0)
 				break;
 			rc = reclaimed;
 			queue_close(*q);
