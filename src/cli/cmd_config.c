@@ -1,12 +1,15 @@
 /* cmd_config.c - `krigd config --check`: main() has already read and
  * validated the file (a bad one never gets here: exit 1 with file:line);
  * this walks the merged arguments the way every subcommand's getopt_long
- * would (the last occurrence wins) and prints the resulting settings. */
+ * would (the last occurrence wins) and prints the resulting settings,
+ * with a warning for each path that does not exist. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "options.h"
@@ -31,6 +34,22 @@ static void print_setting(const char *key, const char *v)
 		printf("%s = \"%s\"\n", key, v);
 	else
 		printf("%s = %s\n", key, v);
+}
+
+/* A warning on stderr when a setting that names a file (metavar FILE, DIR
+ * or PATH in the option table) names nothing there: a typo in a path is
+ * otherwise found only when a job needs it.  Not an error: a queue, a
+ * socket or an image directory may be created by the command itself. */
+static void warn_missing_path(const struct opt_def *d, const char *v)
+{
+	struct stat st;
+
+	if (!d->arg || strcmp(v, "-") == 0)
+		return;
+	if (strcmp(d->arg, "FILE") != 0 && strcmp(d->arg, "DIR") != 0 && strcmp(d->arg, "PATH") != 0)
+		return;
+	if (stat(v, &st) < 0)
+		fprintf(stderr, "krigd config: warning: %s = %s: %s\n", d->name, v, strerror(errno));
 }
 
 int cmd_config(int argc, char **argv)
@@ -69,8 +88,10 @@ int cmd_config(int argc, char **argv)
 		unsigned cmds;
 
 		/* getopt knows each key by its first row (opts_find_key's) */
-		if (val[k] && opts_find_key(opt_table[k].name, &cmds) == &opt_table[k] && (cmds & mask))
+		if (val[k] && opts_find_key(opt_table[k].name, &cmds) == &opt_table[k] && (cmds & mask)) {
 			print_setting(opt_table[k].name, val[k]);
+			warn_missing_path(&opt_table[k], val[k]);
+		}
 	}
 	return 0;
 usage:

@@ -343,6 +343,29 @@ static int do_stats(struct queue *q, const struct ops *op, struct error *e)
 	       st.jobs_done ? st.render_seconds / (double)st.jobs_done : 0.0);
 	return 0;
 }
+/* retry refused one job: say why in its own terms ("job 8 is done:
+ * --force requeues it", "no job 8") instead of the list of every reason.
+ * e keeps queue_retry's message when the job cannot be read or the reason
+ * is another (a scan while another is pending). */
+static void retry_why(struct queue *q, const struct ops *op, struct error *e)
+{
+	struct queue_job j;
+	struct error ge;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	error_clear(&ge);
+	rc = queue_get(q, op->id, &j, &ge);
+	if (rc == 0)
+		error_set(e, KD_EINPUT, "no job %lld", op->id);
+	else if (rc > 0 && j.state == JOB_DONE && !op->force)
+		error_set(e, KD_EINPUT, "job %lld is done; --force requeues it", op->id);
+	else if (rc > 0 && (j.state == JOB_PENDING || j.state == JOB_RUNNING))
+		error_set(e, KD_EINPUT, "job %lld is %s: nothing to retry", op->id, queue_state_name(j.state));
+	if (rc > 0)
+		queue_job_release(&j);
+}
+
 
 static int run(struct ops *op, struct error *e)
 {
@@ -366,6 +389,8 @@ static int run(struct ops *op, struct error *e)
 		rc = do_stats(q, op, e);
 	else if (!strcmp(op->cmd, "retry")) {
 		rc = queue_retry(q, op->dead ? 0 : op->id, op->force, now, &count, e);
+		if (rc == KD_EINPUT && !op->dead)
+			retry_why(q, op, e);
 		if (rc >= 0)
 			printf("%lld job%s requeued\n", count, count == 1 ? "" : "s");
 	} else if (!strcmp(op->cmd, "cancel")) {
@@ -396,7 +421,9 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 	case OPT_LIMIT: op->limit = v->num; break;
 	case OPT_STATE:
 		if ((op->state = queue_state_parse(v->arg)) < 0)
-			return opts_bad(p, v, "pending, running, done, dead or cancelled");
+			return opts_bad(p, v, strcmp(v->arg, "failed") == 0
+						      ? "pending, running, done, dead or cancelled (a job that failed for good is dead)"
+						      : "pending, running, done, dead or cancelled");
 		break;
 	case OPT_OLDER_THAN:
 		if ((op->older_than = parse_duration(v->arg)) < 0)

@@ -72,6 +72,23 @@ static int add_entry(struct conffile *c, const struct opt_def *o, unsigned cmds,
 	return 0;
 }
 
+/* Cut a trailing comment off a value: a '#' after white space starts one
+ * (`boundary-dir = /srv/b   # comment`); a '#' inside a word (a URL's
+ * fragment) or inside "..." does not. */
+static void strip_comment(char *val)
+{
+	int quoted = 0;
+
+	for (char *q = val; *q; q++) {
+		if (*q == '"')
+			quoted = !quoted;
+		else if (*q == '#' && !quoted && (q == val || isspace((unsigned char)q[-1]))) {
+			*q = '\0';
+			return;
+		}
+	}
+}
+
 /* One line; 0, or an error naming path:line. */
 static int parse_line(struct conffile *c, char *s, const char *path, int line, struct error *e)
 {
@@ -82,13 +99,13 @@ static int parse_line(struct conffile *c, char *s, const char *path, int line, s
 	int b;
 
 	s = trim(s);
-	/* Only whole-line comments: a value (a URL) may hold a '#'. */
 	if (*s == '\0' || *s == '#')
 		return 0;
 	if (!(eq = strchr(s, '=')))
 		return error_set(e, KD_EINPUT, "%s:%d: expected `key = value`", path, line);
 	*eq = '\0';
 	key = trim(s);
+	strip_comment(eq + 1);
 	val = trim(eq + 1);
 	/* "..." keeps white space at the ends of a value. */
 	vl = strlen(val);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drain.h"
 #include "legend.h"
 #include "options.h"
+#include "sender.h"
 
 const struct opt_def opt_table[OPT__COUNT] = {
 #define FLAG(id, name, cmds, help) [OPT_##id] = { name, OPT_T_FLAG, NULL, 0, 0, NULL, cmds, help },
@@ -108,6 +108,73 @@ static int next_default(struct opts *p, struct opt_val *v)
 	return OPTS_DONE;
 }
 
+/* Levenshtein distance of a[0..an) and b, or more than cap when larger:
+ * option names are short (under 64 bytes), longer ones are not compared. */
+static size_t edit_distance(const char *a, size_t an, const char *b, size_t cap)
+{
+	size_t bn = strlen(b), row[64], diag, up;
+
+	if (an >= 64 || bn >= 64)
+		return cap + 1;
+	for (size_t j = 0; j <= bn; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= an; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= bn; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[bn];
+}
+
+/* Is "name" or "name=..." one of this command's options? */
+static int known_name(const struct opts *p, const char *name)
+{
+	size_t n = strcspn(name, "=");
+
+	for (const struct option *o = p->lo; o->name; o++)
+		if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* "krigd CMD: unknown option --X; did you mean --Y?" when one of the
+ * command's own options is a few edits away, else a pointer to --help. */
+static void unknown_option(struct opts *p, const char *a)
+{
+	const char *name = a, *best = NULL;
+	size_t n, cap, bestd;
+
+	while (*name == '-')
+		name++;
+	n = strcspn(name, "=");
+	cap = n / 3 > 2 ? n / 3 : 2;
+	bestd = cap + 1;
+	for (const struct option *o = p->lo; o->name && strncmp(a, "--", 2) == 0 && n >= 3; o++) {
+		size_t d = edit_distance(name, n, o->name, cap);
+
+		if (d < bestd) {
+			bestd = d;
+			best = o->name;
+		}
+	}
+	if (best)
+		fprintf(p->err, "krigd %s: unknown option %.*s; did you mean --%s?\n", p->cmd->name,
+			(int)(name - a + n), a, best);
+	else
+		fprintf(p->err, "krigd %s: unknown option %.*s (krigd %s --help lists them)\n", p->cmd->name,
+			(int)(name - a + n), a, p->cmd->name);
+}
+
 int opts_next(struct opts *p, struct opt_val *v)
 {
 	int c, li = -1, id;
@@ -127,11 +194,15 @@ int opts_next(struct opts *p, struct opt_val *v)
 
 		if (c == ':')
 			fprintf(p->err, "krigd %s: %s needs a value\n", p->cmd->name, a);
-		else if (strncmp(a, "--", 2) == 0 && strchr(a, '='))
-			fprintf(p->err, "krigd %s: unknown option, or a flag given a value: %s\n", p->cmd->name, a);
-		else
-			fprintf(p->err, "krigd %s: unknown option %s\n", p->cmd->name, a);
-		opts_usage(p->cmd, p->err);
+		else if (strncmp(a, "--", 2) == 0 && strchr(a, '=') && known_name(p, a + 2))
+			fprintf(p->err, "krigd %s: %.*s is a flag: it takes no value (%s)\n", p->cmd->name,
+				(int)(strchr(a, '=') - a), a, a);
+		else {
+			unknown_option(p, a);
+			return OPTS_BAD; /* one line, not the whole --help */
+		}
+		if (c == ':')
+			opts_usage(p->cmd, p->err);
 		return OPTS_BAD;
 	}
 	id = c - 256;

@@ -18,7 +18,6 @@
 struct boundary;
 struct error;
 
-#define DRAIN_MAX_SENDERS 64
 
 struct drain_opts {
 	const char *db_path;
@@ -32,7 +31,7 @@ struct drain_opts {
 	size_t secret_len;
 	struct callback_opts callback;
 	int callback_max_attempts;        /* then the outbox row is 'failed'; default 12 */
-	int callback_senders;             /* deliveries at once, 1..DRAIN_MAX_SENDERS; default 4.
+	int callback_senders;             /* deliveries at once, 1..SENDER_MAX (sender.h); default 4.
 					   * One origin gets all of them but one. */
 	long long callback_backoff_base;  /* seconds, default 5 */
 	const char *url_prefix;           /* prepended to paths written into img_list */
@@ -45,6 +44,8 @@ struct drain_opts {
 	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
+	int colors;                       /* enum palette_mode for jobs without "colors"; 0: by index */
+	int lang;                         /* enum legend_lang of the legend's text */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
 	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */

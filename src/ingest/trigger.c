@@ -13,6 +13,7 @@
 #include "error.h"
 #include "json_strict.h"
 #include "krige.h"
+#include "palette.h"
 #include "trigger.h"
 
 void trigger_limits_default(struct trigger_limits *lim)
@@ -46,6 +47,36 @@ int trigger_name_ok(const char *s, size_t max)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
 			return 0;
 	return 1;
+}
+
+/* The HJ 633 index a trigger's "index" names, in its canonical spelling
+ * ("PM2.5", "PM25", "pm2_5" are "pm25"): compared case-insensitively with
+ * '.' and '_' dropped.  NULL for another name (it keeps the plain rule of
+ * trigger_name_ok).  The result is a static string. */
+static const char *known_index(const char *s)
+{
+	static const char *const names[] = { "aqi", "pm25", "pm10", "so2", "no2", "co", "o3",
+					     "so2_24h", "no2_24h", "co_24h", "o3_8h" };
+	char a[40], b[40];
+	size_t n = 0;
+
+	for (; *s && n + 1 < sizeof(a); s++)
+		if (*s != '.' && *s != '_')
+			a[n++] = (char)tolower((unsigned char)*s);
+	if (*s)
+		return NULL;
+	a[n] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t m = 0;
+
+		for (const char *c = names[i]; *c; c++)
+			if (*c != '_')
+				b[m++] = *c;
+		b[m] = '\0';
+		if (strcmp(a, b) == 0)
+			return names[i];
+	}
+	return NULL;
 }
 
 /* A number field: JSON number, or a numeric string (the seed's MySQL rows
@@ -229,6 +260,20 @@ static int get_finite(struct json_object *v, const char *name, double *out, stru
 	return 0;
 }
 
+/* "range": [min, max] of a ramp, finite, min < max. */
+static int get_range(struct json_object *v, struct trigger *t, struct error *e)
+{
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
+		return error_set(e, KD_EINPUT, "\"range\": expected [min, max]");
+	for (size_t i = 0; i < 2; i++)
+		if (get_finite(json_object_array_get_idx(v, i), i ? "range[1]" : "range[0]", &t->range[i], e) < 0)
+			return e->code;
+	if (!(t->range[0] < t->range[1]))
+		return error_set(e, KD_EINPUT, "\"range\": min must be less than max");
+	t->has_range = 1;
+	return 0;
+}
+
 static int model_parse(const char *name, int *model)
 {
 	static const struct { const char *name; int model; } models[] = {
@@ -290,6 +335,69 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 	return 0;
 }
 
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e);
+
+/* The fields that say how to draw a job (size, files, colours, model,
+ * method): 0 when KEY is one of them and its value is good, a negative
+ * code with the reason when it is bad, 1 when KEY is not one of them. */
+static int render_field(struct trigger *t, const char *key, struct json_object *val,
+			struct json_object **variogram, const struct trigger_limits *lim, struct error *e)
+{
+	long long n;
+	int rc = 0;
+
+	if (!strcmp(key, "width")) {
+		rc = get_int(val, key, 1, lim->max_width, &n, e);
+		t->width = (int)n;
+	} else if (!strcmp(key, "grid")) {
+		rc = get_bool(val, key, &t->grid, e);
+	} else if (!strcmp(key, "variance")) {
+		rc = get_bool(val, key, &t->variance, e);
+	} else if (!strcmp(key, "legend")) {
+		rc = get_bool(val, key, &t->legend, e);
+	} else if (!strcmp(key, "colors")) {
+		const char *name;
+		enum palette_mode m;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && palette_mode_parse(name, &m) < 0)
+			rc = error_set(e, KD_EINPUT, "\"colors\": \"%s\" is not one of levels, smooth, ramp", name);
+		t->colors = rc == 0 ? (int)m : 0;
+	} else if (!strcmp(key, "range")) {
+		rc = get_range(val, t, e);
+	} else if (!strcmp(key, "model")) {
+		const char *name;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && model_parse(name, &t->model) < 0)
+			rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
+				       name);
+		t->has_model = 1;
+	} else if (!strcmp(key, "variogram")) {
+		*variogram = val;
+	} else if (!strcmp(key, "method")) {
+		const char *name;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && !strcmp(name, "ordinary"))
+			t->method = METHOD_ORDINARY;
+		else if (rc == 0 && !strcmp(name, "kriging.js"))
+			t->method = METHOD_KRIGINGJS;
+		else if (rc == 0)
+			rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
+	} else if (!strcmp(key, "sigma2")) {
+		rc = get_finite(val, key, &t->sigma2, e);
+		if (rc == 0 && t->sigma2 < 0)
+			rc = error_set(e, KD_EINPUT, "\"sigma2\": must be zero or more");
+	} else if (!strcmp(key, "alpha")) {
+		rc = get_finite(val, key, &t->alpha, e);
+		if (rc == 0 && t->alpha <= 0)
+			rc = error_set(e, KD_EINPUT, "\"alpha\": must be greater than zero");
+	} else {
+		return 1;
+	}
+	return rc;
+}
+
+
 static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, struct error *e)
 {
 	struct json_object *frames = NULL, *variogram = NULL;
@@ -304,8 +412,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			t->source_id = n;
 			has_source = 1;
 		} else if (!strcmp(key, "index")) {
+			const char *k;
+
 			rc = get_string(val, key, 32, &t->index, e);
-			if (rc == 0 && !trigger_name_ok(t->index, 32))
+			if (rc == 0 && (k = known_index(t->index)))
+				t->index = k;
+			else if (rc == 0 && !trigger_name_ok(t->index, 32))
 				rc = error_set(e, KD_EINPUT, "\"index\": use letters, digits, '_' or '-'");
 		} else if (!strcmp(key, "boundary")) {
 			if (json_object_is_type(val, json_type_string)) {
@@ -336,42 +448,7 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		} else if (!strcmp(key, "max_attempts")) {
 			rc = get_int(val, key, 1, 100, &n, e);
 			t->max_attempts = (int)n;
-		} else if (!strcmp(key, "width")) {
-			rc = get_int(val, key, 1, lim->max_width, &n, e);
-			t->width = (int)n;
-		} else if (!strcmp(key, "grid")) {
-			rc = get_bool(val, key, &t->grid, e);
-		} else if (!strcmp(key, "variance")) {
-			rc = get_bool(val, key, &t->variance, e);
-		} else if (!strcmp(key, "legend")) {
-			rc = get_bool(val, key, &t->legend, e);
-		} else if (!strcmp(key, "model")) {
-			const char *name;
-			rc = get_string(val, key, 32, &name, e);
-			if (rc == 0 && model_parse(name, &t->model) < 0)
-				rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
-					       name);
-			t->has_model = 1;
-		} else if (!strcmp(key, "variogram")) {
-			variogram = val;
-		} else if (!strcmp(key, "method")) {
-			const char *name;
-			rc = get_string(val, key, 32, &name, e);
-			if (rc == 0 && !strcmp(name, "ordinary"))
-				t->method = METHOD_ORDINARY;
-			else if (rc == 0 && !strcmp(name, "kriging.js"))
-				t->method = METHOD_KRIGINGJS;
-			else if (rc == 0)
-				rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
-		} else if (!strcmp(key, "sigma2")) {
-			rc = get_finite(val, key, &t->sigma2, e);
-			if (rc == 0 && t->sigma2 < 0)
-				rc = error_set(e, KD_EINPUT, "\"sigma2\": must be zero or more");
-		} else if (!strcmp(key, "alpha")) {
-			rc = get_finite(val, key, &t->alpha, e);
-			if (rc == 0 && t->alpha <= 0)
-				rc = error_set(e, KD_EINPUT, "\"alpha\": must be greater than zero");
-		} else {
+		} else if ((rc = render_field(t, key, val, &variogram, lim, e)) == 1) {
 			rc = error_set(e, KD_EINPUT, "unknown field \"%s\"", key);
 		}
 		if (rc < 0)
@@ -384,7 +461,16 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
+	if (t->has_range && t->colors && t->colors != PALETTE_MODE_RAMP)
+		return error_set(e, KD_EINPUT, "\"range\" goes with \"colors\": \"ramp\", not \"%s\"",
+				 palette_mode_name((enum palette_mode)t->colors));
+	return trigger_kind(t, frames, has_source, lim, e);
+}
 
+/* Source or inline, once every field is read: one of the two, whole. */
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e)
+{
 	if (has_source) {
 		if (frames || t->index || t->boundary || t->boundary_name)
 			return error_set(e, KD_EINPUT,
@@ -399,6 +485,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "an inline job needs \"index\" (pm25, aqi, ...)");
 	if (!frames)
 		return error_set(e, KD_EINPUT, "an inline job needs \"frames\"");
+	if (t->has_range && !t->colors) {
+		struct palette p;
+		if (palette_init(&p, t->index, 0, 0))
+			return error_set(e, KD_EINPUT, "\"range\": index \"%s\" is coloured by its HJ 633 levels; add \"colors\": \"ramp\"",
+					 t->index);
+	}
 	t->kind = TRIGGER_INLINE;
 	return frames_from_json(&t->frames, frames, lim, e);
 }

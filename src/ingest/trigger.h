@@ -58,7 +58,8 @@ struct trigger {
 	struct json_object *root; /* parsed object (NULL for a ping); owned */
 
 	long long source_id;      /* TRIGGER_SOURCE */
-	const char *index;        /* TRIGGER_INLINE: borrowed from root */
+	const char *index;        /* TRIGGER_INLINE: borrowed from root, or a static
+				   * canonical name ("PM2.5" is "pm25") */
 	struct json_object *boundary; /* inline GeoJSON / ring list, borrowed; NULL if named or absent */
 	const char *boundary_name;    /* "boundary": "nanshan", borrowed; validated [A-Za-z0-9_-] */
 	struct frame_set frames;      /* TRIGGER_INLINE, owned */
@@ -67,6 +68,9 @@ struct trigger {
 	const char *req, *callback, *key;
 	int priority, max_attempts, width, grid, variance;
 	int legend;                        /* -1 unset (the renderer's default), 0 or 1 */
+	int colors;                        /* enum palette_mode; 0 unset (the renderer's default) */
+	int has_range;                     /* "range": [min, max] given, min < max, both finite */
+	double range[2];
 	int has_model;
 	int model;                         /* enum vgm_model when has_model */
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */

@@ -262,6 +262,21 @@ static int check_variogram(const struct variogram *v, struct error *e)
 	return 0;
 }
 
+/* The n x n covariance matrix of the stations into c (symmetric, whole). */
+static void cov_matrix(const struct variogram *v, const struct stations *s, double *c)
+{
+	size_t n = s->n;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i * n + i] = cov(v, 0.0);
+		for (size_t j = 0; j < i; j++) {
+			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
+
+			c[i * n + j] = c[j * n + i] = cov(v, sqrt(dx * dx + dy * dy));
+		}
+	}
+}
+
 int krige_new(struct krige **out, const struct variogram *v, const struct stations *s, int want_variance,
 	      struct error *e)
 {
@@ -302,14 +317,7 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 	}
 	memcpy(k->sx, s->x, n * sizeof(double));
 	memcpy(k->sy, s->y, n * sizeof(double));
-	for (size_t i = 0; i < n; i++) {
-		c[i * n + i] = cov(v, 0.0);
-		for (size_t j = 0; j < i; j++) {
-			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
-
-			c[i * n + j] = c[j * n + i] = cov(v, sqrt(dx * dx + dy * dy));
-		}
-	}
+	cov_matrix(v, s, c);
 	anorm = mat_norm1(c, n);
 	if (chol_factor(c, n)) {
 		rc = error_set(e, KD_EINPUT,

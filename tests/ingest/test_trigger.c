@@ -132,6 +132,25 @@ int main(void)
 	       "inline job: time_data alias, numeric string, null kept as NaN (%s)", e.msg);
 	trigger_release(&t);
 
+	{
+		/* issue 20: the index as people write it is the HJ index */
+		static const char *const alias[][2] = { { "PM2.5", "pm25" }, { "PM25", "pm25" }, { "pm2_5", "pm25" },
+							{ "pm2.5", "pm25" }, { "PM10", "pm10" }, { "O3_8H", "o3_8h" },
+							{ "my-index", "my-index" } };
+		char buf[256];
+
+		for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+			int n = snprintf(buf, sizeof(buf), "{\"index\":\"%s\",\"boundary\":\"b\",\"frames\":[{\"pubtime\":\"t\","
+					 "\"points\":[{\"longitude\":0.5,\"latitude\":0.2,\"value_air\":1}]}]}", alias[i][0]);
+
+			tap_ok(parse(&t, buf, (size_t)n, &e) == 0 && strcmp(t.index, alias[i][1]) == 0,
+			       "\"index\": \"%s\" is %s (%s)", alias[i][0], alias[i][1], e.msg);
+			trigger_release(&t);
+		}
+		expect_error("an unknown name with a dot", S("{\"index\":\"p.m\",\"boundary\":\"b\",\"frames\":[]}"),
+			     KD_EINPUT, "use letters");
+	}
+
 	tap_ok(parse(&t, S("{\"index\":\"aqi\",\"boundary\":[[[0,0],[1,0],[1,1]]],\"variogram\":{\"nugget\":0.5,\"psill\":2,"
 			   "\"range\":900,\"model\":\"exponential\"},\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":0.5,"
 			   "\"latitude\":0.2,\"value_air\":1}]}]}"), &e) == 0 &&
