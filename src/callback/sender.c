@@ -41,7 +41,7 @@ static void deliver_one(struct sender *s, struct queue *q, struct queue_callback
 	const struct sender_opts *o = s->o;
 	struct callback_result r;
 	struct error e, fe;
-	char msg_id[64];
+	char msg_id[96];
 	int rc, give_up;
 
 	/* Stable across attempts, so a receiver can drop duplicates; the
