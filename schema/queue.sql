@@ -183,6 +183,7 @@ INSERT INTO sqlite_sequence(name, seq) VALUES
 
 -- Every attempt: a claim, who made it, and how it ended.  A retry starts
 -- the job's count again (n) but keeps these rows; purge removes them.
+-- 'released': given back without spending the attempt (disk full).
 CREATE TABLE attempts (
 	id            INTEGER PRIMARY KEY AUTOINCREMENT,
 	job_id        INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -194,7 +195,7 @@ CREATE TABLE attempts (
 	claimer_pid   INTEGER,
 	claimer_start INTEGER,
 	outcome       TEXT    NOT NULL DEFAULT 'running'
-	              CHECK (outcome IN ('running', 'done', 'failed', 'dead', 'cancelled', 'lost')),
+	              CHECK (outcome IN ('running', 'done', 'failed', 'dead', 'cancelled', 'lost', 'released')),
 	error         TEXT
 );
 CREATE INDEX attempts_job ON attempts(job_id, id);
