@@ -107,7 +107,7 @@ struct frame_work {
 	struct krigejs *kj;
 	double *value, *variance;
 	unsigned char *rgba;
-	double *px, *py;
+	double *px, *py, *pz;
 };
 
 static void frame_work_release(struct frame_work *w)
@@ -120,6 +120,7 @@ static void frame_work_release(struct frame_work *w)
 	free(w->rgba);
 	free(w->px);
 	free(w->py);
+	free(w->pz);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -246,43 +247,110 @@ static int krigejs_frame(const struct grid *g, const struct trigger *t, struct f
 	return 0;
 }
 
-/* Krige one frame into w->value (and w->variance), filling the frame's
- * result object.  Returns 0 or an error naming the frame. */
-static int krige_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
-		       const struct frame *fr, struct frame_work *w, struct json_object *fo, struct error *e)
+/* Project the frame's points to metres, leaving out (and counting) those
+ * farther from the boundary's box than its diagonal: they cannot inform
+ * the map and would stretch the neighbourhood index. */
+static int project_points(const struct grid *g, const struct frame *fr, struct frame_work *w, size_t *far,
+			  struct error *e)
 {
-	const struct trigger *t = j->options;
+	double x0 = grid_x(g, g->west), x1 = grid_x(g, g->east), y0 = grid_y(g, g->south), y1 = grid_y(g, g->north);
+	double diag = hypot(x1 - x0, y1 - y0);
+	size_t m = 0;
+
+	*far = 0;
+	for (size_t i = 0; i < fr->n; i++) {
+		double x = grid_x(g, fr->lon[i]), y = grid_y(g, fr->lat[i]);
+		double dx = x < x0 ? x0 - x : x > x1 ? x - x1 : 0, dy = y < y0 ? y0 - y : y > y1 ? y - y1 : 0;
+
+		if (hypot(dx, dy) > diag) {
+			(*far)++;
+			continue;
+		}
+		w->px[m] = x; /* NaN stays NaN: stations_clean drops and counts it */
+		w->py[m] = y;
+		w->pz[m++] = fr->val[i];
+	}
+	if (m == 0)
+		return error_set(e, KD_EINPUT,
+				 "all %zu stations are farther from the boundary's box than its diagonal (%.0f m): "
+				 "wrong coordinates, or the wrong boundary?",
+				 fr->n, diag);
+	return stations_clean(&w->st, w->px, w->py, w->pz, m, e);
+}
+
+/* gstat's nmax / maxdist for this frame: the job's, else the defaults; a
+ * job without nmax and more than global_max stations gets nmax (auto). */
+static void pick_nbhd(const struct render_opts *o, const struct trigger *t, size_t n, struct krige_opts *ko,
+		      int *is_auto)
+{
+	size_t nmax = o->nbhd.nmax ? o->nbhd.nmax : RENDER_NMAX;
+	size_t gmax = o->nbhd.global_max ? o->nbhd.global_max : RENDER_GLOBAL_MAX;
+
+	*is_auto = 0;
+	ko->nmax = (size_t)t->nmax;
+	ko->maxdist = isfinite(t->maxdist) ? t->maxdist : o->nbhd.maxdist > 0 ? o->nbhd.maxdist : INFINITY;
+	if (!t->nmax && n > gmax) {
+		ko->nmax = nmax;
+		*is_auto = 1;
+	}
+}
+
+static struct json_object *nbhd_json(const struct krige_opts *ko, int is_auto)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "nmax", ko->nmax ? json_object_new_int64((int64_t)ko->nmax) : NULL);
+	json_object_object_add(o, "maxdist", isfinite(ko->maxdist) ? json_object_new_double(ko->maxdist) : NULL);
+	json_object_object_add(o, "auto", json_object_new_boolean(is_auto));
+	return o;
+}
+
+/* A finite number, or null (JSON has no NaN). */
+static struct json_object *num_or_null(double v)
+{
+	return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+static int cv_json(const struct krige *k, struct json_object *fo, struct error *e)
+{
+	struct krige_cv cv;
+	struct json_object *o;
+	int rc;
+
+	if ((rc = krige_cv(k, NULL, NULL, &cv, e)) < 0)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "n", json_object_new_int64((int64_t)cv.n));
+	json_object_object_add(o, "me", num_or_null(cv.me));
+	json_object_object_add(o, "mae", num_or_null(cv.mae));
+	json_object_object_add(o, "rmse", num_or_null(cv.rmse));
+	json_object_object_add(o, "msdr", num_or_null(cv.msdr));
+	json_object_object_add(fo, "cv", o);
+	return 0;
+}
+
+/* Inside cells left NaN by a local neighbourhood: no station in reach. */
+static size_t count_nodata(const struct grid *g, const double *v)
+{
+	size_t n = 0;
+
+	for (int r = 0; r < g->height; r++)
+		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
+			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
+				n += isnan(v[(size_t)r * g->width + c]);
+	return n;
+}
+
+/* Ordinary kriging of the repaired stations: variogram, neighbourhood,
+ * grid, cross-validation. */
+static int ordinary_frame(const struct render_opts *o, const struct trigger *t, const struct grid *g,
+			  struct frame_work *w, struct json_object *fo, struct error *e)
+{
 	size_t cells = (size_t)g->width * (size_t)g->height;
+	struct krige_opts ko = { t->variance, t->cv != 0, 0, INFINITY };
 	struct variogram v;
 	struct fit_info fi;
-	int given = t->variogram != NULL, rc;
-
-	w->px = malloc(fr->n * sizeof(double));
-	w->py = malloc(fr->n * sizeof(double));
-	w->value = malloc(cells * sizeof(double));
-	if (!w->px || !w->py || !w->value)
-		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", g->width, g->height);
-	for (size_t i = 0; i < fr->n; i++) {
-		w->px[i] = grid_x(g, fr->lon[i]);
-		w->py[i] = grid_y(g, fr->lat[i]);
-	}
-	if ((rc = stations_clean(&w->st, w->px, w->py, fr->val, fr->n, e)) < 0)
-		return rc;
-	{
-		struct json_object *so = json_object_new_object();
-		json_object_object_add(so, "used", json_object_new_int64((int64_t)w->st.n));
-		json_object_object_add(so, "merged", json_object_new_int64((int64_t)w->st.merged));
-		json_object_object_add(so, "dropped", json_object_new_int64((int64_t)w->st.dropped));
-		json_object_object_add(fo, "stations", so);
-	}
-	if (w->st.n < (given ? 1u : 3u))
-		return error_set(e, KD_EINPUT,
-				 "%zu usable station%s (%zu dropped as non-finite, %zu merged as duplicates); %s needs at least %d",
-				 w->st.n, w->st.n == 1 ? "" : "s", w->st.dropped, w->st.merged,
-				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
-
-	if (t->method == METHOD_KRIGINGJS)
-		return krigejs_frame(g, t, w, fo, e);
+	int given = t->variogram != NULL, is_auto, rc;
 
 	memset(&fi, 0, sizeof(fi));
 	if (given) {
@@ -295,11 +363,57 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 		return rc;
 	}
 	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
-	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0)
+	pick_nbhd(o, t, w->st.n, &ko, &is_auto);
+	if ((rc = krige_open(&w->k, &v, &w->st, &ko, e)) < 0)
 		return rc;
 	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
-	return krige_grid(w->k, g, w->value, w->variance, o->threads, e);
+	if ((rc = krige_grid(w->k, g, w->value, w->variance, o->threads, e)) < 0)
+		return rc;
+	if (ko.nmax || isfinite(ko.maxdist)) {
+		struct json_object *nb = nbhd_json(&ko, is_auto);
+
+		json_object_object_add(nb, "nodata", json_object_new_int64((int64_t)count_nodata(g, w->value)));
+		json_object_object_add(fo, "neighbourhood", nb);
+	}
+	return ko.cv ? cv_json(w->k, fo, e) : 0;
+}
+
+/* Krige one frame into w->value (and w->variance), filling the frame's
+ * result object.  Returns 0 or an error naming the frame. */
+static int krige_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
+		       const struct frame *fr, struct frame_work *w, struct json_object *fo, struct error *e)
+{
+	const struct trigger *t = j->options;
+	size_t cells = (size_t)g->width * (size_t)g->height, far;
+	int given = t->variogram != NULL, rc;
+
+	w->px = malloc(fr->n * sizeof(double));
+	w->py = malloc(fr->n * sizeof(double));
+	w->pz = malloc(fr->n * sizeof(double));
+	w->value = malloc(cells * sizeof(double));
+	if (!w->px || !w->py || !w->pz || !w->value)
+		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", g->width, g->height);
+	if ((rc = project_points(g, fr, w, &far, e)) < 0)
+		return rc;
+	{
+		struct json_object *so = json_object_new_object();
+		json_object_object_add(so, "used", json_object_new_int64((int64_t)w->st.n));
+		json_object_object_add(so, "merged", json_object_new_int64((int64_t)w->st.merged));
+		json_object_object_add(so, "dropped", json_object_new_int64((int64_t)w->st.dropped));
+		json_object_object_add(so, "far", json_object_new_int64((int64_t)far));
+		json_object_object_add(fo, "stations", so);
+	}
+	if (w->st.n < (given ? 1u : 3u))
+		return error_set(e, KD_EINPUT,
+				 "%zu usable station%s (%zu dropped as non-finite, %zu merged as duplicates, %zu too far "
+				 "from the boundary); %s needs at least %d",
+				 w->st.n, w->st.n == 1 ? "" : "s", w->st.dropped, w->st.merged, far,
+				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
+
+	if (t->method == METHOD_KRIGINGJS)
+		return krigejs_frame(g, t, w, fo, e);
+	return ordinary_frame(o, t, g, w, fo, e);
 }
 
 /* Every inside cell must hold a finite number: an image of garbage is an
@@ -393,7 +507,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	struct boundary own = BOUNDARY_INIT;
 	const struct boundary *b = NULL;
 	struct grid g;
-	struct json_object *res = NULL, *images, *frames, *stations, *bbox;
+	struct json_object *res = NULL, *images, *frames, *stations, *bbox, *cvs = NULL;
 	double t0 = now_seconds();
 	char dirpath[256], (*used)[FRAME_NAME_MAX] = NULL; /* each frame's base name */
 	int dirfd = -1, rc;
@@ -425,6 +539,8 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	json_object_object_add(stations, "used", json_object_new_int64(0));
 	json_object_object_add(stations, "merged", json_object_new_int64(0));
 	json_object_object_add(stations, "dropped", json_object_new_int64(0));
+	json_object_object_add(stations, "far", json_object_new_int64(0));
+	cvs = json_object_new_object();
 	json_object_object_add(res, "images", images);
 	json_object_object_add(res, "bbox", bbox);
 	json_object_object_add(res, "stations", stations);
@@ -461,9 +577,11 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 		}
 		snprintf(used[i], sizeof(used[i]), "%s", base);
 		rc = krige_frame(o, j, &g, fr, &w, fo, e);
-		if (rc == 0)
+		/* A local neighbourhood leaves cells with no station in reach NaN
+		 * (NODATA); anything else non-finite is an error. */
+		if (rc == 0 && !(w.k && krige_is_local(w.k)))
 			rc = check_finite(&g, w.value, "prediction", e);
-		if (rc == 0 && w.variance)
+		if (rc == 0 && w.variance && !krige_is_local(w.k))
 			rc = check_finite(&g, w.variance, "variance", e);
 		if (rc == 0)
 			rc = write_frame(o, j, &g, &w, dirfd, base, fo, e);
@@ -475,6 +593,12 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 			add_sum(stations, so, "used");
 			add_sum(stations, so, "merged");
 			add_sum(stations, so, "dropped");
+			add_sum(stations, so, "far");
+			if (json_object_object_get(fo, "cv"))
+				json_object_object_add(cvs, fr->pubtime, json_object_get(json_object_object_get(fo, "cv")));
+			if (!json_object_object_get(res, "neighbourhood") && json_object_object_get(fo, "neighbourhood"))
+				json_object_object_add(res, "neighbourhood",
+						       json_object_get(json_object_object_get(fo, "neighbourhood")));
 			if (!json_object_object_get(res, "variogram"))
 				json_object_object_add(res, "variogram",
 						       json_object_get(json_object_object_get(fo, "variogram")));
@@ -491,6 +615,11 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	if ((rc = outdir_sync(dirfd, e)) < 0)
 		goto fail;
 	json_object_object_add(res, "frames", frames);
+	if (j->options->method == METHOD_ORDINARY && j->options->cv != 0)
+		json_object_object_add(res, "cv", cvs);
+	else
+		json_object_put(cvs);
+	cvs = NULL;
 	json_object_object_add(res, "seconds", json_object_new_double(now_seconds() - t0));
 	*result = res;
 	res = NULL;
@@ -498,6 +627,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	goto out;
 fail:
 	json_object_put(frames);
+	json_object_put(cvs);
 out:
 	free(used);
 	if (res)

@@ -16,6 +16,19 @@ struct json_object;
 struct error;
 struct boundary;
 
+/* Neighbourhood defaults (--nmax, --maxdist, --global-max).  A job without
+ * "nmax" kriges globally up to global_max stations and with nmax beyond
+ * (the result says "auto"); a job without "maxdist" uses maxdist.  Zeros
+ * mean the defaults below. */
+struct render_nbhd {
+	size_t nmax;       /* default RENDER_NMAX */
+	double maxdist;    /* metres; 0: none (INFINITY) */
+	size_t global_max; /* default RENDER_GLOBAL_MAX */
+};
+
+#define RENDER_NMAX 32
+#define RENDER_GLOBAL_MAX 1000 /* see docs/DESIGN.md: about 0.2 s a frame globally */
+
 struct render_opts {
 	int out_fd;                        /* the --out directory, opened O_DIRECTORY */
 	const struct boundary *boundary;   /* --boundary: for jobs that name none; may be NULL */
@@ -23,6 +36,7 @@ struct render_opts {
 	int threads;                       /* kriging threads for this worker, >= 1 */
 	size_t max_cells;                  /* pixels per frame cap */
 	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
+	struct render_nbhd nbhd;           /* zeros: the defaults */
 	/* Cooperative cancel, checked between frames (may be NULL). */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
@@ -44,7 +58,9 @@ struct render_job {
 
 /* Render every frame.  On success *result is the result JSON of DESIGN.md
  * ("images", "bbox", "variogram", "stations", "seconds", and per-frame
- * detail in "frames"); the caller owns it.  Errors: KD_EINPUT for data that
+ * detail in "frames"), plus "cv" ({pubtime: {n, me, mae, rmse, msdr}},
+ * leave-one-out cross-validation unless the job says "cv": false) and
+ * "neighbourhood" when kriging is local; the caller owns it.  Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk
  * trouble (retry), KD_ECANCEL when cancelled between frames.  Files of
  * frames finished before an error stay; a retry rewrites them. */

@@ -141,6 +141,13 @@ static int frame_from_json(struct frame *f, size_t fi, struct json_object *o, co
 				return error_set(e, KD_EINPUT, "frames[%zu].points[%zu].%s: expected a number",
 						 fi, i, fields[k]);
 		}
+		/* NaN (null) is a missing reading, dropped later; a number outside
+		 * the globe is a data error that would otherwise draw a flat map. */
+		if (fabs(f->lat[i]) > 90 || fabs(f->lon[i]) > 180)
+			return error_set(e, KD_EINPUT,
+					 "frames[%zu].points[%zu]: %s %g is outside %s (longitude and latitude swapped?)",
+					 fi, i, fabs(f->lat[i]) > 90 ? "latitude" : "longitude",
+					 fabs(f->lat[i]) > 90 ? f->lat[i] : f->lon[i], fabs(f->lat[i]) > 90 ? "-90..90" : "-180..180");
 	}
 	return 0;
 }
@@ -363,6 +370,16 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 				t->method = METHOD_KRIGINGJS;
 			else if (rc == 0)
 				rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
+		} else if (!strcmp(key, "nmax")) {
+			rc = get_int(val, key, 1, (long long)lim->max_points, &n, e);
+			t->nmax = (long)n;
+		} else if (!strcmp(key, "maxdist")) {
+			rc = get_finite(val, key, &t->maxdist, e);
+			if (rc == 0 && !(t->maxdist > 0 && t->maxdist <= TRIGGER_MAXDIST_MAX))
+				rc = error_set(e, KD_EINPUT, "\"maxdist\": must be greater than 0 and at most %g (metres)",
+					       TRIGGER_MAXDIST_MAX);
+		} else if (!strcmp(key, "cv")) {
+			rc = get_bool(val, key, &t->cv, e);
 		} else if (!strcmp(key, "sigma2")) {
 			rc = get_finite(val, key, &t->sigma2, e);
 			if (rc == 0 && t->sigma2 < 0)
@@ -384,6 +401,9 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
+	if (t->method == METHOD_KRIGINGJS && (t->nmax || isfinite(t->maxdist) || t->cv >= 0))
+		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no %s (it kriges globally)",
+				 t->nmax ? "\"nmax\"" : isfinite(t->maxdist) ? "\"maxdist\"" : "cross-validation (\"cv\")");
 
 	if (has_source) {
 		if (frames || t->index || t->boundary || t->boundary_name)
@@ -415,6 +435,8 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	t->width = 1000;
 	t->legend = -1;
 	t->alpha = 100;
+	t->maxdist = INFINITY;
+	t->cv = -1;
 	if (len > lim->max_bytes)
 		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);
 	if (!json_utf8_valid(buf, len, &bad))
