@@ -1,4 +1,4 @@
--- schema/queue.sql - the krigd queue database (DESIGN.md "Queue database").
+-- schema/queue.sql - the krigd queue database (docs/DESIGN.md "Queue database").
 --
 -- Embedded into the binary at build time (src/queue_schema.c), so there is no
 -- data file to lose.  The text is a list of forward migrations: each section

@@ -29,7 +29,7 @@ static void render_usage(FILE *fp)
 	fprintf(fp,
 		"usage: krigd render --in JOB.json --out DIR [OPTIONS]\n"
 		"\n"
-		"Render one inline job (DESIGN.md trigger format) to PNG files, no queue,\n"
+		"Render one inline job (docs/DESIGN.md trigger format) to PNG files, no queue,\n"
 		"and print the result JSON on stdout.\n"
 		"\n"
 		"  --in FILE           the job (\"-\" for standard input)\n"

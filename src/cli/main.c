@@ -41,7 +41,8 @@ static void usage(FILE *fp)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\n'krigd COMMAND --help' describes each command.  --config FILE reads\n"
-		    "`key = value` lines whose keys are long options; flags override the file.\n");
+		    "`key = value` lines whose keys are long options; flags override the file.\n"
+		    "The design and every contract: docs/DESIGN.md; the reference: krigd(1).\n");
 }
 
 int main(int argc, char **argv)

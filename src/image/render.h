@@ -56,7 +56,7 @@ struct render_job {
 	const struct trigger *options;     /* width, grid, variance, model, variogram, method, ... */
 };
 
-/* Render every frame.  On success *result is the result JSON of DESIGN.md
+/* Render every frame.  On success *result is the result JSON of docs/DESIGN.md
  * ("images", "bbox", "variogram", "stations", "seconds", and per-frame
  * detail in "frames"), plus "cv" ({pubtime: {n, me, mae, rmse, msdr}},
  * leave-one-out cross-validation unless the job says "cv": false) and

@@ -1,4 +1,4 @@
-/* queue.h - the durable job queue (DESIGN.md "Queue database").
+/* queue.h - the durable job queue (docs/DESIGN.md "Queue database").
  *
  * One struct queue is one connection to the queue database, used by one
  * thread at a time.  The interface names no SQLite type, so a second backend
