@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "linalg.h"
 #include "local.h"
 
 #define PER_BUCKET 2.0 /* stations per bucket aimed at */
@@ -138,6 +139,10 @@ void lwork_release(struct lwork *w)
 	free(w->set);
 	free(w->cand);
 	free(w->vwork);
+	free(w->oldpos);
+	free(w->co);
+	free(w->cn);
+	free(w->lw);
 	ksys_release(&w->sys);
 	memset(w, 0, sizeof(*w));
 }
@@ -153,7 +158,12 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->set = malloc(cap * sizeof(size_t));
 	w->cand = malloc(cap * sizeof(size_t));
 	w->vwork = malloc(cap * sizeof(double));
-	if (!w->hd || !w->hi || !w->set || !w->cand || !w->vwork) {
+	w->oldpos = malloc(cap * sizeof(size_t));
+	w->lw = malloc(cap * sizeof(double));
+	w->co = malloc(cap * cap * sizeof(double));
+	w->cn = malloc(cap * cap * sizeof(double));
+	if (!w->hd || !w->hi || !w->set || !w->cand || !w->vwork || !w->oldpos || !w->lw || !w->co || !w->cn ||
+	    ksys_reserve(&w->sys, cap, e) < 0) {
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
@@ -256,11 +266,130 @@ static void search(const struct klocal *l, struct lwork *w, double x, double y, 
 	}
 }
 
-static int cmp_size(const void *a, const void *b)
+/* At most nmax indices, nearly sorted by nothing: insertion sort. */
+static void sort_idx(size_t *v, size_t n)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	for (size_t i = 1; i < n; i++) {
+		size_t t = v[i], j = i;
 
-	return x < y ? -1 : x > y;
+		for (; j > 0 && v[j - 1] > t; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+static double cov(const struct variogram *v, double h)
+{
+	return v->nugget + v->psill - variogram_gamma(v, h);
+}
+
+/* The covariance matrix of the new set into w->cn (n x n, both
+ * triangles): pairs that were both in the old set are copied from w->co,
+ * the same numbers as computing them again (both sets are in index order,
+ * so a pair's difference is taken in the same order). */
+static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
+{
+	size_t *op = w->oldpos, a = 0;
+	double *t;
+
+	for (size_t i = 0; i < n; i++) {
+		while (w->valid && a < w->nset && w->set[a] < w->cand[i])
+			a++;
+		op[i] = w->valid && a < w->nset && w->set[a] == w->cand[i] ? a : (size_t)-1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const double *ro = op[i] != (size_t)-1 ? w->co + op[i] * w->nset : NULL;
+		double *ri = w->cn + i * n;
+
+		ri[i] = cov(&l->v, 0.0);
+		for (size_t j = 0; j < i; j++) {
+			double c;
+
+			if (ro && op[j] != (size_t)-1) {
+				c = ro[op[j]];
+			} else {
+				double dx = l->sx[w->cand[i]] - l->sx[w->cand[j]], dy = l->sy[w->cand[i]] - l->sy[w->cand[j]];
+
+				c = cov(&l->v, sqrt(dx * dx + dy * dy));
+			}
+			ri[j] = w->cn[j * n + i] = c;
+		}
+	}
+	t = w->co;
+	w->co = w->cn;
+	w->cn = t;
+}
+
+/* Factorise the set in w->cand (n stations, index order) into w->sys.
+ * The factor's rows 0..p-1 depend only on the first p stations, so when
+ * the previous set (same size) starts with the same p stations those rows,
+ * and the first p entries of L^-1 1 and L^-1 z, are kept: the same numbers
+ * a factorisation from scratch gives (chol_factor_rows). */
+static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct error *e)
+{
+	struct ksys *s = &w->sys;
+	size_t p = 0;
+	double anorm, rcond, utw = 0.0;
+	int rc;
+
+	if (w->valid && n == w->nset)
+		while (p < n && w->cand[p] == w->set[p])
+			p++;
+	build_cov(l, w, n);
+	w->valid = 0;
+	memcpy(w->set, w->cand, n * sizeof(size_t));
+	w->nset = n;
+	s->n = n;
+	for (size_t i = p; i < n; i++) {
+		s->sx[i] = l->sx[w->set[i]];
+		s->sy[i] = l->sy[w->set[i]];
+		s->z[i] = l->z[w->set[i]];
+		memcpy(s->l + i * n, w->co + i * n, (i + 1) * sizeof(double));
+	}
+	w->solves++;
+	if (chol_factor_rows(s->l, n, p))
+		return error_set(e, KD_EINPUT,
+				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
+				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
+				 "another model helps)",
+				 vgm_model_name(l->v.model), n);
+	anorm = mat_norm1(w->co, n);
+	rcond = chol_rcond(s->l, n, anorm, s->work);
+	if (!(rcond >= KSYS_RCOND_MIN))
+		return error_set(e, KD_EINPUT,
+				 "the kriging system of %zu neighbours is too ill-conditioned (reciprocal condition "
+				 "%.3g < %g) for the %s model with nugget %g, psill %g, range %g m; a nugget > 0 or "
+				 "another model helps",
+				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
+	for (size_t i = p; i < n; i++) {
+		const double *ri = s->l + i * n;
+		double su = 1.0, sw = s->z[i];
+
+		for (size_t k = 0; k < i; k++) {
+			su -= ri[k] * s->u[k];
+			sw -= ri[k] * w->lw[k];
+		}
+		s->u[i] = su / ri[i];
+		w->lw[i] = sw / ri[i];
+	}
+	s->utu = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		s->utu += s->u[i] * s->u[i];
+		utw += s->u[i] * w->lw[i];
+	}
+	s->b = utw / s->utu;
+	for (size_t i = 0; i < n; i++)
+		s->work[i] = s->b * s->u[i] - w->lw[i];
+	chol_backward(s->l, n, s->work, s->a);
+	s->suma = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		s->rinv[i] = 1.0 / s->l[i * n + i];
+		s->suma += s->a[i];
+	}
+	ksys_model(s, &l->v, &w->m);
+	w->valid = 1;
+	return 0;
+	(void)rc;
 }
 
 /* Sort the found set by index and factorise it unless it is the set the
@@ -271,26 +400,39 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 	int rc;
 
 	memcpy(w->cand, w->hi, n * sizeof(size_t));
-	qsort(w->cand, n, sizeof(size_t), cmp_size);
+	sort_idx(w->cand, n);
 	if (w->valid && n == w->nset && memcmp(w->cand, w->set, n * sizeof(size_t)) == 0)
 		return 0;
-	w->valid = 0;
-	memcpy(w->set, w->cand, n * sizeof(size_t));
-	w->nset = n;
-	if ((rc = ksys_reserve(&w->sys, n, e)) < 0)
-		return rc;
-	w->sys.n = n;
-	for (size_t k = 0; k < n; k++) {
-		w->sys.sx[k] = l->sx[w->set[k]];
-		w->sys.sy[k] = l->sy[w->set[k]];
-		w->sys.z[k] = l->z[w->set[k]];
-	}
-	w->solves++;
-	if ((rc = ksys_solve(&w->sys, &l->v, e)) < 0)
+	if ((rc = factorise(l, w, n, e)) < 0)
 		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
-	ksys_model(&w->sys, &l->v, &w->m);
-	w->valid = 1;
 	return 0;
+}
+
+/* Prediction and variance at one point from one vector of covariances:
+ * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
+ * v = L^-1 c. */
+static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
+{
+	const struct kmodel *m = &w->m;
+	size_t n = m->n;
+	double *c = w->vwork, sum = 0.0, vv = 0.0, uv = 0.0, s2;
+
+	for (size_t i = 0; i < n; i++) {
+		double dx = x - m->sx[i], dy = y - m->sy[i];
+
+		c[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
+		sum += m->a[i] * (m->c0 - c[i]);
+	}
+	*pred = sum + m->b;
+	if (!var)
+		return;
+	chol_forward(m->l, n, c, c);
+	for (size_t i = 0; i < n; i++) {
+		vv += c[i] * c[i];
+		uv += m->u[i] * c[i];
+	}
+	s2 = m->c0 - vv + (1.0 - uv) * (1.0 - uv) / m->utu;
+	*var = s2 > 0.0 ? s2 : 0.0;
 }
 
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
@@ -307,8 +449,6 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	}
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
-	*pred = kref_predict(&w->m, x, y);
-	if (var)
-		*var = kref_variance(&w->m, x, y, w->vwork);
+	point(l, w, x, y, pred, var);
 	return 0;
 }

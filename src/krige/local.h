@@ -38,6 +38,9 @@ struct lwork {
 	struct ksys sys;
 	struct kmodel m;
 	double *vwork;       /* cap doubles for the variance */
+	size_t *oldpos;      /* cap: where each station of the new set was in the old */
+	double *co, *cn;     /* cap x cap: the current set's covariance matrix, and scratch */
+	double *lw;          /* cap: L^-1 z of the current set */
 	size_t solves;       /* factorisations done */
 };
 

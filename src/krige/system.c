@@ -10,9 +10,7 @@
 #include "linalg.h"
 #include "system.h"
 
-/* Below this reciprocal condition number, predictions would carry errors
- * of order 1e-4 of the data or worse: refuse rather than draw noise. */
-#define RCOND_MIN 1e-12
+#define RCOND_MIN KSYS_RCOND_MIN
 
 void ksys_release(struct ksys *s)
 {

@@ -13,6 +13,10 @@
 
 struct error;
 
+/* Below this reciprocal condition number, predictions would carry errors
+ * of order 1e-4 of the data or worse: refuse rather than draw noise. */
+#define KSYS_RCOND_MIN 1e-12
+
 /* Arrays sized for cap stations; n of them in use.  Owned. */
 struct ksys {
 	size_t n, cap;
