@@ -49,6 +49,7 @@ struct render_cli {
 	int grid, variance, legend;
 	long long width, threads, max_pixels;
 	const char *boundary_dir;
+	struct render_nbhd nbhd;
 };
 
 static int render_option(struct opts *p, struct render_cli *r, int id, const struct opt_val *v)
@@ -65,6 +66,9 @@ static int render_option(struct opts *p, struct render_cli *r, int id, const str
 	case OPT_WIDTH: r->width = v->num; break;
 	case OPT_RENDER_THREADS: r->threads = v->num; break;
 	case OPT_MAX_PIXELS: r->max_pixels = v->num; break;
+	case OPT_NMAX: r->nbhd.nmax = (size_t)v->num; break;
+	case OPT_MAXDIST: r->nbhd.maxdist = (double)v->num; break;
+	case OPT_GLOBAL_MAX: r->nbhd.global_max = (size_t)v->num; break;
 	default: return cli_unhandled(p, v);
 	}
 	return 0;
@@ -123,6 +127,7 @@ static int render_to_files(const struct render_cli *r, struct trigger *t, struct
 	ro.boundary = r->bpath ? &defb : NULL;
 	ro.threads = (int)r->threads;
 	ro.max_cells = (size_t)r->max_pixels;
+	ro.nbhd = r->nbhd;
 	if (isatty(STDERR_FILENO))
 		ro.progress = show_progress;
 

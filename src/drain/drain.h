@@ -13,6 +13,7 @@
 
 #include "callback.h"
 #include "queue.h"
+#include "render.h"
 #include "trigger.h"
 
 struct boundary;
@@ -40,6 +41,7 @@ struct drain_opts {
 	int threads;                      /* kriging threads per worker, >= 1 */
 	int lease;                        /* seconds, default 30 */
 	size_t max_cells;                 /* pixels per frame */
+	struct render_nbhd nbhd;          /* --nmax, --maxdist, --global-max (zeros: defaults) */
 	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
