@@ -105,7 +105,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 		fflush(stdout);
 		if (t == 1) {
 			t0 = now();
-			if (krige_cv(k, NULL, NULL, &cv, &e))
+			if (krige_cv(k, (int)ncpu, NULL, NULL, &cv, &e))
 				return fprintf(stderr, "cv: %s\n", e.msg), 1;
 			printf("cv %zu 32 %.6f\n", n, now() - t0);
 		}
@@ -120,7 +120,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 			return fprintf(stderr, "global: %s\n", e.msg), 1;
 		tp = now() - t0;
 		t0 = now();
-		if (krige_cv(k, NULL, NULL, &cv, &e))
+		if (krige_cv(k, (int)ncpu, NULL, NULL, &cv, &e))
 			return fprintf(stderr, "global cv: %s\n", e.msg), 1;
 		printf("global %zu %zu %.6f %.6f\n", n, g->ncells, tp, now() - t0);
 		krige_free(k);

@@ -311,13 +311,13 @@ static struct json_object *num_or_null(double v)
 	return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
-static int cv_json(const struct krige *k, struct json_object *fo, struct error *e)
+static int cv_json(const struct krige *k, int threads, struct json_object *fo, struct error *e)
 {
 	struct krige_cv cv;
 	struct json_object *o;
 	int rc;
 
-	if ((rc = krige_cv(k, NULL, NULL, &cv, e)) < 0)
+	if ((rc = krige_cv(k, threads, NULL, NULL, &cv, e)) < 0)
 		return rc;
 	o = json_object_new_object();
 	json_object_object_add(o, "n", json_object_new_int64((int64_t)cv.n));
@@ -376,7 +376,7 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 		json_object_object_add(nb, "nodata", json_object_new_int64((int64_t)count_nodata(g, w->value)));
 		json_object_object_add(fo, "neighbourhood", nb);
 	}
-	return ko.cv ? cv_json(w->k, fo, e) : 0;
+	return ko.cv ? cv_json(w->k, o->threads, fo, e) : 0;
 }
 
 /* Krige one frame into w->value (and w->variance), filling the frame's

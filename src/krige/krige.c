@@ -583,22 +583,56 @@ static int cv_global(const struct krige *k, double *pred, double *var, struct er
 	return 0;
 }
 
-/* Local: each station's own neighbourhood, without it. */
-static int cv_local(const struct krige *k, double *pred, double *var, struct error *e)
-{
-	const double *x = klocal_x(k->local), *y = klocal_y(k->local);
-	struct lwork w;
+/* Local: each station's own neighbourhood, without it; stations dealt
+ * round-robin to threads (each result depends on its station alone). */
+struct cv_job {
+	const struct krige *k;
+	double *pred, *var;
+	size_t first, step;
 	int rc;
+	struct error err;
+};
 
-	if ((rc = lwork_init(&w, k->local, e)) < 0)
-		return rc;
-	for (size_t i = 0; i < k->n && rc == 0; i++)
-		rc = klocal_at(k->local, &w, x[i], y[i], i, &pred[i], &var[i], e);
+static void *cv_rows(void *arg)
+{
+	struct cv_job *j = arg;
+	const double *x = klocal_x(j->k->local), *y = klocal_y(j->k->local);
+	struct lwork w;
+
+	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
+		return NULL;
+	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step)
+		j->rc = klocal_at(j->k->local, &w, x[i], y[i], i, &j->pred[i], &j->var[i], &j->err);
 	lwork_release(&w);
-	return rc;
+	return NULL;
 }
 
-int krige_cv(const struct krige *k, double *pred, double *var, struct krige_cv *cv, struct error *e)
+static int cv_local(const struct krige *k, int threads, double *pred, double *var, struct error *e)
+{
+	struct cv_job jobs[64];
+	pthread_t tid[64];
+	int started[64] = { 0 };
+
+	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+	for (int t = 0; t < threads; t++)
+		jobs[t] = (struct cv_job){ k, pred, var, (size_t)t, (size_t)threads, 0, { 0 } };
+	for (int t = 1; t < threads; t++)
+		started[t] = pthread_create(&tid[t], NULL, cv_rows, &jobs[t]) == 0;
+	cv_rows(&jobs[0]);
+	for (int t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else
+			cv_rows(&jobs[t]);
+	}
+	for (int t = 0; t < threads; t++)
+		if (jobs[t].rc)
+			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);
+	return 0;
+}
+
+int krige_cv(const struct krige *k, int threads, double *pred, double *var, struct krige_cv *cv,
+	     struct error *e)
 {
 	double *p = pred ? pred : malloc(k->n * sizeof(double)), *v = var ? var : malloc(k->n * sizeof(double));
 	int rc;
@@ -606,7 +640,7 @@ int krige_cv(const struct krige *k, double *pred, double *var, struct krige_cv *
 	if (!p || !v)
 		rc = error_set(e, KD_ENOMEM, "out of memory for cross-validation of %zu stations", k->n);
 	else if (k->local)
-		rc = cv_local(k, p, v, e);
+		rc = cv_local(k, threads, p, v, e);
 	else
 		rc = cv_global(k, p, v, e);
 	if (rc == 0)

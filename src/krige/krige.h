@@ -120,9 +120,12 @@ struct krige_cv {
 };
 
 /* Fills cv; pred and var (NULL or one double per station, in the
- * stations' order) get each left-out prediction and its variance.
- * KD_EINPUT as krige_grid for a singular neighbourhood, KD_ENOMEM. */
-int krige_cv(const struct krige *k, double *pred, double *var, struct krige_cv *cv, struct error *e);
+ * stations' order) get each left-out prediction and its variance.  threads
+ * (1..64) share a local neighbourhood's stations; the result is the same
+ * for any count.  KD_EINPUT as krige_grid for a singular neighbourhood,
+ * KD_ENOMEM. */
+int krige_cv(const struct krige *k, int threads, double *pred, double *var, struct krige_cv *cv,
+	     struct error *e);
 
 /* Prediction and variance at one point (metres).  gamma(0) = 0, so the
  * prediction at a station is its value, even with a nugget.  Both go

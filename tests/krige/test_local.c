@@ -126,6 +126,20 @@ static void test_threads_nodata(void)
 	tap_ok(nodata > 0 && nodata < cells, "some cells (%zu of %zu) have no station within maxdist", nodata, cells);
 	tap_ok(bad == 0, "NaN value and variance exactly where no station is within 600 m (%zu wrong)", bad);
 	tap_ok(diff == 0, "every other cell equals krige_predict/krige_variance at its centre (%zu differ)", diff);
+	{
+		double *p1 = malloc(s.n * sizeof(double)), *v1 = malloc(s.n * sizeof(double));
+		double *p4 = malloc(s.n * sizeof(double)), *v4 = malloc(s.n * sizeof(double));
+		struct krige_cv c1, c4;
+
+		tap_ok(krige_cv(k, 1, p1, v1, &c1, &e) == 0 && krige_cv(k, 4, p4, v4, &c4, &e) == 0 &&
+			       memcmp(p1, p4, s.n * sizeof(double)) == 0 && memcmp(v1, v4, s.n * sizeof(double)) == 0 &&
+			       memcmp(&c1, &c4, sizeof(c1)) == 0 && c1.n > 0 && c1.n <= s.n,
+		       "local cv: the same with 1 and 4 threads (n %zu of %zu)", c1.n, s.n);
+		free(p1);
+		free(v1);
+		free(p4);
+		free(v4);
+	}
 	for (int t = 0; t < 3; t++) {
 		free(val[t]);
 		free(var[t]);
@@ -209,7 +223,7 @@ static void test_cv_global(void)
 	double pred[60], var[60], worst = 0, se = 0, sd = 0;
 
 	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && !krige_is_local(k), "global, cv kept (%s)", e.msg);
-	tap_ok(k && krige_cv(k, pred, var, &cv, &e) == 0, "krige_cv, global (%s)", e.msg);
+	tap_ok(k && krige_cv(k, 1, pred, var, &cv, &e) == 0, "krige_cv, global (%s)", e.msg);
 	for (size_t i = 0; k && i < s.n; i++) {
 		struct krige *g = NULL;
 		double x[60], y[60], z[60], p, q;
@@ -241,7 +255,7 @@ static void test_cv_global(void)
 	krige_free(k);
 	o.cv = 0;
 	k = NULL;
-	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_cv(k, pred, var, &cv, &e) == KD_EINTERNAL,
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_cv(k, 1, pred, var, &cv, &e) == KD_EINTERNAL,
 	       "global without cv or variance: krige_cv refuses");
 	krige_free(k);
 	o.maxdist = 0;

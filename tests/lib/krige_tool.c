@@ -67,7 +67,7 @@ static int print_cv(const struct krige *k, size_t n)
 
 	if (!p || !v)
 		rc = fail("out of memory");
-	else if (krige_cv(k, p, v, &cv, &e))
+	else if (krige_cv(k, 2, p, v, &cv, &e))
 		rc = fail(e.msg);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		printf("cv %zu %.17g %.17g\n", i, p[i], v[i]);
