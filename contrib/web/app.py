@@ -337,6 +337,8 @@ class App:
             trigger = {'index': row['index'], 'boundary': self.a.boundary_name,
                        'frames': [{'pubtime': f['pubtime'], 'points': f['points']} for f in frames]}
         trigger.update({'callback': callback, 'grid': True, 'width': width, 'req': 'web'})
+        if req.get('colors'):
+            trigger['colors'] = str(req['colors'])  # krigd refuses what it does not know
         payload = self.submit_mod.with_key(json.dumps(trigger, separators=(',', ':')))
         try:
             ids = self.submit_mod.submit(self.a.socket, payload, wait_ms=5000, retries=2)

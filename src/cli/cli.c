@@ -10,9 +10,21 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "legend.h"
 #include "log.h"
 #include "options.h"
 #include "queue.h"
+
+int cli_lang(const char *s, int *lang)
+{
+	if (strcmp(s, "en") == 0)
+		*lang = LEGEND_EN;
+	else if (strcmp(s, "zh") == 0)
+		*lang = LEGEND_ZH;
+	else
+		return -1;
+	return 0;
+}
 
 long cli_cores(void)
 {

@@ -5,6 +5,9 @@
 
 #include "queue.h"
 
+/* --lang: "en" or "zh" to *lang (enum legend_lang): 0, else -1. */
+int cli_lang(const char *s, int *lang);
+
 /* Route SIGTERM and SIGINT to handler (which must only set a flag) and
  * ignore SIGPIPE, so a peer that hangs up is an error return, not a death. */
 void cli_signals(void (*handler)(int));

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "palette.h"
 #include "outbox.h"
 #include "privdrop.h"
 #include "source.h"
@@ -149,6 +150,17 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		break;
 	case OPT_EXIT_WHEN_IDLE: o->exit_when_idle = 1; break;
 	case OPT_LEGEND: o->legend = 1; break;
+	case OPT_COLORS: {
+		enum palette_mode m;
+		if (palette_mode_parse(v->arg, &m) < 0)
+			return opts_bad(p, v, "levels, smooth or ramp");
+		o->colors = (int)m;
+		break;
+	}
+	case OPT_LANG:
+		if (cli_lang(v->arg, &o->lang) < 0)
+			return opts_bad(p, v, "en or zh");
+		break;
 	case OPT_LOG_LEVEL:
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");

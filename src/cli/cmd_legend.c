@@ -4,25 +4,32 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "legend.h"
+#include "legend_json.h"
 #include "options.h"
 #include "outfile.h"
+#include "palette.h"
 #include "pngout.h"
 
 static const struct opts_cmd legend_cmd = {
 	"legend", OPTC_LEGEND,
-	"usage: krigd legend --index NAME --out FILE.png [--width N]\n"
+	"usage: krigd legend --index NAME (--out FILE.png | --json) [--width N]\n"
+	"                    [--colors MODE] [--lang LANG]\n"
 	"\n"
-	"Draw the colour legend of an index: its six HJ 633 levels, each with its\n"
-	"colour and range, level 1 at the top.\n"
+	"Draw the colour legend of an index: its title and unit, its six HJ 633\n"
+	"levels, each with its colour, range and name, level 1 at the top; or\n"
+	"print it as JSON for a web page to draw its own.\n"
 	"\n",
 	NULL,
 };
@@ -58,6 +65,21 @@ static int write_png(const char *path, const unsigned char *rgba, int w, int h, 
 	return rc;
 }
 
+static int print_json(const char *index, enum palette_mode mode)
+{
+	struct palette p;
+	struct json_object *o;
+
+	palette_setup(&p, index, mode, NAN, NAN);
+	if (!(o = legend_json(&p))) {
+		fprintf(stderr, "krigd legend: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cmd_legend(int argc, char **argv)
 {
 	const char *index = NULL, *out = NULL;
@@ -66,7 +88,8 @@ int cmd_legend(int argc, char **argv)
 	struct opts p;
 	struct opt_val v;
 	long long width = 0;
-	int id, w, h;
+	int id, w, h, lang = LEGEND_EN, json = 0;
+	enum palette_mode mode = PALETTE_DEFAULT;
 
 	error_clear(&e);
 	opts_begin(&p, &legend_cmd, argc, argv, 0);
@@ -75,16 +98,27 @@ int cmd_legend(int argc, char **argv)
 		case OPT_INDEX: index = v.arg; break;
 		case OPT_LEGEND_OUT: out = v.arg; break;
 		case OPT_LEGEND_WIDTH: width = v.num; break;
+		case OPT_LEGEND_COLORS:
+			if (palette_mode_parse(v.arg, &mode) < 0)
+				return opts_bad(&p, &v, "levels, smooth or ramp"), 2;
+			break;
+		case OPT_LANG:
+			if (cli_lang(v.arg, &lang) < 0)
+				return opts_bad(&p, &v, "en or zh"), 2;
+			break;
+		case OPT_LEGEND_JSON: json = 1; break;
 		default: return cli_unhandled(&p, &v), 2;
 		}
 	if (opts_status(id) >= 0)
 		return opts_status(id);
-	if (!index || !out || optind != argc) {
-		fprintf(stderr, "krigd legend: --index and --out are required\n");
+	if (!index || (!out && !json) || optind != argc) {
+		fprintf(stderr, "krigd legend: --index and --out (or --json) are required\n");
 		opts_usage(&legend_cmd, stderr);
 		return 2;
 	}
-	if (legend_draw(index, (int)width, &rgba, &w, &h, &e) < 0) {
+	if (json)
+		return print_json(index, mode);
+	if (legend_draw(index, mode, lang, (int)width, &rgba, &w, &h, &e) < 0) {
 		fprintf(stderr, "krigd legend: %s\n", e.msg);
 		return 2;
 	}

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "error.h"
 #include "options.h"
+#include "palette.h"
 #include "outfile.h"
 #include "readfile.h"
 #include "render.h"
@@ -46,7 +47,7 @@ static void show_progress(void *ctx, size_t done, size_t total, const char *pubt
 /* What the command line asks of the job. */
 struct render_cli {
 	const char *in, *out, *bpath, *job_id;
-	int grid, variance, legend;
+	int grid, variance, legend, colors, lang;
 	long long width, threads, max_pixels;
 	const char *boundary_dir;
 	struct render_nbhd nbhd;
@@ -60,6 +61,17 @@ static int render_option(struct opts *p, struct render_cli *r, int id, const str
 	case OPT_GRID: r->grid = 1; break;
 	case OPT_VARIANCE: r->variance = 1; break;
 	case OPT_RENDER_LEGEND: r->legend = 1; break;
+	case OPT_COLORS: {
+		enum palette_mode m;
+		if (palette_mode_parse(v->arg, &m) < 0)
+			return opts_bad(p, v, "levels, smooth or ramp");
+		r->colors = (int)m;
+		break;
+	}
+	case OPT_LANG:
+		if (cli_lang(v->arg, &r->lang) < 0)
+			return opts_bad(p, v, "en or zh");
+		break;
 	case OPT_BOUNDARY: r->bpath = v->arg; break;
 	case OPT_BOUNDARY_DIR: r->boundary_dir = v->arg; break;
 	case OPT_JOB_ID: r->job_id = v->arg; break;
@@ -128,6 +140,8 @@ static int render_to_files(const struct render_cli *r, struct trigger *t, struct
 	ro.threads = (int)r->threads;
 	ro.max_cells = (size_t)r->max_pixels;
 	ro.nbhd = r->nbhd;
+	ro.colors = r->colors;
+	ro.lang = r->lang;
 	if (isatty(STDERR_FILENO))
 		ro.progress = show_progress;
 

@@ -182,6 +182,8 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.max_cells = o->max_cells;
 	ro.nbhd = o->nbhd;
 	ro.legend = o->legend;
+	ro.colors = o->colors;
+	ro.lang = o->lang;
 	ro.cancelled = slot_stop;
 	ro.cancel_ctx = w;
 	if ((rc = render_job(&ro, &rj, &result, e)) < 0) {

@@ -45,6 +45,8 @@ struct drain_opts {
 	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
+	int colors;                       /* enum palette_mode for jobs without "colors"; 0: by index */
+	int lang;                         /* enum legend_lang of the legend's text */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
 	long source_timeout_ms;           /* HTTP source exchange time-out; 0: the source default (15 s) */
 	size_t max_callback_body;         /* bytes of one callback body, default 1 MiB (outbox.h) */

@@ -106,7 +106,6 @@ struct frame_work {
 	struct krige *k;
 	struct krigejs *kj;
 	double *value, *variance;
-	unsigned char *rgba;
 	double *px, *py, *pz;
 };
 
@@ -117,7 +116,6 @@ static void frame_work_release(struct frame_work *w)
 	krigejs_free(w->kj);
 	free(w->value);
 	free(w->variance);
-	free(w->rgba);
 	free(w->px);
 	free(w->py);
 	free(w->pz);
@@ -430,66 +428,117 @@ static int check_finite(const struct grid *g, const double *v, const char *what,
 	return 0;
 }
 
-/* Colour (and embed the legend when asked), then write .png and .pgw (and
- * the grids) for one frame; fo gets where the legend went. */
-static int write_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
-		       struct frame_work *w, int dirfd, const char *base, struct json_object *fo,
-		       struct error *e)
-{
-	const struct trigger *t = j->options;
+/* What one job's frames share while they are rendered. */
+struct job_ctx {
+	const struct render_opts *o;
+	const struct render_job *j;
+	const struct grid *g;
+	int dirfd;
+	const char *dirpath;
 	struct palette pal;
-	struct png_arg pa;
-	struct asc_arg aa = { g, w->value };
+	int auto_range;                /* a ramp spanning the grids' own min and max */
+	FILE *spill;                   /* two passes: every frame's values, in order */
+	struct json_object *images, *stations, *res;
+	struct json_object *cvs;       /* {pubtime: cv} of the frames so far */
+	char (*used)[FRAME_NAME_MAX];  /* each frame's base name */
+};
+
+/* The job's palette: its mode from the job or the daemon's default; a
+ * ramp's range from the job, or NaN until the grids say. */
+static int job_palette(struct job_ctx *c, struct error *e)
+{
+	const struct trigger *t = c->j->options;
+	int mode = t->colors ? t->colors : c->o->colors;
+
+	palette_setup(&c->pal, c->j->index, (enum palette_mode)mode, t->has_range ? t->range[0] : NAN,
+		      t->has_range ? t->range[1] : NAN);
+	if (t->has_range && c->pal.mode != PALETTE_MODE_RAMP)
+		return error_set(e, KD_EINPUT, "\"range\" is for ramp colours; index \"%s\" is coloured by %s",
+				 c->j->index, palette_mode_name(c->pal.mode));
+	c->auto_range = c->pal.mode == PALETTE_MODE_RAMP && !t->has_range;
+	return 0;
+}
+
+/* The grids of one frame (.asc, .var.asc, .prj) when the job asks. */
+static int write_grids(const struct job_ctx *c, struct frame_work *w, const char *base, struct error *e)
+{
+	const struct trigger *t = c->j->options;
+	struct asc_arg aa = { c->g, w->value };
 	char name[160];
-	double lo, hi;
 	int rc;
 
-	/* The ramp of an unknown index spans the stations' values. */
-	palette_range(w->st.z, w->st.n, &lo, &hi);
-	palette_init(&pal, j->index, lo, hi);
-	w->rgba = malloc((size_t)g->width * (size_t)g->height * 4);
-	if (!w->rgba)
-		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
-	palette_fill(&pal, w->value, (size_t)g->width * (size_t)g->height, w->rgba);
-	if (t->legend > 0 || (t->legend < 0 && o->legend)) {
-		struct json_object *leg = json_object_new_object();
-		const char *corner;
-		long hidden;
-
-		if ((rc = legend_embed(w->rgba, g->width, g->height, &pal, &corner, &hidden, e)) < 0) {
-			json_object_put(leg);
-			return rc;
-		}
-		json_object_object_add(leg, "corner", json_object_new_string(corner));
-		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(hidden));
-		json_object_object_add(fo, "legend", leg);
-	}
-
-	pa.rgba = w->rgba;
-	pa.w = g->width;
-	pa.h = g->height;
-	snprintf(name, sizeof(name), "%s.png", base);
-	if ((rc = write_file(dirfd, name, put_png, &pa, e)) < 0)
-		return rc;
-	snprintf(name, sizeof(name), "%s.pgw", base);
-	if ((rc = write_file(dirfd, name, put_pgw, g, e)) < 0)
-		return rc;
 	if (t->grid || t->variance) {
 		snprintf(name, sizeof(name), "%s.prj", base);
-		if ((rc = write_file(dirfd, name, put_prj, NULL, e)) < 0)
+		if ((rc = write_file(c->dirfd, name, put_prj, NULL, e)) < 0)
 			return rc;
 	}
 	if (t->grid) {
 		snprintf(name, sizeof(name), "%s.asc", base);
-		if ((rc = write_file(dirfd, name, put_asc, &aa, e)) < 0)
+		if ((rc = write_file(c->dirfd, name, put_asc, &aa, e)) < 0)
 			return rc;
 	}
 	if (t->variance) {
 		aa.values = w->variance;
 		snprintf(name, sizeof(name), "%s.var.asc", base);
-		if ((rc = write_file(dirfd, name, put_asc, &aa, e)) < 0)
+		if ((rc = write_file(c->dirfd, name, put_asc, &aa, e)) < 0)
 			return rc;
 	}
+	return 0;
+}
+
+static struct json_object *box_json(int x, int y, int w, int h)
+{
+	struct json_object *a = json_object_new_array();
+
+	json_object_array_add(a, json_object_new_int(x));
+	json_object_array_add(a, json_object_new_int(y));
+	json_object_array_add(a, json_object_new_int(w));
+	json_object_array_add(a, json_object_new_int(h));
+	return a;
+}
+
+/* Colour values (and embed the legend when asked), then write .png and
+ * .pgw for one frame; fo gets where the legend went, images the PNG. */
+static int write_image(const struct job_ctx *c, const struct frame *fr, const double *values, const char *base,
+		       struct json_object *fo, struct error *e)
+{
+	const struct trigger *t = c->j->options;
+	const struct grid *g = c->g;
+	struct png_arg pa;
+	unsigned char *rgba;
+	char name[160], rel[512];
+	int rc;
+
+	if (!(rgba = malloc((size_t)g->width * (size_t)g->height * 4)))
+		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
+	palette_fill(&c->pal, values, (size_t)g->width * (size_t)g->height, rgba);
+	if (t->legend > 0 || (t->legend < 0 && c->o->legend)) {
+		struct legend_place at;
+
+		if ((rc = legend_embed(rgba, g->width, g->height, &c->pal, c->o->lang, &at, e)) < 0) {
+			free(rgba);
+			return rc;
+		}
+		struct json_object *leg = json_object_new_object();
+		json_object_object_add(leg, "corner", json_object_new_string(at.corner));
+		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(at.hidden));
+		json_object_object_add(leg, "box", box_json(at.x, at.y, at.w, at.h));
+		json_object_object_add(fo, "legend", leg);
+	}
+	pa.rgba = rgba;
+	pa.w = g->width;
+	pa.h = g->height;
+	snprintf(name, sizeof(name), "%s.png", base);
+	rc = write_file(c->dirfd, name, put_png, &pa, e);
+	free(rgba);
+	if (rc < 0)
+		return rc;
+	snprintf(name, sizeof(name), "%s.pgw", base);
+	if ((rc = write_file(c->dirfd, name, put_pgw, g, e)) < 0)
+		return rc;
+	snprintf(rel, sizeof(rel), "%s/%s.png", c->dirpath, base);
+	json_object_object_add(c->images, fr->pubtime, json_object_new_string(rel));
+	json_object_object_add(fo, "image", json_object_new_string(rel));
 	return 0;
 }
 
@@ -500,6 +549,176 @@ static void add_sum(struct json_object *total, struct json_object *part, const c
 	json_object_set_int64(a, json_object_get_int64(a) + json_object_get_int64(b));
 }
 
+/* Frame i's file base name: its safe pubtime, made distinct from the
+ * names of frames 0..i-1. */
+static void frame_name(char (*used)[FRAME_NAME_MAX], size_t i, const char *pubtime, char base[FRAME_NAME_MAX])
+{
+	render_safe_name(pubtime, base, FRAME_NAME_MAX);
+	/* Distinct pubtimes can map to one safe name, or to a name another
+	 * frame's files already use: keep every frame's files apart. */
+	if (name_clashes(used, i, base)) {
+		size_t stem = strlen(base) < FRAME_NAME_MAX - 24 ? strlen(base) : FRAME_NAME_MAX - 24;
+		for (size_t n = i;; n++) {
+			snprintf(base + stem, FRAME_NAME_MAX - stem, "-%zu", n);
+			if (!name_clashes(used, i, base))
+				break;
+		}
+	}
+	snprintf(used[i], FRAME_NAME_MAX, "%s", base);
+}
+
+/* A file for the values of every frame between the passes: unlinked from
+ * the start (O_TMPFILE, or a temporary name removed at once), in the job's
+ * directory rather than /tmp, since it can be as large as the job. */
+static int spill_open(int dirfd, FILE **fp, struct error *e)
+{
+	char name[64];
+	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		snprintf(name, sizeof(name), "%sspill.%ld", OUTFILE_TMP_PREFIX, (long)getpid());
+		fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			unlinkat(dirfd, name, 0);
+	}
+	if (fd < 0 || !(*fp = fdopen(fd, "w+b"))) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return error_set(e, KD_EIO, "temporary file for the frames' values: %s", strerror(err));
+	}
+	return 0;
+}
+
+/* The first pass over frame i: krige, check, write the grids, and either
+ * colour it now or keep its values for the second pass. */
+static int frame_pass1(struct job_ctx *c, size_t i, struct json_object *fo, struct error *e)
+{
+	const struct frame *fr = &c->j->frames->frame[i];
+	size_t cells = (size_t)c->g->width * (size_t)c->g->height;
+	struct frame_work w;
+	char base[FRAME_NAME_MAX];
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	frame_name(c->used, i, fr->pubtime, base);
+	rc = krige_frame(c->o, c->j, c->g, fr, &w, fo, e);
+	/* A local neighbourhood leaves cells with no station in reach NaN
+	 * (NODATA); anything else non-finite is an error. */
+	if (rc == 0 && !(w.k && krige_is_local(w.k)))
+		rc = check_finite(c->g, w.value, "prediction", e);
+	if (rc == 0 && w.variance && !krige_is_local(w.k))
+		rc = check_finite(c->g, w.variance, "variance", e);
+	if (rc == 0)
+		rc = write_grids(c, &w, base, e);
+	if (rc == 0 && c->spill) {
+		palette_range_add(w.value, cells, &c->pal.vmin, &c->pal.vmax);
+		errno = 0;
+		if (fwrite(w.value, sizeof(double), cells, c->spill) != cells)
+			rc = error_set(e, KD_EIO, "temporary file for the frames' values: %s",
+				       strerror(errno ? errno : EIO));
+	} else if (rc == 0) {
+		if (c->auto_range)
+			palette_range(w.value, cells, &c->pal.vmin, &c->pal.vmax);
+		rc = write_image(c, fr, w.value, base, fo, e);
+	}
+	if (rc == 0) {
+		struct json_object *so = json_object_object_get(fo, "stations");
+		add_sum(c->stations, so, "used");
+		add_sum(c->stations, so, "merged");
+		add_sum(c->stations, so, "dropped");
+		add_sum(c->stations, so, "far");
+		if (json_object_object_get(fo, "cv"))
+			json_object_object_add(c->cvs, fr->pubtime, json_object_get(json_object_object_get(fo, "cv")));
+		if (!json_object_object_get(c->res, "neighbourhood") && json_object_object_get(fo, "neighbourhood"))
+			json_object_object_add(c->res, "neighbourhood",
+					       json_object_get(json_object_object_get(fo, "neighbourhood")));
+		if (!json_object_object_get(c->res, "variogram"))
+			json_object_object_add(c->res, "variogram",
+					       json_object_get(json_object_object_get(fo, "variogram")));
+	}
+	frame_work_release(&w);
+	return rc;
+}
+
+/* The second pass, when the ramp spans every frame: colour each frame's
+ * kept values with the job's range. */
+static int frame_pass2(struct job_ctx *c, size_t i, struct json_object *fo, double *values, struct error *e)
+{
+	const struct frame *fr = &c->j->frames->frame[i];
+	size_t cells = (size_t)c->g->width * (size_t)c->g->height;
+
+	errno = 0;
+	if (fread(values, sizeof(double), cells, c->spill) != cells)
+		return error_set(e, KD_EIO, "reading back the frame's values: %s",
+				 ferror(c->spill) ? strerror(errno ? errno : EIO) : "short file");
+	return write_image(c, fr, values, c->used[i], fo, e);
+}
+
+/* The result's top-level keys known before the frames are rendered. */
+static void result_start(struct job_ctx *c, const struct grid *g)
+{
+	struct json_object *bbox = json_object_new_array();
+
+	c->res = json_object_new_object();
+	c->images = json_object_new_object();
+	c->stations = json_object_new_object();
+	json_object_array_add(bbox, json_object_new_double(g->west));
+	json_object_array_add(bbox, json_object_new_double(g->south));
+	json_object_array_add(bbox, json_object_new_double(g->west + g->width * g->dx));
+	json_object_array_add(bbox, json_object_new_double(g->south + g->height * g->dy));
+	json_object_object_add(c->stations, "used", json_object_new_int64(0));
+	json_object_object_add(c->stations, "merged", json_object_new_int64(0));
+	json_object_object_add(c->stations, "dropped", json_object_new_int64(0));
+	json_object_object_add(c->stations, "far", json_object_new_int64(0));
+	c->cvs = json_object_new_object();
+	json_object_object_add(c->res, "images", c->images);
+	json_object_object_add(c->res, "bbox", bbox);
+	json_object_object_add(c->res, "stations", c->stations);
+	json_object_object_add(c->res, "width", json_object_new_int(g->width));
+	json_object_object_add(c->res, "height", json_object_new_int(g->height));
+	json_object_object_add(c->res, "colors", json_object_new_string(palette_mode_name(c->pal.mode)));
+}
+
+/* Both passes over the frames; frames gets each frame's result object. */
+static int render_frames(struct job_ctx *c, struct json_object *frames, struct error *e)
+{
+	const struct frame_set *fs = c->j->frames;
+	size_t cells = (size_t)c->g->width * (size_t)c->g->height;
+	double *values = NULL;
+	int rc = 0, two = c->spill != NULL;
+
+	for (int pass = 1; pass <= 1 + two && rc == 0; pass++) {
+		if (pass == 2) {
+			rewind(c->spill);
+			if (!(values = malloc(cells * sizeof(double))))
+				return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", c->g->width,
+						 c->g->height);
+		}
+		for (size_t i = 0; i < fs->n && rc == 0; i++) {
+			const struct frame *fr = &fs->frame[i];
+			struct json_object *fo = json_object_array_get_idx(frames, i);
+
+			if (pass == 1) {
+				fo = json_object_new_object();
+				json_object_array_add(frames, fo);
+				json_object_object_add(fo, "pubtime", json_object_new_string(fr->pubtime));
+			}
+			if (c->o->cancelled && c->o->cancelled(c->o->cancel_ctx)) {
+				rc = error_set(e, KD_ECANCEL, "cancelled before frame %zu (%s)", i, fr->pubtime);
+				break;
+			}
+			rc = pass == 1 ? frame_pass1(c, i, fo, e) : frame_pass2(c, i, fo, values, e);
+			if (rc < 0 && rc != KD_ECANCEL)
+				error_prefix(e, "frame %zu (%s): ", i, fr->pubtime);
+			if (rc == 0 && pass == 1 + two && c->o->progress)
+				c->o->progress(c->o->progress_ctx, i + 1, fs->n, fr->pubtime);
+		}
+	}
+	free(values);
+	return rc;
+}
+
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e)
 {
@@ -507,133 +726,71 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	struct boundary own = BOUNDARY_INIT;
 	const struct boundary *b = NULL;
 	struct grid g;
-	struct json_object *res = NULL, *images, *frames, *stations, *bbox, *cvs = NULL;
+	struct job_ctx c;
+	struct json_object *frames = NULL;
 	double t0 = now_seconds();
-	char dirpath[256], (*used)[FRAME_NAME_MAX] = NULL; /* each frame's base name */
-	int dirfd = -1, rc;
+	char dirpath[256];
+	int rc;
 
 	*result = NULL;
 	memset(&g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.j = j;
+	c.g = &g;
+	c.dirfd = -1;
+	c.dirpath = dirpath;
+	if ((rc = job_palette(&c, e)) < 0)
+		goto out;
 	if ((rc = job_boundary(o, j, &own, &b, e)) < 0)
 		goto out;
 	if ((rc = grid_init(&g, b, t->width, o->max_cells, e)) < 0)
 		goto out;
 	snprintf(dirpath, sizeof(dirpath), "%s/%s", j->index, j->dir);
-	if ((dirfd = outdir_open(o->out_fd, dirpath, 1, e)) < 0) {
-		rc = dirfd;
+	if ((c.dirfd = outdir_open(o->out_fd, dirpath, 1, e)) < 0) {
+		rc = c.dirfd;
 		goto out;
 	}
 	/* A run of this job that crashed may have left temporary files. */
-	if ((rc = outdir_clean_tmp(dirfd, e)) < 0)
+	if ((rc = outdir_clean_tmp(c.dirfd, e)) < 0)
 		goto out;
-
-	res = json_object_new_object();
-	images = json_object_new_object();
-	frames = json_object_new_array();
-	stations = json_object_new_object();
-	bbox = json_object_new_array();
-	json_object_array_add(bbox, json_object_new_double(g.west));
-	json_object_array_add(bbox, json_object_new_double(g.south));
-	json_object_array_add(bbox, json_object_new_double(g.west + g.width * g.dx));
-	json_object_array_add(bbox, json_object_new_double(g.south + g.height * g.dy));
-	json_object_object_add(stations, "used", json_object_new_int64(0));
-	json_object_object_add(stations, "merged", json_object_new_int64(0));
-	json_object_object_add(stations, "dropped", json_object_new_int64(0));
-	json_object_object_add(stations, "far", json_object_new_int64(0));
-	cvs = json_object_new_object();
-	json_object_object_add(res, "images", images);
-	json_object_object_add(res, "bbox", bbox);
-	json_object_object_add(res, "stations", stations);
-	json_object_object_add(res, "width", json_object_new_int(g.width));
-	json_object_object_add(res, "height", json_object_new_int(g.height));
-
-	if (!(used = calloc(j->frames->n ? j->frames->n : 1, sizeof(*used)))) {
+	if (c.auto_range && j->frames->n > 1 && (rc = spill_open(c.dirfd, &c.spill, e)) < 0)
+		goto out;
+	if (!(c.used = calloc(j->frames->n ? j->frames->n : 1, sizeof(*c.used)))) {
 		rc = error_set(e, KD_ENOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
-	for (size_t i = 0; i < j->frames->n; i++) {
-		const struct frame *fr = &j->frames->frame[i];
-		struct json_object *fo = json_object_new_object();
-		struct frame_work w;
-		char base[FRAME_NAME_MAX], rel[512];
-
-		memset(&w, 0, sizeof(w));
-		json_object_array_add(frames, fo);
-		json_object_object_add(fo, "pubtime", json_object_new_string(fr->pubtime));
-		if (o->cancelled && o->cancelled(o->cancel_ctx)) {
-			rc = error_set(e, KD_ECANCEL, "cancelled before frame %zu (%s)", i, fr->pubtime);
-			goto fail;
-		}
-		render_safe_name(fr->pubtime, base, sizeof(base));
-		/* Distinct pubtimes can map to one safe name, or to a name another
-		 * frame's files already use: keep every frame's files apart. */
-		if (name_clashes(used, i, base)) {
-			size_t stem = strlen(base) < sizeof(base) - 24 ? strlen(base) : sizeof(base) - 24;
-			for (size_t n = i;; n++) {
-				snprintf(base + stem, sizeof(base) - stem, "-%zu", n);
-				if (!name_clashes(used, i, base))
-					break;
-			}
-		}
-		snprintf(used[i], sizeof(used[i]), "%s", base);
-		rc = krige_frame(o, j, &g, fr, &w, fo, e);
-		/* A local neighbourhood leaves cells with no station in reach NaN
-		 * (NODATA); anything else non-finite is an error. */
-		if (rc == 0 && !(w.k && krige_is_local(w.k)))
-			rc = check_finite(&g, w.value, "prediction", e);
-		if (rc == 0 && w.variance && !krige_is_local(w.k))
-			rc = check_finite(&g, w.variance, "variance", e);
-		if (rc == 0)
-			rc = write_frame(o, j, &g, &w, dirfd, base, fo, e);
-		if (rc == 0) {
-			struct json_object *so = json_object_object_get(fo, "stations");
-			snprintf(rel, sizeof(rel), "%s/%s.png", dirpath, base);
-			json_object_object_add(images, fr->pubtime, json_object_new_string(rel));
-			json_object_object_add(fo, "image", json_object_new_string(rel));
-			add_sum(stations, so, "used");
-			add_sum(stations, so, "merged");
-			add_sum(stations, so, "dropped");
-			add_sum(stations, so, "far");
-			if (json_object_object_get(fo, "cv"))
-				json_object_object_add(cvs, fr->pubtime, json_object_get(json_object_object_get(fo, "cv")));
-			if (!json_object_object_get(res, "neighbourhood") && json_object_object_get(fo, "neighbourhood"))
-				json_object_object_add(res, "neighbourhood",
-						       json_object_get(json_object_object_get(fo, "neighbourhood")));
-			if (!json_object_object_get(res, "variogram"))
-				json_object_object_add(res, "variogram",
-						       json_object_get(json_object_object_get(fo, "variogram")));
-		}
-		frame_work_release(&w);
-		if (rc == 0 && o->progress)
-			o->progress(o->progress_ctx, i + 1, j->frames->n, fr->pubtime);
-		if (rc < 0) {
-			if (rc != KD_ECANCEL)
-				error_prefix(e, "frame %zu (%s): ", i, fr->pubtime);
-			goto fail;
-		}
+	result_start(&c, &g);
+	frames = json_object_new_array();
+	if ((rc = render_frames(&c, frames, e)) < 0)
+		goto out;
+	if ((rc = outdir_sync(c.dirfd, e)) < 0)
+		goto out;
+	if (c.pal.mode == PALETTE_MODE_RAMP) {
+		struct json_object *range = json_object_new_array();
+		json_object_array_add(range, json_object_new_double(c.pal.vmin));
+		json_object_array_add(range, json_object_new_double(c.pal.vmax));
+		json_object_object_add(c.res, "range", range);
 	}
-	if ((rc = outdir_sync(dirfd, e)) < 0)
-		goto fail;
-	json_object_object_add(res, "frames", frames);
-	if (j->options->method == METHOD_ORDINARY && j->options->cv != 0)
-		json_object_object_add(res, "cv", cvs);
-	else
-		json_object_put(cvs);
-	cvs = NULL;
-	json_object_object_add(res, "seconds", json_object_new_double(now_seconds() - t0));
-	*result = res;
-	res = NULL;
+	json_object_object_add(c.res, "frames", frames);
+	frames = NULL;
+	if (t->method == METHOD_ORDINARY && t->cv != 0) {
+		json_object_object_add(c.res, "cv", c.cvs);
+		c.cvs = NULL;
+	}
+	json_object_object_add(c.res, "seconds", json_object_new_double(now_seconds() - t0));
+	*result = c.res;
+	c.res = NULL;
 	rc = 0;
-	goto out;
-fail:
-	json_object_put(frames);
-	json_object_put(cvs);
 out:
-	free(used);
-	if (res)
-		json_object_put(res);
-	if (dirfd >= 0)
-		close(dirfd);
+	json_object_put(frames);
+	json_object_put(c.res);
+	json_object_put(c.cvs);
+	free(c.used);
+	if (c.spill)
+		fclose(c.spill);
+	if (c.dirfd >= 0)
+		close(c.dirfd);
 	grid_release(&g);
 	boundary_release(&own);
 	return rc;

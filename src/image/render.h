@@ -37,6 +37,8 @@ struct render_opts {
 	size_t max_cells;                  /* pixels per frame cap */
 	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
 	struct render_nbhd nbhd;           /* zeros: the defaults */
+	int colors;                        /* enum palette_mode for jobs that do not say ("colors"); 0: by index */
+	int lang;                          /* enum legend_lang of the legend's text */
 	/* Cooperative cancel, checked between frames (may be NULL). */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
@@ -57,10 +59,14 @@ struct render_job {
 };
 
 /* Render every frame.  On success *result is the result JSON of docs/DESIGN.md
- * ("images", "bbox", "variogram", "stations", "seconds", and per-frame
- * detail in "frames"), plus "cv" ({pubtime: {n, me, mae, rmse, msdr}},
- * leave-one-out cross-validation unless the job says "cv": false) and
- * "neighbourhood" when kriging is local; the caller owns it.  Errors: KD_EINPUT for data that
+ * ("images", "bbox", "variogram", "stations", "seconds", "colors", for a
+ * ramp the "range" it spans, and per-frame detail in "frames"), plus "cv"
+ * ({pubtime: {n, me, mae, rmse, msdr}}, leave-one-out cross-validation
+ * unless the job says "cv": false) and "neighbourhood" when kriging is
+ * local; the caller owns it.  A ramp without a given "range" spans the min
+ * and max of all the job's grids: every frame is kriged (its values kept in
+ * an unlinked temporary file beside the output) before any is coloured.
+ * Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk
  * trouble (retry), KD_ECANCEL when cancelled between frames.  Files of
  * frames finished before an error stay; a retry rewrites them. */

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "json_strict.h"
 #include "krige.h"
+#include "palette.h"
 #include "trigger.h"
 
 void trigger_limits_default(struct trigger_limits *lim)
@@ -236,6 +237,20 @@ static int get_finite(struct json_object *v, const char *name, double *out, stru
 	return 0;
 }
 
+/* "range": [min, max] of a ramp, finite, min < max. */
+static int get_range(struct json_object *v, struct trigger *t, struct error *e)
+{
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
+		return error_set(e, KD_EINPUT, "\"range\": expected [min, max]");
+	for (size_t i = 0; i < 2; i++)
+		if (get_finite(json_object_array_get_idx(v, i), i ? "range[1]" : "range[0]", &t->range[i], e) < 0)
+			return e->code;
+	if (!(t->range[0] < t->range[1]))
+		return error_set(e, KD_EINPUT, "\"range\": min must be less than max");
+	t->has_range = 1;
+	return 0;
+}
+
 static int model_parse(const char *name, int *model)
 {
 	static const struct { const char *name; int model; } models[] = {
@@ -352,6 +367,15 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 			rc = get_bool(val, key, &t->variance, e);
 		} else if (!strcmp(key, "legend")) {
 			rc = get_bool(val, key, &t->legend, e);
+		} else if (!strcmp(key, "colors")) {
+			const char *name;
+			enum palette_mode m;
+			rc = get_string(val, key, 32, &name, e);
+			if (rc == 0 && palette_mode_parse(name, &m) < 0)
+				rc = error_set(e, KD_EINPUT, "\"colors\": \"%s\" is not one of levels, smooth, ramp", name);
+			t->colors = rc == 0 ? (int)m : 0;
+		} else if (!strcmp(key, "range")) {
+			rc = get_range(val, t, e);
 		} else if (!strcmp(key, "model")) {
 			const char *name;
 			rc = get_string(val, key, 32, &name, e);
@@ -404,6 +428,9 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 	if (t->method == METHOD_KRIGINGJS && (t->nmax || isfinite(t->maxdist) || t->cv >= 0))
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no %s (it kriges globally)",
 				 t->nmax ? "\"nmax\"" : isfinite(t->maxdist) ? "\"maxdist\"" : "cross-validation (\"cv\")");
+	if (t->has_range && t->colors && t->colors != PALETTE_MODE_RAMP)
+		return error_set(e, KD_EINPUT, "\"range\" goes with \"colors\": \"ramp\", not \"%s\"",
+				 palette_mode_name((enum palette_mode)t->colors));
 
 	if (has_source) {
 		if (frames || t->index || t->boundary || t->boundary_name)
@@ -419,6 +446,12 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "an inline job needs \"index\" (pm25, aqi, ...)");
 	if (!frames)
 		return error_set(e, KD_EINPUT, "an inline job needs \"frames\"");
+	if (t->has_range && !t->colors) {
+		struct palette p;
+		if (palette_init(&p, t->index, 0, 0))
+			return error_set(e, KD_EINPUT, "\"range\": index \"%s\" is coloured by its HJ 633 levels; add \"colors\": \"ramp\"",
+					 t->index);
+	}
 	t->kind = TRIGGER_INLINE;
 	return frames_from_json(&t->frames, frames, lim, e);
 }

@@ -67,6 +67,9 @@ struct trigger {
 	const char *req, *callback, *key;
 	int priority, max_attempts, width, grid, variance;
 	int legend;                        /* -1 unset (the renderer's default), 0 or 1 */
+	int colors;                        /* enum palette_mode; 0 unset (the renderer's default) */
+	int has_range;                     /* "range": [min, max] given, min < max, both finite */
+	double range[2];
 	int has_model;
 	int model;                         /* enum vgm_model when has_model */
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */

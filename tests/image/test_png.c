@@ -47,6 +47,11 @@ static int is_colour(const unsigned char rgba[4], int level)
 	       rgba[2] == colours[level - 1][2] && rgba[3] == 255;
 }
 
+static int is_rgb(const unsigned char rgba[4], int r, int g, int b)
+{
+	return rgba[0] == r && rgba[1] == g && rgba[2] == b && rgba[3] == 255;
+}
+
 static void test_levels(void)
 {
 	struct palette p;
@@ -93,28 +98,31 @@ static void test_ramp(void)
 
 	tap_ok(palette_init(&p, "humidity", 10, 20) == 0 && !palette_is_levels(&p) && palette_level(&p, 15) == 0,
 	       "an unknown index gets a ramp, no levels");
+	/* matplotlib's viridis: #440154 at min, #fde725 at max; entry 51 of 256
+	 * is (0.253935, 0.265254, 0.529983), entries 127 and 128 are
+	 * (0.128729, 0.563265, 0.551229) and (0.127568, 0.566949, 0.550556). */
 	palette_rgba(&p, 10, px);
-	ok = is_colour(px, 1);
+	ok = is_rgb(px, 0x44, 0x01, 0x54);
 	palette_rgba(&p, 5, px);
-	ok &= is_colour(px, 1);
+	ok &= is_rgb(px, 0x44, 0x01, 0x54);
 	palette_rgba(&p, 20, px);
-	ok &= is_colour(px, 6);
+	ok &= is_rgb(px, 0xfd, 0xe7, 0x25);
 	palette_rgba(&p, 99, px);
-	ok &= is_colour(px, 6);
-	tap_ok(ok, "the ramp runs from the first colour at min to the last at max, clamped");
-	/* 15 is halfway: position 2.5 of 0..5, between orange and red. */
-	palette_rgba(&p, 15, px);
-	tap_ok(px[0] == 255 && px[1] == 63 && px[2] == 0 && px[3] == 255, "midpoint (255,63,0) got (%d,%d,%d,%d)",
-	       px[0], px[1], px[2], px[3]);
-	/* 12 is position 1: exactly the second colour. */
+	ok &= is_rgb(px, 0xfd, 0xe7, 0x25);
+	tap_ok(ok, "the ramp runs from viridis' first colour at min to its last at max, clamped");
 	palette_rgba(&p, 12, px);
-	tap_ok(is_colour(px, 2), "a fifth of the way is the second colour");
+	tap_ok(is_rgb(px, 65, 68, 135), "a fifth of the way is entry 51: (65,68,135) got (%d,%d,%d)", px[0], px[1],
+	       px[2]);
+	palette_rgba(&p, 15, px);
+	tap_ok(px[0] == 33 && px[1] >= 144 && px[1] <= 145 && px[2] >= 140 && px[2] <= 141 && px[3] == 255,
+	       "halfway lies between entries 127 (33,144,141) and 128 (33,145,140): got (%d,%d,%d,%d)", px[0], px[1],
+	       px[2], px[3]);
 	palette_init(&p, NULL, 4, 4);
 	palette_rgba(&p, 4, px);
-	tap_ok(is_colour(px, 1), "constant data: the first colour");
+	tap_ok(is_rgb(px, 0x44, 0x01, 0x54), "constant data: the first colour");
 	palette_init(&p, "x", NAN, NAN);
 	palette_rgba(&p, 4, px);
-	tap_ok(is_colour(px, 1), "no range at all: the first colour");
+	tap_ok(is_rgb(px, 0x44, 0x01, 0x54), "no range at all: the first colour");
 
 	palette_range(v, 6, &lo, &hi);
 	tap_ok(lo == -2 && hi == 7, "range of the finite values (%g..%g)", lo, hi);

@@ -1,4 +1,4 @@
-/* crash_shim.c - LD_PRELOAD shim for tests/drain/drain_faults.test: the process
+/* crash_shim.c - LD_PRELOAD shim for tests/fault/fault-crash.test: the process
  * dies of SIGSEGV as soon as it opens or creates a path whose name contains
  * "crashme".  An inline job with "index": "crashme" makes the drain create
  * <out>/crashme/, so that job crashes its worker every time without a test

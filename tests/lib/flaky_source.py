@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/lib/flaky_source.py - an HTTP source (protocol in src/source/source.h) whose
-rows misbehave on purpose, for tests/drain_faults.test.
+rows misbehave on purpose, for tests/fault/fault-source-flaky.test.
 
 Rows are taken from a SQLite file in the seed's shape (--db); the row's
 behaviour is chosen by its id: ids 100-199 answer HTTP 500 to the first two

@@ -1,6 +1,7 @@
-# tests/lib/harden.sh - helpers of the fault-injection tests; source after lib.sh.
-BOUNDARY=$top_srcdir/contrib/data/nanshan.geojson
-PNGCHECK="python3 $top_srcdir/tests/lib/pngcheck.py"
+# tests/lib/harden.sh - what the fault-injection tests share beyond
+# tests/lib/lib.sh (source that first: q, wait_for, start_bg and the PNG
+# checker are there): a made-up source, small inline jobs, the invariants
+# every fault test ends with and the drain that settles the queue first.
 
 # make_source FILE N: a seed-shaped source, rows 1..N, one frame of five
 # stations each (row k's values shifted by k, so rows differ).
@@ -24,9 +25,6 @@ inline_job() {
 		"${2:-}"
 }
 
-# q DB SQL: one value from the queue, read-only.
-q() { sqlite3 -readonly "$1" ".timeout 5000" "$2"; }
-
 # invariants DB OUT ACKLOG [--allow-tmp]: the checks every fault test ends
 # with, once the faults have stopped and a drain ran until idle:
 #   every acked trigger (ACKLOG lines "KEY ID", may be empty) is that job;
@@ -45,9 +43,9 @@ invariants() {
 	ok "$([ "$open" = 0 ]; echo $?)" "every job reached done, dead or cancelled ($open not)"
 	nreason=$(q "$db" "SELECT count(*) FROM jobs WHERE state = 'dead' AND coalesce(last_error, '') = ''")
 	ok "$([ "$nreason" = 0 ]; echo $?)" "every dead job has a reason ($nreason without)"
-	if $PNGCHECK ${4:-} "$out" > "$TMP/pngcheck.out"; then ok 0 "no truncated PNG ($(tail -1 "$TMP/pngcheck.out"))"
+	if $PNG_CHECK ${4:-} "$out" > "$TMP/pngcheck.out"; then ok 0 "no truncated PNG ($(tail -1 "$TMP/pngcheck.out"))"
 	else ok 1 "no truncated PNG"; sed 's/^/# /' "$TMP/pngcheck.out" | head -20; fi
-	integ=$(sqlite3 "$db" "PRAGMA integrity_check")
+	integ=$(q "$db" "PRAGMA integrity_check")
 	ok "$([ "$integ" = ok ]; echo $?)" "PRAGMA integrity_check: $integ"
 	q "$db" "SELECT '# ' || state || ' ' || count(*) FROM jobs GROUP BY state"
 }

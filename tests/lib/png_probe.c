@@ -1,10 +1,15 @@
-/* png_probe.c - read a PNG with pngout_read and describe it for shell
- * tests: "size W H", then the runs of colour down column X ("run R G B N"
- * top to bottom), then the runs of rows holding a dark pixel right of
- * column X ("text FIRST LAST").
+/* png_probe.c - the pixel probe of the shell tests (tests/image/legend.test):
+ * read a PNG with krigd's own pngout_read and describe its pixels: "size W
+ * H", then the runs of colour down column X ("run R G B N" top to bottom),
+ * then the runs of rows holding a dark pixel right of column X ("text FIRST
+ * LAST").
  * png_probe A.png --diff B.png: "size W H" of A, then "diff X0 Y0 X1 Y1",
  * the box holding every pixel where A and B differ, or "same"; exit 1 when
- * the sizes differ. */
+ * the sizes differ.
+ * Whether a PNG is whole (every chunk, CRC, the complete zlib stream) is
+ * tests/lib/png_check.py's question, answered without krigd's code; this
+ * probe is kept for what that checker does not do: colours and boxes of
+ * pixels, as krigd reads them back. */
 #include "config.h"
 
 #include <stdio.h>

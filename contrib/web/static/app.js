@@ -329,7 +329,7 @@ function listen() {
 async function draw(e) {
   e.preventDefault();
   const t = JSON.parse($('time').value);
-  const req = { source_id: t.row, pubtime: t.pubtime, stations: $('stations').value, mode: $('mode').value };
+  const req = { source_id: t.row, pubtime: t.pubtime, stations: $('stations').value, mode: $('mode').value, colors: $('colors').value };
   $('draw').disabled = true;
   try {
     const r = await getJSON('/api/draw', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) });
