@@ -312,6 +312,28 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 	return 0;
 }
 
+/* gstat's neighbourhood ("nmax", "maxdist") and "cv", ordinary kriging's. */
+static int nbhd_field(struct trigger *t, const char *key, struct json_object *val, const struct trigger_limits *lim,
+		      struct error *e)
+{
+	long long n;
+	int rc;
+
+	if (!strcmp(key, "nmax")) {
+		rc = get_int(val, key, 1, (long long)lim->max_points, &n, e);
+		t->nmax = (long)n;
+		return rc;
+	}
+	if (!strcmp(key, "maxdist")) {
+		rc = get_finite(val, key, &t->maxdist, e);
+		if (rc == 0 && !(t->maxdist > 0 && t->maxdist <= TRIGGER_MAXDIST_MAX))
+			rc = error_set(e, KD_EINPUT, "\"maxdist\": must be greater than 0 and at most %g (metres)",
+				       TRIGGER_MAXDIST_MAX);
+		return rc;
+	}
+	return get_bool(val, key, &t->cv, e);
+}
+
 static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, struct error *e)
 {
 	struct json_object *frames = NULL, *variogram = NULL;
@@ -394,16 +416,8 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 				t->method = METHOD_KRIGINGJS;
 			else if (rc == 0)
 				rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
-		} else if (!strcmp(key, "nmax")) {
-			rc = get_int(val, key, 1, (long long)lim->max_points, &n, e);
-			t->nmax = (long)n;
-		} else if (!strcmp(key, "maxdist")) {
-			rc = get_finite(val, key, &t->maxdist, e);
-			if (rc == 0 && !(t->maxdist > 0 && t->maxdist <= TRIGGER_MAXDIST_MAX))
-				rc = error_set(e, KD_EINPUT, "\"maxdist\": must be greater than 0 and at most %g (metres)",
-					       TRIGGER_MAXDIST_MAX);
-		} else if (!strcmp(key, "cv")) {
-			rc = get_bool(val, key, &t->cv, e);
+		} else if (!strcmp(key, "nmax") || !strcmp(key, "maxdist") || !strcmp(key, "cv")) {
+			rc = nbhd_field(t, key, val, lim, e);
 		} else if (!strcmp(key, "sigma2")) {
 			rc = get_finite(val, key, &t->sigma2, e);
 			if (rc == 0 && t->sigma2 < 0)
