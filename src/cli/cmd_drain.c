@@ -165,7 +165,9 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
 		break;
-	default: return callback_option(p, d, id, v) == 0 ? 0 : cli_unhandled(p, v);
+	default:
+		id = callback_option(p, d, id, v);
+		return id == 1 ? cli_unhandled(p, v) : id;
 	}
 	return 0;
 }

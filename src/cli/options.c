@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drain.h"
 #include "legend.h"
 #include "options.h"
+#include "sender.h"
 
 const struct opt_def opt_table[OPT__COUNT] = {
 #define FLAG(id, name, cmds, help) [OPT_##id] = { name, OPT_T_FLAG, NULL, 0, 0, NULL, cmds, help },

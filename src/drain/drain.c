@@ -20,6 +20,7 @@
 #include "outfile.h"
 #include "queue.h"
 #include "render.h"
+#include "sender.h"
 #include "source.h"
 #include "trigger.h"
 
@@ -58,13 +59,6 @@ struct drain {
 	struct slot *slots;
 	int busy;                 /* workers holding a job, under lock */
 	struct outbox_ctx outbox;
-	/* Callbacks in flight, one per sender at most, under ob_lock. */
-	pthread_mutex_t ob_lock;
-	struct flight {
-		long long id;
-		char origin[256];
-	} *flight;
-	int n_flight;
 };
 
 struct worker {
@@ -486,117 +480,6 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-/* ---- the callback sender ------------------------------------------------ */
-
-static void deliver_one(struct drain *d, struct queue *q, struct queue_callback *cb)
-{
-	const struct drain_opts *o = d->o;
-	struct callback_result r;
-	struct error e, fe;
-	char msg_id[64];
-	int rc, give_up;
-
-	/* Stable across attempts, so a receiver can drop duplicates. */
-	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%lld_%lld", cb->job_id, cb->id);
-	rc = callback_post(&o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
-	if (rc == 0) {
-		if (queue_outbox_done(q, cb->id, now_s(), (int)r.status, &fe) < 0)
-			log_err("callback %lld: delivered, but not recorded: %s", cb->id, fe.msg);
-		else
-			log_info("job %lld: callback delivered (HTTP %ld)", cb->job_id, r.status);
-		return;
-	}
-	give_up = rc == KD_EINPUT || cb->attempts + 1 >= o->callback_max_attempts;
-	if (queue_outbox_failed(q, cb->id, now_s(), (int)r.status, e.msg,
-				now_s() + callback_backoff(cb->attempts + 1, r.retry_after, o->callback_backoff_base, 3600),
-				give_up, &fe) < 0)
-		log_err("callback %lld: %s; recording it failed: %s", cb->id, e.msg, fe.msg);
-	else
-		log_notice("job %lld: callback attempt %d failed: %s%s", cb->job_id, cb->attempts + 1, e.msg,
-			   give_up ? " (giving up)" : "");
-}
-
-/* The origin of url, "scheme://host[:port]": everything before the first
- * '/', '?' or '#' after "://" (callback_url_check refused user:password). */
-static void url_origin(const char *url, char *out, size_t len)
-{
-	const char *p = strstr(url, "://");
-	size_t n = p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
-
-	snprintf(out, len, "%.*s", (int)n, url);
-}
-
-/* Take the next due callback that no sender has, passing over origins that
- * already hold all senders but one: a receiver that hangs can slow its own
- * callbacks, never everyone's.  1 with *cb filled and registered in flight. */
-static int take_callback(struct drain *d, struct queue *q, struct queue_callback *cb, struct error *e)
-{
-	int senders = d->o->callback_senders, share = senders > 1 ? senders - 1 : 1, rc;
-	long long ids[DRAIN_MAX_SENDERS];
-	const char *full[DRAIN_MAX_SENDERS];
-	struct queue_outbox_skip sk = { ids, 0, full, 0 };
-
-	pthread_mutex_lock(&d->ob_lock);
-	for (int i = 0; i < d->n_flight; i++) {
-		int same = 0;
-
-		ids[sk.n_ids++] = d->flight[i].id;
-		for (int k = 0; k < d->n_flight; k++)
-			same += strcmp(d->flight[k].origin, d->flight[i].origin) == 0;
-		if (same >= share)
-			full[sk.n_origins++] = d->flight[i].origin; /* repeats are harmless */
-	}
-	rc = queue_outbox_next(q, now_s(), &sk, cb, e);
-	if (rc == 1) {
-		struct flight *f = &d->flight[d->n_flight++];
-		f->id = cb->id;
-		url_origin(cb->url, f->origin, sizeof(f->origin));
-	}
-	pthread_mutex_unlock(&d->ob_lock);
-	return rc;
-}
-
-static void land_callback(struct drain *d, long long id)
-{
-	pthread_mutex_lock(&d->ob_lock);
-	for (int i = 0; i < d->n_flight; i++)
-		if (d->flight[i].id == id) {
-			d->flight[i] = d->flight[--d->n_flight];
-			break;
-		}
-	pthread_mutex_unlock(&d->ob_lock);
-}
-
-/* One of --callback-senders threads, each with its own connection. */
-static void *deliver_main(void *arg)
-{
-	struct drain *d = arg;
-	struct queue *q = NULL;
-	struct queue_callback cb;
-	struct error e;
-	int rc;
-
-	if (queue_open(&q, d->o->db_path, &d->o->queue, &e) < 0) {
-		log_err("callback sender: %s", e.msg);
-		return NULL;
-	}
-	while (!*d->stop) {
-		memset(&cb, 0, sizeof(cb));
-		rc = take_callback(d, q, &cb, &e);
-		if (rc < 0)
-			log_warn("callback sender: %s", e.msg);
-		if (rc <= 0) {
-			nap(d, rc < 0 ? 1000 : 100);
-			continue;
-		}
-		deliver_one(d, q, &cb);
-		land_callback(d, cb.id);
-		queue_callback_release(&cb);
-	}
-	queue_close(q);
-	return NULL;
-}
-
 /* ---- start and stop ------------------------------------------------------ */
 
 /* Nothing left to do: no job pending or running, no callback pending. */
@@ -611,64 +494,48 @@ static int idle(struct drain *d, struct queue *q)
 	       (!d->o->deliver || st.callbacks_pending == 0);
 }
 
-int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct error *e)
+/* The drain's own connection, waiting out another writer that holds the
+ * database past the busy time-out (a backup, an operator's sqlite3 shell):
+ * that delays the start, it is no reason to exit and be restarted in a
+ * loop.  The leases of the last drain's workers are taken back now. */
+static int open_main_queue(struct drain *d, struct queue **q, struct error *e)
 {
-	struct drain d;
-	struct worker *w = NULL;
-	pthread_t *tids = NULL, timer, senders[DRAIN_MAX_SENDERS];
-	struct queue *q = NULL;
-	int started = 0, rc, timer_up = 0, senders_up = 0, reclaimed, err;
+	const struct drain_opts *o = d->o;
+	int rc, reclaimed;
 
-	memset(&d, 0, sizeof(d));
-	d.o = o;
-	d.stop = stop;
-	d.out_fd = -1;
-	d.outbox.default_url = o->callback_url;
-	d.outbox.max_body = o->max_callback_body;
-	pthread_mutex_init(&d.lock, NULL);
-	pthread_mutex_init(&d.ob_lock, NULL);
-	if ((d.out_fd = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0) {
-		rc = d.out_fd;
-		goto out;
-	}
-	/* Another writer holding the database past the busy time-out (a
-	 * backup, an operator's sqlite3 shell) delays the start; it is not a
-	 * reason to exit and be restarted in a loop. */
 	for (;;) {
-		if ((rc = queue_open(&q, o->db_path, &o->queue, e)) == 0) {
-			queue_set_notify(q, outbox_notify, &d.outbox);
+		if ((rc = queue_open(q, o->db_path, &o->queue, e)) == 0) {
+			queue_set_notify(*q, outbox_notify, &d->outbox);
 			/* A drain starting means the workers of the last one are gone: take
 			 * their leases back now instead of waiting for them to expire. */
-			if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) >= 0)
+			if ((reclaimed = queue_reclaim_expired(*q, now_s(), 1, e)) >= 0)
 				break;
 			rc = reclaimed;
-			queue_close(q);
-			q = NULL;
+			queue_close(*q);
+			*q = NULL;
 		}
-		if (rc != KD_EBUSY || *stop)
-			goto out;
+		if (rc != KD_EBUSY || *d->stop)
+			return rc;
 		log_warn("drain: %s; waiting for the database", e->msg);
-		nap(&d, 1000);
+		nap(d, 1000);
 	}
 	if (reclaimed)
 		log_notice("reclaimed %d job%s left running by a previous drain", reclaimed, reclaimed == 1 ? "" : "s");
-	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
-		goto out;
+	return 0;
+}
 
-	d.slots = calloc((size_t)o->workers, sizeof(*d.slots));
-	w = calloc((size_t)o->workers, sizeof(*w));
-	tids = calloc((size_t)o->workers, sizeof(*tids));
-	d.flight = calloc(DRAIN_MAX_SENDERS, sizeof(*d.flight));
-	if (!d.slots || !w || !tids || !d.flight) {
-		rc = error_set(e, KD_ENOMEM, "out of memory");
-		goto out;
-	}
+/* Each worker's queue connection and source. */
+static int open_workers(struct drain *d, struct worker *w, struct error *e)
+{
+	const struct drain_opts *o = d->o;
+	int rc;
+
 	for (int i = 0; i < o->workers; i++) {
-		w[i].d = &d;
+		w[i].d = d;
 		w[i].index = i;
 		if ((rc = queue_open(&w[i].q, o->db_path, &o->queue, e)) < 0)
-			goto out;
-		queue_set_notify(w[i].q, outbox_notify, &d.outbox);
+			return rc;
+		queue_set_notify(w[i].q, outbox_notify, &d->outbox);
 		if (o->source) {
 			struct source_opts so;
 			source_opts_default(&so);
@@ -678,12 +545,57 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			so.lim = o->lim;
 			if (o->max_source_bytes)
 				so.http.max_response = so.max_ret_data = o->max_source_bytes;
-			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0) {
-				error_prefix(e, "--source: ");
-				goto out;
-			}
+			if ((rc = source_open(&w[i].src, o->source, &so, e)) < 0)
+				return error_prefix(e, "--source: ");
 		}
 	}
+	return 0;
+}
+
+static void sender_opts_from(const struct drain_opts *o, struct sender_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->db_path = o->db_path;
+	so->queue = &o->queue;
+	so->callback = &o->callback;
+	so->secret = o->secret;
+	so->secret_len = o->secret_len;
+	so->senders = o->callback_senders;
+	so->max_attempts = o->callback_max_attempts;
+	so->backoff_base = o->callback_backoff_base;
+}
+
+int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct error *e)
+{
+	struct drain d;
+	struct worker *w = NULL;
+	struct sender *snd = NULL;
+	struct sender_opts so;
+	pthread_t *tids = NULL, timer;
+	struct queue *q = NULL;
+	int started = 0, rc, timer_up = 0, err;
+
+	memset(&d, 0, sizeof(d));
+	d.o = o;
+	d.stop = stop;
+	d.out_fd = -1;
+	d.outbox.default_url = o->callback_url;
+	d.outbox.max_body = o->max_callback_body;
+	pthread_mutex_init(&d.lock, NULL);
+	if ((d.out_fd = rc = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0 || (rc = open_main_queue(&d, &q, e)) < 0)
+		goto out;
+	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
+		goto out;
+
+	d.slots = calloc((size_t)o->workers, sizeof(*d.slots));
+	w = calloc((size_t)o->workers, sizeof(*w));
+	tids = calloc((size_t)o->workers, sizeof(*tids));
+	if (!d.slots || !w || !tids) {
+		rc = error_set(e, KD_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = open_workers(&d, w, e)) < 0)
+		goto out;
 	for (started = 0; started < o->workers; started++)
 		if ((err = pthread_create(&tids[started], NULL, worker_main, &w[started])) != 0) {
 			rc = error_set(e, KD_EIO, "cannot start worker threads: %s", strerror(err)); /* not errno */
@@ -691,9 +603,11 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			goto join;
 		}
 	timer_up = pthread_create(&timer, NULL, timer_main, &d) == 0;
-	while (o->deliver && senders_up < o->callback_senders && senders_up < DRAIN_MAX_SENDERS &&
-	       pthread_create(&senders[senders_up], NULL, deliver_main, &d) == 0)
-		senders_up++;
+	sender_opts_from(o, &so);
+	if (o->deliver && (rc = sender_start(&snd, &so, stop, e)) < 0) {
+		*stop = 1;
+		goto join;
+	}
 	log_info("drain: %d worker%s x %d thread%s, lease %d s, out %s%s%s", o->workers, o->workers == 1 ? "" : "s",
 		 o->threads, o->threads == 1 ? "" : "s", o->lease, o->out_dir, o->source ? ", source " : "",
 		 o->source ? source_name(w[0].src) : "");
@@ -711,8 +625,7 @@ join:
 		pthread_join(tids[i], NULL);
 	if (timer_up)
 		pthread_join(timer, NULL);
-	for (int i = 0; i < senders_up; i++)
-		pthread_join(senders[i], NULL);
+	sender_stop(snd);
 out:
 	for (int i = 0; w && i < o->workers; i++) {
 		queue_close(w[i].q);
@@ -721,11 +634,9 @@ out:
 	free(w);
 	free(tids);
 	free(d.slots);
-	free(d.flight);
 	queue_close(q);
 	if (d.out_fd >= 0)
 		close(d.out_fd);
 	pthread_mutex_destroy(&d.lock);
-	pthread_mutex_destroy(&d.ob_lock);
 	return rc;
 }

@@ -19,7 +19,6 @@
 struct boundary;
 struct error;
 
-#define DRAIN_MAX_SENDERS 64
 
 struct drain_opts {
 	const char *db_path;
@@ -33,7 +32,7 @@ struct drain_opts {
 	size_t secret_len;
 	struct callback_opts callback;
 	int callback_max_attempts;        /* then the outbox row is 'failed'; default 12 */
-	int callback_senders;             /* deliveries at once, 1..DRAIN_MAX_SENDERS; default 4.
+	int callback_senders;             /* deliveries at once, 1..SENDER_MAX (sender.h); default 4.
 					   * One origin gets all of them but one. */
 	long long callback_backoff_base;  /* seconds, default 5 */
 	const char *url_prefix;           /* prepended to paths written into img_list */

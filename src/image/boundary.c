@@ -36,6 +36,27 @@ static int looks_like_point(struct json_object *o)
 	       is_number(json_object_array_get_idx(o, 0));
 }
 
+/* Distinct points among the n of pt, counted up to 3: a second point
+ * unlike the first and a third unlike both (linear, no sorting needed). */
+static size_t distinct_points(const double *pt, size_t n)
+{
+	size_t distinct = n > 0 ? 1 : 0, j2 = 0;
+
+	for (size_t i = 1; i < n && distinct < 3; i++) {
+		double lon = pt[2 * i], lat = pt[2 * i + 1];
+
+		if (lon == pt[0] && lat == pt[1])
+			continue;
+		if (distinct == 1) {
+			j2 = i;
+			distinct = 2;
+		} else if (lon != pt[2 * j2] || lat != pt[2 * j2 + 1]) {
+			distinct = 3;
+		}
+	}
+	return distinct;
+}
+
 static int add_ring(struct parser *p, struct json_object *arr)
 {
 	size_t ringno = p->b->nrings + 1;
@@ -98,25 +119,7 @@ static int add_ring(struct parser *p, struct json_object *arr)
 	 * first point is implied here, so the copy is dropped. */
 	while (n > 1 && pt[2 * (n - 1)] == pt[0] && pt[2 * (n - 1) + 1] == pt[1])
 		n--;
-	/* At least three distinct points: find a second point unlike the first and
-	 * a third unlike both (linear, no sorting needed). */
-	distinct = n > 0 ? 1 : 0;
-	{
-		size_t j2 = 0;
-
-		for (i = 1; i < n && distinct < 3; i++) {
-			double lon = pt[2 * i], lat = pt[2 * i + 1];
-
-			if (lon == pt[0] && lat == pt[1])
-				continue;
-			if (distinct == 1) {
-				j2 = i;
-				distinct = 2;
-			} else if (lon != pt[2 * j2] || lat != pt[2 * j2 + 1]) {
-				distinct = 3;
-			}
-		}
-	}
+	distinct = distinct_points(pt, n);
 	if (distinct < 3) {
 		free(pt);
 		return error_set(p->e, KD_EINPUT, "ring %zu has %zu distinct point%s; a ring needs 3",

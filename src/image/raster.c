@@ -91,9 +91,46 @@ static void crossings(const struct grid *g, const struct boundary *b, size_t *of
 	}
 }
 
+/* Each row's crossings (xs[off[r] .. off[r+1]), sorted here) into spans
+ * of inside cells (even-odd), touching spans merged; g->row_span, g->span
+ * and g->ncells filled. */
+static int spans_from_crossings(struct grid *g, const size_t *off, double *xs, struct error *e)
+{
+	size_t nspan = 0;
+
+	for (size_t r = 0; r < (size_t)g->height; r++) {
+		size_t n = off[r + 1] - off[r];
+		double *x = xs + off[r];
+
+		g->row_span[r] = nspan;
+		/* Closed rings cross any line an even number of times. */
+		if (n % 2)
+			return error_set(e, KD_EINTERNAL, "row %zu has an odd number (%zu) of boundary crossings", r, n);
+		qsort(x, n, sizeof(*x), cmp_double);
+		/* Even-odd: a centre is inside when an odd number of crossings lie
+		 * at or west of it, i.e. x[2i] <= lon < x[2i+1]. */
+		for (size_t k = 0; k < n; k += 2) {
+			int c0 = col_ge(g, x[k]), c1 = col_ge(g, x[k + 1]);
+
+			if (c1 <= c0)
+				continue;
+			if (nspan > g->row_span[r] && g->span[nspan - 1].c1 == c0) {
+				g->span[nspan - 1].c1 = c1; /* touching spans merge */
+			} else {
+				g->span[nspan].c0 = c0;
+				g->span[nspan].c1 = c1;
+				nspan++;
+			}
+			g->ncells += (size_t)(c1 - c0);
+		}
+	}
+	g->row_span[g->height] = nspan;
+	return 0;
+}
+
 int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_cells, struct error *e)
 {
-	size_t *off = NULL, *fill = NULL, total, nspan = 0, r;
+	size_t *off = NULL, *fill = NULL, total, r;
 	double *xs = NULL, c, hd;
 	int rc = 0;
 
@@ -160,35 +197,8 @@ int grid_init(struct grid *g, const struct boundary *b, int width, size_t max_ce
 	memcpy(fill, off, ((size_t)g->height + 1) * sizeof(*fill));
 	crossings(g, b, off, fill, xs);
 
-	for (r = 0; r < (size_t)g->height; r++) {
-		size_t k, n = off[r + 1] - off[r];
-		double *x = xs + off[r];
-
-		g->row_span[r] = nspan;
-		/* Closed rings cross any line an even number of times. */
-		if (n % 2) {
-			rc = error_set(e, KD_EINTERNAL, "row %zu has an odd number (%zu) of boundary crossings", r, n);
-			goto fail;
-		}
-		qsort(x, n, sizeof(*x), cmp_double);
-		/* Even-odd: a centre is inside when an odd number of crossings lie
-		 * at or west of it, i.e. x[2i] <= lon < x[2i+1]. */
-		for (k = 0; k < n; k += 2) {
-			int c0 = col_ge(g, x[k]), c1 = col_ge(g, x[k + 1]);
-
-			if (c1 <= c0)
-				continue;
-			if (nspan > g->row_span[r] && g->span[nspan - 1].c1 == c0) {
-				g->span[nspan - 1].c1 = c1; /* touching spans merge */
-			} else {
-				g->span[nspan].c0 = c0;
-				g->span[nspan].c1 = c1;
-				nspan++;
-			}
-			g->ncells += (size_t)(c1 - c0);
-		}
-	}
-	g->row_span[g->height] = nspan;
+	if ((rc = spans_from_crossings(g, off, xs, e)) < 0)
+		goto fail;
 	free(off);
 	free(fill);
 	free(xs);

@@ -334,6 +334,71 @@ static int nbhd_field(struct trigger *t, const char *key, struct json_object *va
 	return get_bool(val, key, &t->cv, e);
 }
 
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e);
+
+/* The fields that say how to draw a job (size, files, colours, model,
+ * method): 0 when KEY is one of them and its value is good, a negative
+ * code with the reason when it is bad, 1 when KEY is not one of them. */
+static int render_field(struct trigger *t, const char *key, struct json_object *val,
+			struct json_object **variogram, const struct trigger_limits *lim, struct error *e)
+{
+	long long n;
+	int rc = 0;
+
+	if (!strcmp(key, "width")) {
+		rc = get_int(val, key, 1, lim->max_width, &n, e);
+		t->width = (int)n;
+	} else if (!strcmp(key, "grid")) {
+		rc = get_bool(val, key, &t->grid, e);
+	} else if (!strcmp(key, "variance")) {
+		rc = get_bool(val, key, &t->variance, e);
+	} else if (!strcmp(key, "legend")) {
+		rc = get_bool(val, key, &t->legend, e);
+	} else if (!strcmp(key, "colors")) {
+		const char *name;
+		enum palette_mode m;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && palette_mode_parse(name, &m) < 0)
+			rc = error_set(e, KD_EINPUT, "\"colors\": \"%s\" is not one of levels, smooth, ramp", name);
+		t->colors = rc == 0 ? (int)m : 0;
+	} else if (!strcmp(key, "range")) {
+		rc = get_range(val, t, e);
+	} else if (!strcmp(key, "model")) {
+		const char *name;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && model_parse(name, &t->model) < 0)
+			rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
+				       name);
+		t->has_model = 1;
+	} else if (!strcmp(key, "variogram")) {
+		*variogram = val;
+	} else if (!strcmp(key, "method")) {
+		const char *name;
+		rc = get_string(val, key, 32, &name, e);
+		if (rc == 0 && !strcmp(name, "ordinary"))
+			t->method = METHOD_ORDINARY;
+		else if (rc == 0 && !strcmp(name, "kriging.js"))
+			t->method = METHOD_KRIGINGJS;
+		else if (rc == 0)
+			rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
+	} else if (!strcmp(key, "nmax") || !strcmp(key, "maxdist") || !strcmp(key, "cv")) {
+		rc = nbhd_field(t, key, val, lim, e);
+	} else if (!strcmp(key, "sigma2")) {
+		rc = get_finite(val, key, &t->sigma2, e);
+		if (rc == 0 && t->sigma2 < 0)
+			rc = error_set(e, KD_EINPUT, "\"sigma2\": must be zero or more");
+	} else if (!strcmp(key, "alpha")) {
+		rc = get_finite(val, key, &t->alpha, e);
+		if (rc == 0 && t->alpha <= 0)
+			rc = error_set(e, KD_EINPUT, "\"alpha\": must be greater than zero");
+	} else {
+		return 1;
+	}
+	return rc;
+}
+
+
 static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, struct error *e)
 {
 	struct json_object *frames = NULL, *variogram = NULL;
@@ -380,53 +445,7 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		} else if (!strcmp(key, "max_attempts")) {
 			rc = get_int(val, key, 1, 100, &n, e);
 			t->max_attempts = (int)n;
-		} else if (!strcmp(key, "width")) {
-			rc = get_int(val, key, 1, lim->max_width, &n, e);
-			t->width = (int)n;
-		} else if (!strcmp(key, "grid")) {
-			rc = get_bool(val, key, &t->grid, e);
-		} else if (!strcmp(key, "variance")) {
-			rc = get_bool(val, key, &t->variance, e);
-		} else if (!strcmp(key, "legend")) {
-			rc = get_bool(val, key, &t->legend, e);
-		} else if (!strcmp(key, "colors")) {
-			const char *name;
-			enum palette_mode m;
-			rc = get_string(val, key, 32, &name, e);
-			if (rc == 0 && palette_mode_parse(name, &m) < 0)
-				rc = error_set(e, KD_EINPUT, "\"colors\": \"%s\" is not one of levels, smooth, ramp", name);
-			t->colors = rc == 0 ? (int)m : 0;
-		} else if (!strcmp(key, "range")) {
-			rc = get_range(val, t, e);
-		} else if (!strcmp(key, "model")) {
-			const char *name;
-			rc = get_string(val, key, 32, &name, e);
-			if (rc == 0 && model_parse(name, &t->model) < 0)
-				rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
-					       name);
-			t->has_model = 1;
-		} else if (!strcmp(key, "variogram")) {
-			variogram = val;
-		} else if (!strcmp(key, "method")) {
-			const char *name;
-			rc = get_string(val, key, 32, &name, e);
-			if (rc == 0 && !strcmp(name, "ordinary"))
-				t->method = METHOD_ORDINARY;
-			else if (rc == 0 && !strcmp(name, "kriging.js"))
-				t->method = METHOD_KRIGINGJS;
-			else if (rc == 0)
-				rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
-		} else if (!strcmp(key, "nmax") || !strcmp(key, "maxdist") || !strcmp(key, "cv")) {
-			rc = nbhd_field(t, key, val, lim, e);
-		} else if (!strcmp(key, "sigma2")) {
-			rc = get_finite(val, key, &t->sigma2, e);
-			if (rc == 0 && t->sigma2 < 0)
-				rc = error_set(e, KD_EINPUT, "\"sigma2\": must be zero or more");
-		} else if (!strcmp(key, "alpha")) {
-			rc = get_finite(val, key, &t->alpha, e);
-			if (rc == 0 && t->alpha <= 0)
-				rc = error_set(e, KD_EINPUT, "\"alpha\": must be greater than zero");
-		} else {
+		} else if ((rc = render_field(t, key, val, &variogram, lim, e)) == 1) {
 			rc = error_set(e, KD_EINPUT, "unknown field \"%s\"", key);
 		}
 		if (rc < 0)
@@ -445,7 +464,13 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 	if (t->has_range && t->colors && t->colors != PALETTE_MODE_RAMP)
 		return error_set(e, KD_EINPUT, "\"range\" goes with \"colors\": \"ramp\", not \"%s\"",
 				 palette_mode_name((enum palette_mode)t->colors));
+	return trigger_kind(t, frames, has_source, lim, e);
+}
 
+/* Source or inline, once every field is read: one of the two, whole. */
+static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
+			const struct trigger_limits *lim, struct error *e)
+{
 	if (has_source) {
 		if (frames || t->index || t->boundary || t->boundary_name)
 			return error_set(e, KD_EINPUT,

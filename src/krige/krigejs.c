@@ -315,13 +315,47 @@ static int kjs_alloc(struct krigejs **out, const double *t, const double *x, con
 	return 0;
 }
 
+/* kriging.js's lag bins: with fewer than 30 pairs each pair (sorted by
+ * distance) is a bin; else 30 bins of width range / 30, each the mean lag
+ * and semivariance of its pairs.  The non-empty bins, in lag[] and semi[]
+ * (30 each, zeroed). */
+static size_t bin_lags(const struct pair *distance, size_t npairs, double range, double *lag, double *semi)
+{
+	size_t lags = npairs > 30 ? 30 : npairs, l = 0, i, j, kk;
+	double tolerance = range / (double)lags;
+
+	if (lags < 30) {
+		for (l = 0; l < lags; l++) {
+			lag[l] = distance[l].d;
+			semi[l] = distance[l].s;
+		}
+		return l;
+	}
+	for (i = 0, j = 0, kk = 0, l = 0; i < lags && j < npairs; i++, kk = 0) {
+		while (distance[j].d <= ((double)(i + 1) * tolerance)) {
+			lag[l] += distance[j].d;
+			semi[l] += distance[j].s;
+			j++;
+			kk++;
+			if (j >= npairs)
+				break;
+		}
+		if (kk > 0) {
+			lag[l] /= (double)kk;
+			semi[l] /= (double)kk;
+			l++;
+		}
+	}
+	return l;
+}
+
 /* The first half of train(): lags, ridge regression, nugget/range/sill. */
 static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct error *e)
 {
 	size_t n = k->n, npairs = (n * n - n) / 2, lags, l = 0, i, j, kk;
 	struct pair *distance = malloc(npairs * sizeof(*distance));
 	double lag[30] = { 0 }, semi[30] = { 0 }, *X = NULL, *Xt = NULL, *Y = NULL, *ZXt = NULL;
-	double Z[4], W[2], tolerance, range, A = k->v.A;
+	double Z[4], W[2], range, A = k->v.A;
 	int rc = 0;
 
 	if (!distance)
@@ -335,32 +369,10 @@ static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct erro
 
 	/* Bin lag distance */
 	lags = npairs > 30 ? 30 : npairs;
-	tolerance = range / (double)lags;
-	if (lags < 30) {
-		for (l = 0; l < lags; l++) {
-			lag[l] = distance[l].d;
-			semi[l] = distance[l].s;
-		}
-	} else {
-		for (i = 0, j = 0, kk = 0, l = 0; i < lags && j < npairs; i++, kk = 0) {
-			while (distance[j].d <= ((double)(i + 1) * tolerance)) {
-				lag[l] += distance[j].d;
-				semi[l] += distance[j].s;
-				j++;
-				kk++;
-				if (j >= npairs)
-					break;
-			}
-			if (kk > 0) {
-				lag[l] /= (double)kk;
-				semi[l] /= (double)kk;
-				l++;
-			}
-		}
-		if (l < 2) {
-			rc = error_set(e, KD_EINPUT, "kriging.js: not enough points (fewer than 2 non-empty lags)");
-			goto done;
-		}
+	l = bin_lags(distance, npairs, range, lag, semi);
+	if (lags == 30 && l < 2) {
+		rc = error_set(e, KD_EINPUT, "kriging.js: not enough points (fewer than 2 non-empty lags)");
+		goto done;
 	}
 
 	/* Feature transformation */

@@ -165,40 +165,41 @@ static int read_password_file(struct my *m, const char *path, struct error *e)
 
 #define BAD_SPEC "source mysql: expected mysql://USER[:PASSWORD]@HOST[:PORT]/DB[?table=T&socket=PATH&password_file=F]"
 
-static int parse_spec(struct source *s, const char *spec, struct error *e)
+/* USER[:PASSWORD]@ from p up to auth_end; returns where the host starts
+ * (p when there is no userinfo), NULL with e filled. */
+static const char *parse_userinfo(struct my *m, const char *p, const char *auth_end, int *have_url_pw,
+				  struct error *e)
 {
-	struct my *m = s->impl;
-	const char *p = spec + strlen("mysql://"), *auth_end, *at, *q, *path_end;
-	char table[2 * IDENT_MAX + 2] = "kriging_img", pwfile[FIELD_MAX] = "", val[FIELD_MAX];
-	int have_url_pw = 0, have_pwfile = 0;
+	const char *at = NULL, *colon;
+	size_t ulen;
 
-	if (strncasecmp(spec, "mysql://", 8) != 0)
-		return error_set(e, KD_EINPUT, BAD_SPEC);
-	auth_end = p + strcspn(p, "/?#");
 	/* The userinfo ends at the last '@' before the path: a password may hold '@'. */
-	at = NULL;
 	for (const char *c = p; c < auth_end; c++)
 		if (*c == '@')
 			at = c;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+	if (!at)
+		return p;
+	colon = memchr(p, ':', (size_t)(at - p));
+	ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+	if (pct_decode(m->user, sizeof(m->user), p, ulen) < 0)
+		return error_set(e, KD_EINPUT, "source mysql: bad user name"), NULL;
+	if (colon) {
+		char pw[PASSWORD_MAX + 1];
 
-		if (pct_decode(m->user, sizeof(m->user), p, ulen) < 0)
-			return error_set(e, KD_EINPUT, "source mysql: bad user name");
-		if (colon) {
-			char pw[PASSWORD_MAX + 1];
-
-			if (pct_decode(pw, sizeof(pw), colon + 1, (size_t)(at - colon - 1)) < 0)
-				return error_set(e, KD_EINPUT, "source mysql: bad password in the URL");
-			m->password = strdup(pw);
-			explicit_bzero(pw, sizeof(pw));
-			if (!m->password)
-				return error_set(e, KD_ENOMEM, "out of memory");
-			have_url_pw = 1;
-		}
-		p = at + 1;
+		if (pct_decode(pw, sizeof(pw), colon + 1, (size_t)(at - colon - 1)) < 0)
+			return error_set(e, KD_EINPUT, "source mysql: bad password in the URL"), NULL;
+		m->password = strdup(pw);
+		explicit_bzero(pw, sizeof(pw));
+		if (!m->password)
+			return error_set(e, KD_ENOMEM, "out of memory"), NULL;
+		*have_url_pw = 1;
 	}
+	return at + 1;
+}
+
+/* HOST[:PORT] or [IPv6][:PORT] from p up to auth_end. */
+static int parse_hostport(struct my *m, const char *p, const char *auth_end, struct error *e)
+{
 	if (*p == '[') { /* [IPv6]:port */
 		const char *rb = memchr(p, ']', (size_t)(auth_end - p));
 
@@ -225,19 +226,17 @@ static int parse_spec(struct source *s, const char *spec, struct error *e)
 			return error_set(e, KD_EINPUT, "source mysql: bad port");
 		m->port = (unsigned)port;
 	}
-	p = auth_end;
-	if (*p == '#')
-		return error_set(e, KD_EINPUT, BAD_SPEC);
-	if (*p == '/') {
-		path_end = p + 1 + strcspn(p + 1, "?#");
-		if (pct_decode(m->db, sizeof(m->db), p + 1, (size_t)(path_end - p - 1)) < 0 ||
-		    (m->db[0] && !ident_ok(m->db, strlen(m->db))))
-			return error_set(e, KD_EINPUT, "source mysql: the database must be letters, digits and '_'");
-		p = path_end;
-	}
-	if (*p == '#')
-		return error_set(e, KD_EINPUT, BAD_SPEC);
-	q = *p == '?' ? p + 1 : p;
+	return 0;
+}
+
+/* The query: table=, socket=, password_file= (anything else refused: a
+ * typo must not be silently ignored).  table has table_len bytes, pwfile
+ * FIELD_MAX. */
+static int parse_params(struct my *m, const char *q, char *table, size_t table_len, char *pwfile,
+			int *have_pwfile, struct error *e)
+{
+	char val[FIELD_MAX];
+
 	while (*q) {
 		size_t n = strcspn(q, "&#"), klen;
 		const char *eq = memchr(q, '=', n);
@@ -250,16 +249,15 @@ static int parse_spec(struct source *s, const char *spec, struct error *e)
 		if (pct_decode(val, sizeof(val), eq + 1, n - klen - 1) < 0)
 			return error_set(e, KD_EINPUT, "source mysql: bad value for %.*s", (int)klen, q);
 		if (klen == 5 && strncmp(q, "table", 5) == 0) {
-			if (strlen(val) >= sizeof(table))
+			if (strlen(val) >= table_len)
 				return error_set(e, KD_EINPUT, "source mysql: table name too long");
 			strcpy(table, val);
 		} else if (klen == 6 && strncmp(q, "socket", 6) == 0)
 			strcpy(m->socket, val);
 		else if (klen == 13 && strncmp(q, "password_file", 13) == 0) {
 			strcpy(pwfile, val);
-			have_pwfile = 1;
+			*have_pwfile = 1;
 		} else
-			/* A typo must not be silently ignored. */
 			return error_set(e, KD_EINPUT,
 					 "source mysql: unknown parameter %.*s (known: table, socket, password_file)",
 					 (int)(klen > 32 ? 32 : klen), q);
@@ -267,6 +265,52 @@ static int parse_spec(struct source *s, const char *spec, struct error *e)
 		if (*q == '&')
 			q++;
 	}
+	return 0;
+}
+
+/* The name logs use: everything but the password. */
+static void set_log_name(struct source *s, const struct my *m, const char *table)
+{
+	char port[16] = "";
+	int w;
+
+	if (m->port)
+		snprintf(port, sizeof(port), ":%u", m->port);
+	w = snprintf(s->name, sizeof(s->name), "mysql://%s@%s%s/%s?%s%s%stable=%s", m->user,
+		     m->host[0] ? m->host : "localhost", port, m->db, m->socket[0] ? "socket=" : "", m->socket,
+		     m->socket[0] ? "&" : "", table);
+	if (w >= (int)sizeof(s->name)) /* a long socket path: the name is only for logs */
+		memcpy(s->name + sizeof(s->name) - 4, "...", 4);
+}
+
+static int parse_spec(struct source *s, const char *spec, struct error *e)
+{
+	struct my *m = s->impl;
+	const char *p = spec + strlen("mysql://"), *auth_end, *path_end;
+	char table[2 * IDENT_MAX + 2] = "kriging_img", pwfile[FIELD_MAX] = "";
+	int have_url_pw = 0, have_pwfile = 0, rc;
+
+	if (strncasecmp(spec, "mysql://", 8) != 0)
+		return error_set(e, KD_EINPUT, BAD_SPEC);
+	auth_end = p + strcspn(p, "/?#");
+	if (!(p = parse_userinfo(m, p, auth_end, &have_url_pw, e)))
+		return e->code;
+	if ((rc = parse_hostport(m, p, auth_end, e)) < 0)
+		return rc;
+	p = auth_end;
+	if (*p == '#')
+		return error_set(e, KD_EINPUT, BAD_SPEC);
+	if (*p == '/') {
+		path_end = p + 1 + strcspn(p + 1, "?#");
+		if (pct_decode(m->db, sizeof(m->db), p + 1, (size_t)(path_end - p - 1)) < 0 ||
+		    (m->db[0] && !ident_ok(m->db, strlen(m->db))))
+			return error_set(e, KD_EINPUT, "source mysql: the database must be letters, digits and '_'");
+		p = path_end;
+	}
+	if (*p == '#')
+		return error_set(e, KD_EINPUT, BAD_SPEC);
+	if ((rc = parse_params(m, *p == '?' ? p + 1 : p, table, sizeof(table), pwfile, &have_pwfile, e)) < 0)
+		return rc;
 	if (set_table(m, table, e) < 0)
 		return KD_EINPUT;
 	if (!m->db[0] && !strchr(table, '.'))
@@ -279,20 +323,7 @@ static int parse_spec(struct source *s, const char *spec, struct error *e)
 		return error_set(e, KD_EINPUT, "source mysql: socket must be an absolute path");
 	if (have_url_pw && have_pwfile)
 		return error_set(e, KD_EINPUT, "source mysql: a password in the URL and a password_file: use one");
-
-	/* The name logs use: everything but the password. */
-	{
-		char port[16] = "";
-		int w;
-
-		if (m->port)
-			snprintf(port, sizeof(port), ":%u", m->port);
-		w = snprintf(s->name, sizeof(s->name), "mysql://%s@%s%s/%s?%s%s%stable=%s", m->user,
-			 m->host[0] ? m->host : "localhost", port, m->db, m->socket[0] ? "socket=" : "", m->socket,
-			 m->socket[0] ? "&" : "", table);
-		if (w >= (int)sizeof(s->name)) /* a long socket path: the name is only for logs */
-			memcpy(s->name + sizeof(s->name) - 4, "...", 4);
-	}
+	set_log_name(s, m, table);
 
 	if (have_pwfile)
 		return read_password_file(m, pwfile, e);
