@@ -286,6 +286,7 @@ int callback_body(const struct callback_event *ev, char **out, size_t *len, stru
 	/* The borrowed values gain a reference; putting o drops it again. */
 	bad |= json_object_object_add(o, "images", json_object_get(ev->images));
 	bad |= json_object_object_add(o, "bbox", json_object_get(ev->bbox));
+	bad |= json_object_object_add(o, "cv", json_object_get(ev->cv));
 	bad |= json_object_object_add(o, "error", ev->error ? json_object_new_string(ev->error) : NULL);
 	bad |= json_object_object_add(o, "attempts", json_object_new_int(ev->attempts));
 	s = bad ? NULL : json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);

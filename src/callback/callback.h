@@ -46,20 +46,22 @@ int callback_sign(const unsigned char *key, size_t keylen, const char *msg_id, l
 int callback_secret_load(const char *path, unsigned char **key, size_t *len, struct error *e);
 void callback_secret_free(unsigned char *key, size_t len);
 
-/* What a callback says about a finished job.  images and bbox are borrowed
- * JSON values from the job's result (NULL gives JSON null), as are the
- * strings; source_id < 0 means none (an inline job). */
+/* What a callback says about a finished job.  images, bbox and cv are
+ * borrowed JSON values from the job's result (NULL gives JSON null), as are
+ * the strings; source_id < 0 means none (an inline job).  cv is the
+ * result's {pubtime: {n, me, mae, rmse, msdr}} cross-validation map. */
 struct callback_event {
 	long long job;
 	const char *state;        /* "done", "dead", "cancelled" */
 	long long source_id;
 	struct json_object *images;
 	struct json_object *bbox;
+	struct json_object *cv;
 	const char *error;
 	int attempts;
 };
 
-/* The exact body {"job","state","source_id","images","bbox","error",
+/* The exact body {"job","state","source_id","images","bbox","cv","error",
  * "attempts"} as compact JSON; *out is allocated (free()), *len its length.
  * These bytes go into the outbox so every attempt sends the same body. */
 int callback_body(const struct callback_event *ev, char **out, size_t *len, struct error *e);

@@ -133,6 +133,9 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		break;
 	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
 	case OPT_MAX_PIXELS: o->max_cells = (size_t)v->num; break;
+	case OPT_NMAX: o->nbhd.nmax = (size_t)v->num; break;
+	case OPT_MAXDIST: o->nbhd.maxdist = (double)v->num; break;
+	case OPT_GLOBAL_MAX: o->nbhd.global_max = (size_t)v->num; break;
 	case OPT_MAX_SCAN_JOBS: o->max_scan_jobs = (size_t)v->num; break;
 	case OPT_MAX_JOB_COST: o->max_job_cost = (double)v->num; break;
 	case OPT_MAX_JOB_SECONDS: o->max_job_seconds = (int)v->num; break;

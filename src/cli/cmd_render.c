@@ -50,6 +50,7 @@ struct render_cli {
 	int grid, variance, legend, colors, lang;
 	long long width, threads, max_pixels;
 	const char *boundary_dir;
+	struct render_nbhd nbhd;
 };
 
 static int render_option(struct opts *p, struct render_cli *r, int id, const struct opt_val *v)
@@ -77,6 +78,9 @@ static int render_option(struct opts *p, struct render_cli *r, int id, const str
 	case OPT_WIDTH: r->width = v->num; break;
 	case OPT_RENDER_THREADS: r->threads = v->num; break;
 	case OPT_MAX_PIXELS: r->max_pixels = v->num; break;
+	case OPT_NMAX: r->nbhd.nmax = (size_t)v->num; break;
+	case OPT_MAXDIST: r->nbhd.maxdist = (double)v->num; break;
+	case OPT_GLOBAL_MAX: r->nbhd.global_max = (size_t)v->num; break;
 	default: return cli_unhandled(p, v);
 	}
 	return 0;
@@ -135,6 +139,7 @@ static int render_to_files(const struct render_cli *r, struct trigger *t, struct
 	ro.boundary = r->bpath ? &defb : NULL;
 	ro.threads = (int)r->threads;
 	ro.max_cells = (size_t)r->max_pixels;
+	ro.nbhd = r->nbhd;
 	ro.colors = r->colors;
 	ro.lang = r->lang;
 	if (isatty(STDERR_FILENO))

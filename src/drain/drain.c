@@ -227,6 +227,7 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.boundary_dir = o->boundary_dir;
 	ro.threads = o->threads;
 	ro.max_cells = o->max_cells;
+	ro.nbhd = o->nbhd;
 	ro.legend = o->legend;
 	ro.colors = o->colors;
 	ro.lang = o->lang;

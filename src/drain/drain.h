@@ -13,6 +13,7 @@
 
 #include "callback.h"
 #include "queue.h"
+#include "render.h"
 #include "trigger.h"
 
 struct boundary;
@@ -41,6 +42,7 @@ struct drain_opts {
 	int poll_ms;                      /* idle: look at the queue at least this often besides
 					   * the wake-ups (ms), default 1000 */
 	size_t max_cells;                 /* pixels per frame */
+	struct render_nbhd nbhd;          /* --nmax, --maxdist, --global-max (zeros: defaults) */
 	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */

@@ -141,7 +141,7 @@ struct frame_work {
 	struct krige *k;
 	struct krigejs *kj;
 	double *value, *variance;
-	double *px, *py;
+	double *px, *py, *pz;
 };
 
 static void frame_work_release(struct frame_work *w)
@@ -153,6 +153,7 @@ static void frame_work_release(struct frame_work *w)
 	free(w->variance);
 	free(w->px);
 	free(w->py);
+	free(w->pz);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -282,43 +283,110 @@ static int krigejs_frame(const struct render_opts *o, const struct grid *g, cons
 	return 0;
 }
 
-/* Krige one frame into w->value (and w->variance), filling the frame's
- * result object.  Returns 0 or an error naming the frame. */
-static int krige_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
-		       const struct frame *fr, struct frame_work *w, struct json_object *fo, struct error *e)
+/* Project the frame's points to metres, leaving out (and counting) those
+ * farther from the boundary's box than its diagonal: they cannot inform
+ * the map and would stretch the neighbourhood index. */
+static int project_points(const struct grid *g, const struct frame *fr, struct frame_work *w, size_t *far,
+			  struct error *e)
 {
-	const struct trigger *t = j->options;
+	double x0 = grid_x(g, g->west), x1 = grid_x(g, g->east), y0 = grid_y(g, g->south), y1 = grid_y(g, g->north);
+	double diag = hypot(x1 - x0, y1 - y0);
+	size_t m = 0;
+
+	*far = 0;
+	for (size_t i = 0; i < fr->n; i++) {
+		double x = grid_x(g, fr->lon[i]), y = grid_y(g, fr->lat[i]);
+		double dx = x < x0 ? x0 - x : x > x1 ? x - x1 : 0, dy = y < y0 ? y0 - y : y > y1 ? y - y1 : 0;
+
+		if (hypot(dx, dy) > diag) {
+			(*far)++;
+			continue;
+		}
+		w->px[m] = x; /* NaN stays NaN: stations_clean drops and counts it */
+		w->py[m] = y;
+		w->pz[m++] = fr->val[i];
+	}
+	if (m == 0)
+		return error_set(e, KD_EINPUT,
+				 "all %zu stations are farther from the boundary's box than its diagonal (%.0f m): "
+				 "wrong coordinates, or the wrong boundary?",
+				 fr->n, diag);
+	return stations_clean(&w->st, w->px, w->py, w->pz, m, e);
+}
+
+/* gstat's nmax / maxdist for this frame: the job's, else the defaults; a
+ * job without nmax and more than global_max stations gets nmax (auto). */
+static void pick_nbhd(const struct render_opts *o, const struct trigger *t, size_t n, struct krige_opts *ko,
+		      int *is_auto)
+{
+	size_t nmax = o->nbhd.nmax ? o->nbhd.nmax : RENDER_NMAX;
+	size_t gmax = o->nbhd.global_max ? o->nbhd.global_max : RENDER_GLOBAL_MAX;
+
+	*is_auto = 0;
+	ko->nmax = (size_t)t->nmax;
+	ko->maxdist = isfinite(t->maxdist) ? t->maxdist : o->nbhd.maxdist > 0 ? o->nbhd.maxdist : INFINITY;
+	if (!t->nmax && n > gmax) {
+		ko->nmax = nmax;
+		*is_auto = 1;
+	}
+}
+
+static struct json_object *nbhd_json(const struct krige_opts *ko, int is_auto)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "nmax", ko->nmax ? json_object_new_int64((int64_t)ko->nmax) : NULL);
+	json_object_object_add(o, "maxdist", isfinite(ko->maxdist) ? json_object_new_double(ko->maxdist) : NULL);
+	json_object_object_add(o, "auto", json_object_new_boolean(is_auto));
+	return o;
+}
+
+/* A finite number, or null (JSON has no NaN). */
+static struct json_object *num_or_null(double v)
+{
+	return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+static int cv_json(const struct krige *k, int threads, struct json_object *fo, struct error *e)
+{
+	struct krige_cv cv;
+	struct json_object *o;
+	int rc;
+
+	if ((rc = krige_cv(k, threads, NULL, NULL, &cv, e)) < 0)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "n", json_object_new_int64((int64_t)cv.n));
+	json_object_object_add(o, "me", num_or_null(cv.me));
+	json_object_object_add(o, "mae", num_or_null(cv.mae));
+	json_object_object_add(o, "rmse", num_or_null(cv.rmse));
+	json_object_object_add(o, "msdr", num_or_null(cv.msdr));
+	json_object_object_add(fo, "cv", o);
+	return 0;
+}
+
+/* Inside cells left NaN by a local neighbourhood: no station in reach. */
+static size_t count_nodata(const struct grid *g, const double *v)
+{
+	size_t n = 0;
+
+	for (int r = 0; r < g->height; r++)
+		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
+			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
+				n += isnan(v[(size_t)r * g->width + c]);
+	return n;
+}
+
+/* Ordinary kriging of the repaired stations: variogram, neighbourhood,
+ * grid, cross-validation. */
+static int ordinary_frame(const struct render_opts *o, const struct trigger *t, const struct grid *g,
+			  struct frame_work *w, struct json_object *fo, struct error *e)
+{
 	size_t cells = (size_t)g->width * (size_t)g->height;
+	struct krige_opts ko = { t->variance, t->cv != 0, 0, INFINITY };
 	struct variogram v;
 	struct fit_info fi;
-	int given = t->variogram != NULL, rc;
-
-	w->px = malloc(fr->n * sizeof(double));
-	w->py = malloc(fr->n * sizeof(double));
-	w->value = malloc(cells * sizeof(double));
-	if (!w->px || !w->py || !w->value)
-		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", g->width, g->height);
-	for (size_t i = 0; i < fr->n; i++) {
-		w->px[i] = grid_x(g, fr->lon[i]);
-		w->py[i] = grid_y(g, fr->lat[i]);
-	}
-	if ((rc = stations_clean(&w->st, w->px, w->py, fr->val, fr->n, e)) < 0)
-		return rc;
-	{
-		struct json_object *so = json_object_new_object();
-		json_object_object_add(so, "used", json_object_new_int64((int64_t)w->st.n));
-		json_object_object_add(so, "merged", json_object_new_int64((int64_t)w->st.merged));
-		json_object_object_add(so, "dropped", json_object_new_int64((int64_t)w->st.dropped));
-		json_object_object_add(fo, "stations", so);
-	}
-	if (w->st.n < (given ? 1u : 3u))
-		return error_set(e, KD_EINPUT,
-				 "%zu usable station%s (%zu dropped as non-finite, %zu merged as duplicates); %s needs at least %d",
-				 w->st.n, w->st.n == 1 ? "" : "s", w->st.dropped, w->st.merged,
-				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
-
-	if (t->method == METHOD_KRIGINGJS)
-		return krigejs_frame(o, g, t, w, fo, e);
+	int given = t->variogram != NULL, is_auto, rc;
 
 	memset(&fi, 0, sizeof(fi));
 	if (given) {
@@ -331,9 +399,10 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 		return rc;
 	}
 	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
+	pick_nbhd(o, t, w->st.n, &ko, &is_auto);
 	/* Say whose variogram it was: advice about "the gaussian model with
 	 * nugget 0" must not read as if the job had asked for it. */
-	if ((rc = krige_new(&w->k, &v, &w->st, t->variance, e)) < 0) {
+	if ((rc = krige_open(&w->k, &v, &w->st, &ko, e)) < 0) {
 		if (rc != KD_EINPUT)
 			return rc;
 		if (given)
@@ -344,7 +413,53 @@ static int krige_frame(const struct render_opts *o, const struct render_job *j, 
 	}
 	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
-	return krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx, e);
+	if ((rc = krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx,
+				   e)) < 0)
+		return rc;
+	if (ko.nmax || isfinite(ko.maxdist)) {
+		struct json_object *nb = nbhd_json(&ko, is_auto);
+
+		json_object_object_add(nb, "nodata", json_object_new_int64((int64_t)count_nodata(g, w->value)));
+		json_object_object_add(fo, "neighbourhood", nb);
+	}
+	return ko.cv ? cv_json(w->k, o->threads, fo, e) : 0;
+}
+
+/* Krige one frame into w->value (and w->variance), filling the frame's
+ * result object.  Returns 0 or an error naming the frame. */
+static int krige_frame(const struct render_opts *o, const struct render_job *j, const struct grid *g,
+		       const struct frame *fr, struct frame_work *w, struct json_object *fo, struct error *e)
+{
+	const struct trigger *t = j->options;
+	size_t cells = (size_t)g->width * (size_t)g->height, far;
+	int given = t->variogram != NULL, rc;
+
+	w->px = malloc(fr->n * sizeof(double));
+	w->py = malloc(fr->n * sizeof(double));
+	w->pz = malloc(fr->n * sizeof(double));
+	w->value = malloc(cells * sizeof(double));
+	if (!w->px || !w->py || !w->pz || !w->value)
+		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d grid", g->width, g->height);
+	if ((rc = project_points(g, fr, w, &far, e)) < 0)
+		return rc;
+	{
+		struct json_object *so = json_object_new_object();
+		json_object_object_add(so, "used", json_object_new_int64((int64_t)w->st.n));
+		json_object_object_add(so, "merged", json_object_new_int64((int64_t)w->st.merged));
+		json_object_object_add(so, "dropped", json_object_new_int64((int64_t)w->st.dropped));
+		json_object_object_add(so, "far", json_object_new_int64((int64_t)far));
+		json_object_object_add(fo, "stations", so);
+	}
+	if (w->st.n < (given ? 1u : 3u))
+		return error_set(e, KD_EINPUT,
+				 "%zu usable station%s (%zu dropped as non-finite, %zu merged as duplicates, %zu too far "
+				 "from the boundary); %s needs at least %d",
+				 w->st.n, w->st.n == 1 ? "" : "s", w->st.dropped, w->st.merged, far,
+				 given ? "kriging with a given variogram" : "fitting a variogram", given ? 1 : 3);
+
+	if (t->method == METHOD_KRIGINGJS)
+		return krigejs_frame(o, g, t, w, fo, e);
+	return ordinary_frame(o, t, g, w, fo, e);
 }
 
 /* Every inside cell must hold a finite number: an image of garbage is an
@@ -372,6 +487,7 @@ struct job_ctx {
 	int auto_range;                /* a ramp spanning the grids' own min and max */
 	FILE *spill;                   /* two passes: every frame's values, in order */
 	struct json_object *images, *stations, *res;
+	struct json_object *cvs;       /* {pubtime: cv} of the frames so far */
 	char (*used)[FRAME_NAME_MAX];  /* each frame's base name */
 };
 
@@ -535,9 +651,11 @@ static int frame_pass1(struct job_ctx *c, size_t i, struct json_object *fo, stru
 	memset(&w, 0, sizeof(w));
 	frame_name(c->used, i, fr->pubtime, base);
 	rc = krige_frame(c->o, c->j, c->g, fr, &w, fo, e);
-	if (rc == 0)
+	/* A local neighbourhood leaves cells with no station in reach NaN
+	 * (NODATA); anything else non-finite is an error. */
+	if (rc == 0 && !(w.k && krige_is_local(w.k)))
 		rc = check_finite(c->g, w.value, "prediction", e);
-	if (rc == 0 && w.variance)
+	if (rc == 0 && w.variance && !krige_is_local(w.k))
 		rc = check_finite(c->g, w.variance, "variance", e);
 	if (rc == 0)
 		rc = write_grids(c, &w, base, e);
@@ -557,6 +675,12 @@ static int frame_pass1(struct job_ctx *c, size_t i, struct json_object *fo, stru
 		add_sum(c->stations, so, "used");
 		add_sum(c->stations, so, "merged");
 		add_sum(c->stations, so, "dropped");
+		add_sum(c->stations, so, "far");
+		if (json_object_object_get(fo, "cv"))
+			json_object_object_add(c->cvs, fr->pubtime, json_object_get(json_object_object_get(fo, "cv")));
+		if (!json_object_object_get(c->res, "neighbourhood") && json_object_object_get(fo, "neighbourhood"))
+			json_object_object_add(c->res, "neighbourhood",
+					       json_object_get(json_object_object_get(fo, "neighbourhood")));
 		if (!json_object_object_get(c->res, "variogram"))
 			json_object_object_add(c->res, "variogram",
 					       json_object_get(json_object_object_get(fo, "variogram")));
@@ -594,6 +718,8 @@ static void result_start(struct job_ctx *c, const struct grid *g)
 	json_object_object_add(c->stations, "used", json_object_new_int64(0));
 	json_object_object_add(c->stations, "merged", json_object_new_int64(0));
 	json_object_object_add(c->stations, "dropped", json_object_new_int64(0));
+	json_object_object_add(c->stations, "far", json_object_new_int64(0));
+	c->cvs = json_object_new_object();
 	json_object_object_add(c->res, "images", c->images);
 	json_object_object_add(c->res, "bbox", bbox);
 	json_object_object_add(c->res, "stations", c->stations);
@@ -696,6 +822,10 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	}
 	json_object_object_add(c.res, "frames", frames);
 	frames = NULL;
+	if (t->method == METHOD_ORDINARY && t->cv != 0) {
+		json_object_object_add(c.res, "cv", c.cvs);
+		c.cvs = NULL;
+	}
 	json_object_object_add(c.res, "seconds", json_object_new_double(now_seconds() - t0));
 	*result = c.res;
 	c.res = NULL;
@@ -703,6 +833,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 out:
 	json_object_put(frames);
 	json_object_put(c.res);
+	json_object_put(c.cvs);
 	free(c.used);
 	if (c.spill)
 		fclose(c.spill);

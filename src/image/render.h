@@ -16,6 +16,19 @@ struct json_object;
 struct error;
 struct boundary;
 
+/* Neighbourhood defaults (--nmax, --maxdist, --global-max).  A job without
+ * "nmax" kriges globally up to global_max stations and with nmax beyond
+ * (the result says "auto"); a job without "maxdist" uses maxdist.  Zeros
+ * mean the defaults below. */
+struct render_nbhd {
+	size_t nmax;       /* default RENDER_NMAX */
+	double maxdist;    /* metres; 0: none (INFINITY) */
+	size_t global_max; /* default RENDER_GLOBAL_MAX */
+};
+
+#define RENDER_NMAX 32
+#define RENDER_GLOBAL_MAX 1000 /* see docs/DESIGN.md: about 0.2 s a frame globally */
+
 struct render_opts {
 	int out_fd;                        /* the --out directory, opened O_DIRECTORY */
 	const struct boundary *boundary;   /* --boundary: for jobs that name none; may be NULL */
@@ -23,6 +36,7 @@ struct render_opts {
 	int threads;                       /* kriging threads for this worker, >= 1 */
 	size_t max_cells;                  /* pixels per frame cap */
 	int legend;                        /* 1: embed the legend in jobs that do not say ("legend") */
+	struct render_nbhd nbhd;           /* zeros: the defaults */
 	int colors;                        /* enum palette_mode for jobs that do not say ("colors"); 0: by index */
 	int lang;                          /* enum legend_lang of the legend's text */
 	/* Cooperative cancel (may be NULL), checked between frames and before
@@ -47,10 +61,13 @@ struct render_job {
 
 /* Render every frame.  On success *result is the result JSON of docs/DESIGN.md
  * ("images", "bbox", "variogram", "stations", "seconds", "colors", for a
- * ramp the "range" it spans, and per-frame detail in "frames"); the caller
- * owns it.  A ramp without a given "range" spans the min and max of all the
- * job's grids: every frame is kriged (its values kept in an unlinked
- * temporary file beside the output) before any is coloured.  Errors: KD_EINPUT for data that
+ * ramp the "range" it spans, and per-frame detail in "frames"), plus "cv"
+ * ({pubtime: {n, me, mae, rmse, msdr}}, leave-one-out cross-validation
+ * unless the job says "cv": false) and "neighbourhood" when kriging is
+ * local; the caller owns it.  A ramp without a given "range" spans the min
+ * and max of all the job's grids: every frame is kriged (its values kept in
+ * an unlinked temporary file beside the output) before any is coloured.
+ * Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk
  * trouble (retry), KD_ECANCEL when cancelled (between frames or grid rows).  Files of
  * frames finished before an error stay; a retry rewrites them. */

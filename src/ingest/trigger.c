@@ -187,6 +187,13 @@ static int frame_from_json(struct frame *f, size_t fi, struct json_object *o, co
 				return error_set(e, KD_EINPUT, "frames[%zu].points[%zu].%s: expected a number",
 						 fi, i, fields[k]);
 		}
+		/* NaN (null) is a missing reading, dropped later; a number outside
+		 * the globe is a data error that would otherwise draw a flat map. */
+		if (fabs(f->lat[i]) > 90 || fabs(f->lon[i]) > 180)
+			return error_set(e, KD_EINPUT,
+					 "frames[%zu].points[%zu]: %s %g is outside %s (longitude and latitude swapped?)",
+					 fi, i, fabs(f->lat[i]) > 90 ? "latitude" : "longitude",
+					 fabs(f->lat[i]) > 90 ? f->lat[i] : f->lon[i], fabs(f->lat[i]) > 90 ? "-90..90" : "-180..180");
 	}
 	return 0;
 }
@@ -350,6 +357,28 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 	return 0;
 }
 
+/* gstat's neighbourhood ("nmax", "maxdist") and "cv", ordinary kriging's. */
+static int nbhd_field(struct trigger *t, const char *key, struct json_object *val, const struct trigger_limits *lim,
+		      struct error *e)
+{
+	long long n;
+	int rc;
+
+	if (!strcmp(key, "nmax")) {
+		rc = get_int(val, key, 1, (long long)lim->max_points, &n, e);
+		t->nmax = (long)n;
+		return rc;
+	}
+	if (!strcmp(key, "maxdist")) {
+		rc = get_finite(val, key, &t->maxdist, e);
+		if (rc == 0 && !(t->maxdist > 0 && t->maxdist <= TRIGGER_MAXDIST_MAX))
+			rc = error_set(e, KD_EINPUT, "\"maxdist\": must be greater than 0 and at most %g (metres)",
+				       TRIGGER_MAXDIST_MAX);
+		return rc;
+	}
+	return get_bool(val, key, &t->cv, e);
+}
+
 static int trigger_kind(struct trigger *t, struct json_object *frames, int has_source,
 			const struct trigger_limits *lim, struct error *e);
 
@@ -412,6 +441,8 @@ static int render_field(struct trigger *t, const char *key, struct json_object *
 			t->method = METHOD_KRIGINGJS;
 		else if (rc == 0)
 			rc = error_set(e, KD_EINPUT, "\"method\": \"%s\" is not ordinary or kriging.js", name);
+	} else if (!strcmp(key, "nmax") || !strcmp(key, "maxdist") || !strcmp(key, "cv")) {
+		rc = nbhd_field(t, key, val, lim, e);
 	} else if (!strcmp(key, "sigma2")) {
 		rc = get_finite(val, key, &t->sigma2, e);
 		if (rc == 0 && t->sigma2 < 0)
@@ -490,6 +521,9 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
+	if (t->method == METHOD_KRIGINGJS && (t->nmax || isfinite(t->maxdist) || t->cv >= 0))
+		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no %s (it kriges globally)",
+				 t->nmax ? "\"nmax\"" : isfinite(t->maxdist) ? "\"maxdist\"" : "cross-validation (\"cv\")");
 	if (t->has_range && t->colors && t->colors != PALETTE_MODE_RAMP)
 		return error_set(e, KD_EINPUT, "\"range\" goes with \"colors\": \"ramp\", not \"%s\"",
 				 palette_mode_name((enum palette_mode)t->colors));
@@ -536,6 +570,8 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	t->width = 1000;
 	t->legend = -1;
 	t->alpha = 100;
+	t->maxdist = INFINITY;
+	t->cv = -1;
 	if (len > lim->max_bytes)
 		return error_set(e, KD_ELIMIT, "trigger too large: %zu bytes; the limit is %zu", len, lim->max_bytes);
 	if (!json_utf8_valid(buf, len, &bad))

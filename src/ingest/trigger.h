@@ -79,7 +79,14 @@ struct trigger {
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */
 	enum trigger_method method;
 	double sigma2, alpha;              /* kriging.js parameters (0, 100) */
+	/* gstat's local neighbourhood (ordinary kriging only): 0 / INFINITY
+	 * when absent (the renderer's --nmax / --maxdist rules apply) */
+	long nmax;                         /* 1 .. limits.max_points */
+	double maxdist;                    /* metres, (0, TRIGGER_MAXDIST_MAX] */
+	int cv;                            /* -1 absent (on), 0 or 1: leave-one-out cross-validation */
 };
+
+#define TRIGGER_MAXDIST_MAX 2e7 /* metres: half the Earth's circumference */
 
 /* Parse buf[0..len) into t.  A ping yields kind TRIGGER_PING.  Errors
  * (KD_EINPUT / KD_ELIMIT) say what is wrong: "not valid UTF-8", "empty

@@ -29,23 +29,17 @@
 #include "kernel.h"
 #include "krige.h"
 #include "linalg.h"
+#include "local.h"
+#include "system.h"
 #include "raster.h"
-
-/* Below this reciprocal condition number, predictions would carry errors
- * of order 1e-4 of the data or worse: refuse rather than draw noise. */
-#define RCOND_MIN 1e-12
 
 struct krige {
 	struct variogram v;
 	size_t n;
-	double *sx, *sy, *a; /* station coordinates and dual weights */
-	double b;            /* dual constant (the generalised mean) */
-	double *l;           /* Cholesky factor of C, n x n, or NULL */
-	double *u;           /* L^-1 1 */
-	double *rinv;        /* 1 / L_ii (with l) */
-	double utu;          /* u.u */
+	struct ksys sys;     /* the global system (unused when local) */
 	struct kmodel m;     /* the same, as the kernels see it */
 	const struct kernel_ops *ops;
+	struct klocal *local; /* the neighbourhood search, or NULL: global */
 };
 
 static double cov(const struct variogram *v, double h)
@@ -61,7 +55,7 @@ static struct variogram kmodel_variogram(const struct kmodel *m)
 /* The reference: N model evaluations through variogram_gamma and a dot
  * product per cell, stations summed in order 0..n-1.  Every other path is
  * checked against this one (tests/test_kernels.c). */
-static double predict_ref(const struct kmodel *m, double x, double y)
+double kref_predict(const struct kmodel *m, double x, double y)
 {
 	struct variogram v = kmodel_variogram(m);
 	double sum = 0.0;
@@ -88,13 +82,13 @@ static void predict_scalar(const struct kmodel *m, const struct kwork *w, double
 	(void)ex;
 	(void)stride;
 	for (int c = 0; c < n; c++)
-		out[c] = predict_ref(m, xs[c], y);
+		out[c] = kref_predict(m, xs[c], y);
 }
 
 /* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with v = L^-1 c(x); work holds
  * n doubles.  Clamped at 0: rounding can make it a hair negative at a
  * station. */
-static double variance_ref(const struct kmodel *m, double x, double y, double *work)
+double kref_variance(const struct kmodel *m, double x, double y, double *work)
 {
 	struct variogram v = kmodel_variogram(m);
 	size_t n = m->n;
@@ -118,7 +112,7 @@ static void variance_scalar(const struct kmodel *m, struct kwork *w, double y, c
 			    double *out)
 {
 	for (int c = 0; c < n; c++)
-		out[c] = variance_ref(m, xs[c], y, w->blk);
+		out[c] = kref_variance(m, xs[c], y, w->blk);
 }
 
 static void gauss_table_scalar(const struct kmodel *m, const double *xs, int n, double *ex, size_t stride)
@@ -237,12 +231,8 @@ void krige_free(struct krige *k)
 {
 	if (!k)
 		return;
-	free(k->sx);
-	free(k->sy);
-	free(k->a);
-	free(k->l);
-	free(k->u);
-	free(k->rinv);
+	ksys_release(&k->sys);
+	klocal_free(k->local);
 	free(k);
 }
 
@@ -262,27 +252,33 @@ static int check_variogram(const struct variogram *v, struct error *e)
 	return 0;
 }
 
-/* The n x n covariance matrix of the stations into c (symmetric, whole). */
-static void cov_matrix(const struct variogram *v, const struct stations *s, double *c)
+/* Global: all stations in one system, factorised here. */
+static int open_global(struct krige *k, const struct stations *s, int keep_factor, struct error *e)
 {
-	size_t n = s->n;
+	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		c[i * n + i] = cov(v, 0.0);
-		for (size_t j = 0; j < i; j++) {
-			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
-
-			c[i * n + j] = c[j * n + i] = cov(v, sqrt(dx * dx + dy * dy));
-		}
+	if ((rc = ksys_reserve(&k->sys, s->n, e)) < 0)
+		return rc;
+	k->sys.n = s->n;
+	memcpy(k->sys.sx, s->x, s->n * sizeof(double));
+	memcpy(k->sys.sy, s->y, s->n * sizeof(double));
+	memcpy(k->sys.z, s->z, s->n * sizeof(double));
+	if ((rc = ksys_solve(&k->sys, &k->v, e)) < 0)
+		return rc;
+	if (!keep_factor) { /* n^2 doubles nobody will read */
+		free(k->sys.l);
+		free(k->sys.rinv);
+		k->sys.l = k->sys.rinv = NULL;
 	}
+	ksys_model(&k->sys, &k->v, &k->m);
+	return 0;
 }
 
-int krige_new(struct krige **out, const struct variogram *v, const struct stations *s, int want_variance,
-	      struct error *e)
+int krige_open(struct krige **out, const struct variogram *v, const struct stations *s,
+	       const struct krige_opts *o, struct error *e)
 {
 	struct krige *k;
 	size_t n = s->n;
-	double *c = NULL, *w = NULL, *work = NULL, anorm, rcond, utw = 0.0;
 	int rc;
 
 	*out = NULL;
@@ -290,8 +286,8 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 		return rc;
 	if (n < 1)
 		return error_set(e, KD_EINPUT, "kriging needs at least 1 station, got none");
-	if (n > ((size_t)-1 / sizeof(double)) / n)
-		return error_set(e, KD_ELIMIT, "too many stations for the kriging matrix: %zu", n);
+	if (!(o->maxdist > 0))
+		return error_set(e, KD_EINPUT, "maxdist must be > 0 metres, got %g", o->maxdist);
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return error_set(e, KD_ENOMEM, "out of memory for the kriging system");
@@ -304,77 +300,39 @@ int krige_new(struct krige **out, const struct variogram *v, const struct statio
 		goto fail;
 	}
 	k->ops = kernel_default;
-	k->sx = malloc(n * sizeof(double));
-	k->sy = malloc(n * sizeof(double));
-	k->a = malloc(n * sizeof(double));
-	k->u = malloc(n * sizeof(double));
-	c = malloc(n * n * sizeof(double));
-	w = malloc(n * sizeof(double));
-	work = malloc(3 * n * sizeof(double));
-	if (!k->sx || !k->sy || !k->a || !k->u || !c || !w || !work) {
-		rc = error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
+	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
+		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, e);
+	else
+		rc = open_global(k, s, o->variance || o->cv, e);
+	if (rc < 0)
 		goto fail;
-	}
-	memcpy(k->sx, s->x, n * sizeof(double));
-	memcpy(k->sy, s->y, n * sizeof(double));
-	cov_matrix(v, s, c);
-	anorm = mat_norm1(c, n);
-	if (chol_factor(c, n)) {
-		rc = error_set(e, KD_EINPUT,
-			       "the kriging system is singular: the %s covariance matrix of the %zu stations is "
-			       "not positive definite (stations too close together for this variogram; a nugget > 0 "
-			       "or another model helps)",
-			       vgm_model_name(v->model), n);
-		goto fail;
-	}
-	rcond = chol_rcond(c, n, anorm, work);
-	if (!(rcond >= RCOND_MIN)) {
-		rc = error_set(e, KD_EINPUT,
-			       "the kriging system is too ill-conditioned (reciprocal condition %.3g < %g) for the "
-			       "%s model with nugget %g, psill %g, range %g m at %zu stations; a nugget > 0 or "
-			       "another model helps",
-			       rcond, RCOND_MIN, vgm_model_name(v->model), v->nugget, v->psill, v->range, n);
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++)
-		k->u[i] = 1.0;
-	chol_forward(c, n, k->u, k->u);
-	chol_forward(c, n, s->z, w);
-	k->utu = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		k->utu += k->u[i] * k->u[i];
-		utw += k->u[i] * w[i];
-	}
-	k->b = utw / k->utu;
-	for (size_t i = 0; i < n; i++)
-		w[i] = k->b * k->u[i] - w[i];
-	chol_backward(c, n, w, k->a);
-	if (want_variance) {
-		k->rinv = malloc(n * sizeof(double));
-		if (!k->rinv) {
-			rc = error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++)
-			k->rinv[i] = 1.0 / c[i * n + i];
-		k->l = c;
-		c = NULL;
-	}
-	k->m = (struct kmodel){ (int)v->model, n, k->sx, k->sy, k->a, k->b, v->nugget, v->psill, v->range,
-				v->nugget + v->psill, 0.0, k->l, k->u, k->rinv, k->utu };
-	for (size_t i = 0; i < n; i++)
-		k->m.suma += k->a[i];
-	free(c);
-	free(w);
-	free(work);
 	*out = k;
 	return 0;
 fail:
-	free(c);
-	free(w);
-	free(work);
 	krige_free(k);
 	return rc;
+}
+
+int krige_new(struct krige **out, const struct variogram *v, const struct stations *s, int want_variance,
+	      struct error *e)
+{
+	struct krige_opts o = { want_variance, 0, 0, INFINITY };
+
+	return krige_open(out, v, s, &o, e);
+}
+
+int krige_is_local(const struct krige *k)
+{
+	return k->local != NULL;
+}
+
+double krige_local_cost(size_t cells, size_t n, size_t nmax)
+{
+	double m = (double)(nmax == 0 || nmax > n ? n : nmax);
+
+	/* per cell: a factorisation (m^3 / 3 + the condition estimate's few
+	 * m^2 solves), the variance's m^2 / 2 and 2 m model evaluations. */
+	return (double)cells * (m * m * m / 3.0 + 6.0 * m * m + 40.0 * m);
 }
 
 /* The kernel, then the cells exactly at a station (on this row) through
@@ -386,12 +344,27 @@ static void predict_cells(const struct krige *k, struct kwork *w, double y, cons
 	if (k->ops == &kernel_scalar)
 		return;
 	for (size_t i = 0; i < k->n; i++) {
-		if (k->sy[i] != y)
+		if (k->m.sy[i] != y)
 			continue;
 		for (int c = 0; c < ncell; c++)
-			if (xs[c] == k->sx[i])
-				out[c] = predict_ref(&k->m, xs[c], y);
+			if (xs[c] == k->m.sx[i])
+				out[c] = kref_predict(&k->m, xs[c], y);
 	}
+}
+
+/* One point through the neighbourhood search: NaN on any error. */
+static double local_at(const struct krige *k, double x, double y, int want_var)
+{
+	struct lwork w;
+	struct error e = { 0 };
+	double p = NAN, v = NAN;
+
+	if (lwork_init(&w, k->local, &e) < 0)
+		return NAN;
+	if (klocal_at(k->local, &w, x, y, (size_t)-1, &p, want_var ? &v : NULL, &e) < 0)
+		p = v = NAN;
+	lwork_release(&w);
+	return want_var ? v : p;
 }
 
 double krige_predict(const struct krige *k, double x, double y)
@@ -399,6 +372,8 @@ double krige_predict(const struct krige *k, double x, double y)
 	struct kwork w;
 	double out;
 
+	if (k->local)
+		return local_at(k, x, y, 0);
 	if (kwork_init(&w, k->n))
 		return NAN;
 	k->ops->row(&k->m, &w, y);
@@ -412,7 +387,9 @@ double krige_variance(const struct krige *k, double x, double y)
 	struct kwork w;
 	double s2;
 
-	if (!k->l || kwork_init(&w, k->n))
+	if (k->local)
+		return local_at(k, x, y, 1);
+	if (!k->m.l || kwork_init(&w, k->n))
 		return NAN;
 	k->ops->variance(&k->m, &w, y, &x, 1, &s2);
 	kwork_release(&w);
@@ -429,10 +406,47 @@ struct grid_job {
 	void *ctx;
 	volatile int *stop; /* shared by the threads of one grid: one saw a cancel */
 	int rc;
+	struct error err; /* why, when rc says */
 };
 
 /* Cells predicted between two looks at the cancel callback. */
 #define GRID_BLOCK 64
+
+/* A thread's rows in a local neighbourhood: each cell searches its
+ * neighbours; a cell whose set is the previous cell's reuses its system. */
+static void *local_rows(void *arg)
+{
+	struct grid_job *j = arg;
+	const struct grid *g = j->g;
+	struct lwork w;
+
+	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
+		return NULL;
+	for (int r = j->first; r < g->height && j->rc == 0; r += j->step) {
+		double y = grid_y(g, grid_lat(g, r));
+		size_t row = (size_t)r * (size_t)g->width;
+		int todo = 0; /* cells until the next look at the cancel callback */
+
+		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1] && j->rc == 0; sp++)
+			for (int c = g->span[sp].c0; c < g->span[sp].c1; c++) {
+				if (todo-- == 0) {
+					if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+						*j->stop = 1;
+						j->rc = KD_ECANCEL;
+						break;
+					}
+					todo = GRID_BLOCK - 1;
+				}
+				j->rc = klocal_at(j->k->local, &w, grid_x(g, grid_lon(g, c)), y, (size_t)-1,
+						  j->value + row + c, j->variance ? j->variance + row + c : NULL,
+						  &j->err);
+				if (j->rc < 0)
+					break;
+			}
+	}
+	lwork_release(&w);
+	return NULL;
+}
 
 static void *grid_rows(void *arg)
 {
@@ -444,7 +458,7 @@ static void *grid_rows(void *arg)
 
 	if (!xs || kwork_init(&w, k->n)) {
 		free(xs);
-		j->rc = KD_ENOMEM;
+		j->rc = error_set(&j->err, KD_ENOMEM, "out of memory predicting the grid");
 		return NULL;
 	}
 	for (int c = 0; c < g->width; c++)
@@ -508,7 +522,9 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 	size_t cells = (size_t)g->width * (size_t)g->height;
 	double *ex = NULL;
 
-	if (variance && !k->l)
+	void *(*rows)(void *) = k->local ? local_rows : grid_rows;
+
+	if (variance && !k->local && !k->m.l)
 		return error_set(e, KD_EINTERNAL, "krige_grid: variance asked but krige_new had no want_variance");
 	if (threads < 1)
 		threads = 1;
@@ -525,7 +541,7 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 	 * column) pair are computed once here, so a cell costs one multiply-add
 	 * per station.  Without memory for it the kernel computes the same
 	 * factors on the fly, with the same bits. */
-	if (k->v.model == VGM_GAUSSIAN && k->ops != &kernel_scalar && g->width > 0 &&
+	if (!k->local && k->v.model == VGM_GAUSSIAN && k->ops != &kernel_scalar && g->width > 0 &&
 	    k->n <= GAUSS_TABLE_MAX / (size_t)g->width) {
 		double *xs = malloc((size_t)g->width * sizeof(double));
 
@@ -544,21 +560,138 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 	 * some rows and narrow in others; each cell is computed the same way
 	 * whatever thread does it, so results are bit-identical. */
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, cancelled, ctx, &stop, 0 };
+		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, cancelled, ctx, &stop, 0, { 0 } };
 	for (int t = 1; t < threads; t++)
-		started[t] = pthread_create(&tid[t], NULL, grid_rows, &jobs[t]) == 0;
-	grid_rows(&jobs[0]);
+		started[t] = pthread_create(&tid[t], NULL, rows, &jobs[t]) == 0;
+	rows(&jobs[0]);
 	for (int t = 1; t < threads; t++) {
 		if (started[t])
 			pthread_join(tid[t], NULL);
 		else
-			grid_rows(&jobs[t]); /* could not start a thread: do its rows here */
+			rows(&jobs[t]); /* could not start a thread: do its rows here */
 	}
 	free(ex);
 	for (int t = 0; t < threads; t++)
-		if (jobs[t].rc == KD_ENOMEM)
-			return error_set(e, KD_ENOMEM, "out of memory predicting the grid");
+		if (jobs[t].rc && jobs[t].rc != KD_ECANCEL)
+			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);
 	if (stop)
 		return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
 	return 0;
+}
+
+/* The summary of residuals z_i - pred_i with kriging variances var_i over
+ * the finite predictions. */
+static void cv_summary(const double *z, const double *pred, const double *var, size_t n, struct krige_cv *cv)
+{
+	double se = 0, sa = 0, s2 = 0, sd = 0;
+
+	cv->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		double r = z[i] - pred[i];
+
+		if (!isfinite(pred[i]))
+			continue;
+		cv->n++;
+		se += r;
+		sa += fabs(r);
+		s2 += r * r;
+		sd += r * r / var[i];
+	}
+	cv->me = cv->n ? se / (double)cv->n : NAN;
+	cv->mae = cv->n ? sa / (double)cv->n : NAN;
+	cv->rmse = cv->n ? sqrt(s2 / (double)cv->n) : NAN;
+	cv->msdr = cv->n ? sd / (double)cv->n : NAN;
+}
+
+/* Global: Dubrule's closed form.  With K = [C 1; 1^T 0] and K [-a; b] =
+ * [z; 0], leaving station i out gives the residual -a_i / (K^-1)_ii and
+ * the kriging variance 1 / (K^-1)_ii. */
+static int cv_global(const struct krige *k, double *pred, double *var, struct error *e)
+{
+	int rc;
+
+	if (!k->sys.l)
+		return error_set(e, KD_EINTERNAL, "krige_cv: krige_open had neither variance nor cv");
+	if (k->n < 2) {
+		pred[0] = var[0] = NAN;
+		return 0;
+	}
+	if ((rc = ksys_inverse_diag(&k->sys, var, e)) < 0)
+		return rc;
+	for (size_t i = 0; i < k->n; i++) {
+		pred[i] = k->sys.z[i] + k->sys.a[i] / var[i];
+		var[i] = 1.0 / var[i];
+	}
+	return 0;
+}
+
+/* Local: each station's own neighbourhood, without it; stations dealt
+ * round-robin to threads (each result depends on its station alone). */
+struct cv_job {
+	const struct krige *k;
+	double *pred, *var;
+	size_t first, step;
+	int rc;
+	struct error err;
+};
+
+static void *cv_rows(void *arg)
+{
+	struct cv_job *j = arg;
+	const double *x = klocal_x(j->k->local), *y = klocal_y(j->k->local);
+	struct lwork w;
+
+	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
+		return NULL;
+	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step)
+		j->rc = klocal_at(j->k->local, &w, x[i], y[i], i, &j->pred[i], &j->var[i], &j->err);
+	lwork_release(&w);
+	return NULL;
+}
+
+static int cv_local(const struct krige *k, int threads, double *pred, double *var, struct error *e)
+{
+	struct cv_job jobs[64];
+	pthread_t tid[64];
+	int started[64] = { 0 };
+
+	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+	for (int t = 0; t < threads; t++)
+		jobs[t] = (struct cv_job){ k, pred, var, (size_t)t, (size_t)threads, 0, { 0 } };
+	for (int t = 1; t < threads; t++)
+		started[t] = pthread_create(&tid[t], NULL, cv_rows, &jobs[t]) == 0;
+	cv_rows(&jobs[0]);
+	for (int t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else
+			cv_rows(&jobs[t]);
+	}
+	for (int t = 0; t < threads; t++)
+		if (jobs[t].rc)
+			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);
+	return 0;
+}
+
+int krige_cv(const struct krige *k, int threads, double *pred, double *var, struct krige_cv *cv,
+	     struct error *e)
+{
+	double *p = pred ? pred : malloc(k->n * sizeof(double)), *v = var ? var : malloc(k->n * sizeof(double));
+	int rc;
+
+	if (!p || !v)
+		rc = error_set(e, KD_ENOMEM, "out of memory for cross-validation of %zu stations", k->n);
+	else if (k->local)
+		rc = cv_local(k, threads, p, v, e);
+	else
+		rc = cv_global(k, p, v, e);
+	if (rc == 0)
+		cv_summary(k->local ? klocal_z(k->local) : k->sys.z, p, v, k->n, cv);
+	if (!pred)
+		free(p);
+	if (!var)
+		free(v);
+	if (rc < 0)
+		error_prefix(e, "cross-validation: ");
+	return rc;
 }

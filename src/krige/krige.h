@@ -78,6 +78,55 @@ struct krige;
 int krige_new(struct krige **out, const struct variogram *v, const struct stations *s,
 	      int want_variance, struct error *e);
 
+/* How krige_open builds the object.  nmax and maxdist are gstat's
+ * krige(nmax=, maxdist=): a station is a neighbour of a point when its
+ * distance d <= maxdist; the nmax nearest of those are kept, ties broken by
+ * station order (local.h).  nmax 0 (or >= the stations) with maxdist
+ * INFINITY is global kriging: one system, factorised here.  Otherwise each
+ * neighbour set is factorised when first met by a thread (consecutive
+ * cells with the same set share one factorisation), and a point with no
+ * neighbour predicts NaN (NODATA) with NaN variance. */
+struct krige_opts {
+	int variance; /* global: keep the factor krige_variance / krige_grid need */
+	int cv;       /* global: keep what krige_cv needs */
+	size_t nmax;  /* 0: no limit */
+	double maxdist; /* metres, > 0; INFINITY: no limit */
+};
+
+/* As krige_new, with o's neighbourhood.  Global errors as krige_new; a
+ * local neighbourhood reports a singular system only when a cell meets it
+ * (from krige_grid or krige_cv), naming the point.  KD_EINPUT for maxdist
+ * <= 0 or NaN. */
+int krige_open(struct krige **out, const struct variogram *v, const struct stations *s,
+	       const struct krige_opts *o, struct error *e);
+
+/* 1 when k kriges in a local neighbourhood (krige_open decided). */
+int krige_is_local(const struct krige *k);
+
+/* Rough floating-point operations to krige cells cells from n stations
+ * with nmax neighbours (0: all), worst case: one factorisation per cell
+ * (cells sharing a neighbour set cost less).  For job cost estimates. */
+double krige_local_cost(size_t cells, size_t n, size_t nmax);
+
+/* Leave-one-out cross-validation, as gstat's krige.cv with the variogram
+ * not refitted: each station removed before its neighbour search, residual
+ * = observed - predicted, msdr = mean(residual^2 / kriging variance), n
+ * counts the finite predictions (a station with no neighbour has none).
+ * Global: Dubrule's closed form on the factorised system (krige_open needs
+ * variance or cv); local: each station's own neighbourhood. */
+struct krige_cv {
+	size_t n;
+	double me, mae, rmse, msdr; /* NaN when n is 0 */
+};
+
+/* Fills cv; pred and var (NULL or one double per station, in the
+ * stations' order) get each left-out prediction and its variance.  threads
+ * (1..64) share a local neighbourhood's stations; the result is the same
+ * for any count.  KD_EINPUT as krige_grid for a singular neighbourhood,
+ * KD_ENOMEM. */
+int krige_cv(const struct krige *k, int threads, double *pred, double *var, struct krige_cv *cv,
+	     struct error *e);
+
 /* Prediction and variance at one point (metres).  gamma(0) = 0, so the
  * prediction at a station is its value, even with a nugget.  Both go
  * through the object's kernel exactly as krige_grid does, so a grid cell

@@ -33,6 +33,44 @@ int chol_factor(double *a, size_t n)
 	return 0;
 }
 
+/* sum x_k y_k in four interleaved partial sums (a fixed order, so the
+ * same bits every time; independent chains run in parallel). */
+static double dot4(const double *x, const double *y, size_t n)
+{
+	double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+	size_t k = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		s0 += x[k] * y[k];
+		s1 += x[k + 1] * y[k + 1];
+		s2 += x[k + 2] * y[k + 2];
+		s3 += x[k + 3] * y[k + 3];
+	}
+	for (; k < n; k++)
+		s0 += x[k] * y[k];
+	return (s0 + s1) + (s2 + s3);
+}
+
+int chol_factor_rows(double *a, size_t n, size_t p)
+{
+	for (size_t i = p; i < n; i++) {
+		double *ri = a + i * n, d;
+
+		for (size_t j = 0; j < i; j++) {
+			const double *rj = a + j * n;
+
+			ri[j] = (ri[j] - dot4(ri, rj, j)) / rj[j];
+		}
+		d = ri[i] - dot4(ri, ri, i);
+		if (!(d > 0.0))
+			return -1;
+		ri[i] = sqrt(d);
+		for (size_t k = i + 1; k < n; k++)
+			ri[k] = 0.0;
+	}
+	return 0;
+}
+
 void chol_forward(const double *l, size_t n, const double *b, double *x)
 {
 	for (size_t i = 0; i < n; i++) {

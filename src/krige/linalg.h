@@ -13,6 +13,13 @@
  * or -1 when a is not numerically positive definite (a is then garbage). */
 int chol_factor(double *a, size_t n);
 
+/* The same factor row by row, rows p..n-1 only: rows 0..p-1 of a must
+ * already hold what this function computed for the leading p x p block
+ * (row i of L depends only on the leading (i+1) x (i+1) block).  Dot
+ * products are summed in four fixed partial sums (faster; the bits are a
+ * function of the matrix, but not chol_factor's).  0 or -1 as chol_factor. */
+int chol_factor_rows(double *a, size_t n, size_t p);
+
 /* Solve L x = b (forward) and L^T x = b (backward) with the factor from
  * chol_factor(); x may alias b. */
 void chol_forward(const double *l, size_t n, const double *b, double *x);

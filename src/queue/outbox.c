@@ -44,6 +44,7 @@ int outbox_notify(void *ctx, const struct queue_outcome *oc, char **url, char **
 	ev.source_id = oc->job->source_id;
 	ev.images = result ? json_object_object_get(result, "images") : NULL;
 	ev.bbox = result ? json_object_object_get(result, "bbox") : NULL;
+	ev.cv = result ? json_object_object_get(result, "cv") : NULL;
 	ev.error = oc->error;
 	ev.attempts = oc->attempts;
 	rc = callback_body(&ev, body, &len, e);
@@ -53,12 +54,13 @@ int outbox_notify(void *ctx, const struct queue_outcome *oc, char **url, char **
 		size_t max = ob && ob->max_body ? ob->max_body : OUTBOX_MAX_BODY;
 		char why[ERROR_MSG_MAX + 160];
 
-		snprintf(why, sizeof(why), "%s%scallback body of %zu bytes is over the limit of %zu; images left "
+		snprintf(why, sizeof(why), "%s%scallback body of %zu bytes is over the limit of %zu; images and cv left "
 			 "out (krigd show %lld has them)", oc->error ? oc->error : "", oc->error ? "; " : "", len, max,
 			 oc->job->id);
 		free(*body);
 		*body = NULL;
 		ev.images = NULL;
+		ev.cv = NULL;
 		ev.error = why;
 		rc = callback_body(&ev, body, &len, e);
 	}

@@ -158,10 +158,12 @@ static void test_link_local(void)
 
 static void test_body(void)
 {
-	static const char *keys[] = { "job", "state", "source_id", "images", "bbox", "error", "attempts" };
+	static const char *keys[] = { "job", "state", "source_id", "images", "bbox", "cv", "error", "attempts" };
 	struct callback_event ev = { .job = 42, .state = "done", .source_id = 7, .attempts = 2 };
 	struct json_object *images = json_tokener_parse("{\"2024-01-01 01:00\":\"pm25/42/a.png\"}");
 	struct json_object *bbox = json_tokener_parse("[113.75,22.39,114.06,22.6]");
+	struct json_object *cv = json_tokener_parse("{\"2024-01-01 01:00\":{\"n\":40,\"me\":0.1,\"mae\":2.5,"
+						    "\"rmse\":3.5,\"msdr\":1.1}}");
 	struct json_object *o, *v;
 	struct error e = { 0 };
 	char *body = NULL;
@@ -170,20 +172,22 @@ static void test_body(void)
 
 	ev.images = images;
 	ev.bbox = bbox;
+	ev.cv = cv;
 	tap_ok(callback_body(&ev, &body, &len, &e) == 0 && body && strlen(body) == len, "body built");
 	o = body ? json_tokener_parse(body) : NULL;
 	json_object_object_foreach(o, k, val) {
 		(void)val;
-		if (i >= 7 || strcmp(k, keys[i]) != 0)
+		if (i >= 8 || strcmp(k, keys[i]) != 0)
 			order = 0;
 		i++;
 	}
-	tap_ok(o && order && i == 7, "body has exactly the seven keys, in docs/DESIGN.md's order");
+	tap_ok(o && order && i == 8, "body has exactly the eight keys, in docs/DESIGN.md's order");
 	tap_ok(json_object_object_get_ex(o, "job", &v) && json_object_get_int64(v) == 42, "job");
 	tap_ok(json_object_object_get_ex(o, "state", &v) && !strcmp(json_object_get_string(v), "done"), "state");
 	tap_ok(json_object_object_get_ex(o, "source_id", &v) && json_object_get_int64(v) == 7, "source_id");
 	tap_ok(json_object_object_get_ex(o, "images", &v) && json_object_equal(v, images), "images");
 	tap_ok(json_object_object_get_ex(o, "bbox", &v) && json_object_equal(v, bbox), "bbox");
+	tap_ok(json_object_object_get_ex(o, "cv", &v) && json_object_equal(v, cv), "cv, per pubtime");
 	tap_ok(json_object_object_get_ex(o, "error", &v) && v == NULL, "error is null when absent");
 	tap_ok(json_object_object_get_ex(o, "attempts", &v) && json_object_get_int(v) == 2, "attempts");
 	json_object_put(o);
@@ -195,12 +199,14 @@ static void test_body(void)
 	o = body ? json_tokener_parse(body) : NULL;
 	tap_ok(o && json_object_object_get_ex(o, "source_id", &v) && v == NULL &&
 		       json_object_object_get_ex(o, "images", &v) && v == NULL &&
+		       json_object_object_get_ex(o, "cv", &v) && v == NULL &&
 		       json_object_object_get_ex(o, "error", &v) && !strcmp(json_object_get_string(v), "row 3: \"bad\""),
-	       "dead inline job: source_id and images null, error kept with its quotes");
+	       "dead inline job: source_id, images and cv null, error kept with its quotes");
 	json_object_put(o);
 	free(body);
 	json_object_put(images);
 	json_object_put(bbox);
+	json_object_put(cv);
 }
 
 static void test_backoff(void)

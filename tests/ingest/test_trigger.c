@@ -98,6 +98,31 @@ int main(void)
 		     S("{\"source_id\": 1, \"method\": \"kriging.js\", \"variance\": true}"), KD_EINPUT, "has no variance");
 	expect_error("width over the limit", S("{\"source_id\": 1, \"width\": 100000}"), KD_EINPUT,
 		     "\"width\": must be between 1 and 8000");
+	expect_error("nmax 0", S("{\"source_id\": 1, \"nmax\": 0}"), KD_EINPUT, "\"nmax\": must be between 1 and 10000");
+	expect_error("nmax over the points limit", S("{\"source_id\": 1, \"nmax\": 10001}"), KD_EINPUT,
+		     "\"nmax\": must be between 1 and 10000");
+	expect_error("nmax not an integer", S("{\"source_id\": 1, \"nmax\": 3.5}"), KD_EINPUT, "\"nmax\": expected an integer");
+	expect_error("maxdist 0", S("{\"source_id\": 1, \"maxdist\": 0}"), KD_EINPUT,
+		     "\"maxdist\": must be greater than 0 and at most 2e+07 (metres)");
+	expect_error("maxdist negative", S("{\"source_id\": 1, \"maxdist\": -3}"), KD_EINPUT, "\"maxdist\": must be greater than 0");
+	expect_error("maxdist beyond the Earth", S("{\"source_id\": 1, \"maxdist\": 3e7}"), KD_EINPUT,
+		     "\"maxdist\": must be greater than 0");
+	expect_error("maxdist a string", S("{\"source_id\": 1, \"maxdist\": \"5km\"}"), KD_EINPUT, "\"maxdist\": expected a number");
+	expect_error("cv not a boolean", S("{\"source_id\": 1, \"cv\": 1}"), KD_EINPUT, "\"cv\": expected true or false");
+	expect_error("kriging.js with nmax", S("{\"source_id\": 1, \"method\": \"kriging.js\", \"nmax\": 8}"), KD_EINPUT,
+		     "\"kriging.js\" has no \"nmax\"");
+	expect_error("kriging.js with maxdist", S("{\"source_id\": 1, \"maxdist\": 800, \"method\": \"kriging.js\"}"),
+		     KD_EINPUT, "\"kriging.js\" has no \"maxdist\"");
+	expect_error("kriging.js with cv", S("{\"source_id\": 1, \"method\": \"kriging.js\", \"cv\": false}"), KD_EINPUT,
+		     "\"kriging.js\" has no cross-validation");
+	expect_error("longitude and latitude swapped",
+		     S("{\"index\":\"pm25\",\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":22.5,\"latitude\":113.9,\"value_air\":2},"
+		       "{\"longitude\":22.6,\"latitude\":113.8,\"value_air\":2}]}]}"),
+		     KD_EINPUT, "frames[0].points[0]: latitude 113.9 is outside -90..90 (longitude and latitude swapped?)");
+	expect_error("longitude 500",
+		     S("{\"index\":\"pm25\",\"frames\":[{\"pubtime\":\"t\",\"points\":[{\"longitude\":113.9,\"latitude\":22.5,\"value_air\":2},"
+		       "{\"longitude\":500,\"latitude\":22.5,\"value_air\":2}]}]}"),
+		     KD_EINPUT, "frames[0].points[1]: longitude 500 is outside -180..180 (longitude and latitude swapped?)");
 
 	/* Issue 13: parsing holes. */
 	tap_ok(parse(&t, S("\xef\xbb\xbf{\"source_id\": 3}"), &e) == 0 && t.kind == TRIGGER_SOURCE && t.source_id == 3,
@@ -170,6 +195,14 @@ int main(void)
 		expect_error("over-long", big, n, KD_ELIMIT, "too large");
 		free(big);
 	}
+
+	tap_ok(parse(&t, S("{\"source_id\": 42, \"nmax\": 24, \"maxdist\": 2500.5, \"cv\": false}"), &e) == 0 &&
+		       t.nmax == 24 && t.maxdist == 2500.5 && t.cv == 0,
+	       "nmax, maxdist and cv read (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("{\"source_id\": 42}"), &e) == 0 && t.nmax == 0 && isinf(t.maxdist) && t.cv == -1,
+	       "without them: no nmax, no maxdist, cv unset (%s)", e.msg);
+	trigger_release(&t);
 
 	tap_ok(parse(&t, S("{\"source_id\": 42, \"req\": \"r1\", \"key\": \"k\", \"priority\": 7, \"grid\": true}"), &e) == 0 &&
 	       t.kind == TRIGGER_SOURCE && t.source_id == 42 && t.priority == 7 && t.grid == 1 &&

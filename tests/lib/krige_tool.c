@@ -7,6 +7,8 @@
  *   kjsvariogram NUGGET RANGE SILL  (kriging.js: fixed variogram, no fit)
  *   sigma2 S / alpha A              (kriging.js, defaults 0 and 100)
  *   variance 1                      (ordinary: also print variances)
+ *   nmax N / maxdist D              (ordinary: local neighbourhood, gstat's)
+ *   cv 1                            (ordinary: leave-one-out cross-validation)
  *   s X Y Z                         (a station)
  *   p X Y                           (a query point)
  * Output lines:
@@ -16,9 +18,12 @@
  *   kjs NUGGET RANGE SILL A                       (kriging.js)
  *   warning TEXT                                  (kriging.js, if any)
  *   p X Y VALUE [VARIANCE]
+ *   cv I PREDICTION VARIANCE                      (cv 1: station I left out)
+ *   cvstat N ME MAE RMSE MSDR                     (cv 1)
  * Errors go to stderr as "error: message" with exit status 1. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +58,33 @@ static int fail(const char *msg)
 	return 1;
 }
 
+static int print_cv(const struct krige *k, size_t n)
+{
+	double *p = malloc(n * sizeof(double)), *v = malloc(n * sizeof(double));
+	struct krige_cv cv;
+	struct error e = { 0 };
+	int rc = 0;
+
+	if (!p || !v)
+		rc = fail("out of memory");
+	else if (krige_cv(k, 2, p, v, &cv, &e))
+		rc = fail(e.msg);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		printf("cv %zu %.17g %.17g\n", i, p[i], v[i]);
+	if (rc == 0)
+		printf("cvstat %zu %.17g %.17g %.17g %.17g\n", cv.n, cv.me, cv.mae, cv.rmse, cv.msdr);
+	free(p);
+	free(v);
+	return rc;
+}
+
 int main(void)
 {
 	struct vec sx = { 0 }, sy = { 0 }, sz = { 0 }, px = { 0 }, py = { 0 };
 	char line[1024], method[32] = "ordinary", model_name[32] = "exponential";
 	double vg[3] = { 0 }, kv[3] = { 0 }, sigma2 = 0, alpha = 100;
-	int have_vg = 0, have_kv = 0, want_var = 0, rc = 0;
+	int have_vg = 0, have_kv = 0, want_var = 0, want_cv = 0, rc = 0;
+	struct krige_opts ko = { 0, 0, 0, INFINITY };
 	enum vgm_model model;
 	struct error e = { 0 };
 
@@ -78,7 +104,8 @@ int main(void)
 		} else if (sscanf(line, "kjsvariogram %lf %lf %lf", &kv[0], &kv[1], &kv[2]) == 3) {
 			have_kv = 1;
 		} else if (sscanf(line, "sigma2 %lf", &sigma2) == 1 || sscanf(line, "alpha %lf", &alpha) == 1 ||
-			   sscanf(line, "variance %d", &want_var) == 1) {
+			   sscanf(line, "variance %d", &want_var) == 1 || sscanf(line, "cv %d", &want_cv) == 1 ||
+			   sscanf(line, "nmax %zu", &ko.nmax) == 1 || sscanf(line, "maxdist %lf", &ko.maxdist) == 1) {
 			continue;
 		} else if (line[0] != '#' && line[0] != '\n') {
 			return fail("unrecognised input line");
@@ -124,7 +151,9 @@ int main(void)
 		       have_vg ? 0 : info.fitted);
 		if (!have_vg)
 			printf("fit %.17g %.17g %d %s\n", info.cutoff, info.width, info.nbins, info.note);
-		if (krige_new(&k, &v, &s, want_var, &e)) {
+		ko.variance = want_var;
+		ko.cv = want_cv;
+		if (krige_open(&k, &v, &s, &ko, &e)) {
 			stations_release(&s);
 			return fail(e.msg);
 		}
@@ -133,6 +162,11 @@ int main(void)
 			if (want_var)
 				printf(" %.17g", krige_variance(k, px.v[i], py.v[i]));
 			printf("\n");
+		}
+		if (want_cv && print_cv(k, s.n)) {
+			krige_free(k);
+			stations_release(&s);
+			return 1;
 		}
 		krige_free(k);
 		stations_release(&s);

@@ -1,0 +1,65 @@
+#!/bin/sh
+# bench/local.sh - local-neighbourhood kriging against R gstat's local
+# kriging, on the same stations, variogram and cells (run by `make bench`
+# from the build tree).
+#
+# bench/local_bench: 10,000 stations spread over the Nanshan box, the
+# Nanshan grid 1000 pixels wide (337,280 inside cells), exponential
+# variogram (nugget 20, psill 400, range a tenth of the box width), nmax 32,
+# prediction + variance, at 1 thread and all; then leave-one-out
+# cross-validation of the 10,000 stations.  gstat (apt r-cran-gstat):
+# krige(z ~ 1, d, cells, model, nmax = 32) with the same x, y in metres, on
+# every 100th inside cell (3,373 cells; its cost per cell does not depend
+# on which).  The ratio is cells per second, wall clock, in this run (the
+# machine's other load hits both), and per CPU-second (one of our threads
+# against gstat), which a loaded machine disturbs less.  Also N = 1000 globally and locally (the
+# --global-max default).
+set -u
+BIN=${LOCAL_BENCH:-./bench/local_bench}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$BIN" ] || { echo "bench/local.sh: build first (make)"; exit 1; }
+DIR=$(mktemp -d ./bench-local.XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+
+echo "== local kriging: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
+"$BIN" "$SRC/contrib/data/nanshan.geojson" "$DIR" 10000 1000 >"$DIR/ours" || { echo "local_bench failed"; exit 1; }
+sed 's/^/  /' "$DIR/ours"
+
+have_gstat() { Rscript -e 'suppressPackageStartupMessages(library(gstat))' >/dev/null 2>&1; }
+if ! have_gstat && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y r-cran-gstat >/dev/null 2>&1
+fi
+if ! have_gstat; then
+	echo "gstat: R package gstat not installed and could not be installed; no ratio"
+	exit 0
+fi
+cat >"$DIR/gstat.R" <<'REOF'
+suppressPackageStartupMessages({ library(sp); library(gstat) })
+a <- commandArgs(TRUE); dir <- a[1]; rng <- as.numeric(a[2])
+d <- read.table(file.path(dir, "st.10000"), col.names = c("x", "y", "z"))
+p <- read.table(file.path(dir, "cells"), col.names = c("x", "y"))
+coordinates(d) <- ~x + y
+coordinates(p) <- ~x + y
+m <- vgm(400, "Exp", rng, 20)
+t <- system.time(k <- krige(z ~ 1, d, p, model = m, nmax = 32, debug.level = 0))
+cat(sprintf("gstat %d %.6f %.6f\n", length(p), t[["elapsed"]], t[["user.self"]] + t[["sys.self"]]))
+REOF
+range=$(awk '$1 == "variogram" { print $4 }' "$DIR/ours")
+Rscript "$DIR/gstat.R" "$DIR" "$range" >"$DIR/gstat" 2>"$DIR/gstat.err" ||
+	{ echo "gstat run failed:"; sed 's/^/  /' "$DIR/gstat.err"; exit 1; }
+sed 's/^/  /' "$DIR/gstat"
+cat "$DIR/ours" "$DIR/gstat" | awk '
+$1 == "local" && $2 == 10000 { r = $5 / $6; if (r > best) { best = r; bt = $4 }; if ($4 == 1) cpu1 = $5 / $7 }
+$1 == "cv" && $2 == 10000 { cv = $4 }
+$1 == "local" && $2 == 1000 && $4 == 1 { l1000 = $6 }
+$1 == "global" && $2 == 1000 { g1000 = $4; gcv1000 = $5 }
+$1 == "gstat" { gs = $2 / $3; gcpu = $2 / $4 }
+END {
+	printf "10,000 stations, nmax 32, prediction + variance, 1000-px frame:\n"
+	printf "  ours %.0f cells/s (%d threads, wall; %.0f cells per CPU-second at 1 thread)\n", best, bt, cpu1
+	printf "  gstat krige(nmax = 32) %.0f cells/s (%.0f cells per CPU-second)\n", gs, gcpu
+	printf "  ratio %.1fx wall (goal >= 50x); per CPU-second, one of our threads: %.1fx\n", best / gs, cpu1 / gcpu
+	printf "  leave-one-out cross-validation of the 10,000 stations: %.2f s\n", cv
+	printf "1,000 stations, 1000-px frame: global prediction %.2f s + cv %.2f s; local nmax 32 with variance %.2f s\n",
+		g1000, gcv1000, l1000
+}'

@@ -1,0 +1,141 @@
+/* system.c - see system.h.  With C = L L^T, u = L^-1 1 and w = L^-1 z:
+ * b = u.w / u.u and a = L^-T (b u - w) (krige.c explains why). */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "linalg.h"
+#include "system.h"
+
+#define RCOND_MIN KSYS_RCOND_MIN
+
+void ksys_release(struct ksys *s)
+{
+	free(s->sx);
+	free(s->sy);
+	free(s->z);
+	free(s->l);
+	free(s->u);
+	free(s->a);
+	free(s->rinv);
+	free(s->work);
+	memset(s, 0, sizeof(*s));
+}
+
+int ksys_reserve(struct ksys *s, size_t n, struct error *e)
+{
+	if (n <= s->cap)
+		return 0;
+	if (n > ((size_t)-1 / sizeof(double)) / n)
+		return error_set(e, KD_ELIMIT, "too many stations for the kriging matrix: %zu", n);
+	ksys_release(s);
+	s->sx = malloc(n * sizeof(double));
+	s->sy = malloc(n * sizeof(double));
+	s->z = malloc(n * sizeof(double));
+	s->l = malloc(n * n * sizeof(double));
+	s->u = malloc(n * sizeof(double));
+	s->a = malloc(n * sizeof(double));
+	s->rinv = malloc(n * sizeof(double));
+	s->work = malloc(3 * n * sizeof(double));
+	if (!s->sx || !s->sy || !s->z || !s->l || !s->u || !s->a || !s->rinv || !s->work) {
+		ksys_release(s);
+		return error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
+	}
+	s->cap = n;
+	return 0;
+}
+
+static double cov(const struct variogram *v, double h)
+{
+	return v->nugget + v->psill - variogram_gamma(v, h);
+}
+
+int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
+{
+	size_t n = s->n;
+	double *c = s->l, *w = s->work, anorm, rcond, utw = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i * n + i] = cov(v, 0.0);
+		for (size_t j = 0; j < i; j++) {
+			double dx = s->sx[i] - s->sx[j], dy = s->sy[i] - s->sy[j];
+
+			c[i * n + j] = c[j * n + i] = cov(v, sqrt(dx * dx + dy * dy));
+		}
+	}
+	anorm = mat_norm1(c, n);
+	if (chol_factor(c, n))
+		return error_set(e, KD_EINPUT,
+				 "the kriging system is singular: the %s covariance matrix of the %zu stations is "
+				 "not positive definite (stations too close together for this variogram; a nugget > 0 "
+				 "or another model helps)",
+				 vgm_model_name(v->model), n);
+	rcond = chol_rcond(c, n, anorm, s->work);
+	if (!(rcond >= RCOND_MIN))
+		return error_set(e, KD_EINPUT,
+				 "the kriging system is too ill-conditioned (reciprocal condition %.3g < %g) for the "
+				 "%s model with nugget %g, psill %g, range %g m at %zu stations; a nugget > 0 or "
+				 "another model helps",
+				 rcond, RCOND_MIN, vgm_model_name(v->model), v->nugget, v->psill, v->range, n);
+	for (size_t i = 0; i < n; i++)
+		s->u[i] = 1.0;
+	chol_forward(c, n, s->u, s->u);
+	chol_forward(c, n, s->z, w);
+	s->utu = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		s->utu += s->u[i] * s->u[i];
+		utw += s->u[i] * w[i];
+	}
+	s->b = utw / s->utu;
+	for (size_t i = 0; i < n; i++)
+		w[i] = s->b * s->u[i] - w[i];
+	chol_backward(c, n, w, s->a);
+	s->suma = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		s->rinv[i] = 1.0 / c[i * n + i];
+		s->suma += s->a[i];
+	}
+	return 0;
+}
+
+void ksys_model(const struct ksys *s, const struct variogram *v, struct kmodel *m)
+{
+	*m = (struct kmodel){ (int)v->model, s->n, s->sx, s->sy, s->a, s->b, v->nugget, v->psill, v->range,
+			      v->nugget + v->psill, s->suma, s->l, s->u, s->rinv, s->utu };
+}
+
+int ksys_inverse_diag(const struct ksys *s, double *out, struct error *e)
+{
+	size_t n = s->n;
+	double *x = malloc((n ? n : 1) * sizeof(double)), *cu = malloc((n ? n : 1) * sizeof(double));
+
+	if (!x || !cu) {
+		free(x);
+		free(cu);
+		return error_set(e, KD_ENOMEM, "out of memory for cross-validation of %zu stations", n);
+	}
+	/* (C^-1)_ii = |L^-1 e_i|^2: forward substitution from row i on. */
+	for (size_t i = 0; i < n; i++) {
+		double d = 0.0;
+
+		for (size_t r = i; r < n; r++) {
+			const double *lr = s->l + r * n;
+			double t = r == i ? 1.0 : 0.0;
+
+			for (size_t k = i; k < r; k++)
+				t -= lr[k] * x[k];
+			x[r] = t / lr[r];
+			d += x[r] * x[r];
+		}
+		out[i] = d;
+	}
+	chol_backward(s->l, n, s->u, cu); /* C^-1 1 */
+	for (size_t i = 0; i < n; i++)
+		out[i] -= cu[i] * cu[i] / s->utu;
+	free(x);
+	free(cu);
+	return 0;
+}

@@ -1,0 +1,280 @@
+/* test_local.c - the local neighbourhood and cross-validation of the
+ * kriging core against independent computations (TAP): a brute-force
+ * neighbour choice kriged globally, leave-one-out by refitting without the
+ * station, and thread independence.  gstat agreement is
+ * tests/krige/gstat-local.test. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "krige.h"
+#include "raster.h"
+#include "tap.h"
+
+#define W 48
+#define H 36
+
+static unsigned long rng = 12345;
+
+static double urand(void)
+{
+	rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static struct stations mk(const double *x, const double *y, const double *z, size_t n)
+{
+	struct stations s;
+	struct error e = { 0 };
+
+	if (stations_clean(&s, x, y, z, n, &e))
+		tap_ok(0, "stations_clean: %s", e.msg);
+	return s;
+}
+
+/* A W x H grid about 4.4 x 3.6 km, every cell inside. */
+static void mkgrid(struct grid *g, size_t *spans, struct span *sp)
+{
+	memset(g, 0, sizeof(*g));
+	g->west = 113.88;
+	g->east = 113.92;
+	g->south = 22.49;
+	g->width = W;
+	g->height = H;
+	g->dx = (g->east - g->west) / g->width;
+	g->dy = g->dx;
+	g->north = g->south + g->height * g->dy;
+	g->lon0 = (g->west + g->east) / 2;
+	g->lat0 = (g->south + g->north) / 2;
+	g->kx = EARTH_RADIUS_M * cos(g->lat0 * M_PI / 180) * M_PI / 180;
+	g->ky = EARTH_RADIUS_M * M_PI / 180;
+	for (int r = 0; r <= H; r++)
+		spans[r] = (size_t)r;
+	for (int r = 0; r < H; r++)
+		sp[r] = (struct span){ 0, W };
+	g->row_span = spans;
+	g->span = sp;
+}
+
+/* Stations in two clusters, so a short maxdist leaves cells without any. */
+static struct stations clustered(size_t n)
+{
+	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), *z = malloc(n * sizeof(double));
+	struct stations s;
+
+	for (size_t i = 0; i < n; i++) {
+		double cx = i % 2 ? -1200 : 900, cy = i % 2 ? -800 : 700;
+
+		x[i] = cx + (urand() - 0.5) * 1400;
+		y[i] = cy + (urand() - 0.5) * 1200;
+		z[i] = 30 + 0.004 * x[i] + 8 * sin(y[i] / 500) + urand();
+	}
+	s = mk(x, y, z, n);
+	free(x);
+	free(y);
+	free(z);
+	return s;
+}
+
+static void test_threads_nodata(void)
+{
+	struct variogram v = { VGM_EXPONENTIAL, 0.5, 20.0, 700.0 };
+	struct krige_opts o = { 1, 1, 12, 600.0 };
+	struct stations s = clustered(400);
+	struct krige *k = NULL;
+	struct error e = { 0 };
+	struct grid g;
+	size_t spans[H + 1], cells = (size_t)W * H, nodata = 0, bad = 0, diff = 0;
+	struct span sp[H];
+	double *val[3], *var[3];
+	int threads[3] = { 1, 2, 4 }, same = 1;
+
+	mkgrid(&g, spans, sp);
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_is_local(k), "local: nmax 12, maxdist 600 m (%s)", e.msg);
+	if (!k) {
+		stations_release(&s);
+		return;
+	}
+	for (int t = 0; t < 3; t++) {
+		val[t] = malloc(cells * sizeof(double));
+		var[t] = malloc(cells * sizeof(double));
+		tap_ok(krige_grid(k, &g, val[t], var[t], threads[t], &e) == 0, "local krige_grid, %d thread(s)",
+		       threads[t]);
+	}
+	for (int t = 1; t < 3; t++)
+		same &= memcmp(val[0], val[t], cells * sizeof(double)) == 0 &&
+			memcmp(var[0], var[t], cells * sizeof(double)) == 0;
+	tap_ok(same, "local: values and variances bit-identical for 1, 2 and 4 threads");
+	for (int r = 0; r < H; r++)
+		for (int c = 0; c < W; c++) {
+			size_t i = (size_t)r * W + c;
+			double x = grid_x(&g, grid_lon(&g, c)), y = grid_y(&g, grid_lat(&g, r)), near = INFINITY;
+
+			for (size_t j = 0; j < s.n; j++)
+				near = fmin(near, hypot(x - s.x[j], y - s.y[j]));
+			if (isnan(val[0][i]) || isnan(var[0][i])) {
+				nodata++;
+				bad += !(isnan(val[0][i]) && isnan(var[0][i]) && near > 600.0);
+			} else {
+				bad += !(near <= 600.0);
+				diff += !(val[0][i] == krige_predict(k, x, y) && var[0][i] == krige_variance(k, x, y));
+			}
+		}
+	tap_ok(nodata > 0 && nodata < cells, "some cells (%zu of %zu) have no station within maxdist", nodata, cells);
+	tap_ok(bad == 0, "NaN value and variance exactly where no station is within 600 m (%zu wrong)", bad);
+	tap_ok(diff == 0, "every other cell equals krige_predict/krige_variance at its centre (%zu differ)", diff);
+	{
+		double *p1 = malloc(s.n * sizeof(double)), *v1 = malloc(s.n * sizeof(double));
+		double *p4 = malloc(s.n * sizeof(double)), *v4 = malloc(s.n * sizeof(double));
+		struct krige_cv c1 = { 0 }, c4 = { 0 };
+		int rc = krige_cv(k, 1, p1, v1, &c1, &e) || krige_cv(k, 4, p4, v4, &c4, &e);
+
+		tap_ok(rc == 0 && memcmp(p1, p4, s.n * sizeof(double)) == 0 && memcmp(v1, v4, s.n * sizeof(double)) == 0 &&
+			       memcmp(&c1, &c4, sizeof(c1)) == 0 && c1.n > 0 && c1.n <= s.n,
+		       "local cv: the same with 1 and 4 threads (n %zu of %zu)", c1.n, s.n);
+		free(p1);
+		free(v1);
+		free(p4);
+		free(v4);
+	}
+	for (int t = 0; t < 3; t++) {
+		free(val[t]);
+		free(var[t]);
+	}
+	krige_free(k);
+	stations_release(&s);
+}
+
+/* Stations on a 100 m lattice: many equal distances, so the nmax nearest
+ * depend on the tie rule (station order).  The local prediction must equal
+ * global kriging of the stations chosen by brute force. */
+static void test_ties(void)
+{
+	struct variogram v = { VGM_SPHERICAL, 0.1, 5.0, 450.0 };
+	double x[64], y[64], z[64], qx[] = { 0, 50, 100, 150, 250, 1000 }, qy[] = { 0, 50, 0, 100, 350, -500 };
+	size_t order[64], nq = sizeof(qx) / sizeof(qx[0]), nmax = 7;
+	struct stations s;
+	struct krige *k = NULL;
+	struct krige_opts o = { 1, 0, 7, INFINITY };
+	struct error e = { 0 };
+	double worst = 0;
+
+	for (int i = 0; i < 64; i++) {
+		x[i] = (i % 8) * 100.0 - 300;
+		y[i] = (i / 8) * 100.0 - 300;
+		z[i] = 10 + sin(i * 1.7) * 4;
+	}
+	s = mk(x, y, z, 64);
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0, "lattice, nmax 7 (%s)", e.msg);
+	for (size_t q = 0; k && q < nq; q++) {
+		double sx[7], sy[7], sz[7], d[64];
+		struct stations sub;
+		struct krige *g = NULL;
+		size_t m = 0;
+
+		for (size_t i = 0; i < 64; i++) {
+			d[i] = (qx[q] - s.x[i]) * (qx[q] - s.x[i]) + (qy[q] - s.y[i]) * (qy[q] - s.y[i]);
+			order[i] = i;
+		}
+		/* selection by (distance, index), then back to index order */
+		for (size_t a = 0; a < nmax; a++)
+			for (size_t b = a + 1; b < 64; b++)
+				if (d[order[b]] < d[order[a]] || (d[order[b]] == d[order[a]] && order[b] < order[a])) {
+					size_t t = order[a];
+					order[a] = order[b];
+					order[b] = t;
+				}
+		for (size_t i = 0; i < 64; i++)
+			for (size_t a = 0; a < nmax; a++)
+				if (order[a] == i) {
+					sx[m] = s.x[i];
+					sy[m] = s.y[i];
+					sz[m++] = s.z[i];
+				}
+		sub = mk(sx, sy, sz, m);
+		if (krige_new(&g, &v, &sub, 1, &e) == 0) {
+			double dp = fabs(krige_predict(k, qx[q], qy[q]) - krige_predict(g, qx[q], qy[q]));
+			double dv = fabs(krige_variance(k, qx[q], qy[q]) - krige_variance(g, qx[q], qy[q]));
+
+			worst = fmax(worst, fmax(dp, dv));
+		} else {
+			worst = INFINITY;
+		}
+		krige_free(g);
+		stations_release(&sub);
+	}
+	tap_ok(worst <= 1e-12, "ties by station order: equal to global kriging of the brute-force choice (%g)", worst);
+	krige_free(k);
+	stations_release(&s);
+}
+
+/* The closed form against leaving each station out and kriging again. */
+static void test_cv_global(void)
+{
+	struct variogram v = { VGM_GAUSSIAN, 0.3, 12.0, 900.0 };
+	struct stations s = clustered(60), rest;
+	struct krige_opts o = { 0, 1, 0, INFINITY };
+	struct krige *k = NULL;
+	struct krige_cv cv;
+	struct error e = { 0 };
+	double pred[60], var[60], worst = 0, se = 0, sd = 0;
+
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && !krige_is_local(k), "global, cv kept (%s)", e.msg);
+	tap_ok(k && krige_cv(k, 1, pred, var, &cv, &e) == 0, "krige_cv, global (%s)", e.msg);
+	for (size_t i = 0; k && i < s.n; i++) {
+		struct krige *g = NULL;
+		double x[60], y[60], z[60], p, q;
+		size_t m = 0;
+
+		for (size_t j = 0; j < s.n; j++)
+			if (j != i) {
+				x[m] = s.x[j];
+				y[m] = s.y[j];
+				z[m++] = s.z[j];
+			}
+		rest = mk(x, y, z, m);
+		if (krige_new(&g, &v, &rest, 1, &e) == 0) {
+			p = krige_predict(g, s.x[i], s.y[i]);
+			q = krige_variance(g, s.x[i], s.y[i]);
+			worst = fmax(worst, fmax(fabs(p - pred[i]) / 10, fabs(q - var[i]) / 12.3));
+			se += (s.z[i] - p) * (s.z[i] - p);
+			sd += (s.z[i] - p) * (s.z[i] - p) / q;
+		} else {
+			worst = INFINITY;
+		}
+		krige_free(g);
+		stations_release(&rest);
+	}
+	tap_ok(worst <= 1e-9, "closed form = kriging without the station, every station (%g)", worst);
+	tap_ok(k && cv.n == s.n && fabs(cv.rmse - sqrt(se / s.n)) <= 1e-9 * cv.rmse &&
+		       fabs(cv.msdr - sd / s.n) <= 1e-9 * cv.msdr,
+	       "n, rmse, msdr as computed by hand (%g %g)", k ? cv.rmse : 0, k ? cv.msdr : 0);
+	krige_free(k);
+	o.cv = 0;
+	k = NULL;
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_cv(k, 1, pred, var, &cv, &e) == KD_EINTERNAL,
+	       "global without cv or variance: krige_cv refuses");
+	krige_free(k);
+	o.maxdist = 0;
+	k = NULL;
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == KD_EINPUT && !k, "maxdist 0 refused: %s", e.msg);
+	o.maxdist = INFINITY;
+	o.nmax = 60;
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && !krige_is_local(k), "nmax >= stations is global");
+	krige_free(k);
+	tap_ok(krige_local_cost(1000, 10000, 32) > krige_local_cost(1000, 10000, 16) &&
+		       krige_local_cost(1000, 10, 32) == krige_local_cost(1000, 10, 0),
+	       "cost grows with nmax and is capped by the stations");
+	stations_release(&s);
+}
+
+int main(void)
+{
+	test_threads_nodata();
+	test_ties();
+	test_cv_global();
+	return tap_done();
+}
