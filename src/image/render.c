@@ -87,6 +87,9 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 	return 0;
 }
 
+static void pick_nbhd(const struct render_opts *o, const struct trigger *t, size_t n, struct krige_opts *ko,
+		      int *is_auto);
+
 int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e)
 {
 	const struct trigger *t = j->options;
@@ -106,7 +109,14 @@ int render_job_cost(const struct render_opts *o, const struct render_job *j, dou
 	boundary_release(&own);
 	for (size_t i = 0; i < j->frames->n; i++) {
 		struct krige_cost_frame f = { 0, j->frames->frame[i].n, t->variance, 0 };
+		struct krige_opts ko = { 0 };
+		int is_auto;
 
+		/* The neighbourhood the renderer will pick: nmax stations a cell
+		 * (maxdist alone bounds nothing: every station may be in range). */
+		pick_nbhd(o, t, f.stations, &ko, &is_auto);
+		if (ko.nmax && ko.nmax < f.stations)
+			f.neighbours = ko.nmax;
 		f.cells = cells < 1e18 ? (size_t)cells : (size_t)1e18;
 		*cost += krige_cost(&f);
 	}

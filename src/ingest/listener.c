@@ -46,6 +46,7 @@
 #include "error.h"
 #include "listener.h"
 #include "log.h"
+#include "lsock.h"
 #include "queue.h"
 #include "render.h"
 #include "trigger.h"
@@ -123,96 +124,6 @@ void listener_opts_default(struct listener_opts *o)
 	trigger_limits_default(&o->lim);
 	queue_opts_default(&o->queue);
 	o->queue.create = 1; /* only listen, drain and serve create or migrate a queue */
-}
-
-/* ---- socket ---------------------------------------------------------- */
-
-/* systemd socket activation: fd 3 when LISTEN_PID is us.  1 if inherited. */
-static int inherited_socket(int *fd, struct error *e)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	int type = 0, domain = 0;
-	socklen_t l = sizeof(type);
-
-	if (!pid || !fds || atoll(pid) != (long long)getpid() || atoi(fds) < 1)
-		return 0;
-	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_DGRAM)
-		return error_set(e, KD_EINPUT, "inherited fd 3 is not a datagram socket");
-	l = sizeof(domain);
-	if (getsockopt(3, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 || domain != AF_UNIX)
-		return error_set(e, KD_EINPUT, "inherited fd 3 is not a Unix socket");
-	/* Children (none today) must not think the socket is theirs. */
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	*fd = 3;
-	return 1;
-}
-
-static int make_addr(const char *path, struct sockaddr_un *sa, struct error *e)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (!path || !*path)
-		return error_set(e, KD_EINPUT, "no socket path (--socket)");
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return error_set(e, KD_EINPUT, "socket path too long: %s", path);
-	memcpy(sa->sun_path, path, strlen(path));
-	return 0;
-}
-
-/* Create the socket at path.  An existing file is replaced only if it is a
- * socket nobody listens on (connect() refused): never another file, never a
- * live listener's socket. */
-static int create_socket(const char *path, unsigned mode, int *out, struct error *e)
-{
-	struct sockaddr_un sa;
-	struct stat st;
-	mode_t old;
-	int fd, rc;
-
-	if ((rc = make_addr(path, &sa, e)) < 0)
-		return rc;
-	if (lstat(path, &st) == 0) {
-		int probe;
-
-		if (!S_ISSOCK(st.st_mode))
-			return error_set(e, KD_EINPUT, "%s exists and is not a socket: refusing to replace it",
-					 path);
-		if ((probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-			return error_set(e, KD_EIO, "socket: %s", strerror(errno));
-		rc = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
-		rc = rc == 0 ? 0 : errno;
-		close(probe);
-		if (rc == 0)
-			return error_set(e, KD_EINPUT, "%s: another listener is running on it", path);
-		if (rc != ECONNREFUSED)
-			return error_set(e, KD_EIO, "%s: %s", path, strerror(rc));
-		if (unlink(path) < 0 && errno != ENOENT)
-			return error_set(e, KD_EIO, "removing stale socket %s: %s", path, strerror(errno));
-		log_info("removed stale socket %s", path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return error_set(e, KD_EIO, "socket: %s", strerror(errno));
-	/* The file is created with the mode we want, not a wider one first:
-	 * startup is single-threaded, so changing the umask here is safe. */
-	old = umask((mode_t)(~mode & 0777));
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (rc < 0) {
-		error_set(e, KD_EIO, "bind %s: %s", path, strerror(errno));
-		close(fd);
-		return KD_EIO;
-	}
-	if (chmod(path, (mode_t)mode) < 0) {
-		error_set(e, KD_EIO, "chmod %s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return KD_EIO;
-	}
-	*out = fd;
-	return 0;
 }
 
 /* ---- reader thread --------------------------------------------------- */
@@ -859,11 +770,11 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 	}
 	if (rc < 0)
 		goto out;
-	if ((inherited = inherited_socket(&l->fd, e)) < 0) {
+	if ((inherited = lsock_inherited(&l->fd, e)) < 0) {
 		rc = inherited;
 		goto out;
 	}
-	if (!inherited && (rc = create_socket(o->socket_path, o->socket_mode, &l->fd, e)) < 0)
+	if (!inherited && (rc = lsock_create(o->socket_path, o->socket_mode, &l->fd, e)) < 0)
 		goto out;
 	/* SO_PASSCRED: every datagram carries the sender's kernel-checked
 	 * credentials (datagram sockets have no peer to ask). */
