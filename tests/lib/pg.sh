@@ -13,6 +13,23 @@
 #
 # PG_URI is the libpq URI krigd is given: postgresql:///DB?host=SOCKDIR&user=ROLE.
 
+# pg_gate: these tests start a PostgreSQL server and many krigd processes.
+# They run in CI's plain build; its sanitizer and portable builds (.ci/run)
+# skip them, visibly, to keep CI within its time (the SQLite suite covers
+# the shared job rules there).  KRIGD_PG_TESTS=1 runs them in any build,
+# KRIGD_PG_TESTS=0 skips them everywhere.
+pg_gate() {
+	grep -q '^#define HAVE_POSTGRESQL 1' "$top_builddir/config.h" ||
+		skip_all "krigd was configured without PostgreSQL (install libpq-dev, re-run configure)"
+	case ${KRIGD_PG_TESTS:-auto} in
+	0 | no) skip_all "KRIGD_PG_TESTS=0" ;;
+	1 | yes) return 0 ;;
+	esac
+	if grep -Eq -- '--enable-sanitizers|--disable-simd' "$top_builddir/config.status" 2>/dev/null; then
+		skip_all "PostgreSQL tests run in the plain build only (KRIGD_PG_TESTS=1 runs them here)"
+	fi
+}
+
 PG_BIN=
 PG_DIR=
 PG_SOCK=
