@@ -273,7 +273,7 @@ int callback_body(const struct callback_event *ev, char **out, size_t *len, stru
 	*len = 0;
 	if (!o)
 		return error_set(e, KD_ENOMEM, "out of memory");
-	/* Insertion order is the serialised order: keep DESIGN.md's. */
+	/* Insertion order is the serialised order: keep docs/DESIGN.md's. */
 	bad |= json_object_object_add(o, "job", json_object_new_int64(ev->job));
 	bad |= json_object_object_add(o, "state", ev->state ? json_object_new_string(ev->state) : NULL);
 	bad |= json_object_object_add(o, "source_id",

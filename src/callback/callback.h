@@ -1,5 +1,5 @@
 /* callback.h - building, signing and sending one job callback
- * (DESIGN.md "Callback").
+ * (docs/DESIGN.md "Callback").
  *
  * The outbox sender calls callback_post() once per attempt with the exact
  * body bytes stored in the outbox and a webhook-id that stays the same

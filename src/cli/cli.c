@@ -10,16 +10,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "trigger.h"
-
-int cli_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return (errno || end == s || *end || *out < lo || *out > hi) ? -1 : 0;
-}
+#include "log.h"
+#include "options.h"
+#include "queue.h"
 
 long cli_cores(void)
 {
@@ -33,35 +26,32 @@ long cli_cores(void)
 	return n > 0 ? n : 1;
 }
 
-int cli_trigger_limit(const char *cmd, const char *name, const char *arg, struct trigger_limits *lim)
+int cli_sync(const char *s, enum queue_durability *sync)
 {
-	long v;
-
-	if (strcmp(name, "max-json-depth") == 0) {
-		/* json_strict_check tracks at most 256 levels. */
-		if (cli_long(arg, 2, 256, &v) < 0)
-			goto bad;
-		lim->max_depth = (int)v;
-		return 1;
-	}
-	if (strcmp(name, "max-frames") == 0) {
-		if (cli_long(arg, 1, 1000000, &v) < 0)
-			goto bad;
-		lim->max_frames = (size_t)v;
-		return 1;
-	}
-	if (strcmp(name, "max-points") == 0) {
-		if (cli_long(arg, 3, 10000000, &v) < 0)
-			goto bad;
-		lim->max_points = (size_t)v;
-		return 1;
-	}
+	if (strcmp(s, "full") == 0)
+		*sync = QUEUE_DURABLE_POWER;
+	else if (strcmp(s, "normal") == 0)
+		*sync = QUEUE_DURABLE_CRASH;
+	else
+		return -1;
 	return 0;
-bad:
-	fprintf(stderr, "krigd %s: --%s: expected %s\n", cmd, name,
-		strcmp(name, "max-json-depth") == 0 ? "2 .. 256" :
-		strcmp(name, "max-frames") == 0 ? "1 .. 1000000" : "3 .. 10000000");
-	return -1;
+}
+
+int cli_log_level(const char *s)
+{
+	int l = log_level_parse(s);
+
+	if (l < 0)
+		return -1;
+	log_level = l;
+	return 0;
+}
+
+int cli_unhandled(struct opts *p, const struct opt_val *v)
+{
+	fprintf(p->err, "krigd %s: --%s is in the option table but this command does not handle it\n", p->cmd->name,
+		v->def->name);
+	return OPTS_BAD;
 }
 
 void cli_signals(void (*handler)(int))

@@ -3,9 +3,7 @@
 #ifndef KD_CLI_H
 #define KD_CLI_H
 
-/* A whole decimal number in [lo, hi]: 0 with *out set, -1 otherwise
- * (garbage, trailing text, overflow, out of range). */
-int cli_long(const char *s, long lo, long hi, long *out);
+#include "queue.h"
 
 /* Route SIGTERM and SIGINT to handler (which must only set a flag) and
  * ignore SIGPIPE, so a peer that hangs up is an error return, not a death. */
@@ -15,19 +13,17 @@ void cli_signals(void (*handler)(int));
  * cpusets count), at least 1: the budget workers x threads share. */
 long cli_cores(void);
 
-struct trigger_limits;
+struct opts;
+struct opt_val;
 
-/* The trigger limits listen and drain both take: when name is
- * "max-json-depth", "max-frames" or "max-points", set it in lim from arg
- * and return 1 (-1 with a message on stderr for a bad value, prefixed by
- * cmd); 0 for any other name. */
-#define CLI_LIMIT_OPTIONS \
-	{ "max-json-depth", required_argument, NULL, 0 }, { "max-frames", required_argument, NULL, 0 }, \
-	{ "max-points", required_argument, NULL, 0 }
-#define CLI_LIMIT_HELP \
-	"  --max-json-depth N     JSON nesting allowed in a trigger (32)\n" \
-	"  --max-frames N         frames per job (1000)\n" \
-	"  --max-points N         points (stations) per frame (10000)\n"
-int cli_trigger_limit(const char *cmd, const char *name, const char *arg, struct trigger_limits *lim);
+/* --synchronous: "full" or "normal" into *sync (QUEUE_SYNC_*); -1 else. */
+int cli_sync(const char *s, enum queue_durability *sync);
+
+/* --log-level: set the global log_level; -1 for an unknown level. */
+int cli_log_level(const char *s);
+
+/* An option of the command's table its switch has no case for (a bug in
+ * the command, said as such); returns OPTS_BAD. */
+int cli_unhandled(struct opts *p, const struct opt_val *v);
 
 #endif

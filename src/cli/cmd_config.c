@@ -9,78 +9,55 @@
 #include <string.h>
 
 #include "commands.h"
-#include "conffile.h"
+#include "options.h"
 
-static void config_usage(FILE *fp)
+static const struct opts_cmd config_cmd = {
+	"config", OPTC_CONFIG,
+	"usage: krigd config --check --config FILE [--for COMMAND] [OPTIONS]\n"
+	"\n"
+	"Validate a configuration file and print the settings it gives, merged with\n"
+	"any options on the command line (they override the file), one `key = value`\n"
+	"a line.  Exit status 0 if the file is valid, 1 if not, 2 on bad usage.\n"
+	"\n",
+	NULL,
+};
+
+/* One `key = value` line; quoted when the file syntax would trim it. */
+static void print_setting(const char *key, const char *v)
 {
-	fprintf(fp,
-		"usage: krigd config --check --config FILE [--for COMMAND] [OPTIONS]\n"
-		"\n"
-		"Validate a configuration file and print the settings it gives, merged with\n"
-		"any options on the command line (they override the file), one `key = value`\n"
-		"a line.  Exit status 0 if the file is valid, 1 if not, 2 on bad usage.\n"
-		"\n"
-		"  --check            validate and print (the only action)\n"
-		"  --for COMMAND      only the settings COMMAND would take (listen, drain, ...)\n"
-		"  --help             this text\n");
+	size_t n = strlen(v);
+
+	if (n && (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+		printf("%s = \"%s\"\n", key, v);
+	else
+		printf("%s = %s\n", key, v);
 }
 
 int cmd_config(int argc, char **argv)
 {
-	size_t nopt = 0;
-	const char **val;
+	const char *val[OPT__COUNT] = { NULL };
 	unsigned mask = ~0u;
-	int check = 0;
+	int check = 0, id;
+	struct opts p;
+	struct opt_val v;
 
-	while (conffile_options[nopt].name)
-		nopt++;
-	if (!(val = calloc(nopt, sizeof(*val)))) {
-		fprintf(stderr, "krigd config: out of memory\n");
-		return 1;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *eq;
-		const struct conffile_option *o;
-		char name[64];
-		size_t len;
-
-		if (strcmp(a, "--help") == 0) {
-			config_usage(stdout);
-			free(val);
-			return 0;
-		}
-		if (strcmp(a, "--check") == 0) {
+	opts_begin(&p, &config_cmd, argc, argv, OPTS_RAW);
+	while ((id = opts_next(&p, &v)) >= 0) {
+		if (id == OPT_CHECK)
 			check = 1;
-			continue;
-		}
-		if (strcmp(a, "--for") == 0) {
-			if (i + 1 >= argc || !(mask = conffile_command_bit(argv[++i]))) {
+		else if (id == OPT_FOR) {
+			if (!(mask = opts_command_bit(v.arg))) {
 				fprintf(stderr, "krigd config: --for takes a command that has options\n");
 				goto usage;
 			}
-			continue;
-		}
-		eq = strchr(a, '=');
-		len = eq ? (size_t)(eq - a) : strlen(a);
-		if (strncmp(a, "--", 2) != 0 || len - 2 >= sizeof(name)) {
-			fprintf(stderr, "krigd config: unexpected argument %s\n", a);
-			goto usage;
-		}
-		memcpy(name, a + 2, len - 2);
-		name[len - 2] = '\0';
-		if (!(o = conffile_option_find(name))) {
-			fprintf(stderr, "krigd config: unknown option %s\n", a);
-			goto usage;
-		}
-		if (o->has_arg && !eq && i + 1 >= argc) {
-			fprintf(stderr, "krigd config: %s needs a value\n", a);
-			goto usage;
-		}
-		if (!o->has_arg && eq) {
-			fprintf(stderr, "krigd config: %s takes no value\n", a);
-			goto usage;
-		}
-		val[o - conffile_options] = !o->has_arg ? "true" : eq ? eq + 1 : argv[++i];
+		} else
+			val[id] = v.arg ? v.arg : "true";
+	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
+	if (optind != argc) {
+		fprintf(stderr, "krigd config: unexpected argument %s\n", argv[optind]);
+		goto usage;
 	}
 	if (!check) {
 		fprintf(stderr, "krigd config: nothing to do (try --check)\n");
@@ -88,23 +65,15 @@ int cmd_config(int argc, char **argv)
 	}
 	printf("# effective settings: the file, then the command line (the last wins);\n"
 	       "# options not listed keep their built-in defaults (see krigd(1))\n");
-	for (size_t k = 0; k < nopt; k++) {
-		const char *v = val[k];
-		size_t n;
+	for (int k = 0; k < OPT__COUNT; k++) {
+		unsigned cmds;
 
-		if (!v || !(conffile_options[k].commands & mask))
-			continue;
-		n = strlen(v);
-		/* Quote what the file syntax would otherwise trim. */
-		if (n && (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t'))
-			printf("%s = \"%s\"\n", conffile_options[k].name, v);
-		else
-			printf("%s = %s\n", conffile_options[k].name, v);
+		/* getopt knows each key by its first row (opts_find_key's) */
+		if (val[k] && opts_find_key(opt_table[k].name, &cmds) == &opt_table[k] && (cmds & mask))
+			print_setting(opt_table[k].name, val[k]);
 	}
-	free(val);
 	return 0;
 usage:
-	config_usage(stderr);
-	free(val);
+	opts_usage(&config_cmd, stderr);
 	return 2;
 }

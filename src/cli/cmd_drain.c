@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "drain.h"
 #include "error.h"
 #include "log.h"
+#include "options.h"
 #include "outbox.h"
 #include "privdrop.h"
 #include "source.h"
@@ -32,54 +32,15 @@ static void on_signal(int sig)
 		stop = stop + 1;
 }
 
-static void drain_usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: krigd drain --db PATH --out DIR [OPTIONS]\n"
-		"\n"
-		"Claim jobs from the queue, render them, write source rows back, finish\n"
-		"them and deliver their callbacks, until SIGTERM or SIGINT.\n"
-		"\n"
-		"  --db PATH                  queue database\n"
-		"  --out DIR                  image directory\n"
-		"  --source SOURCE            source rows: a SQLite file, sqlite:PATH, http(s)://URL,\n"
-		"                             mysql://USER@HOST/DB?table=T (password: KRIGD_MYSQL_PASSWORD\n"
-		"                             or &password_file=F, never in the URL)\n"
-		"  --boundary FILE            district for source rows and jobs that name none\n"
-		"  --boundary-dir DIR         named boundaries (NAME.geojson)\n"
-		"  --callback URL             callback for jobs that name none\n"
-		"  --callback-secret-file F   whsec_ secret to sign callbacks with\n"
-		"  --callback-timeout SECONDS one callback attempt at most this long (default 15)\n"
-		"  --callback-backoff-base S  first callback retry delay, doubled per attempt (default 5)\n"
-		"  --callback-max-attempts N  then a callback is given up, state failed (default 12)\n"
-		"  --callback-senders N       callbacks delivered at once (default 4); one receiver\n"
-		"                             gets all of them but one, so it cannot stall the rest\n"
-		"  --url-prefix P             prepended to paths written into img_list\n"
-		"  --workers N                jobs rendered at once (default 1)\n"
-		"  --threads N                kriging threads per worker (default cores / workers)\n"
-		"  --lease SECONDS            lease of a claimed job (default 30)\n"
-		"  --backoff-base SECONDS     first retry delay, doubled per attempt (default 2; 0 for tests)\n"
-		"  --synchronous full|normal  queue durability (default full)\n"
-		"  --busy-timeout MS          wait for a locked database (default 5000)\n"
-		"  --max-pixels N             largest frame in cells (default 25000000)\n"
-		"  --max-json-depth N         JSON nesting allowed in a source row (32)\n"
-		"  --max-frames N             frames per source row (1000)\n"
-		"  --max-points N             points (stations) per frame of a source row (10000)\n"
-		"  --max-source-bytes BYTES   largest source response or ret_data (33554432)\n"
-		"  --callback-allow-hosts H,H deliver callbacks only to these host names\n"
-		"                             (default: any host but link-local and metadata)\n"
-		"  --legend                   draw the colour legend into the maps of jobs that\n"
-		"                             do not say (\"legend\": false in a job still wins)\n"
-		"  --source-timeout SECONDS   time-out of one HTTP source exchange (default 15)\n"
-		"  --max-scan-jobs N          jobs one ping may create (default 100000)\n"
-		"  --max-callback-body BYTES  larger callback bodies leave the images out (default 1048576)\n"
-		"  --user NAME                when started as root, become NAME once the database\n"
-		"                             and the output directory are open\n"
-		"  --no-callbacks             do not run the callback sender here\n"
-		"  --exit-when-idle           stop once nothing is pending, running or undelivered\n"
-		"  --log-level LEVEL          error, warning, notice, info (default), debug\n"
-		"  --help                     this text\n");
-}
+static const struct opts_cmd drain_cmd = {
+	"drain", OPTC_DRAIN,
+	"usage: krigd drain --db PATH --out DIR [OPTIONS]\n"
+	"\n"
+	"Claim jobs from the queue, render them, write source rows back, finish\n"
+	"them and deliver their callbacks, until SIGTERM or SIGINT.\n"
+	"\n",
+	NULL,
+};
 
 #define MAX_ALLOW_HOSTS 64
 
@@ -100,238 +61,178 @@ static int host_list(const char *arg, char **out, char *buf, size_t len)
 	return n ? 0 : -1;
 }
 
-int cmd_drain(int argc, char **argv)
-{
-	enum { O_CBSECRET = 256, O_URLPREFIX, O_BACKOFF, O_SYNC, O_BUSY, O_MAXPIX, O_NOCB, O_IDLE, O_LOGLEVEL,
-	       O_BDIR, O_CBTIMEOUT, O_CBBACKOFF, O_MAXSCAN, O_MAXCB, O_USER, O_SRCTMO, O_LEGEND, O_SENDERS, O_CBMAX, O_SRCBYTES, O_ALLOWHOSTS };
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "source", required_argument, NULL, 's' },
-		{ "boundary", required_argument, NULL, 'b' },
-		{ "boundary-dir", required_argument, NULL, O_BDIR },
-		{ "callback", required_argument, NULL, 'c' },
-		{ "callback-secret-file", required_argument, NULL, O_CBSECRET },
-		{ "callback-timeout", required_argument, NULL, O_CBTIMEOUT },
-		{ "callback-backoff-base", required_argument, NULL, O_CBBACKOFF },
-		{ "callback-senders", required_argument, NULL, O_SENDERS },
-		{ "callback-max-attempts", required_argument, NULL, O_CBMAX },
-		{ "url-prefix", required_argument, NULL, O_URLPREFIX },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "lease", required_argument, NULL, 'l' },
-		{ "backoff-base", required_argument, NULL, O_BACKOFF },
-		{ "synchronous", required_argument, NULL, O_SYNC },
-		{ "busy-timeout", required_argument, NULL, O_BUSY },
-		{ "max-pixels", required_argument, NULL, O_MAXPIX },
-		{ "no-callbacks", no_argument, NULL, O_NOCB },
-		{ "exit-when-idle", no_argument, NULL, O_IDLE },
-		{ "log-level", required_argument, NULL, O_LOGLEVEL },
-		{ "max-scan-jobs", required_argument, NULL, O_MAXSCAN },
-		{ "max-callback-body", required_argument, NULL, O_MAXCB },
-		{ "user", required_argument, NULL, O_USER },
-		{ "source-timeout", required_argument, NULL, O_SRCTMO },
-		{ "legend", no_argument, NULL, O_LEGEND },
-		{ "max-source-bytes", required_argument, NULL, O_SRCBYTES },
-		{ "callback-allow-hosts", required_argument, NULL, O_ALLOWHOSTS },
-		CLI_LIMIT_OPTIONS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+/* What the command line gives beyond struct drain_opts. */
+struct drain_cli {
 	struct drain_opts o;
-	struct privdrop pd = { 0 };
-	struct boundary b = BOUNDARY_INIT;
-	struct error e;
-	const char *bpath = NULL, *secret_file = NULL;
-	unsigned char *key = NULL;
-	size_t keylen = 0;
-	long n, threads = 0, cores = cli_cores();
-	int c, li = 0, rc = 1;
-	static char allow_buf[4096];
+	struct privdrop pd;
+	const char *bpath, *secret_file;
+	long threads; /* 0: cores / workers */
+	char allow_buf[4096];
 	char *allow[MAX_ALLOW_HOSTS + 1];
+};
 
-	drain_opts_default(&o);
-	error_clear(&e);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
-		switch (c) {
-		case 0:
-			if (cli_trigger_limit("drain", opts[li].name, optarg, &o.lim) < 0)
-				return 2;
-			break;
-		case O_SRCBYTES:
-			if (cli_long(optarg, 1024, 1L << 30, &n) < 0)
-				goto bad;
-			o.max_source_bytes = (size_t)n;
-			break;
-		case O_ALLOWHOSTS:
-			if (host_list(optarg, allow, allow_buf, sizeof(allow_buf)) < 0) {
-				fprintf(stderr, "krigd drain: --callback-allow-hosts: expected host names separated by "
-					"commas (at most %d)\n", MAX_ALLOW_HOSTS);
-				return 2;
-			}
-			o.callback.allow_hosts = (const char *const *)allow;
-			break;
-		case 'd': o.db_path = optarg; break;
-		case 'o': o.out_dir = optarg; break;
-		case 's':
-			if (source_spec_has_password(optarg)) {
-				fprintf(stderr, "krigd drain: --source: no password in the URL (every local user can "
-					"read a command line); use KRIGD_MYSQL_PASSWORD or &password_file=FILE\n");
-				return 2;
-			}
-			o.source = optarg;
-			break;
-		case 'b': bpath = optarg; break;
-		case O_BDIR: o.boundary_dir = optarg; break;
-		case 'c': o.callback_url = optarg; break;
-		case O_CBSECRET: secret_file = optarg; break;
-		case O_URLPREFIX: o.url_prefix = optarg; break;
-		case O_CBTIMEOUT:
-			/* A hanging receiver holds the sender this long per attempt
-			 * (never a worker: the sender is its own thread). */
-			if (cli_long(optarg, 1, 3600, &n) < 0)
-				goto bad;
-			o.callback.http.timeout_ms = n * 1000;
-			if (o.callback.http.connect_timeout_ms > n * 1000)
-				o.callback.http.connect_timeout_ms = n * 1000;
-			break;
-		case O_CBBACKOFF:
-			if (cli_long(optarg, 0, 86400, &n) < 0)
-				goto bad;
-			o.callback_backoff_base = n;
-			break;
-		case O_CBMAX:
-			if (cli_long(optarg, 1, 1000, &n) < 0)
-				goto bad;
-			o.callback_max_attempts = (int)n;
-			break;
-		case O_SENDERS:
-			if (cli_long(optarg, 1, DRAIN_MAX_SENDERS, &n) < 0)
-				goto bad;
-			o.callback_senders = (int)n;
-			break;
-		case 'w':
-			if (cli_long(optarg, 1, 256, &n) < 0)
-				goto bad;
-			o.workers = (int)n;
-			break;
-		case 't':
-			if (cli_long(optarg, 1, 1024, &threads) < 0)
-				goto bad;
-			break;
-		case 'l':
-			if (cli_long(optarg, 1, 86400, &n) < 0)
-				goto bad;
-			o.lease = (int)n;
-			break;
-		case O_BACKOFF:
-			if (cli_long(optarg, 0, 86400, &n) < 0)
-				goto bad;
-			o.queue.backoff_base = (double)n;
-			break;
-		case O_SYNC:
-			if (strcmp(optarg, "full") == 0)
-				o.queue.sync = QUEUE_SYNC_FULL;
-			else if (strcmp(optarg, "normal") == 0)
-				o.queue.sync = QUEUE_SYNC_NORMAL;
-			else
-				goto bad;
-			break;
-		case O_BUSY:
-			if (cli_long(optarg, 0, 3600000, &n) < 0)
-				goto bad;
-			o.queue.busy_timeout_ms = (int)n;
-			break;
-		case O_MAXPIX:
-			if (cli_long(optarg, 1, LONG_MAX, &n) < 0)
-				goto bad;
-			o.max_cells = (size_t)n;
-			break;
-		case O_MAXSCAN:
-			if (cli_long(optarg, 1, LONG_MAX, &n) < 0)
-				goto bad;
-			o.max_scan_jobs = (size_t)n;
-			break;
-		case O_MAXCB:
-			/* Room for the job id, state and error at least. */
-			if (cli_long(optarg, 1024, 1L << 30, &n) < 0)
-				goto bad;
-			o.max_callback_body = (size_t)n;
-			break;
-		case O_SRCTMO:
-			if (cli_long(optarg, 1, 3600, &n) < 0)
-				goto bad;
-			o.source_timeout_ms = n * 1000;
-			break;
-		case O_USER:
-			if (privdrop_lookup(&pd, optarg, &e) < 0) {
-				fprintf(stderr, "krigd drain: %s\n", e.msg);
-				return 2;
-			}
-			break;
-		case O_NOCB: o.deliver = 0; break;
-		case O_IDLE: o.exit_when_idle = 1; break;
-		case O_LEGEND: o.legend = 1; break;
-		case O_LOGLEVEL:
-			if ((log_level = log_level_parse(optarg)) < 0)
-				goto bad;
-			break;
-		case 'h':
-			drain_usage(stdout);
-			return 0;
-		default:
-			drain_usage(stderr);
-			return 2;
+/* Options about the callback sender; 1 if id is not one of them. */
+static int callback_option(struct opts *p, struct drain_cli *d, int id, const struct opt_val *v)
+{
+	struct drain_opts *o = &d->o;
+
+	switch (id) {
+	case OPT_CALLBACK: o->callback_url = v->arg; break;
+	case OPT_CALLBACK_SECRET_FILE: d->secret_file = v->arg; break;
+	case OPT_CALLBACK_TIMEOUT:
+		/* A hanging receiver holds the sender this long per attempt
+		 * (never a worker: the sender is its own thread). */
+		o->callback.http.timeout_ms = v->num * 1000;
+		if (o->callback.http.connect_timeout_ms > v->num * 1000)
+			o->callback.http.connect_timeout_ms = v->num * 1000;
+		break;
+	case OPT_CALLBACK_BACKOFF_BASE: o->callback_backoff_base = v->num; break;
+	case OPT_CALLBACK_MAX_ATTEMPTS: o->callback_max_attempts = (int)v->num; break;
+	case OPT_CALLBACK_SENDERS: o->callback_senders = (int)v->num; break;
+	case OPT_MAX_CALLBACK_BODY: o->max_callback_body = (size_t)v->num; break;
+	case OPT_NO_CALLBACKS: o->deliver = 0; break;
+	case OPT_CALLBACK_ALLOW_HOSTS:
+		if (host_list(v->arg, d->allow, d->allow_buf, sizeof(d->allow_buf)) < 0)
+			return opts_bad(p, v, "host names separated by commas (at most 64)");
+		o->callback.allow_hosts = (const char *const *)d->allow;
+		break;
+	default: return 1;
+	}
+	return 0;
+}
+
+/* One option into d: 0, or OPTS_BAD with the message printed. */
+static int drain_option(struct opts *p, struct drain_cli *d, int id, const struct opt_val *v)
+{
+	struct drain_opts *o = &d->o;
+	struct error e;
+
+	switch (id) {
+	case OPT_DB: o->db_path = v->arg; break;
+	case OPT_OUT: o->out_dir = v->arg; break;
+	case OPT_SOURCE:
+		if (source_spec_has_password(v->arg)) {
+			fprintf(stderr, "krigd drain: --source: no password in the URL (every local user can "
+				"read a command line); use KRIGD_MYSQL_PASSWORD or &password_file=FILE\n");
+			return OPTS_BAD;
 		}
+		o->source = v->arg;
+		break;
+	case OPT_BOUNDARY: d->bpath = v->arg; break;
+	case OPT_BOUNDARY_DIR: o->boundary_dir = v->arg; break;
+	case OPT_URL_PREFIX: o->url_prefix = v->arg; break;
+	case OPT_WORKERS: o->workers = (int)v->num; break;
+	case OPT_THREADS: d->threads = (long)v->num; break;
+	case OPT_LEASE: o->lease = (int)v->num; break;
+	case OPT_BACKOFF_BASE: o->queue.backoff_base = (double)v->num; break;
+	case OPT_SYNCHRONOUS:
+		if (cli_sync(v->arg, &o->queue.durability) < 0)
+			return opts_bad(p, v, "full or normal");
+		break;
+	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
+	case OPT_MAX_PIXELS: o->max_cells = (size_t)v->num; break;
+	case OPT_MAX_SCAN_JOBS: o->max_scan_jobs = (size_t)v->num; break;
+	case OPT_MAX_SOURCE_BYTES: o->max_source_bytes = (size_t)v->num; break;
+	case OPT_SOURCE_TIMEOUT: o->source_timeout_ms = (long)v->num * 1000; break;
+	case OPT_MAX_JSON_DEPTH: o->lim.max_depth = (int)v->num; break;
+	case OPT_MAX_FRAMES: o->lim.max_frames = (size_t)v->num; break;
+	case OPT_MAX_POINTS: o->lim.max_points = (size_t)v->num; break;
+	case OPT_USER:
+		error_clear(&e);
+		if (privdrop_lookup(&d->pd, v->arg, &e) < 0) {
+			fprintf(stderr, "krigd drain: %s\n", e.msg);
+			return OPTS_BAD;
+		}
+		break;
+	case OPT_EXIT_WHEN_IDLE: o->exit_when_idle = 1; break;
+	case OPT_LEGEND: o->legend = 1; break;
+	case OPT_LOG_LEVEL:
+		if (cli_log_level(v->arg) < 0)
+			return opts_bad(p, v, "error, warning, notice, info or debug");
+		break;
+	default: return callback_option(p, d, id, v) == 0 ? 0 : cli_unhandled(p, v);
 	}
-	if (!o.db_path || !o.out_dir || optind != argc) {
-		fprintf(stderr, "krigd drain: --db and --out are required\n");
-		drain_usage(stderr);
-		return 2;
-	}
+	return 0;
+}
+
+/* What the options name, opened: the callback secret, the boundary.
+ * 0, or the exit status. */
+static int drain_load(struct drain_cli *d, struct boundary *b, unsigned char **key, size_t *keylen)
+{
+	struct drain_opts *o = &d->o;
+	long cores = cli_cores();
+	struct error e;
+
+	error_clear(&e);
 	/* workers x threads never exceeds the cores unless asked to. */
-	o.threads = threads ? (int)threads : (int)(cores / o.workers > 0 ? cores / o.workers : 1);
-	if ((long)o.workers * o.threads > cores)
+	o->threads = d->threads ? (int)d->threads : (int)(cores / o->workers > 0 ? cores / o->workers : 1);
+	if ((long)o->workers * o->threads > cores)
 		log_warn("drain: %d workers x %d threads is more than the %ld CPUs this process may use; "
-			 "they will share them", o.workers, o.threads, cores);
-	if (o.callback_url && callback_url_check(o.callback_url, &o.callback, &e) < 0) {
+			 "they will share them", o->workers, o->threads, cores);
+	if (o->callback_url && callback_url_check(o->callback_url, &o->callback, &e) < 0) {
 		fprintf(stderr, "krigd drain: --callback: %s\n", e.msg);
 		return 2;
 	}
-	if (secret_file) {
-		if (callback_secret_load(secret_file, &key, &keylen, &e) < 0) {
+	if (d->secret_file) {
+		if (callback_secret_load(d->secret_file, key, keylen, &e) < 0) {
 			fprintf(stderr, "krigd drain: --callback-secret-file: %s\n", e.msg);
 			return 1;
 		}
-		o.secret = key;
-		o.secret_len = keylen;
+		o->secret = *key;
+		o->secret_len = *keylen;
 	}
-	if (bpath) {
-		if (boundary_from_file(&b, bpath, &e) < 0) {
-			fprintf(stderr, "krigd drain: --boundary %s: %s\n", bpath, e.msg);
-			goto out;
+	if (d->bpath) {
+		if (boundary_from_file(b, d->bpath, &e) < 0) {
+			fprintf(stderr, "krigd drain: --boundary %s: %s\n", d->bpath, e.msg);
+			return 1;
 		}
-		o.boundary = &b;
+		o->boundary = b;
 	}
+	return 0;
+}
 
-	pd.db_path = o.db_path;
-	pd.check_dir = o.out_dir;
-	o.after_open = privdrop_apply;
-	o.after_open_ctx = &pd;
+int cmd_drain(int argc, char **argv)
+{
+	static struct drain_cli d; /* the allow-list buffer is large */
+	struct boundary b = BOUNDARY_INIT;
+	struct opts p;
+	struct opt_val v;
+	struct error e;
+	unsigned char *key = NULL;
+	size_t keylen = 0;
+	int id, rc;
+
+	memset(&d, 0, sizeof(d));
+	drain_opts_default(&d.o);
+	opts_begin(&p, &drain_cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		if (drain_option(&p, &d, id, &v) < 0)
+			return 2;
+	if (opts_status(id) >= 0)
+		return opts_status(id);
+	if (!d.o.db_path || !d.o.out_dir || optind != argc) {
+		fprintf(stderr, "krigd drain: --db and --out are required\n");
+		opts_usage(&drain_cmd, stderr);
+		return 2;
+	}
+	if ((rc = drain_load(&d, &b, &key, &keylen)) != 0)
+		goto out;
+
+	d.pd.db_path = d.o.db_path;
+	d.pd.check_dir = d.o.out_dir;
+	d.o.after_open = privdrop_apply;
+	d.o.after_open_ctx = &d.pd;
 	cli_signals(on_signal);
 
-	if (drain_run(&o, &stop, &e) < 0) {
-		fprintf(stderr, "krigd drain: %s\n", e.msg);
-		goto out;
-	}
+	error_clear(&e);
 	rc = 0;
+	if (drain_run(&d.o, &stop, &e) < 0) {
+		fprintf(stderr, "krigd drain: %s\n", e.msg);
+		rc = 1;
+	}
 out:
 	boundary_release(&b);
 	if (key)
 		callback_secret_free(key, keylen);
 	return rc;
-bad:
-	fprintf(stderr, "krigd drain: bad option value: %s\n", optarg);
-	return 2;
 }

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +13,19 @@
 #include "commands.h"
 #include "error.h"
 #include "legend.h"
+#include "options.h"
 #include "outfile.h"
 #include "pngout.h"
 
-static void legend_usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: krigd legend --index NAME --out FILE.png [--width N]\n"
-		"\n"
-		"Draw the colour legend of an index: its six HJ 633 levels, each with its\n"
-		"colour and range, level 1 at the top.\n"
-		"\n"
-		"  --index NAME   aqi, pm25, pm10, so2, no2, co, o3, so2_24h, no2_24h,\n"
-		"                 co_24h, o3_8h\n"
-		"  --out FILE     the PNG to write (replaced atomically)\n"
-		"  --width N      pixels across (default 240)\n"
-		"  --help         this text\n");
-}
+static const struct opts_cmd legend_cmd = {
+	"legend", OPTC_LEGEND,
+	"usage: krigd legend --index NAME --out FILE.png [--width N]\n"
+	"\n"
+	"Draw the colour legend of an index: its six HJ 633 levels, each with its\n"
+	"colour and range, level 1 at the top.\n"
+	"\n",
+	NULL,
+};
 
 static int write_png(const char *path, const unsigned char *rgba, int w, int h, struct error *e)
 {
@@ -65,39 +60,28 @@ static int write_png(const char *path, const unsigned char *rgba, int w, int h, 
 
 int cmd_legend(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "index", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "width", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *index = NULL, *out = NULL;
 	unsigned char *rgba = NULL;
 	struct error e;
-	long width = 240;
-	int c, w, h;
+	struct opts p;
+	struct opt_val v;
+	long long width = 0;
+	int id, w, h;
 
 	error_clear(&e);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i': index = optarg; break;
-		case 'o': out = optarg; break;
-		case 'w':
-			if (cli_long(optarg, LEGEND_MIN_WIDTH, LEGEND_MAX_WIDTH, &width) < 0) {
-				fprintf(stderr, "krigd legend: --width: expected %d .. %d\n", LEGEND_MIN_WIDTH,
-					LEGEND_MAX_WIDTH);
-				return 2;
-			}
-			break;
-		case 'h': legend_usage(stdout); return 0;
-		default: legend_usage(stderr); return 2;
+	opts_begin(&p, &legend_cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		switch (id) {
+		case OPT_INDEX: index = v.arg; break;
+		case OPT_LEGEND_OUT: out = v.arg; break;
+		case OPT_LEGEND_WIDTH: width = v.num; break;
+		default: return cli_unhandled(&p, &v), 2;
 		}
-	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
 	if (!index || !out || optind != argc) {
 		fprintf(stderr, "krigd legend: --index and --out are required\n");
-		legend_usage(stderr);
+		opts_usage(&legend_cmd, stderr);
 		return 2;
 	}
 	if (legend_draw(index, (int)width, &rgba, &w, &h, &e) < 0) {

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,9 @@
 #include <json-c/json.h>
 
 #include "commands.h"
+#include "cli.h"
 #include "error.h"
+#include "options.h"
 #include "outbox.h"
 #include "outfile.h"
 #include "queue.h"
@@ -54,24 +55,23 @@ static long long parse_duration(const char *s)
 	return v * mult;
 }
 
-static void ops_usage(FILE *fp, const char *cmd)
-{
-	fprintf(fp, "usage:\n"
-		    "  krigd jobs   --db PATH [--state S] [--limit N] [--json]\n"
-		    "  krigd show   --db PATH [--json] ID\n"
-		    "  krigd retry  --db PATH [--force] ID | --dead\n"
-		    "  krigd cancel --db PATH [--callback URL] ID\n"
-		    "  krigd purge  --db PATH --older-than DUR [--images --out DIR]\n"
-		    "  krigd stats  --db PATH [--json | --prometheus]\n"
-		    "\n"
-		    "States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n"
-		    "retry requeues a dead or cancelled job (--force: also a done one);\n"
-		    "cancel of a running job takes effect between frames; --callback is the\n"
-		    "default URL (as given to drain) for a job whose trigger names none.\n"
-		    "stats --prometheus prints the Prometheus text format (for node_exporter's\n"
-		    "textfile collector): counters that never go down, purge or not, and gauges.\n");
-	(void)cmd;
-}
+#define OPS_HEAD \
+	"usage:\n" \
+	"  krigd jobs   --db PATH [--state S] [--limit N] [--json]\n" \
+	"  krigd show   --db PATH [--json] ID\n" \
+	"  krigd retry  --db PATH [--force] ID | --dead\n" \
+	"  krigd cancel --db PATH [--callback URL] ID\n" \
+	"  krigd purge  --db PATH --older-than DUR [--images --out DIR]\n" \
+	"  krigd stats  --db PATH [--json | --prometheus]\n" \
+	"\n"
+#define OPS_TAIL \
+	"\n" \
+	"States: pending, running, done, dead, cancelled.  DUR: 90s, 15m, 2h, 7d.\n" \
+	"retry requeues a dead or cancelled job (--force: also a done one);\n" \
+	"cancel of a running job takes effect between frames; --callback is the\n" \
+	"default URL (as given to drain) for a job whose trigger names none.\n" \
+	"stats --prometheus prints the Prometheus text format (for node_exporter's\n" \
+	"textfile collector): counters that never go down, purge or not, and gauges.\n"
 
 static const char *fmt_time(long long t, char *buf, size_t len)
 {
@@ -349,72 +349,52 @@ static int run(struct ops *op, struct error *e)
 	return rc < 0 ? rc : 0;
 }
 
+static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_val *v)
+{
+	switch (id) {
+	case OPT_DB: op->db = v->arg; break;
+	case OPT_OUT: op->out = v->arg; break;
+	case OPT_JSON: op->json = 1; break;
+	case OPT_PROMETHEUS: op->prometheus = 1; break;
+	case OPT_IMAGES: op->images = 1; break;
+	case OPT_DEAD: op->dead = 1; break;
+	case OPT_FORCE: op->force = 1; break;
+	case OPT_CALLBACK: op->callback = v->arg; break;
+	case OPT_LIMIT: op->limit = v->num; break;
+	case OPT_STATE:
+		if ((op->state = queue_state_parse(v->arg)) < 0)
+			return opts_bad(p, v, "pending, running, done, dead or cancelled");
+		break;
+	case OPT_OLDER_THAN:
+		if ((op->older_than = parse_duration(v->arg)) < 0)
+			return opts_bad(p, v, "a duration like 90s, 15m, 2h, 7d");
+		break;
+	default: return cli_unhandled(p, v);
+	}
+	return 0;
+}
+
 int cmd_ops(int argc, char **argv)
 {
-	enum { O_OLDER = 256, O_IMAGES, O_DEAD, O_FORCE, O_STATE, O_LIMIT, O_CALLBACK, O_PROM };
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "prometheus", no_argument, NULL, O_PROM },
-		{ "state", required_argument, NULL, O_STATE },
-		{ "limit", required_argument, NULL, O_LIMIT },
-		{ "older-than", required_argument, NULL, O_OLDER },
-		{ "images", no_argument, NULL, O_IMAGES },
-		{ "dead", no_argument, NULL, O_DEAD },
-		{ "force", no_argument, NULL, O_FORCE },
-		{ "callback", required_argument, NULL, O_CALLBACK },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct opts_cmd cmd = { argv[0], OPTC_OPS, OPS_HEAD, OPS_TAIL };
 	struct ops op;
 	struct error e;
+	struct opts p;
+	struct opt_val v;
 	char *end;
-	int c;
+	int id;
 
 	memset(&op, 0, sizeof(op));
 	op.cmd = argv[0];
 	op.state = -1;
 	op.older_than = -1;
 	error_clear(&e);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': op.db = optarg; break;
-		case 'o': op.out = optarg; break;
-		case 'j': op.json = 1; break;
-		case O_PROM: op.prometheus = 1; break;
-		case O_IMAGES: op.images = 1; break;
-		case O_DEAD: op.dead = 1; break;
-		case O_FORCE: op.force = 1; break;
-		case O_CALLBACK: op.callback = optarg; break;
-		case O_STATE:
-			if ((op.state = queue_state_parse(optarg)) < 0) {
-				fprintf(stderr, "krigd %s: unknown state \"%s\"\n", op.cmd, optarg);
-				return 2;
-			}
-			break;
-		case O_LIMIT:
-			op.limit = strtoll(optarg, &end, 10);
-			if (*end || op.limit < 0) {
-				fprintf(stderr, "krigd %s: --limit takes a count\n", op.cmd);
-				return 2;
-			}
-			break;
-		case O_OLDER:
-			if ((op.older_than = parse_duration(optarg)) < 0) {
-				fprintf(stderr, "krigd %s: --older-than takes a duration like 90s, 15m, 2h, 7d\n", op.cmd);
-				return 2;
-			}
-			break;
-		case 'h':
-			ops_usage(stdout, op.cmd);
-			return 0;
-		default:
-			ops_usage(stderr, op.cmd);
+	opts_begin(&p, &cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		if (ops_option(&p, &op, id, &v) < 0)
 			return 2;
-		}
-	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
 	if (!op.db) {
 		fprintf(stderr, "krigd %s: --db is required\n", op.cmd);
 		return 2;

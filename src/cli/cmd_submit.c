@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,22 +21,19 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "options.h"
 #include "readfile.h"
 
 #define MAX_INPUT (64u * 1024 * 1024)
 #define MAX_REPLY 65536
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: krigd submit --socket PATH [--wait-ms N] [--retries N] [JSON | -]\n"
-		"Send one trigger (JSON, or '-' / nothing to read it from stdin; text that is\n"
-		"not JSON is a ping) and print the job ids of the reply, one per line.\n\n"
-		"  --socket PATH   the listener's socket\n"
-		"  --wait-ms N     wait this long for each reply (5000)\n"
-		"  --retries N     send again this many times after a time-out or a\n"
-		"                  \"queue busy\" reply, with the same key (3)\n");
-}
+static const struct opts_cmd submit_cmd = {
+	"submit", OPTC_SUBMIT,
+	"usage: krigd submit --socket PATH [--wait-ms N] [--retries N] [JSON | -]\n"
+	"Send one trigger (JSON, or '-' / nothing to read it from stdin; text that is\n"
+	"not JSON is a ping) and print the job ids of the reply, one per line.\n\n",
+	NULL,
+};
 
 /* A JSON object without "key" gets a random one; anything else is sent as
  * it is (the listener judges it).  Returns the bytes to send (malloc'd). */
@@ -127,43 +123,109 @@ static int wait_reply(int fd, int accept, long long deadline, char *buf, size_t 
 	}
 }
 
+/* One reply: the job ids printed, 0; a "queue busy" worth another try, 1;
+ * anything else, -1.  Either way last_err says what went wrong. */
+static int take_reply(const char *reply, char *last_err, size_t cap)
+{
+	struct json_object *r, *ok, *jobs, *err;
+
+	if (!(r = json_tokener_parse(reply)) || !json_object_object_get_ex(r, "ok", &ok)) {
+		snprintf(last_err, cap, "unreadable reply: %.200s", reply);
+		if (r)
+			json_object_put(r);
+		return -1;
+	}
+	if (json_object_get_boolean(ok)) {
+		if (json_object_object_get_ex(r, "jobs", &jobs) && json_object_is_type(jobs, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(jobs); i++)
+				printf("%lld\n", (long long)json_object_get_int64(json_object_array_get_idx(jobs, i)));
+		json_object_put(r);
+		last_err[0] = '\0';
+		return 0;
+	}
+	snprintf(last_err, cap, "%.400s", json_object_object_get_ex(r, "error", &err) ? json_object_get_string(err) : reply);
+	json_object_put(r);
+	return strcmp(last_err, "queue busy") == 0 ? 1 : -1; /* bad input: sending it again cannot help */
+}
+
+/* Send msg to the listener at sa, up to 1 + retries times.  0 once a
+ * reply said ok; -1 with last_err filled. */
+static int exchange(int fd, const struct sockaddr_un *sa, const char *msg, size_t msglen, long long wait_ms,
+		    long long retries, char *last_err, size_t cap)
+{
+	static char reply[MAX_REPLY];
+
+	for (long long attempt = 0; attempt <= retries; attempt++) {
+		long long deadline = now_ms() + wait_ms;
+		int got, connected;
+
+		/* Connect each time: a restarted listener is a new socket at the
+		 * same path, and a connected socket hears from its peer only. */
+		connected = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+		if (!connected || send(fd, msg, msglen, MSG_NOSIGNAL) < 0) {
+			int why = errno; /* before snprintf, which may change it */
+
+			snprintf(last_err, cap, "sending to %s: %s", sa->sun_path, strerror(why));
+			if (why == EMSGSIZE)
+				return -1;
+		}
+		/* Wait the full time even if the send failed: a listener that is
+		 * restarting gets the chance to come back before the next try. */
+		got = wait_reply(fd, connected, deadline, reply, sizeof(reply));
+		if (got < 0) {
+			snprintf(last_err, cap, "receiving: %s", strerror(errno));
+			return -1;
+		}
+		if (got == 0)
+			continue;
+		if ((got = take_reply(reply, last_err, cap)) <= 0)
+			return got;
+	}
+	return -1;
+}
+
+/* The trigger: argv's, or standard input's.  NULL after saying why. */
+static char *read_trigger(const char *arg, size_t *len)
+{
+	struct error e;
+	char *in = NULL;
+
+	if (arg && strcmp(arg, "-") != 0) {
+		*len = strlen(arg);
+		if (!(in = strdup(arg)))
+			fprintf(stderr, "krigd submit: out of memory\n");
+		return in;
+	}
+	error_clear(&e);
+	if (readfile_capped("-", MAX_INPUT, &in, len, &e) < 0) {
+		fprintf(stderr, "krigd submit: the trigger on standard input: %s\n", e.msg);
+		return NULL;
+	}
+	return in;
+}
+
 int cmd_submit(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "wait-ms", required_argument, NULL, 'w' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *path = NULL;
-	long wait_ms = 5000, retries = 3;
-	char *in = NULL, *msg = NULL, reply[MAX_REPLY];
+	long long wait_ms = 0, retries = 0;
+	char *in = NULL, *msg = NULL;
 	size_t inlen = 0, msglen = 0;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
-	int c, fd = -1, status = 1;
+	int id, fd = -1, status = 1;
 	char last_err[512] = "no reply from the listener";
+	struct opts p;
+	struct opt_val v;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': path = optarg; break;
-		case 'w':
-			if (cli_long(optarg, 1, 3600000, &wait_ms) < 0) {
-				fprintf(stderr, "krigd submit: --wait-ms: expected 1 .. 3600000\n");
-				return 2;
-			}
-			break;
-		case 'r':
-			if (cli_long(optarg, 0, 1000, &retries) < 0) {
-				fprintf(stderr, "krigd submit: --retries: expected 0 .. 1000\n");
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+	opts_begin(&p, &submit_cmd, argc, argv, 0);
+	while ((id = opts_next(&p, &v)) >= 0)
+		switch (id) {
+		case OPT_SOCKET: path = v.arg; break;
+		case OPT_WAIT_MS: wait_ms = v.num; break;
+		case OPT_RETRIES: retries = v.num; break;
+		default: return cli_unhandled(&p, &v), 2;
 		}
-	}
+	if (opts_status(id) >= 0)
+		return opts_status(id);
 	if (!path || argc - optind > 1) {
 		fprintf(stderr, "krigd submit: %s\n", path ? "one trigger at a time" : "--socket is required");
 		return 2;
@@ -173,19 +235,9 @@ int cmd_submit(int argc, char **argv)
 		return 2;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
-	if (optind == argc || strcmp(argv[optind], "-") == 0) {
-		struct error e;
-
-		error_clear(&e);
-		if (readfile_capped("-", MAX_INPUT, &in, &inlen, &e) < 0) {
-			fprintf(stderr, "krigd submit: the trigger on standard input: %s\n", e.msg);
-			return 1;
-		}
-	} else {
-		inlen = strlen(argv[optind]);
-		in = strdup(argv[optind]);
-	}
-	if (!in || !(msg = with_key(in, inlen, &msglen))) {
+	if (!(in = read_trigger(optind < argc ? argv[optind] : NULL, &inlen)))
+		return 1;
+	if (!(msg = with_key(in, inlen, &msglen))) {
 		fprintf(stderr, "krigd submit: out of memory\n");
 		goto out;
 	}
@@ -202,52 +254,9 @@ int cmd_submit(int argc, char **argv)
 		/* A full listener queue blocks the send; not past one wait. */
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
-	for (long attempt = 0; attempt <= retries; attempt++) {
-		long long deadline = now_ms() + wait_ms;
-		struct json_object *r, *ok, *jobs, *err;
-		int got, connected;
-
-		/* Connect each time: a restarted listener is a new socket at the
-		 * same path, and a connected socket hears from its peer only. */
-		connected = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (!connected || send(fd, msg, msglen, MSG_NOSIGNAL) < 0) {
-			int why = errno; /* before snprintf, which may change it */
-
-			snprintf(last_err, sizeof(last_err), "sending to %s: %s", path, strerror(why));
-			if (why == EMSGSIZE)
-				break;
-		}
-		/* Wait the full time even if the send failed: a listener that is
-		 * restarting gets the chance to come back before the next try. */
-		got = wait_reply(fd, connected, deadline, reply, sizeof(reply));
-		if (got < 0) {
-			snprintf(last_err, sizeof(last_err), "receiving: %s", strerror(errno));
-			break;
-		}
-		if (got == 0)
-			continue;
-		if (!(r = json_tokener_parse(reply)) || !json_object_object_get_ex(r, "ok", &ok)) {
-			snprintf(last_err, sizeof(last_err), "unreadable reply: %.200s", reply);
-			if (r)
-				json_object_put(r);
-			break;
-		}
-		if (json_object_get_boolean(ok)) {
-			if (json_object_object_get_ex(r, "jobs", &jobs) && json_object_is_type(jobs, json_type_array))
-				for (size_t i = 0; i < json_object_array_length(jobs); i++)
-					printf("%lld\n", (long long)json_object_get_int64(json_object_array_get_idx(jobs, i)));
-			json_object_put(r);
-			status = 0;
-			last_err[0] = '\0';
-			break;
-		}
-		snprintf(last_err, sizeof(last_err), "%.400s",
-			 json_object_object_get_ex(r, "error", &err) ? json_object_get_string(err) : reply);
-		json_object_put(r);
-		if (strcmp(last_err, "queue busy") != 0)
-			break; /* bad input: sending it again cannot help */
-	}
-	if (status != 0)
+	if (exchange(fd, &sa, msg, msglen, wait_ms, retries, last_err, sizeof(last_err)) == 0)
+		status = 0;
+	else
 		fprintf(stderr, "krigd submit: %s\n", last_err);
 out:
 	if (fd >= 0)

@@ -9,97 +9,7 @@
 #include <strings.h>
 
 #include "conffile.h"
-
-#define Q (CFG_LISTEN | CFG_DRAIN | CFG_SERVE) /* queue writers */
-
-const struct conffile_option conffile_options[] = {
-	/* queue and logging */
-	{ "db", 1, Q | CFG_OPS },
-	{ "synchronous", 1, Q },
-	{ "busy-timeout", 1, Q },
-	{ "log-level", 1, Q },
-	/* listen */
-	{ "socket", 1, CFG_LISTEN | CFG_SERVE | CFG_SUBMIT },
-	{ "socket-mode", 1, CFG_LISTEN | CFG_SERVE },
-	{ "allow-uid", 1, CFG_LISTEN | CFG_SERVE },
-	{ "max-datagram", 1, CFG_LISTEN | CFG_SERVE },
-	{ "max-batch", 1, CFG_LISTEN | CFG_SERVE },
-	{ "max-queue-rows", 1, CFG_LISTEN | CFG_SERVE },
-	{ "user", 1, CFG_LISTEN | CFG_DRAIN | CFG_SERVE },
-	/* drain */
-	{ "out", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE | CFG_OPS | CFG_LEGEND },
-	{ "source", 1, CFG_DRAIN | CFG_SERVE },
-	{ "boundary", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
-	{ "boundary-dir", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
-	{ "callback", 1, CFG_DRAIN | CFG_SERVE | CFG_OPS },
-	{ "callback-secret-file", 1, CFG_DRAIN | CFG_SERVE },
-	{ "callback-timeout", 1, CFG_DRAIN | CFG_SERVE },
-	{ "callback-backoff-base", 1, CFG_DRAIN | CFG_SERVE },
-	{ "callback-senders", 1, CFG_DRAIN | CFG_SERVE },
-	{ "callback-max-attempts", 1, CFG_DRAIN | CFG_SERVE },
-	{ "url-prefix", 1, CFG_DRAIN | CFG_SERVE },
-	{ "workers", 1, CFG_DRAIN | CFG_SERVE },
-	{ "threads", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
-	{ "lease", 1, CFG_DRAIN | CFG_SERVE },
-	{ "backoff-base", 1, CFG_DRAIN | CFG_SERVE },
-	{ "max-pixels", 1, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
-	{ "legend", 0, CFG_RENDER | CFG_DRAIN | CFG_SERVE },
-	{ "max-json-depth", 1, CFG_LISTEN | CFG_DRAIN | CFG_SERVE },
-	{ "max-frames", 1, CFG_LISTEN | CFG_DRAIN | CFG_SERVE },
-	{ "max-points", 1, CFG_LISTEN | CFG_DRAIN | CFG_SERVE },
-	{ "max-source-bytes", 1, CFG_DRAIN | CFG_SERVE },
-	{ "callback-allow-hosts", 1, CFG_DRAIN | CFG_SERVE },
-	{ "max-scan-jobs", 1, CFG_DRAIN | CFG_SERVE },
-	{ "max-callback-body", 1, CFG_DRAIN | CFG_SERVE },
-	{ "source-timeout", 1, CFG_DRAIN | CFG_SERVE },
-	{ "no-callbacks", 0, CFG_DRAIN },
-	{ "exit-when-idle", 0, CFG_DRAIN },
-	/* serve */
-	{ "stop-timeout", 1, CFG_SERVE },
-	/* submit */
-	{ "wait-ms", 1, CFG_SUBMIT },
-	{ "retries", 1, CFG_SUBMIT },
-	/* render */
-	{ "in", 1, CFG_RENDER },
-	{ "grid", 0, CFG_RENDER },
-	{ "variance", 0, CFG_RENDER },
-	{ "width", 1, CFG_RENDER | CFG_LEGEND },
-	{ "job-id", 1, CFG_RENDER },
-	/* operator commands */
-	{ "json", 0, CFG_OPS },
-	{ "prometheus", 0, CFG_OPS },
-	{ "state", 1, CFG_OPS },
-	{ "limit", 1, CFG_OPS },
-	{ "older-than", 1, CFG_OPS },
-	{ "images", 0, CFG_OPS },
-	{ "dead", 0, CFG_OPS },
-	{ "force", 0, CFG_OPS },
-	/* legend */
-	{ "index", 1, CFG_LEGEND },
-	{ NULL, 0, 0 },
-};
-
-const struct conffile_option *conffile_option_find(const char *name)
-{
-	for (const struct conffile_option *o = conffile_options; o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return o;
-	return NULL;
-}
-
-unsigned conffile_command_bit(const char *cmd)
-{
-	static const struct { const char *name; unsigned bit; } cmds[] = {
-		{ "render", CFG_RENDER }, { "listen", CFG_LISTEN }, { "submit", CFG_SUBMIT },
-		{ "drain", CFG_DRAIN }, { "serve", CFG_SERVE }, { "jobs", CFG_OPS }, { "show", CFG_OPS },
-		{ "retry", CFG_OPS }, { "cancel", CFG_OPS }, { "purge", CFG_OPS }, { "stats", CFG_OPS },
-		{ "legend", CFG_LEGEND },
-	};
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmds[i].name, cmd) == 0)
-			return cmds[i].bit;
-	return 0;
-}
+#include "options.h"
 
 void conffile_release(struct conffile *c)
 {
@@ -138,7 +48,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static int add_entry(struct conffile *c, const struct conffile_option *o, const char *value, int line)
+static int add_entry(struct conffile *c, const struct opt_def *o, unsigned cmds, const char *value, int line)
 {
 	struct conffile_entry *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
 	struct conffile_entry *en;
@@ -148,6 +58,7 @@ static int add_entry(struct conffile *c, const struct conffile_option *o, const 
 	c->v = nv;
 	en = &c->v[c->n];
 	en->opt = o;
+	en->commands = cmds;
 	en->line = line;
 	en->value = value ? strdup(value) : NULL;
 	en->flag = malloc(strlen(o->name) + 3);
@@ -164,7 +75,8 @@ static int add_entry(struct conffile *c, const struct conffile_option *o, const 
 /* One line; 0, or an error naming path:line. */
 static int parse_line(struct conffile *c, char *s, const char *path, int line, struct error *e)
 {
-	const struct conffile_option *o;
+	const struct opt_def *o;
+	unsigned cmds;
 	char *eq, *key, *val;
 	size_t vl;
 	int b;
@@ -184,12 +96,12 @@ static int parse_line(struct conffile *c, char *s, const char *path, int line, s
 		val[vl - 1] = '\0';
 		val++;
 	}
-	if (!(o = conffile_option_find(key)))
+	if (!(o = opts_find_key(key, &cmds)))
 		return error_set(e, KD_EINPUT, "%s:%d: unknown key '%s'", path, line, key);
-	if (o->has_arg) {
+	if (o->type != OPT_T_FLAG) {
 		if (*val == '\0')
 			return error_set(e, KD_EINPUT, "%s:%d: '%s' needs a value", path, line, key);
-		return add_entry(c, o, val, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
+		return add_entry(c, o, cmds, val, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
 	}
 	if ((b = parse_bool(val)) < 0)
 		return error_set(e, KD_EINPUT, "%s:%d: '%s' is a flag: true or false, not '%s'", path, line, key, val);
@@ -208,7 +120,7 @@ static int parse_line(struct conffile *c, char *s, const char *path, int line, s
 		c->n = k;
 		return 0;
 	}
-	return add_entry(c, o, NULL, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
+	return add_entry(c, o, cmds, NULL, line) < 0 ? error_set(e, KD_ENOMEM, "out of memory") : 0;
 }
 
 /* One line into buf (at most CONFFILE_MAX_LINE bytes and its newline); its
@@ -281,7 +193,7 @@ int conffile_merge(const struct conffile *c, unsigned mask, int argc, char **arg
 		return error_set(e, KD_ENOMEM, "out of memory");
 	v[0] = argv[0];
 	for (size_t i = 0; i < c->n; i++) {
-		if (!(c->v[i].opt->commands & mask))
+		if (!(c->v[i].commands & mask))
 			continue;
 		v[n++] = c->v[i].flag;
 		if (c->v[i].value)

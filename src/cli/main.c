@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "conffile.h"
 #include "error.h"
+#include "options.h"
 
 struct command {
 	const char *name;
@@ -41,7 +42,8 @@ static void usage(FILE *fp)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\n'krigd COMMAND --help' describes each command.  --config FILE reads\n"
-		    "`key = value` lines whose keys are long options; flags override the file.\n");
+		    "`key = value` lines whose keys are long options; flags override the file.\n"
+		    "The design and every contract: docs/DESIGN.md; the reference: krigd(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
 			error_clear(&e);
 			cargc = conffile_take_path(argc - 1, argv + 1, &cpath, &e);
 			if (cargc < 0 || (cpath && conffile_load(&cf, cpath, &e) < 0) ||
-			    conffile_merge(&cf, is_config ? ~0u : conffile_command_bit(argv[1]), cargc, argv + 1,
+			    conffile_merge(&cf, is_config ? ~0u : opts_command_bit(argv[1]), cargc, argv + 1,
 					   &cargc, &cargv, &e) < 0) {
 				fprintf(stderr, "krigd %s: %s\n", argv[1], e.msg);
 				conffile_release(&cf);

@@ -27,6 +27,7 @@ void drain_opts_default(struct drain_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	queue_opts_default(&o->queue);
+	o->queue.create = 1; /* only listen, drain and serve create or migrate a queue */
 	callback_opts_default(&o->callback);
 	o->callback_max_attempts = 12;
 	o->callback_senders = 4;
@@ -493,8 +494,10 @@ static void deliver_one(struct drain *d, struct queue *q, struct queue_callback 
 	char msg_id[64];
 	int rc, give_up;
 
-	/* Stable across attempts, so a receiver can drop duplicates. */
-	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%lld_%lld", cb->job_id, cb->id);
+	/* Stable across attempts, so a receiver can drop duplicates; the
+	 * queue's own id makes it unique across queues (callback ids never
+	 * repeat within one). */
+	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%s_%lld_%lld", queue_uid(q), cb->job_id, cb->id);
 	rc = callback_post(&o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
 	if (rc == 0) {
 		if (queue_outbox_done(q, cb->id, now_s(), (int)r.status, &fe) < 0)

@@ -1,4 +1,4 @@
-/* palette.h - colours of the heat map (DESIGN.md "Image").
+/* palette.h - colours of the heat map (docs/DESIGN.md "Image").
  *
  * Known indexes are coloured by the six levels of China's HJ 633-2012
  * "Technical Regulation on Ambient Air Quality Index (on trial)", Table 1

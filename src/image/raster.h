@@ -1,4 +1,4 @@
-/* raster.h - the output grid over a boundary (DESIGN.md "Geometry").
+/* raster.h - the output grid over a boundary (docs/DESIGN.md "Geometry").
  *
  * The grid starts at the boundary's south-west corner: width columns of
  * dx = (east - west) / width degrees, dy = dx * cos(lat0) degrees (square on

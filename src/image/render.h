@@ -42,7 +42,7 @@ struct render_job {
 	const struct trigger *options;     /* width, grid, variance, model, variogram, method, ... */
 };
 
-/* Render every frame.  On success *result is the result JSON of DESIGN.md
+/* Render every frame.  On success *result is the result JSON of docs/DESIGN.md
  * ("images", "bbox", "variogram", "stations", "seconds", and per-frame
  * detail in "frames"); the caller owns it.  Errors: KD_EINPUT for data that
  * can never render (message names the frame and why), KD_EIO for disk

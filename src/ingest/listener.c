@@ -109,6 +109,7 @@ void listener_opts_default(struct listener_opts *o)
 	o->max_queue_rows = 1000000;
 	trigger_limits_default(&o->lim);
 	queue_opts_default(&o->queue);
+	o->queue.create = 1; /* only listen, drain and serve create or migrate a queue */
 }
 
 /* ---- socket ---------------------------------------------------------- */
@@ -590,7 +591,7 @@ static void process(struct listener *l, struct item *it, size_t n)
 static void checkpoint(struct listener *l)
 {
 	struct error e = { 0 };
-	if (queue_checkpoint(l->q, &e) < 0)
+	if (queue_idle(l->q, &e) < 0)
 		log_debug("checkpoint: %s", e.msg);
 }
 
@@ -707,7 +708,7 @@ int listener_run(const struct listener_opts *o, volatile sig_atomic_t *stop, str
 	l->lim = o->lim;
 	l->lim.max_bytes = o->max_datagram;
 	qo = o->queue;
-	qo.manual_checkpoint = 1;
+	qo.idle_housekeeping = 1;
 	/* A database locked past the busy time-out at start (a backup, an
 	 * operator's shell) delays the start rather than ending it. */
 	while ((rc = queue_open(&l->q, o->db_path, &qo, e)) == KD_EBUSY && !*stop) {

@@ -1,5 +1,5 @@
 /* listener.h - the ingest half: a Unix datagram socket in front of the queue
- * (DESIGN.md "Trigger datagram").
+ * (docs/DESIGN.md "Trigger datagram").
  *
  * The listener validates each datagram, enqueues the good ones of a batch in
  * one transaction, COMMITs, and only then replies to each bound sender (so an

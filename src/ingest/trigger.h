@@ -1,4 +1,4 @@
-/* trigger.h - parse and validate a trigger (DESIGN.md "Trigger datagram").
+/* trigger.h - parse and validate a trigger (docs/DESIGN.md "Trigger datagram").
  *
  * The listener calls trigger_parse() on every datagram and enqueues only
  * what it accepts; `krigd render` calls it on a job file; the drain calls it

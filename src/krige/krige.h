@@ -1,4 +1,4 @@
-/* krige.h - ordinary kriging in double precision (DESIGN.md "Variogram",
+/* krige.h - ordinary kriging in double precision (docs/DESIGN.md "Variogram",
  * "Kriging").
  *
  * Coordinates are metres (see raster.h for the projection).  The flow for a

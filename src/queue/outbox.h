@@ -20,7 +20,7 @@ struct outbox_ctx {
 
 /* A queue_notify_fn: *url and *body (malloc'd) for a render job with a
  * callback URL (its own, or the default), NULL for none or for a scan.
- * The body is DESIGN.md's {"job","state","source_id","images","bbox",
+ * The body is docs/DESIGN.md's {"job","state","source_id","images","bbox",
  * "error","attempts"}. */
 int outbox_notify(void *ctx, const struct queue_outcome *oc, char **url, char **body, struct error *e);
 

@@ -1,144 +1,34 @@
-/* queue.c - the queue on SQLite; see queue.h and schema/queue.sql. */
+/* queue.c - the job rules, on any backend; see queue.h and queue_impl.h.
+ *
+ * States, leases and tokens, backoff, dead, outbox rows, idempotency keys,
+ * scan coalescing and the attempt history are decided here; the backend
+ * (queue_sqlite.c, ...) only stores rows. */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <sqlite3.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "error.h"
-#include "queue.h"
+#include "queue_impl.h"
 
-extern const char queue_schema_sql[]; /* src/queue_schema.c, generated */
-
-/* Every statement, prepared once per connection on first use and kept. */
-enum stmt {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_KEY_FIND, S_INSERT, S_SCAN_FIND, S_COUNTER,
-	S_CLAIM, S_RENEW, S_CANCEL_REQ, S_GET, S_FINISH, S_FAIL,
-	S_CB_INSERT, S_EXPIRED, S_EXPIRED_ALL, S_CANCEL_PENDING, S_CANCEL_RUNNING,
-	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL,
-	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
-	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
-	S_NSTMT
-};
-
-#define JOB_COLS "id, state, kind, priority, key, payload, source_id, attempts, max_attempts, " \
-	"run_at, lease_until, lease_token, cancel_requested, last_error, result, sender_uid, " \
-	"created_at, updated_at, finished_at"
-
-static const char *const stmt_sql[S_NSTMT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_KEY_FIND] = "SELECT id, payload FROM jobs WHERE key = ?1",
-	[S_INSERT] = "INSERT INTO jobs(state, kind, priority, key, payload, source_id, max_attempts, "
-		     "run_at, sender_uid, created_at, updated_at) "
-		     "VALUES('pending', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-	[S_SCAN_FIND] = "SELECT id FROM jobs WHERE kind = 'scan' AND state = 'pending'",
-	[S_COUNTER] = "UPDATE counters SET value = value + ?2 WHERE name = ?1",
-	[S_CLAIM] = "UPDATE jobs SET state = 'running', lease_token = ?3, lease_until = ?1 + ?2, "
-		    "attempts = attempts + 1, updated_at = ?1 WHERE id = ("
-		    "SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?1 "
-		    "ORDER BY priority DESC, run_at, id LIMIT 1) RETURNING " JOB_COLS,
-	[S_RENEW] = "UPDATE jobs SET lease_until = ?3 + ?4, updated_at = ?3 "
-		    "WHERE id = ?1 AND lease_token = ?2 AND state = 'running'",
-	[S_CANCEL_REQ] = "SELECT cancel_requested FROM jobs WHERE id = ?1 AND lease_token = ?2 "
-			 "AND state = 'running'",
-	[S_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-	[S_FINISH] = "UPDATE jobs SET state = 'done', result = ?2, finished_at = ?3, updated_at = ?3, "
-		     "lease_token = NULL, lease_until = NULL, last_error = NULL WHERE id = ?1",
-	[S_FAIL] = "UPDATE jobs SET state = ?2, last_error = ?3, run_at = ?4, updated_at = ?5, "
-		   "finished_at = ?6, lease_token = NULL, lease_until = NULL WHERE id = ?1",
-	[S_CB_INSERT] = "INSERT INTO callbacks(job_id, url, body, next_at, created_at, updated_at) "
-			"VALUES(?1, ?2, ?3, ?4, ?4, ?4)",
-	[S_EXPIRED] = "SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 "
-		      "ORDER BY id LIMIT ?2",
-	[S_EXPIRED_ALL] = "SELECT id FROM jobs WHERE state = 'running' ORDER BY id LIMIT ?2",
-	[S_CANCEL_PENDING] = "UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2, "
-			     "last_error = 'cancelled' WHERE id = ?1 AND state = 'pending'",
-	[S_CANCEL_RUNNING] = "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 "
-			     "WHERE id = ?1 AND state = 'running'",
-	/* OR IGNORE: a dead scan cannot go back to pending while another scan
-	 * is pending (index jobs_one_pending_scan); it is skipped, not an error
-	 * that would requeue nothing at all. */
-	[S_RETRY_ONE] = "UPDATE OR IGNORE jobs SET state = 'pending', attempts = 0, run_at = ?2, updated_at = ?2, "
-			"finished_at = NULL, cancel_requested = 0, lease_token = NULL, lease_until = NULL "
-			"WHERE id = ?1 AND (state IN ('dead', 'cancelled') OR (?3 AND state = 'done'))",
-	[S_RETRY_DEAD] = "UPDATE OR IGNORE jobs SET state = 'pending', attempts = 0, run_at = ?1, updated_at = ?1, "
-			 "finished_at = NULL, cancel_requested = 0 WHERE state = 'dead'",
-	[S_PURGE_SEL] = "SELECT id, result FROM jobs j WHERE finished_at < ?1 "
-			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
-			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending') "
-			"ORDER BY finished_at, id LIMIT ?2",
-	/* The selection again: between the read pass and this transaction an
-	 * operator may have requeued the job (retry --force).  Its callbacks go
-	 * with it (ON DELETE CASCADE). */
-	[S_PURGE_DEL] = "DELETE FROM jobs WHERE id = ?1 AND finished_at < ?2 "
-			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
-			"SELECT 1 FROM callbacks c WHERE c.job_id = ?1 AND c.state = 'pending')",
-	[S_STATS_STATES] = "SELECT state, count(*) FROM jobs GROUP BY state",
-	[S_STATS_COUNTERS] = "SELECT name, value FROM counters",
-	[S_STATS_CB] = "SELECT count(*) FROM callbacks WHERE state = 'pending'",
-	[S_STATS_OLDEST] = "SELECT min(created_at) FROM jobs WHERE state = 'pending'",
-	/* Throughput from finished_at (index jobs_finished), against the clock now. */
-	[S_STATS_RATE] = "SELECT count(*) FILTER (WHERE finished_at >= CAST(strftime('%s', 'now') AS INTEGER) - 60), "
-			 "count(*) FROM jobs WHERE finished_at >= CAST(strftime('%s', 'now') AS INTEGER) - 3600 "
-			 "AND state = 'done'",
-	[S_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL OR state = ?1 "
-		   "ORDER BY id DESC LIMIT ?2",
-	[S_SOURCE] = "SELECT 1 FROM jobs WHERE source_id = ?1 "
-		     "AND state IN ('pending', 'running', 'dead') LIMIT 1",
-	/* ?2: JSON array of ids in flight; ?3: JSON array of URL origins
-	 * ("http://host:port") to pass over: a URL matches an origin when
-	 * the origin is all of it or is followed by '/', '?' or '#'. */
-	[S_OB_NEXT] = "SELECT id, job_id, url, body, attempts, next_at, created_at FROM callbacks "
-		      "WHERE state = 'pending' AND next_at <= ?1 "
-		      "AND id NOT IN (SELECT value FROM json_each(?2)) "
-		      "AND NOT EXISTS (SELECT 1 FROM json_each(?3) o "
-		      "WHERE substr(url, 1, length(o.value)) = o.value "
-		      "AND substr(url, length(o.value) + 1, 1) IN ('', '/', '?', '#')) "
-		      "ORDER BY next_at, id LIMIT 1",
-	[S_OB_DONE] = "UPDATE callbacks SET state = 'delivered', attempts = attempts + 1, "
-		      "last_status = ?3, last_error = NULL, updated_at = ?2 "
-		      "WHERE id = ?1 AND state = 'pending'",
-	[S_OB_FAILED] = "UPDATE callbacks SET state = CASE WHEN ?6 THEN 'failed' ELSE 'pending' END, "
-			"attempts = attempts + 1, last_status = ?3, last_error = ?4, next_at = ?5, "
-			"updated_at = ?2 WHERE id = ?1 AND state = 'pending'",
-};
-
-static const char *const state_names[JOB_NSTATES] = {
+const char *const queue_state_names[JOB_NSTATES] = {
 	"pending", "running", "done", "dead", "cancelled",
-};
-
-struct queue {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[S_NSTMT];
-	struct queue_opts opts;
-	int in_group;            /* between queue_begin and queue_commit/rollback */
-	uint64_t rng;            /* xorshift state for the backoff jitter */
-	queue_notify_fn notify;
-	void *notify_ctx;
 };
 
 const char *queue_state_name(int state)
 {
-	return state >= 0 && state < JOB_NSTATES ? state_names[state] : "unknown";
+	return state >= 0 && state < JOB_NSTATES ? queue_state_names[state] : "unknown";
 }
 
 int queue_state_parse(const char *name)
 {
 	for (int i = 0; i < JOB_NSTATES; i++)
-		if (name && strcmp(name, state_names[i]) == 0)
+		if (name && strcmp(name, queue_state_names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -146,165 +36,28 @@ int queue_state_parse(const char *name)
 void queue_opts_default(struct queue_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->sync = QUEUE_SYNC_FULL;
+	o->durability = QUEUE_DURABLE_POWER;
 	o->busy_timeout_ms = 5000;
 	o->backoff_base = 2;
 	o->backoff_cap = 600;
 	o->backoff_jitter = 0.2;
 }
 
-/* Map an SQLite result to our codes: a lock is KD_EBUSY (retry later),
- * anything else is I/O (the disk, or a corrupt file). */
-static int db_error(struct queue *q, int rc, struct error *e, const char *what)
-{
-	int code;
+/* ---- open, close --------------------------------------------------------- */
 
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: code = KD_EBUSY; break;
-	case SQLITE_NOMEM: code = KD_ENOMEM; break;
-	case SQLITE_CONSTRAINT: code = KD_EINPUT; break;
-	default: code = KD_EIO; break;
-	}
-	if (code == KD_EBUSY)
-		return error_set(e, code, "queue busy");
-	return error_set(e, code, "%s: %s", what, q && q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+static int has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
 }
 
-static sqlite3_stmt *st(struct queue *q, enum stmt s, struct error *e)
-{
-	if (!q->stmt[s]) {
-		int rc = sqlite3_prepare_v3(q->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[s], NULL);
-		if (rc != SQLITE_OK) {
-			db_error(q, rc, e, "prepare");
-			return NULL;
-		}
-	}
-	return q->stmt[s];
-}
-
-static void done_stmt(sqlite3_stmt *s)
-{
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-}
-
-/* Run a statement that returns no rows (or whose rows we ignore). */
-static int run(struct queue *q, enum stmt s, struct error *e)
-{
-	sqlite3_stmt *p = q->stmt[s];
-	int rc;
-
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW)
-		;
-	done_stmt(p);
-	if (rc != SQLITE_DONE)
-		return db_error(q, rc, e, stmt_sql[s]);
-	return 0;
-}
-
-static int run0(struct queue *q, enum stmt s, struct error *e)
-{
-	if (!st(q, s, e))
-		return e ? e->code : KD_EIO;
-	return run(q, s, e);
-}
-
-static int tx_begin(struct queue *q, struct error *e)
-{
-	return run0(q, S_BEGIN, e);
-}
-
-static int tx_commit(struct queue *q, struct error *e)
-{
-	int rc = run0(q, S_COMMIT, e);
-	if (rc < 0 && !sqlite3_get_autocommit(q->db))
-		run0(q, S_ROLLBACK, NULL);
-	return rc;
-}
-
-static void tx_rollback(struct queue *q)
-{
-	if (!sqlite3_get_autocommit(q->db))
-		run0(q, S_ROLLBACK, NULL);
-}
-
-static int counter_add(struct queue *q, const char *name, double v, struct error *e)
-{
-	sqlite3_stmt *p = st(q, S_COUNTER, e);
-	if (!p)
-		return e ? e->code : KD_EIO;
-	sqlite3_bind_text(p, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(p, 2, v);
-	return run(q, S_COUNTER, e);
-}
-
-/* ---- open, migrations ------------------------------------------------ */
-
-/* Apply the schema sections ("-- version N") above the database's
- * user_version, each in its own transaction.  user_version is read inside
- * the write transaction, so two processes opening a new database at once
- * (serve starts listen and drain together) cannot both apply a section. */
-static int migrate(struct queue *q, struct error *e)
-{
-	const char *p = queue_schema_sql;
-	int latest = 0;
-
-	for (const char *s = strstr(p, "-- version "); s; s = strstr(s + 1, "-- version "))
-		latest = atoi(s + 11);
-	for (const char *s = strstr(p, "-- version "); s; s = strstr(s + 1, "-- version ")) {
-		int n = atoi(s + 11), have = 0, rc;
-		const char *end = strstr(s + 1, "-- version ");
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		sqlite3_stmt *v;
-		char *sql, *msg = NULL, pragma[64];
-
-		if ((rc = tx_begin(q, e)) < 0)
-			return error_prefix(e, "migrating the queue database: ");
-		rc = sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &v, NULL);
-		if (rc == SQLITE_OK && sqlite3_step(v) == SQLITE_ROW)
-			have = sqlite3_column_int(v, 0);
-		sqlite3_finalize(v);
-		if (have > latest) {
-			tx_rollback(q);
-			return error_set(e, KD_EINPUT, "queue database schema version %d is newer than this "
-					 "krigd knows (%d)", have, latest);
-		}
-		if (n <= have) {
-			tx_rollback(q);
-			continue;
-		}
-		if (!(sql = malloc(len + 1))) {
-			tx_rollback(q);
-			return error_set(e, KD_ENOMEM, "out of memory");
-		}
-		memcpy(sql, s, len);
-		sql[len] = '\0';
-		rc = sqlite3_exec(q->db, sql, NULL, NULL, &msg);
-		free(sql);
-		if (rc == SQLITE_OK) {
-			snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
-			rc = sqlite3_exec(q->db, pragma, NULL, NULL, &msg);
-		}
-		if (rc != SQLITE_OK) {
-			error_set(e, KD_EIO, "schema version %d: %s", n, msg ? msg : sqlite3_errstr(rc));
-			sqlite3_free(msg);
-			tx_rollback(q);
-			return KD_EIO;
-		}
-		if ((rc = tx_commit(q, e)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-int queue_open(struct queue **qp, const char *path, const struct queue_opts *o, struct error *e)
+int queue_open(struct queue **qp, const char *spec, const struct queue_opts *o, struct error *e)
 {
 	struct queue *q;
-	char pragma[128];
 	int rc;
 
 	*qp = NULL;
+	if (!spec || !*spec)
+		return error_set(e, KD_EINPUT, "no queue database given (--db)");
 	if (!(q = calloc(1, sizeof(*q))))
 		return error_set(e, KD_ENOMEM, "out of memory");
 	if (o)
@@ -314,31 +67,19 @@ int queue_open(struct queue **qp, const char *path, const struct queue_opts *o, 
 	if (getrandom(&q->rng, sizeof(q->rng), 0) != (ssize_t)sizeof(q->rng))
 		q->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 	q->rng |= 1; /* xorshift must not start at 0 */
-	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		error_set(e, KD_EIO, "%s: %s", path, q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
-		queue_close(q);
-		return KD_EIO;
+	queue_claimer_self(&q->self);
+	if (has_prefix(spec, "postgresql://") || has_prefix(spec, "postgres://")) {
+#ifdef HAVE_LIBPQ
+		rc = queue_pg_open(q, spec, e);
+#else
+		rc = error_set(e, KD_EINPUT, "%s: this krigd was built without PostgreSQL "
+			       "(configure --with-libpq)", "--db postgresql://...");
+#endif
+	} else {
+		rc = queue_sqlite_open(q, has_prefix(spec, "sqlite:") ? spec + 7 : spec, e);
 	}
-	sqlite3_extended_result_codes(q->db, 1);
-	sqlite3_busy_timeout(q->db, q->opts.busy_timeout_ms);
-	/* WAL: readers never block the writer; synchronous FULL fsyncs the WAL
-	 * at each commit, so a reply sent after COMMIT means the job is on disk. */
-	snprintf(pragma, sizeof(pragma),
-		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;%s",
-		 q->opts.sync == QUEUE_SYNC_NORMAL ? "NORMAL" : "FULL",
-		 /* Checkpoints inside a COMMIT would delay the reply; the owner runs
-		  * them when idle instead (queue_checkpoint). */
-		 q->opts.manual_checkpoint ? " PRAGMA wal_autocheckpoint = 0;" : "");
-	rc = sqlite3_exec(q->db, pragma, NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		db_error(q, rc, e, path);
-		queue_close(q);
-		return e ? e->code : KD_EIO;
-	}
-	if ((rc = migrate(q, e)) < 0) {
-		error_prefix(e, "%s: ", path);
-		queue_close(q);
+	if (rc < 0) {
+		free(q);
 		return rc;
 	}
 	*qp = q;
@@ -349,20 +90,24 @@ void queue_close(struct queue *q)
 {
 	if (!q)
 		return;
-	if (q->db && !sqlite3_get_autocommit(q->db))
-		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-	for (int i = 0; i < S_NSTMT; i++)
-		sqlite3_finalize(q->stmt[i]);
-	sqlite3_close(q->db);
+	if (q->ops)
+		q->ops->close(q);
 	free(q);
 }
 
-int queue_checkpoint(struct queue *q, struct error *e)
+int queue_idle(struct queue *q, struct error *e)
 {
-	int rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return db_error(q, rc, e, "checkpoint");
-	return 0;
+	return q->ops->idle(q, e);
+}
+
+long long queue_now(struct queue *q)
+{
+	return q->ops->now(q);
+}
+
+const char *queue_uid(const struct queue *q)
+{
+	return q->uid;
 }
 
 void queue_set_notify(struct queue *q, queue_notify_fn fn, void *ctx)
@@ -371,7 +116,51 @@ void queue_set_notify(struct queue *q, queue_notify_fn fn, void *ctx)
 	q->notify_ctx = ctx;
 }
 
-/* ---- ingest ---------------------------------------------------------- */
+int queue_wake_fd(struct queue *q, struct error *e)
+{
+	return q->ops->wake_fd(q, e);
+}
+
+void queue_wake_clear(struct queue *q)
+{
+	q->ops->wake_clear(q);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static int tx_begin(struct queue *q, struct error *e)
+{
+	q->dirty = 0;
+	return q->ops->begin(q, e);
+}
+
+/* Commit, then wake the watchers if the transaction made work. */
+static int tx_commit(struct queue *q, struct error *e)
+{
+	int rc = q->ops->commit(q, e);
+
+	if (rc == 0 && q->dirty)
+		q->ops->signal(q);
+	q->dirty = 0;
+	return rc;
+}
+
+static void tx_rollback(struct queue *q)
+{
+	q->dirty = 0;
+	q->ops->rollback(q);
+}
+
+/* Commit when rc is not an error, else roll back; rc or the commit's error. */
+static int tx_end(struct queue *q, int rc, struct error *e)
+{
+	if (rc < 0) {
+		tx_rollback(q);
+		return rc;
+	}
+	int c = tx_commit(q, e);
+	return c < 0 ? c : rc;
+}
 
 int queue_begin(struct queue *q, struct error *e)
 {
@@ -399,58 +188,34 @@ void queue_rollback(struct queue *q)
 	tx_rollback(q);
 }
 
-static long long now_s(void)
-{
-	return (long long)time(NULL);
-}
+/* ---- ingest: idempotency keys, scan coalescing ---------------------------- */
 
 static int enqueue_locked(struct queue *q, const struct queue_new_job *j, long long *id, int *existed,
 			  struct error *e)
 {
-	long long now = now_s();
-	sqlite3_stmt *p;
+	long long now = q->ops->now(q);
 	int rc;
 
 	*existed = 0;
 	if (j->key) {
-		if (!(p = st(q, S_KEY_FIND, e)))
-			return e ? e->code : KD_EIO;
-		sqlite3_bind_text(p, 1, j->key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(p);
-		if (rc == SQLITE_ROW) {
-			const void *old = sqlite3_column_blob(p, 1);
-			size_t oldlen = (size_t)sqlite3_column_bytes(p, 1);
-			int same = oldlen == j->payload_len && (oldlen == 0 || memcmp(old, j->payload, oldlen) == 0);
+		char *old = NULL;
+		size_t oldlen = 0;
 
-			*id = sqlite3_column_int64(p, 0);
-			done_stmt(p);
+		if ((rc = q->ops->key_find(q, j->key, id, &old, &oldlen, e)) < 0)
+			return rc;
+		if (rc == 1) {
+			int same = oldlen == j->payload_len && (oldlen == 0 || memcmp(old, j->payload, oldlen) == 0);
+			free(old);
 			if (!same)
 				return error_set(e, KD_EINPUT, "key already used with another payload");
 			*existed = 1;
 			return 0;
 		}
-		done_stmt(p);
-		if (rc != SQLITE_DONE)
-			return db_error(q, rc, e, "enqueue");
 	}
-	if (!(p = st(q, S_INSERT, e)))
-		return e ? e->code : KD_EIO;
-	sqlite3_bind_text(p, 1, j->kind ? j->kind : "render", -1, SQLITE_STATIC);
-	sqlite3_bind_int(p, 2, j->priority);
-	if (j->key)
-		sqlite3_bind_text(p, 3, j->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(p, 4, j->payload, (int)j->payload_len, SQLITE_STATIC);
-	if (j->source_id >= 0)
-		sqlite3_bind_int64(p, 5, j->source_id);
-	sqlite3_bind_int(p, 6, j->max_attempts >= 1 ? j->max_attempts : 5);
-	sqlite3_bind_int64(p, 7, j->run_at > 0 ? j->run_at : now);
-	if (j->sender_uid >= 0)
-		sqlite3_bind_int64(p, 8, j->sender_uid);
-	sqlite3_bind_int64(p, 9, now);
-	if ((rc = run(q, S_INSERT, e)) < 0)
-		return rc == KD_EINPUT ? error_set(e, KD_EIO, "enqueue: %s", sqlite3_errmsg(q->db)) : rc;
-	*id = sqlite3_last_insert_rowid(q->db);
-	return counter_add(q, "jobs_accepted", 1, e);
+	if ((rc = q->ops->insert(q, j, j->run_at > 0 ? j->run_at : now, now, id, e)) < 0)
+		return rc;
+	q->dirty = 1;
+	return q->ops->counter_add(q, "jobs_accepted", 1, e);
 }
 
 /* Outside a group an enqueue is its own transaction. */
@@ -463,34 +228,15 @@ static int enqueue_wrap(struct queue *q, const struct queue_new_job *j, long lon
 		return error_set(e, KD_ELIMIT, "payload too large");
 	if (own && (rc = tx_begin(q, e)) < 0)
 		return rc;
-	if (ping) {
-		sqlite3_stmt *p = st(q, S_SCAN_FIND, e);
-		if (!p) {
-			rc = e ? e->code : KD_EIO;
-			goto out;
-		}
-		rc = sqlite3_step(p);
-		if (rc == SQLITE_ROW) {
-			*id = sqlite3_column_int64(p, 0);
-			*existed = 1;
-			done_stmt(p);
-			rc = 0;
-			goto out;
-		}
-		done_stmt(p);
-		if (rc != SQLITE_DONE) {
-			rc = db_error(q, rc, e, "enqueue");
-			goto out;
-		}
+	rc = ping ? q->ops->scan_pending(q, id, e) : 0;
+	if (rc == 1) {
+		*existed = 1;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = enqueue_locked(q, j, id, existed, e);
 	}
-	rc = enqueue_locked(q, j, id, existed, e);
-out:
-	if (own) {
-		if (rc < 0)
-			tx_rollback(q);
-		else
-			rc = tx_commit(q, e);
-	}
+	if (own)
+		return tx_end(q, rc, e);
 	return rc;
 }
 
@@ -516,67 +262,7 @@ int queue_enqueue_ping(struct queue *q, const char *payload, size_t len, long lo
 	return enqueue_wrap(q, &j, id, existed, 1, e);
 }
 
-/* ---- rows ------------------------------------------------------------ */
-
-static char *col_strdup(sqlite3_stmt *p, int i, size_t *len)
-{
-	const unsigned char *s;
-	size_t n;
-	char *r;
-
-	if (sqlite3_column_type(p, i) == SQLITE_NULL)
-		return NULL;
-	s = sqlite3_column_text(p, i);
-	n = (size_t)sqlite3_column_bytes(p, i);
-	if (!s || !(r = malloc(n + 1)))
-		return NULL;
-	memcpy(r, s, n);
-	r[n] = '\0';
-	if (len)
-		*len = n;
-	return r;
-}
-
-static long long col_ll(sqlite3_stmt *p, int i, long long dflt)
-{
-	return sqlite3_column_type(p, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(p, i);
-}
-
-/* Fill j from a row of JOB_COLS; KD_ENOMEM if a copy failed. */
-static int read_job(sqlite3_stmt *p, struct queue_job *j, struct error *e)
-{
-	const char *s;
-
-	memset(j, 0, sizeof(*j));
-	j->id = sqlite3_column_int64(p, 0);
-	j->state = queue_state_parse((const char *)sqlite3_column_text(p, 1));
-	s = (const char *)sqlite3_column_text(p, 2);
-	snprintf(j->kind, sizeof(j->kind), "%s", s ? s : "");
-	j->priority = sqlite3_column_int(p, 3);
-	j->key = col_strdup(p, 4, NULL);
-	j->payload = col_strdup(p, 5, &j->payload_len);
-	j->source_id = col_ll(p, 6, -1);
-	j->attempts = sqlite3_column_int(p, 7);
-	j->max_attempts = sqlite3_column_int(p, 8);
-	j->run_at = col_ll(p, 9, 0);
-	j->lease_until = col_ll(p, 10, 0);
-	s = (const char *)sqlite3_column_text(p, 11);
-	snprintf(j->lease_token, sizeof(j->lease_token), "%s", s ? s : "");
-	j->cancel_requested = sqlite3_column_int(p, 12);
-	j->last_error = col_strdup(p, 13, NULL);
-	j->result = col_strdup(p, 14, NULL);
-	j->sender_uid = col_ll(p, 15, -1);
-	j->created_at = col_ll(p, 16, 0);
-	j->updated_at = col_ll(p, 17, 0);
-	j->finished_at = col_ll(p, 18, 0);
-	if ((sqlite3_column_type(p, 4) != SQLITE_NULL && !j->key) || !j->payload ||
-	    (sqlite3_column_type(p, 13) != SQLITE_NULL && !j->last_error) ||
-	    (sqlite3_column_type(p, 14) != SQLITE_NULL && !j->result)) {
-		queue_job_release(j);
-		return error_set(e, KD_ENOMEM, "out of memory");
-	}
-	return 0;
-}
+/* ---- rows ---------------------------------------------------------------- */
 
 void queue_job_release(struct queue_job *j)
 {
@@ -589,23 +275,13 @@ void queue_job_release(struct queue_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* Load job id (inside a transaction).  1 found, 0 not, < 0 error. */
-static int load_job(struct queue *q, long long id, struct queue_job *j, struct error *e)
+void queue_callback_release(struct queue_callback *c)
 {
-	sqlite3_stmt *p = st(q, S_GET, e);
-	int rc;
-
-	if (!p)
-		return e ? e->code : KD_EIO;
-	sqlite3_bind_int64(p, 1, id);
-	rc = sqlite3_step(p);
-	if (rc == SQLITE_ROW) {
-		rc = read_job(p, j, e);
-		done_stmt(p);
-		return rc < 0 ? rc : 1;
-	}
-	done_stmt(p);
-	return rc == SQLITE_DONE ? 0 : db_error(q, rc, e, "get");
+	if (!c)
+		return;
+	free(c->url);
+	free(c->body);
+	memset(c, 0, sizeof(*c));
 }
 
 /* Load a running job and check its lease token: KD_ELEASE when it is not the
@@ -613,7 +289,7 @@ static int load_job(struct queue *q, long long id, struct queue_job *j, struct e
 static int load_leased(struct queue *q, long long id, const char *token, struct queue_job *j,
 		       struct error *e)
 {
-	int rc = load_job(q, id, j, e);
+	int rc = q->ops->get(q, id, j, e);
 
 	if (rc < 0)
 		return rc;
@@ -633,7 +309,6 @@ static int notify_final(struct queue *q, const struct queue_job *j, const char *
 {
 	struct queue_outcome o = { .job = j, .state = state, .attempts = attempts, .error = err, .result = result };
 	char *url = NULL, *body = NULL;
-	sqlite3_stmt *p;
 	int rc;
 
 	if (!q->notify)
@@ -647,22 +322,15 @@ static int notify_final(struct queue *q, const struct queue_job *j, const char *
 		free(body);
 		return 0;
 	}
-	if (!(p = st(q, S_CB_INSERT, e))) {
-		free(url);
-		free(body);
-		return e ? e->code : KD_EIO;
-	}
-	sqlite3_bind_int64(p, 1, j->id);
-	sqlite3_bind_text(p, 2, url, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(p, 3, body ? body : "", body ? (int)strlen(body) : 0, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(p, 4, now);
-	rc = run(q, S_CB_INSERT, e);
+	rc = q->ops->outbox_add(q, j->id, url, body ? body : "", body ? strlen(body) : 0, now, e);
 	free(url);
 	free(body);
+	if (rc == 0)
+		q->dirty = 1;
 	return rc;
 }
 
-/* ---- drain side ------------------------------------------------------ */
+/* ---- leases, tokens, backoff --------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -709,109 +377,58 @@ int queue_claim(struct queue *q, long long now, int lease_seconds, struct queue_
 		struct error *e)
 {
 	char token[QUEUE_TOKEN_LEN + 1];
-	sqlite3_stmt *p;
-	int rc, got = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!(p = st(q, S_CLAIM, e)))
-		return e ? e->code : KD_EIO;
 	make_token(q, token);
 	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
-	sqlite3_bind_int64(p, 1, now);
-	sqlite3_bind_int(p, 2, lease_seconds);
-	sqlite3_bind_text(p, 3, token, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(p);
-	if (rc == SQLITE_ROW) {
-		if ((rc = read_job(p, out, e)) < 0) {
-			done_stmt(p);
-			tx_rollback(q);
-			return rc;
+	rc = q->ops->claim(q, now, lease_seconds, token, &q->self, out, e);
+	if (rc == 1) {
+		int arc = q->ops->attempt_start(q, out->id, out->attempts, now, &q->self, e);
+		if (arc < 0) {
+			queue_job_release(out);
+			rc = arc;
 		}
-		got = 1;
-		rc = sqlite3_step(p); /* finish the statement: RETURNING applies on completion */
 	}
-	done_stmt(p);
-	if (rc != SQLITE_DONE) {
-		rc = db_error(q, rc, e, "claim");
-		goto fail;
-	}
-	if ((rc = tx_commit(q, e)) < 0)
-		goto fail;
-	return got;
-fail:
-	tx_rollback(q);
-	queue_job_release(out);
+	rc = tx_end(q, rc, e);
+	if (rc < 0)
+		queue_job_release(out);
 	return rc;
 }
 
 int queue_renew(struct queue *q, long long id, const char *token, long long now, int lease_seconds,
 		struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_RENEW, e);
-	int rc;
+	int rc = q->ops->renew(q, id, token ? token : "", now, lease_seconds, e);
 
-	if (!p)
-		return e ? e->code : KD_EIO;
-	if ((rc = tx_begin(q, e)) < 0)
+	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(p, 1, id);
-	sqlite3_bind_text(p, 2, token ? token : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(p, 3, now);
-	sqlite3_bind_int(p, 4, lease_seconds);
-	if ((rc = run(q, S_RENEW, e)) < 0) {
-		tx_rollback(q);
-		return rc;
-	}
-	if (sqlite3_changes(q->db) == 0) {
-		tx_rollback(q);
-		return error_set(e, KD_ELEASE, "job %lld: lease lost", id);
-	}
-	return tx_commit(q, e);
+	return rc == 1 ? 0 : error_set(e, KD_ELEASE, "job %lld: lease lost", id);
 }
 
 int queue_cancel_requested(struct queue *q, long long id, const char *token, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_CANCEL_REQ, e);
-	int rc, v;
-
-	if (!p)
-		return e ? e->code : KD_EIO;
-	sqlite3_bind_int64(p, 1, id);
-	sqlite3_bind_text(p, 2, token ? token : "", -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(p);
-	v = rc == SQLITE_ROW ? sqlite3_column_int(p, 0) : 0;
-	done_stmt(p);
-	if (rc == SQLITE_DONE)
-		return error_set(e, KD_ELEASE, "job %lld: lease lost", id);
-	if (rc != SQLITE_ROW)
-		return db_error(q, rc, e, "cancel check");
-	return v ? 1 : 0;
+	return q->ops->cancel_flag(q, id, token ? token : "", e);
 }
 
 int queue_finish(struct queue *q, long long id, const char *token, long long now,
 		 const char *result_json, double render_seconds, struct error *e)
 {
 	struct queue_job j;
-	sqlite3_stmt *p = st(q, S_FINISH, e);
 	int rc;
 
-	if (!p)
-		return e ? e->code : KD_EIO;
 	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
 	if ((rc = load_leased(q, id, token, &j, e)) < 0) {
 		tx_rollback(q);
 		return rc;
 	}
-	sqlite3_bind_int64(p, 1, id);
-	if (result_json)
-		sqlite3_bind_text(p, 2, result_json, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(p, 3, now);
-	if ((rc = run(q, S_FINISH, e)) < 0 ||
+	if ((rc = q->ops->set_done(q, id, now, result_json, e)) < 0 ||
+	    (rc = q->ops->attempt_end(q, id, j.attempts, now, "done", NULL, e)) < 0 ||
 	    (rc = notify_final(q, &j, "done", j.attempts, NULL, result_json, now, e)) < 0 ||
-	    (rc = counter_add(q, "jobs_done", 1, e)) < 0 ||
-	    (render_seconds > 0 && (rc = counter_add(q, "render_seconds", render_seconds, e)) < 0)) {
+	    (rc = q->ops->counter_add(q, "jobs_done", 1, e)) < 0 ||
+	    (render_seconds > 0 && (rc = q->ops->counter_add(q, "render_seconds", render_seconds, e)) < 0)) {
 		queue_job_release(&j);
 		tx_rollback(q);
 		return rc;
@@ -820,48 +437,51 @@ int queue_finish(struct queue *q, long long id, const char *token, long long now
 	return tx_commit(q, e);
 }
 
-/* A failed attempt of job j (loaded in this transaction): decide its next
- * state and write it, with counters and, when final, the callback. */
-static int fail_locked(struct queue *q, const struct queue_job *j, long long now, int code,
-		       const char *msg, int *new_state, struct error *e)
+/* The state a failed attempt of j leads to (the rules of queue_fail). */
+static int next_state(struct queue *q, const struct queue_job *j, int code, long long now,
+		      long long *run_at)
 {
-	sqlite3_stmt *p = st(q, S_FAIL, e);
-	const char *why = msg && *msg ? msg : error_name(code);
-	int state, rc;
-	long long run_at = now;
-
-	if (!p)
-		return e ? e->code : KD_EIO;
+	*run_at = now;
 	if (code == KD_ECANCEL || j->cancel_requested)
-		state = JOB_CANCELLED;
-	else if (code == KD_EINPUT || code == KD_ELIMIT || j->attempts >= j->max_attempts)
-		state = JOB_DEAD;
-	else {
-		state = JOB_PENDING;
-		run_at = now + queue_backoff_delay(q, j->attempts);
-	}
-	if (state == JOB_CANCELLED && code != KD_ECANCEL)
-		why = "cancelled";
-	sqlite3_bind_int64(p, 1, j->id);
-	sqlite3_bind_text(p, 2, state_names[state], -1, SQLITE_STATIC);
-	sqlite3_bind_text(p, 3, why, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(p, 4, run_at);
-	sqlite3_bind_int64(p, 5, now);
-	if (state != JOB_PENDING)
-		sqlite3_bind_int64(p, 6, now);
-	if ((rc = run(q, S_FAIL, e)) < 0)
+		return JOB_CANCELLED;
+	if (code == KD_EINPUT || code == KD_ELIMIT || j->attempts >= j->max_attempts)
+		return JOB_DEAD;
+	*run_at = now + queue_backoff_delay(q, j->attempts);
+	return JOB_PENDING;
+}
+
+/* A failed attempt of job j (loaded in this transaction): decide its next
+ * state and write it, with the attempt's end, counters and, when final, the
+ * callback.  lost: the claimer vanished (reclaim), not a failure it saw. */
+static int fail_locked(struct queue *q, const struct queue_job *j, long long now, int code,
+		       const char *msg, int lost, int *new_state, struct error *e)
+{
+	struct queue_fail_row r = { .error = msg && *msg ? msg : error_name(code), .now = now };
+	static const char *const outcome[JOB_NSTATES] = {
+		[JOB_PENDING] = "failed", [JOB_DEAD] = "dead", [JOB_CANCELLED] = "cancelled",
+	};
+	int rc;
+
+	r.state = next_state(q, j, code, now, &r.run_at);
+	if (r.state == JOB_CANCELLED && code != KD_ECANCEL)
+		r.error = "cancelled";
+	if ((rc = q->ops->set_failed(q, j->id, &r, e)) < 0 ||
+	    (rc = q->ops->attempt_end(q, j->id, j->attempts, now, lost ? "lost" : outcome[r.state],
+				      r.error, e)) < 0)
 		return rc;
-	if (state != JOB_CANCELLED && (rc = counter_add(q, "attempts_failed", 1, e)) < 0)
+	if (r.state != JOB_CANCELLED && (rc = q->ops->counter_add(q, "attempts_failed", 1, e)) < 0)
 		return rc;
-	if (state == JOB_DEAD && (rc = counter_add(q, "jobs_dead", 1, e)) < 0)
+	if (r.state == JOB_DEAD && (rc = q->ops->counter_add(q, "jobs_dead", 1, e)) < 0)
 		return rc;
-	if (state == JOB_CANCELLED && (rc = counter_add(q, "jobs_cancelled", 1, e)) < 0)
+	if (r.state == JOB_CANCELLED && (rc = q->ops->counter_add(q, "jobs_cancelled", 1, e)) < 0)
 		return rc;
-	if (state != JOB_PENDING &&
-	    (rc = notify_final(q, j, state_names[state], j->attempts, why, NULL, now, e)) < 0)
+	if (r.state != JOB_PENDING &&
+	    (rc = notify_final(q, j, queue_state_names[r.state], j->attempts, r.error, NULL, now, e)) < 0)
 		return rc;
+	if (r.state == JOB_PENDING && r.run_at <= now)
+		q->dirty = 1;
 	if (new_state)
-		*new_state = state;
+		*new_state = r.state;
 	return 0;
 }
 
@@ -877,144 +497,112 @@ int queue_fail(struct queue *q, long long id, const char *token, long long now, 
 		tx_rollback(q);
 		return rc;
 	}
-	rc = fail_locked(q, &j, now, code, msg, new_state, e);
+	rc = fail_locked(q, &j, now, code, msg, 0, new_state, e);
 	queue_job_release(&j);
-	if (rc < 0) {
-		tx_rollback(q);
-		return rc;
-	}
-	return tx_commit(q, e);
+	return tx_end(q, rc, e);
 }
 
 #define CHUNK 128 /* rows per transaction in bulk operations: bounded memory */
 
-int queue_reclaim_expired(struct queue *q, long long now, int force_all, struct error *e)
+/* One chunk of running jobs after *after: reclaim those whose lease expired
+ * or (dead_claimers) whose claimer is gone.  Returns how many were looked
+ * at (CHUNK: there may be more), *taken += reclaimed. */
+static int reclaim_chunk(struct queue *q, long long now, int dead_claimers, long long *after,
+			 int *taken, struct error *e)
 {
 	long long ids[CHUNK];
-	int total = 0, n, rc;
-	enum stmt which = force_all ? S_EXPIRED_ALL : S_EXPIRED;
+	struct queue_claimer who[CHUNK];
+	int n, rc = 0;
 
-	do {
-		sqlite3_stmt *p = st(q, which, e);
-		if (!p)
-			return e ? e->code : KD_EIO;
-		if ((rc = tx_begin(q, e)) < 0)
-			return rc;
-		sqlite3_bind_int64(p, 1, now);
-		sqlite3_bind_int(p, 2, CHUNK);
-		n = 0;
-		while ((rc = sqlite3_step(p)) == SQLITE_ROW && n < CHUNK)
-			ids[n++] = sqlite3_column_int64(p, 0);
-		done_stmt(p);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			tx_rollback(q);
-			return db_error(q, rc, e, "reclaim");
+	if ((rc = tx_begin(q, e)) < 0)
+		return rc;
+	if ((n = q->ops->running(q, now, !dead_claimers, *after, ids, who, CHUNK, e)) < 0) {
+		tx_rollback(q);
+		return n;
+	}
+	for (int i = 0; i < n && rc >= 0; i++) {
+		struct queue_job j;
+		*after = ids[i];
+		if ((rc = q->ops->get(q, ids[i], &j, e)) <= 0)
+			continue;
+		if (j.state == JOB_RUNNING && (j.lease_until < now || queue_claimer_gone(&who[i]))) {
+			rc = fail_locked(q, &j, now, KD_EIO, j.lease_until < now ? "worker died (lease expired)" :
+					 "worker died (its process is gone)", 1, NULL, e);
+			if (rc >= 0)
+				(*taken)++;
 		}
-		for (int i = 0; i < n; i++) {
-			struct queue_job j;
-			if ((rc = load_job(q, ids[i], &j, e)) < 0) {
-				tx_rollback(q);
-				return rc;
-			}
-			rc = fail_locked(q, &j, now, KD_EIO, "worker died (lease expired)", NULL, e);
-			queue_job_release(&j);
-			if (rc < 0) {
-				tx_rollback(q);
-				return rc;
-			}
-		}
-		if ((rc = tx_commit(q, e)) < 0)
-			return rc;
-		total += n;
-	} while (n == CHUNK);
-	return total;
+		queue_job_release(&j);
+	}
+	rc = tx_end(q, rc, e);
+	return rc < 0 ? rc : n;
 }
 
-/* ---- operating ------------------------------------------------------- */
+int queue_reclaim_expired(struct queue *q, long long now, int dead_claimers, struct error *e)
+{
+	long long after = 0;
+	int taken = 0, n;
+
+	do {
+		if ((n = reclaim_chunk(q, now, dead_claimers, &after, &taken, e)) < 0)
+			return n;
+	} while (n == CHUNK);
+	return taken;
+}
+
+/* ---- operating ----------------------------------------------------------- */
 
 int queue_cancel(struct queue *q, long long id, long long now, struct error *e)
 {
 	struct queue_job j;
-	int rc, result;
+	int rc;
 
 	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
-	if ((rc = load_job(q, id, &j, e)) <= 0) {
+	if ((rc = q->ops->get(q, id, &j, e)) <= 0) {
 		tx_rollback(q);
 		return rc < 0 ? rc : error_set(e, KD_EINPUT, "no job %lld", id);
 	}
 	if (j.state == JOB_PENDING) {
-		if (!st(q, S_CANCEL_PENDING, e))
-			goto fail;
-		sqlite3_bind_int64(q->stmt[S_CANCEL_PENDING], 1, id);
-		sqlite3_bind_int64(q->stmt[S_CANCEL_PENDING], 2, now);
-		if (run(q, S_CANCEL_PENDING, e) < 0 || counter_add(q, "jobs_cancelled", 1, e) < 0 ||
-		    notify_final(q, &j, "cancelled", j.attempts, "cancelled", NULL, now, e) < 0)
-			goto fail;
-		result = 0;
+		if ((rc = q->ops->cancel_pending(q, id, now, e)) >= 0 &&
+		    (rc = q->ops->counter_add(q, "jobs_cancelled", 1, e)) >= 0)
+			rc = notify_final(q, &j, "cancelled", j.attempts, "cancelled", NULL, now, e);
 	} else if (j.state == JOB_RUNNING) {
-		if (!st(q, S_CANCEL_RUNNING, e))
-			goto fail;
-		sqlite3_bind_int64(q->stmt[S_CANCEL_RUNNING], 1, id);
-		sqlite3_bind_int64(q->stmt[S_CANCEL_RUNNING], 2, now);
-		if (run(q, S_CANCEL_RUNNING, e) < 0)
-			goto fail;
-		result = 1;
+		if ((rc = q->ops->cancel_running(q, id, now, e)) >= 0)
+			rc = 1;
+		q->dirty = 1; /* the drain running it looks at once */
 	} else {
-		error_set(e, KD_EINPUT, "job %lld is %s: nothing to cancel", id, queue_state_name(j.state));
-		goto fail;
+		rc = error_set(e, KD_EINPUT, "job %lld is %s: nothing to cancel", id, queue_state_name(j.state));
 	}
 	queue_job_release(&j);
-	if ((rc = tx_commit(q, e)) < 0)
-		return rc;
-	return result;
-fail:
-	queue_job_release(&j);
-	tx_rollback(q);
-	return e && e->code ? e->code : KD_EIO;
+	return tx_end(q, rc, e);
 }
 
 int queue_retry(struct queue *q, long long id, int force, long long now, long long *count,
 		struct error *e)
 {
-	enum stmt s = id > 0 ? S_RETRY_ONE : S_RETRY_DEAD;
-	sqlite3_stmt *p = st(q, s, e);
-	long long n;
+	long long n = 0;
 	int rc;
 
 	if (count)
 		*count = 0;
-	if (!p)
-		return e ? e->code : KD_EIO;
 	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
-	if (id > 0) {
-		sqlite3_bind_int64(p, 1, id);
-		sqlite3_bind_int64(p, 2, now);
-		sqlite3_bind_int(p, 3, force != 0);
-	} else {
-		sqlite3_bind_int64(p, 1, now);
-	}
-	if ((rc = run(q, s, e)) < 0) {
+	if ((rc = q->ops->requeue(q, id, force, now, &n, e)) < 0) {
 		tx_rollback(q);
 		return rc;
 	}
-	n = sqlite3_changes(q->db);
 	if (id > 0 && n == 0) {
 		tx_rollback(q);
 		return error_set(e, KD_EINPUT, "job %lld does not exist, is not %s, or is a scan while "
 				 "another scan is pending%s", id, force ? "dead, cancelled or done" : "dead or cancelled",
 				 force ? "" : " (--force also requeues done jobs)");
 	}
-	if ((rc = counter_add(q, "retries", (double)n, e)) < 0) {
-		tx_rollback(q);
-		return rc;
-	}
-	if ((rc = tx_commit(q, e)) < 0)
-		return rc;
-	if (count)
+	if (n > 0)
+		q->dirty = 1;
+	rc = tx_end(q, q->ops->counter_add(q, "retries", (double)n, e), e);
+	if (rc == 0 && count)
 		*count = n;
-	return 0;
+	return rc;
 }
 
 int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
@@ -1026,41 +614,20 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 	if (count)
 		*count = 0;
 	do {
-		sqlite3_stmt *p = st(q, S_PURGE_SEL, e);
-		if (!p)
-			return e ? e->code : KD_EIO;
-		sqlite3_bind_int64(p, 1, before);
-		sqlite3_bind_int(p, 2, CHUNK);
-		n = 0;
 		/* Read-only pass: fn (deleting files) runs while no write lock is held. */
-		while (!stop && (rc = sqlite3_step(p)) == SQLITE_ROW && n < CHUNK) {
-			long long id = sqlite3_column_int64(p, 0);
-			if (fn && fn(ctx, id, (const char *)sqlite3_column_text(p, 1), e) != 0) {
-				stop = 1;
-				break;
-			}
-			ids[n++] = id;
-		}
-		done_stmt(p);
-		if (!stop && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			return db_error(q, rc, e, "purge");
+		if ((n = q->ops->purge_scan(q, before, CHUNK, fn, ctx, ids, &stop, e)) < 0)
+			return n;
 		if (n > 0) {
 			long long deleted = 0;
 
 			if ((rc = tx_begin(q, e)) < 0)
 				return rc;
 			for (int i = 0; i < n; i++) {
-				if (!st(q, S_PURGE_DEL, e)) {
-					tx_rollback(q);
-					return e ? e->code : KD_EIO;
-				}
-				sqlite3_bind_int64(q->stmt[S_PURGE_DEL], 1, ids[i]);
-				sqlite3_bind_int64(q->stmt[S_PURGE_DEL], 2, before);
-				if ((rc = run(q, S_PURGE_DEL, e)) < 0) {
+				if ((rc = q->ops->purge_delete(q, ids[i], before, e)) < 0) {
 					tx_rollback(q);
 					return rc;
 				}
-				deleted += sqlite3_changes(q->db);
+				deleted += rc;
 			}
 			if ((rc = tx_commit(q, e)) < 0)
 				return rc;
@@ -1071,242 +638,71 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 	return stop ? (e && e->code ? e->code : KD_EIO) : 0;
 }
 
+/* ---- reading ------------------------------------------------------------- */
+
 int queue_stats(struct queue *q, struct queue_stats *s, struct error *e)
 {
-	static const struct { const char *name; size_t off; } cs[] = {
-		{ "jobs_accepted", offsetof(struct queue_stats, jobs_accepted) },
-		{ "jobs_done", offsetof(struct queue_stats, jobs_done) },
-		{ "jobs_dead", offsetof(struct queue_stats, jobs_dead) },
-		{ "jobs_cancelled", offsetof(struct queue_stats, jobs_cancelled) },
-		{ "attempts_failed", offsetof(struct queue_stats, attempts_failed) },
-		{ "retries", offsetof(struct queue_stats, retries) },
-		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
-		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
-	};
-	sqlite3_stmt *p;
-	int rc;
-
 	memset(s, 0, sizeof(*s));
-	/* One read transaction, so the numbers are one snapshot. */
-	if (sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(q, sqlite3_errcode(q->db), e, "stats");
-	if (!(p = st(q, S_STATS_STATES, e)))
-		goto fail;
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		int i = queue_state_parse((const char *)sqlite3_column_text(p, 0));
-		if (i >= 0)
-			s->state[i] = sqlite3_column_int64(p, 1);
-	}
-	done_stmt(p);
-	if (rc != SQLITE_DONE || !(p = st(q, S_STATS_COUNTERS, e)))
-		goto fail;
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(p, 0);
-		if (name && strcmp(name, "render_seconds") == 0)
-			s->render_seconds = sqlite3_column_double(p, 1);
-		for (size_t i = 0; name && i < sizeof(cs) / sizeof(cs[0]); i++)
-			if (strcmp(name, cs[i].name) == 0)
-				*(long long *)((char *)s + cs[i].off) = sqlite3_column_int64(p, 1);
-	}
-	done_stmt(p);
-	if (rc != SQLITE_DONE || !(p = st(q, S_STATS_CB, e)))
-		goto fail;
-	if ((rc = sqlite3_step(p)) == SQLITE_ROW)
-		s->callbacks_pending = sqlite3_column_int64(p, 0);
-	done_stmt(p);
-	if (rc != SQLITE_ROW || !(p = st(q, S_STATS_OLDEST, e)))
-		goto fail;
-	if ((rc = sqlite3_step(p)) == SQLITE_ROW)
-		s->oldest_pending = col_ll(p, 0, 0);
-	done_stmt(p);
-	if (rc != SQLITE_ROW || !(p = st(q, S_STATS_RATE, e)))
-		goto fail;
-	if ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		s->done_last_minute = sqlite3_column_int64(p, 0);
-		s->done_last_hour = sqlite3_column_int64(p, 1);
-	}
-	done_stmt(p);
-	if (rc != SQLITE_ROW)
-		goto fail;
-	sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
-	return 0;
-fail:
-	if (!e || !e->code)
-		db_error(q, sqlite3_errcode(q->db), e, "stats");
-	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-	return e ? e->code : KD_EIO;
+	return q->ops->stats(q, s, e);
 }
 
 int queue_get(struct queue *q, long long id, struct queue_job *out, struct error *e)
 {
 	memset(out, 0, sizeof(*out));
-	return load_job(q, id, out, e);
+	return q->ops->get(q, id, out, e);
 }
 
 int queue_list(struct queue *q, int state, long long limit, queue_list_fn fn, void *ctx,
 	       struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_LIST, e);
-	int rc, r = 0;
+	return q->ops->list(q, state, limit, fn, ctx, e);
+}
 
-	if (!p)
-		return e ? e->code : KD_EIO;
-	if (state >= 0 && state < JOB_NSTATES)
-		sqlite3_bind_text(p, 1, state_names[state], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(p, 2, limit > 0 ? limit : -1);
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		struct queue_job j;
-		if ((r = read_job(p, &j, e)) < 0)
-			break;
-		r = fn(ctx, &j);
-		queue_job_release(&j);
-		if (r != 0)
-			break;
-	}
-	done_stmt(p);
-	if (r != 0)
-		return r;
-	return rc == SQLITE_DONE ? 0 : db_error(q, rc, e, "list");
+int queue_attempts(struct queue *q, long long job_id, queue_attempt_fn fn, void *ctx,
+		   struct error *e)
+{
+	return q->ops->attempts(q, job_id, fn, ctx, e);
 }
 
 int queue_source_has_job(struct queue *q, long long source_id, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_SOURCE, e);
-	int rc;
-
-	if (!p)
-		return e ? e->code : KD_EIO;
-	sqlite3_bind_int64(p, 1, source_id);
-	rc = sqlite3_step(p);
-	done_stmt(p);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : db_error(q, rc, e, "source lookup");
+	return q->ops->source_has_job(q, source_id, e);
 }
 
-/* ---- callback outbox ------------------------------------------------- */
-
-void queue_callback_release(struct queue_callback *c)
-{
-	if (!c)
-		return;
-	free(c->url);
-	free(c->body);
-	memset(c, 0, sizeof(*c));
-}
-
-/* skip as the two JSON arrays S_OB_NEXT binds; both malloc'ed, or -1. */
-static int skip_json(const struct queue_outbox_skip *skip, char **ids, char **origins)
-{
-	struct json_object *a = json_object_new_array(), *b = json_object_new_array();
-	int rc = -1;
-
-	*ids = *origins = NULL;
-	if (!a || !b)
-		goto out;
-	for (size_t i = 0; skip && i < skip->n_ids; i++)
-		json_object_array_add(a, json_object_new_int64(skip->ids[i]));
-	for (size_t i = 0; skip && i < skip->n_origins; i++)
-		json_object_array_add(b, json_object_new_string(skip->origins[i]));
-	*ids = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
-	*origins = strdup(json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	rc = *ids && *origins ? 0 : -1;
-out:
-	json_object_put(a);
-	json_object_put(b);
-	return rc;
-}
+/* ---- callback outbox ----------------------------------------------------- */
 
 int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 		      struct queue_callback *out, struct error *e)
 {
-	sqlite3_stmt *p = st(q, S_OB_NEXT, e);
-	char *ids, *origins;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if (!p)
-		return e ? e->code : KD_EIO;
-	if (skip_json(skip, &ids, &origins) < 0) {
-		free(ids);
-		free(origins);
-		return error_set(e, KD_ENOMEM, "out of memory");
-	}
-	sqlite3_bind_int64(p, 1, now);
-	sqlite3_bind_text(p, 2, ids, -1, free);
-	sqlite3_bind_text(p, 3, origins, -1, free);
-	rc = sqlite3_step(p);
-	if (rc == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(p, 3);
-		size_t n = (size_t)sqlite3_column_bytes(p, 3);
-
-		out->id = sqlite3_column_int64(p, 0);
-		out->job_id = sqlite3_column_int64(p, 1);
-		out->url = col_strdup(p, 2, NULL);
-		out->body = malloc(n + 1);
-		if (out->body) {
-			if (n)
-				memcpy(out->body, b, n);
-			out->body[n] = '\0';
-		}
-		out->body_len = n;
-		out->attempts = sqlite3_column_int(p, 4);
-		out->next_at = sqlite3_column_int64(p, 5);
-		out->created_at = sqlite3_column_int64(p, 6);
-		done_stmt(p);
-		if (!out->url || !out->body) {
-			queue_callback_release(out);
-			return error_set(e, KD_ENOMEM, "out of memory");
-		}
-		return 1;
-	}
-	done_stmt(p);
-	return rc == SQLITE_DONE ? 0 : db_error(q, rc, e, "outbox");
+	return q->ops->outbox_next(q, now, skip, out, e);
 }
 
-static int outbox_update(struct queue *q, enum stmt s, long long id, long long now, int status,
+static int outbox_update(struct queue *q, long long id, long long now, int done, int status,
 			 const char *msg, long long next_at, int give_up, struct error *e)
 {
-	sqlite3_stmt *p = st(q, s, e);
 	int rc;
 
-	if (!p)
-		return e ? e->code : KD_EIO;
 	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
-	sqlite3_bind_int64(p, 1, id);
-	sqlite3_bind_int64(p, 2, now);
-	if (status > 0)
-		sqlite3_bind_int(p, 3, status);
-	if (s == S_OB_FAILED) {
-		sqlite3_bind_text(p, 4, msg ? msg : "failed", -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(p, 5, next_at);
-		sqlite3_bind_int(p, 6, give_up != 0);
-	}
-	if ((rc = run(q, s, e)) < 0)
-		goto fail;
-	if (sqlite3_changes(q->db) == 0) {
+	rc = q->ops->outbox_mark(q, id, now, done, status, msg, next_at, give_up, e);
+	if (rc == 0)
 		rc = error_set(e, KD_EINPUT, "callback %lld is not pending", id);
-		goto fail;
-	}
-	if (s == S_OB_DONE && (rc = counter_add(q, "callbacks_delivered", 1, e)) < 0)
-		goto fail;
-	if (s == S_OB_FAILED && give_up && (rc = counter_add(q, "callbacks_failed", 1, e)) < 0)
-		goto fail;
-	return tx_commit(q, e);
-fail:
-	tx_rollback(q);
-	return rc;
+	else if (rc > 0 && done)
+		rc = q->ops->counter_add(q, "callbacks_delivered", 1, e);
+	else if (rc > 0 && give_up)
+		rc = q->ops->counter_add(q, "callbacks_failed", 1, e);
+	return tx_end(q, rc < 0 ? rc : 0, e);
 }
 
 int queue_outbox_done(struct queue *q, long long id, long long now, int http_status,
 		      struct error *e)
 {
-	return outbox_update(q, S_OB_DONE, id, now, http_status, NULL, 0, 0, e);
+	return outbox_update(q, id, now, 1, http_status, NULL, 0, 0, e);
 }
 
 int queue_outbox_failed(struct queue *q, long long id, long long now, int http_status,
 			const char *msg, long long next_at, int give_up, struct error *e)
 {
-	return outbox_update(q, S_OB_FAILED, id, now, http_status, msg, next_at, give_up, e);
+	return outbox_update(q, id, now, 0, http_status, msg ? msg : "failed", next_at, give_up, e);
 }

@@ -1,14 +1,21 @@
-/* queue.h - the durable job queue (DESIGN.md "Queue database").
+/* queue.h - the durable job queue (docs/DESIGN.md "Queue database").
  *
  * One struct queue is one connection to the queue database, used by one
- * thread at a time.  The interface names no SQLite type, so a second backend
- * (PostgreSQL, FOR UPDATE SKIP LOCKED) can implement it.  Every write runs in
- * its own BEGIN IMMEDIATE transaction, except enqueues between queue_begin
- * and queue_commit, which share one (the listener's group commit).
+ * thread at a time.  The job rules (states, leases and tokens, backoff,
+ * dead, outbox rows, idempotency keys, scan coalescing, attempt history)
+ * live in queue.c; storage is a backend behind the ops table of
+ * queue_impl.h, chosen by queue_open from the database spec (a path or
+ * "sqlite:PATH": SQLite; "postgresql://...": PostgreSQL).  This header names
+ * no backend type.  Every write runs in its own transaction, except enqueues
+ * between queue_begin and queue_commit, which share one (the listener's
+ * group commit).
  * Functions return 0 (or a documented positive value) or a negative KD_E*
  * code with e filled: KD_EBUSY means the database stayed locked past the
  * busy time-out and nothing was changed.  Memory is bounded whatever the
- * queue length: nothing loads all rows. */
+ * queue length: nothing loads all rows.
+ * Times are integer Unix seconds from the backend's clock: every `now`
+ * given to this API must come from queue_now(), so leases, run_at and
+ * backoff agree between hosts sharing one database. */
 #ifndef KD_QUEUE_H
 #define KD_QUEUE_H
 
@@ -17,15 +24,21 @@
 struct error;
 struct queue;
 
-enum queue_sync {
-	QUEUE_SYNC_FULL,   /* fsync at every commit: an acked job survives power loss (default) */
-	QUEUE_SYNC_NORMAL, /* WAL synced at checkpoints only: survives a crash of krigd, not of the machine */
+enum queue_durability {
+	QUEUE_DURABLE_POWER, /* a commit is on stable storage when it returns: an acked job
+			      * survives power loss (default; SQLite synchronous=FULL) */
+	QUEUE_DURABLE_CRASH, /* survives a crash of krigd, not of the machine (SQLite
+			      * synchronous=NORMAL; PostgreSQL synchronous_commit=off) */
 };
 
 struct queue_opts {
-	enum queue_sync sync;
+	int create;           /* 1: create the queue or migrate it to this krigd's schema (listen,
+			       * drain, serve); 0 (default): open an existing, current krigd queue
+			       * and refuse anything else, changing nothing (operator commands) */
+	enum queue_durability durability;
 	int busy_timeout_ms;  /* how long a write waits for another writer; default 5000 */
-	int manual_checkpoint; /* 1: no automatic checkpoint in commits; the owner calls queue_checkpoint when idle */
+	int idle_housekeeping; /* 1: backend housekeeping (SQLite: WAL checkpoints) never inside a
+				* commit; the owner calls queue_idle when it has nothing to do */
 	double backoff_base;  /* seconds before the 1st retry, doubled each attempt; default 2, 0 for tests */
 	double backoff_cap;   /* at most this many seconds; default 600 */
 	double backoff_jitter; /* +- this fraction of the delay; default 0.2 */
@@ -40,16 +53,41 @@ int queue_state_parse(const char *name);
 /* Defaults described in struct queue_opts. */
 void queue_opts_default(struct queue_opts *o);
 
-/* Open (creating if needed) the database at path, set WAL and the sync mode,
- * and apply the schema's forward migrations.  On error *q is NULL. */
-int queue_open(struct queue **q, const char *path, const struct queue_opts *o, struct error *e);
+/* Open the queue named by spec: a path or "sqlite:PATH" (SQLite),
+ * "postgresql://..." or "postgres://..." (PostgreSQL, when built with it).
+ * With o->create a missing or empty database is created and a krigd queue
+ * migrated forward (and stamped with krigd's application id); without it a
+ * missing, empty, outdated or foreign database is KD_EINPUT naming spec.
+ * Either way a database that is not a krigd queue is refused untouched.
+ * On error *q is NULL. */
+int queue_open(struct queue **q, const char *spec, const struct queue_opts *o, struct error *e);
 
 /* Close the connection; an open transaction is rolled back.  NULL is fine. */
 void queue_close(struct queue *q);
 
-/* PASSIVE checkpoint: copies what it can of the WAL into the database without
- * waiting for readers or writers; meant for idle moments, off the reply path. */
-int queue_checkpoint(struct queue *q, struct error *e);
+/* Backend housekeeping for idle moments, off the reply path (SQLite: a
+ * PASSIVE checkpoint that waits for no one; PostgreSQL: nothing). */
+int queue_idle(struct queue *q, struct error *e);
+
+/* The backend's clock, Unix seconds (SQLite: this host's; PostgreSQL: the
+ * server's now()).  On an error the host's clock. */
+long long queue_now(struct queue *q);
+
+/* The queue's own id: random hex chosen when the queue was created, never
+ * reused, so ids built from it (webhook-id) are unique across queues. */
+const char *queue_uid(const struct queue *q);
+
+/* ---- wake-ups ---------------------------------------------------------- */
+
+/* A descriptor (owned by q) that becomes readable when another connection
+ * committed something a drain waits for: a job became claimable, a cancel
+ * was requested, a callback entered the outbox.  Poll it, then call
+ * queue_wake_clear before looking at the queue, so a wake-up arriving
+ * meanwhile is not lost.  Commits through this API send the wake-ups
+ * themselves.  A wake-up can be lost (e.g. a full buffer): poll with a
+ * bounded time-out as well. */
+int queue_wake_fd(struct queue *q, struct error *e);
+void queue_wake_clear(struct queue *q);
 
 /* ---- ingest ---------------------------------------------------------- */
 
@@ -88,6 +126,23 @@ int queue_enqueue_ping(struct queue *q, const char *payload, size_t len, long lo
 
 #define QUEUE_TOKEN_LEN 32 /* hex characters of a lease token */
 
+/* Who holds a claim: a process, named so that another process on the same
+ * host (and pid namespace) can tell for sure that it is gone. */
+struct queue_claimer {
+	char boot_id[40];              /* /proc/sys/kernel/random/boot_id, "" when unknown */
+	unsigned long long pidns;      /* inode of /proc/self/ns/pid, 0 when unknown */
+	long long pid;                 /* 0 when unknown */
+	unsigned long long start_time; /* /proc/PID/stat field 22 (clock ticks since boot) */
+};
+
+/* The calling process.  Fields it cannot read stay empty (0 / ""). */
+void queue_claimer_self(struct queue_claimer *c);
+
+/* 1 when c is certainly a process that is gone: same boot and pid namespace
+ * as the caller, and no process pid with that start time.  0 otherwise
+ * (alive, unknown, or another host). */
+int queue_claimer_gone(const struct queue_claimer *c);
+
 /* A job row.  Strings are owned (queue_job_release frees them), NULL when
  * the column is NULL. */
 struct queue_job {
@@ -107,6 +162,7 @@ struct queue_job {
 	char *result;
 	long long sender_uid;      /* -1 when unknown */
 	long long created_at, updated_at, finished_at; /* finished_at 0 while unfinished */
+	struct queue_claimer claimer; /* the last claim's process (empty before the first) */
 };
 
 void queue_job_release(struct queue_job *j);
@@ -132,7 +188,8 @@ void queue_set_notify(struct queue *q, queue_notify_fn fn, void *ctx);
 
 /* Claim the next job: state pending, run_at <= now, highest priority, then
  * oldest run_at, then lowest id.  It becomes running with a fresh random
- * lease_token, lease_until = now + lease_seconds, attempts + 1.
+ * lease_token, lease_until = now + lease_seconds, attempts + 1, claimed by
+ * this process (queue_claimer_self), and an attempt row is started.
  * Returns 1 with *out filled, 0 when nothing is due. */
 int queue_claim(struct queue *q, long long now, int lease_seconds, struct queue_job *out,
 		struct error *e);
@@ -161,10 +218,12 @@ int queue_fail(struct queue *q, long long id, const char *token, long long now, 
 	       const char *msg, int *new_state, struct error *e);
 
 /* Running jobs whose lease expired before now count as a failed attempt
- * "worker died" (dead when attempts are exhausted).  force_all also takes
- * leases that have not expired (a drain starting: their workers are gone).
- * Returns the number reclaimed. */
-int queue_reclaim_expired(struct queue *q, long long now, int force_all, struct error *e);
+ * "worker died" (dead when attempts are exhausted).  dead_claimers also
+ * takes, lease or not, the jobs whose claimer is certainly gone
+ * (queue_claimer_gone: a drain starting after a crash); any other live
+ * lease is left to expire, so drains sharing a database never take each
+ * other's jobs.  Returns the number reclaimed. */
+int queue_reclaim_expired(struct queue *q, long long now, int dead_claimers, struct error *e);
 
 /* The backoff delay in whole seconds for a job that has made `attempts`
  * attempts, jitter drawn from the queue's generator (exposed for tests). */
@@ -177,8 +236,9 @@ long long queue_backoff_delay(const struct queue *q, int attempts);
 int queue_cancel(struct queue *q, long long id, long long now, struct error *e);
 
 /* Requeue job id (0: every dead job): dead or cancelled, and with force
- * also done, go back to pending with attempts 0, run now.  *count (may be
- * NULL) gets how many.  A single id in another state is KD_EINPUT. */
+ * also done, go back to pending with attempts 0, no last_error, run now;
+ * the attempt history stays.  *count (may be NULL) gets how many.  A single
+ * id in another state is KD_EINPUT. */
 int queue_retry(struct queue *q, long long id, int force, long long now, long long *count,
 		struct error *e);
 
@@ -188,7 +248,8 @@ int queue_retry(struct queue *q, long long id, int force, long long now, long lo
 typedef int (*queue_purge_fn)(void *ctx, long long id, const char *result, struct error *e);
 
 /* Delete done, dead and cancelled jobs finished before `before` (and their
- * delivered or failed callbacks; a job with a callback still pending stays).
+ * attempts and delivered or failed callbacks; a job with a callback still
+ * pending stays).  Ids are never given again after a purge.
  * Works in chunks, so memory stays bounded.  *count gets the number deleted. */
 int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
 		struct error *e);
@@ -216,6 +277,22 @@ int queue_get(struct queue *q, long long id, struct queue_job *out, struct error
 typedef int (*queue_list_fn)(void *ctx, const struct queue_job *j);
 int queue_list(struct queue *q, int state, long long limit, queue_list_fn fn, void *ctx,
 	       struct error *e);
+
+/* One attempt of a job: a claim and how it ended.  error owned. */
+struct queue_attempt {
+	long long job_id;
+	int n;                     /* 1 for the first attempt */
+	long long started_at, ended_at; /* ended_at 0 while running */
+	struct queue_claimer claimer;
+	char outcome[16];          /* "running", "done", "failed", "dead", "cancelled", "lost" */
+	char *error;               /* NULL when none */
+};
+
+/* Stream job_id's attempts, oldest first, to fn (the row is released after
+ * fn returns; non-zero stops and is returned). */
+typedef int (*queue_attempt_fn)(void *ctx, const struct queue_attempt *a);
+int queue_attempts(struct queue *q, long long job_id, queue_attempt_fn fn, void *ctx,
+		   struct error *e);
 
 /* 1 when source row source_id has a job pending, running or dead (the scan
  * skips it), else 0. */

@@ -1,4 +1,4 @@
-/* source.h - where source rows come from (DESIGN.md "Source data").
+/* source.h - where source rows come from (docs/DESIGN.md "Source data").
  *
  * A row is (id_num, map_index, ret_data, img_list) as in the seed's table
  * kriging_img; ret_data is the frames array frames_from_json() reads.  One

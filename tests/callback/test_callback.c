@@ -163,7 +163,7 @@ static void test_body(void)
 			order = 0;
 		i++;
 	}
-	tap_ok(o && order && i == 7, "body has exactly the seven keys, in DESIGN.md's order");
+	tap_ok(o && order && i == 7, "body has exactly the seven keys, in docs/DESIGN.md's order");
 	tap_ok(json_object_object_get_ex(o, "job", &v) && json_object_get_int64(v) == 42, "job");
 	tap_ok(json_object_object_get_ex(o, "state", &v) && !strcmp(json_object_get_string(v), "done"), "state");
 	tap_ok(json_object_object_get_ex(o, "source_id", &v) && json_object_get_int64(v) == 7, "source_id");

@@ -318,11 +318,12 @@ int main(void)
 		 (long)getpid());
 	unlink(dbpath);
 	queue_opts_default(&o);
+	o.create = 1;
 	o.backoff_base = 2;
 	rc = queue_open(&q, dbpath, &o, &e);
 	if (!tap_ok(rc == 0 && q, "open a new database (%s)", e.msg))
 		return tap_done();
-	tap_ok(sql_int("PRAGMA user_version") == 1, "schema version 1 recorded in user_version");
+	tap_ok(sql_int("PRAGMA user_version") == 2, "schema version 2 recorded in user_version");
 	tap_ok(sql_int("SELECT count(*) FROM sqlite_master WHERE name IN ('jobs','callbacks','counters',"
 		       "'pending_jobs','running_jobs','dead_jobs','recent_jobs')") == 7,
 	       "tables and views exist with their names");
@@ -500,11 +501,14 @@ int main(void)
 	queue_job_release(&j);
 	tap_ok(queue_finish(q, id, tok, now + 12, "{}", 0, &e) == KD_ELEASE,
 	       "the worker that lost its lease cannot finish the job");
-	queue_claim(q, now + 100, 10, &j, &e);
+	rc = queue_claim(q, now + 100, 10, &j, &e);
+	tap_ok(rc == 1 && j.id == id, "claimed again (rc %d, job %lld: %s)", rc, j.id, rc < 0 ? e.msg : "");
 	queue_job_release(&j);
-	rc = queue_reclaim_expired(q, now + 100, 1, &e);
+	tap_ok(queue_reclaim_expired(q, now + 100, 1, &e) >= 0 && state_of(q, id) == JOB_RUNNING,
+	       "a drain starting leaves a live claimer's lease alone (this process holds it)");
+	rc = queue_reclaim_expired(q, now + 111, 1, &e);
 	tap_ok(rc >= 1 && state_of(q, id) == JOB_DEAD,
-	       "a job whose workers keep dying ends dead (force_all at drain start)");
+	       "a job whose workers keep dying ends dead");
 
 	/* cancel */
 	id = add(q, "C1", "C1", 0, now, 5);

@@ -24,7 +24,7 @@ function frameFromBbox(bbox, cols, rows) {
   const [w, s, e, n] = bbox;
   return { west: w, north: n, dx: (e - w) / cols, dy: (n - s) / rows, cols, rows };
 }
-// Before any image: the layout krigd uses (DESIGN.md "Geometry"), 600 wide.
+// Before any image: the layout krigd uses (docs/DESIGN.md "Geometry"), 600 wide.
 function defaultFrame(gj) {
   let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
   eachRing(gj, (ring) => ring.forEach(([x, y]) => {
