@@ -123,7 +123,9 @@ static int wait_reply(int fd, int accept, long long deadline, char *buf, size_t 
 	}
 }
 
-/* One reply: the job ids printed, 0; a "queue busy" worth another try, 1;
+/* One reply: the job ids printed, 0; a "queue busy" (a locked SQLite file)
+ * or "queue unavailable" (a PostgreSQL server out of reach) worth another
+ * try, 1;
  * anything else, -1.  Either way last_err says what went wrong. */
 static int take_reply(const char *reply, char *last_err, size_t cap)
 {
@@ -145,7 +147,9 @@ static int take_reply(const char *reply, char *last_err, size_t cap)
 	}
 	snprintf(last_err, cap, "%.400s", json_object_object_get_ex(r, "error", &err) ? json_object_get_string(err) : reply);
 	json_object_put(r);
-	return strcmp(last_err, "queue busy") == 0 ? 1 : -1; /* bad input: sending it again cannot help */
+	if (strcmp(last_err, "queue busy") == 0 || strcmp(last_err, "queue unavailable") == 0)
+		return 1;
+	return -1; /* bad input: sending it again cannot help */
 }
 
 /* Send msg to the listener at sa, up to 1 + retries times.  0 once a
@@ -180,6 +184,11 @@ static int exchange(int fd, const struct sockaddr_un *sa, const char *msg, size_
 			continue;
 		if ((got = take_reply(reply, last_err, cap)) <= 0)
 			return got;
+		/* The queue will be back (a lock released, a database restarted):
+		 * give it a moment, longer each time, before the same key again. */
+		long pause_ms = 100L << (attempt < 4 ? attempt : 4);
+		struct timespec ts = { pause_ms / 1000, (pause_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
 	}
 	return -1;
 }

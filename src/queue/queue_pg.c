@@ -62,7 +62,9 @@ int pg_error(struct queue *q, PGresult *r, struct error *e, const char *what)
 
 	if (!msg)
 		msg = x->conn ? PQerrorMessage(x->conn) : "no connection";
-	if (!x->conn || PQstatus(x->conn) == CONNECTION_BAD || lost_state(st)) {
+	/* Every error from the server has a SQLSTATE; one without is libpq's
+	 * own: the link is gone, whatever PQstatus says yet. */
+	if (!x->conn || PQstatus(x->conn) == CONNECTION_BAD || !st || lost_state(st)) {
 		/* Drop it: the next call reconnects (after its backoff). */
 		char m[256];
 
@@ -353,20 +355,28 @@ static int latest_version(void)
 static int schema_version(struct queue *q, int *version, struct error *e)
 {
 	PGresult *r;
+	int rc = 0;
 
 	if (ensure_conn(q, e) < 0)
 		return e->code;
-	r = PQexec(PG(q)->conn, "SELECT CASE WHEN to_regclass('krigd_schema') IS NOT NULL "
-			       "THEN (SELECT version FROM krigd_schema) "
-			       "WHEN to_regclass('jobs') IS NOT NULL THEN -1 ELSE 0 END");
+	/* Two questions: a query naming a missing table fails when planned. */
+	r = PQexec(PG(q)->conn, "SELECT to_regclass('krigd_schema') IS NOT NULL, to_regclass('jobs') IS NOT NULL");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		int rc = pg_error(q, r, e, "schema version");
+		rc = pg_error(q, r, e, "schema version");
 		PQclear(r);
 		return rc;
 	}
-	*version = (int)pg_ll(r, 0, 0, 0);
+	*version = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 1 : strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? -1 : 0;
 	PQclear(r);
-	return 0;
+	if (*version <= 0)
+		return 0;
+	r = PQexec(PG(q)->conn, "SELECT version FROM krigd_schema");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		rc = pg_error(q, r, e, "schema version");
+	else
+		*version = (int)pg_ll(r, 0, 0, 0);
+	PQclear(r);
+	return rc;
 }
 
 /* Apply section n (sql) unless the database has it: the advisory lock, the

@@ -26,6 +26,9 @@ static const char insert_many_sql[] =
 	"SELECT input.id, ins.id IS NOT NULL FROM input LEFT JOIN ins ON ins.id = input.id "
 	"ORDER BY input.ord";
 
+/* Seconds a taken callback is left to its sender (above --callback-timeout). */
+#define PG_DELIVERY_LEASE "120"
+
 #define CLAIMER_SET "claimer_boot = $4, claimer_pidns = $5, claimer_pid = $6, claimer_start = $7"
 
 const char *const pg_stmt_sql[P_NSTMT] = {
@@ -109,12 +112,16 @@ const char *const pg_stmt_sql[P_NSTMT] = {
 			"VALUES($1, $2, $3, $4, $4, $4)",
 	/* $2: ids in flight; $3: URL origins to pass over ("http://host:port"):
 	 * a URL matches when the origin is all of it or is followed by '/',
-	 * '?' or '#'. */
-	[P_OB_NEXT] = "SELECT id, job_id, url, body, attempts, next_at, created_at FROM callbacks "
-		      "WHERE state = 'pending' AND next_at <= $1 AND id <> ALL($2::bigint[]) "
-		      "AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) o "
+	 * '?' or '#'.  Senders on other hosts share no skip list: the row is
+	 * taken (SKIP LOCKED) and its next_at moved a delivery's time ahead, so
+	 * no other node sends it meanwhile; done or failed set it for good, and
+	 * a sender that died lets it come back then. */
+	[P_OB_NEXT] = "UPDATE callbacks SET next_at = $1::bigint + " PG_DELIVERY_LEASE " WHERE id = ("
+		      "SELECT id FROM callbacks WHERE state = 'pending' AND next_at <= $1 "
+		      "AND id <> ALL($2::bigint[]) AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) o "
 		      "WHERE left(url, length(o)) = o AND substr(url, length(o) + 1, 1) IN ('', '/', '?', '#')) "
-		      "ORDER BY next_at, id LIMIT 1",
+		      "ORDER BY next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		      "RETURNING id, job_id, url, body, attempts, next_at, created_at",
 	[P_OB_DONE] = "UPDATE callbacks SET state = 'delivered', attempts = attempts + 1, last_status = $3, "
 		      "last_error = NULL, updated_at = $2 WHERE id = $1 AND state = 'pending'",
 	[P_OB_FAILED] = "UPDATE callbacks SET state = CASE WHEN $6::boolean THEN 'failed' ELSE 'pending' END, "
