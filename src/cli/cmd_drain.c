@@ -125,6 +125,7 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_WORKERS: o->workers = (int)v->num; break;
 	case OPT_THREADS: d->threads = (long)v->num; break;
 	case OPT_LEASE: o->lease = (int)v->num; break;
+	case OPT_POLL_FALLBACK: o->poll_ms = (int)v->num; break;
 	case OPT_BACKOFF_BASE: o->queue.backoff_base = (double)v->num; break;
 	case OPT_SYNCHRONOUS:
 		if (cli_sync(v->arg, &o->queue.durability) < 0)

@@ -141,6 +141,34 @@ static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
 	return rc;
 }
 
+/* One attempt: into the JSON array ctx, or a line on stdout. */
+static int attempt_row(void *ctx, const struct queue_attempt *a)
+{
+	struct json_object *arr = ctx;
+	char t1[32], t2[32];
+
+	if (arr) {
+		struct json_object *o = json_object_new_object(), *c = json_object_new_object();
+
+		json_object_object_add(o, "n", json_object_new_int(a->n));
+		json_object_object_add(o, "started_at", json_object_new_int64(a->started_at));
+		json_object_object_add(o, "ended_at", a->ended_at ? json_object_new_int64(a->ended_at) : NULL);
+		json_object_object_add(o, "outcome", json_object_new_string(a->outcome));
+		json_object_object_add(o, "error", a->error ? json_object_new_string(a->error) : NULL);
+		json_object_object_add(c, "boot_id", json_object_new_string(a->claimer.boot_id));
+		json_object_object_add(c, "pidns", json_object_new_int64((int64_t)a->claimer.pidns));
+		json_object_object_add(c, "pid", json_object_new_int64(a->claimer.pid));
+		json_object_object_add(c, "start_time", json_object_new_int64((int64_t)a->claimer.start_time));
+		json_object_object_add(o, "claimer", c);
+		json_object_array_add(arr, o);
+		return 0;
+	}
+	printf("  #%-3d %s .. %-19s  %-9s  pid %-7lld %.80s\n", a->n, fmt_time(a->started_at, t1, sizeof(t1)),
+	       a->ended_at ? fmt_time(a->ended_at, t2, sizeof(t2)) : "(running)", a->outcome, a->claimer.pid,
+	       a->error ? a->error : "");
+	return 0;
+}
+
 static int do_show(struct queue *q, const struct ops *op, struct error *e)
 {
 	struct queue_job j;
@@ -152,8 +180,11 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 	if (rc <= 0)
 		return rc < 0 ? rc : error_set(e, KD_EINPUT, "no job %lld", op->id);
 	if (op->json) {
-		struct json_object *o = job_json(&j);
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		struct json_object *o = job_json(&j), *hist = json_object_new_array();
+
+		json_object_object_add(o, "history", hist);
+		if ((rc = queue_attempts(q, j.id, attempt_row, hist, e)) == 0)
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		printf("id           %lld\n", j.id);
@@ -175,9 +206,11 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 		printf("result       %s\n", j.result ? j.result : "-");
 		printf("payload      %.200s%s\n", j.payload ? j.payload : "-",
 		       j.payload && strlen(j.payload) > 200 ? "..." : "");
+		printf("history      (attempts, oldest first; UTC)\n");
+		rc = queue_attempts(q, j.id, attempt_row, NULL, e);
 	}
 	queue_job_release(&j);
-	return 0;
+	return rc;
 }
 
 /* purge --images: remove a job's files (PNG and what sits beside it). */

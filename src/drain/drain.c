@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ void drain_opts_default(struct drain_opts *o)
 	o->workers = 1;
 	o->threads = 1;
 	o->lease = 30;
+	o->poll_ms = 1000;
 	o->max_cells = 25000000;
 	o->max_scan_jobs = 100000;
 	o->max_callback_body = OUTBOX_MAX_BODY;
@@ -86,9 +88,27 @@ static int busy(struct drain *d)
 	return n;
 }
 
-static long long now_s(void)
+/* Sleep up to ms, returning early when asked to stop or, once q's wake-up
+ * descriptor is readable (another connection committed work): 1 then.
+ * The caller clears the wake-ups (queue_wake_clear) before it looks. */
+static int wait_wake(struct drain *d, struct queue *q, int ms)
 {
-	return (long long)time(NULL);
+	struct error e;
+	int fd = queue_wake_fd(q, &e);
+
+	while (ms > 0 && !*d->stop) {
+		int slice = ms < 100 ? ms : 100; /* the stop flag is looked at this often */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (fd < 0) {
+			struct timespec ts = { 0, slice * 1000000L };
+			nanosleep(&ts, NULL);
+		} else if (poll(&p, 1, slice) > 0) {
+			return 1;
+		}
+		ms -= slice;
+	}
+	return 0;
 }
 
 /* Sleep up to ms, returning early when asked to stop. */
@@ -370,7 +390,7 @@ static void process(struct worker *w, struct queue_job *job)
 		 * the lease lapse and a reclaim count a rendered job as failed. */
 		int tries = 0;
 
-		while ((rc = queue_finish(w->q, job->id, job->lease_token, now_s(), result, mono() - t0, &fe)) ==
+		while ((rc = queue_finish(w->q, job->id, job->lease_token, queue_now(w->q), result, mono() - t0, &fe)) ==
 			       KD_EBUSY && !s->lost && !*w->d->stop) {
 			if (tries++ == 0)
 				log_warn("job %lld: rendered, but could not be marked done yet (%s); retrying", job->id,
@@ -387,7 +407,7 @@ static void process(struct worker *w, struct queue_job *job)
 	} else if (rc == KD_ELEASE || s->lost) {
 		log_warn("job %lld: lease lost; leaving the job to its new owner", job->id);
 	} else {
-		if (queue_fail(w->q, job->id, job->lease_token, now_s(), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
+		if (queue_fail(w->q, job->id, job->lease_token, queue_now(w->q), s->cancel ? KD_ECANCEL : rc, e.msg, &state,
 			       &fe) < 0)
 			log_err("job %lld: failed (%s), and recording that failed too: %s", job->id, e.msg, fe.msg);
 		else
@@ -403,24 +423,23 @@ static void *worker_main(void *arg)
 	struct drain *d = w->d;
 	struct queue_job job;
 	struct error e;
-	int rc, idle_ms = 20;
+	int rc;
 
 	while (!*d->stop) {
 		memset(&job, 0, sizeof(job));
-		rc = queue_claim(w->q, now_s(), d->o->lease, &job, &e);
+		queue_wake_clear(w->q); /* before the claim: a wake-up during it is kept */
+		rc = queue_claim(w->q, queue_now(w->q), d->o->lease, &job, &e);
 		if (rc < 0) {
 			log_warn("worker %d: claim: %s", w->index, e.msg);
 			nap(d, 1000);
 			continue;
 		}
 		if (rc == 0) {
-			/* Nothing due: poll again soon, less often while idle. */
-			nap(d, idle_ms);
-			if (idle_ms < 250)
-				idle_ms *= 2;
+			/* Nothing due: wait for a commit's wake-up, or for the fallback
+			 * period (jobs due later, a lost wake-up). */
+			wait_wake(d, w->q, d->o->poll_ms);
 			continue;
 		}
-		idle_ms = 20;
 		process(w, &job);
 		queue_job_release(&job);
 	}
@@ -437,6 +456,7 @@ static void *timer_main(void *arg)
 	struct queue *q = NULL;
 	struct error e;
 	int period_ms = d->o->lease * 1000 / 3;
+	double renewed = 0;
 
 	if (period_ms < 200)
 		period_ms = 200;
@@ -448,6 +468,12 @@ static void *timer_main(void *arg)
 	 * like any other final state: the outbox row goes in that transaction. */
 	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
+		/* Leases are renewed every period; a wake-up (a cancel request
+		 * among them) only has the cancel flags looked at again. */
+		int renew = mono() - renewed >= period_ms / 1000.0;
+
+		if (renew)
+			renewed = mono();
 		for (int i = 0; i < d->o->workers; i++) {
 			struct slot cur;
 			int lost, cancel;
@@ -457,7 +483,7 @@ static void *timer_main(void *arg)
 			pthread_mutex_unlock(&d->lock);
 			if (!cur.id)
 				continue;
-			lost = queue_renew(q, cur.id, cur.token, now_s(), d->o->lease, &e) == KD_ELEASE;
+			lost = renew && queue_renew(q, cur.id, cur.token, queue_now(q), d->o->lease, &e) == KD_ELEASE;
 			cancel = !lost && queue_cancel_requested(q, cur.id, cur.token, &e) == 1;
 			if (!lost && !cancel)
 				continue;
@@ -473,11 +499,18 @@ static void *timer_main(void *arg)
 			pthread_mutex_unlock(&d->lock);
 		}
 		/* Other workers' expired leases (a crashed drain elsewhere). */
-		if (queue_reclaim_expired(q, now_s(), 0, &e) < 0)
+		if (renew && queue_reclaim_expired(q, queue_now(q), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
 		for (int ms = 0; ms < period_ms && !(*d->stop && busy(d) == 0); ms += 50) {
+			struct pollfd p = { .fd = queue_wake_fd(q, &e), .events = POLLIN };
 			struct timespec ts = { 0, 50 * 1000000L };
-			nanosleep(&ts, NULL);
+
+			if (p.fd < 0)
+				nanosleep(&ts, NULL);
+			else if (poll(&p, 1, 50) > 0) {
+				queue_wake_clear(q);
+				break;
+			}
 		}
 	}
 	queue_close(q);
@@ -500,15 +533,15 @@ static void deliver_one(struct drain *d, struct queue *q, struct queue_callback 
 	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%s_%lld_%lld", queue_uid(q), cb->job_id, cb->id);
 	rc = callback_post(&o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
 	if (rc == 0) {
-		if (queue_outbox_done(q, cb->id, now_s(), (int)r.status, &fe) < 0)
+		if (queue_outbox_done(q, cb->id, queue_now(q), (int)r.status, &fe) < 0)
 			log_err("callback %lld: delivered, but not recorded: %s", cb->id, fe.msg);
 		else
 			log_info("job %lld: callback delivered (HTTP %ld)", cb->job_id, r.status);
 		return;
 	}
 	give_up = rc == KD_EINPUT || cb->attempts + 1 >= o->callback_max_attempts;
-	if (queue_outbox_failed(q, cb->id, now_s(), (int)r.status, e.msg,
-				now_s() + callback_backoff(cb->attempts + 1, r.retry_after, o->callback_backoff_base, 3600),
+	if (queue_outbox_failed(q, cb->id, queue_now(q), (int)r.status, e.msg,
+				queue_now(q) + callback_backoff(cb->attempts + 1, r.retry_after, o->callback_backoff_base, 3600),
 				give_up, &fe) < 0)
 		log_err("callback %lld: %s; recording it failed: %s", cb->id, e.msg, fe.msg);
 	else
@@ -546,7 +579,7 @@ static int take_callback(struct drain *d, struct queue *q, struct queue_callback
 		if (same >= share)
 			full[sk.n_origins++] = d->flight[i].origin; /* repeats are harmless */
 	}
-	rc = queue_outbox_next(q, now_s(), &sk, cb, e);
+	rc = queue_outbox_next(q, queue_now(q), &sk, cb, e);
 	if (rc == 1) {
 		struct flight *f = &d->flight[d->n_flight++];
 		f->id = cb->id;
@@ -585,10 +618,12 @@ static void *deliver_main(void *arg)
 		rc = take_callback(d, q, &cb, &e);
 		if (rc < 0)
 			log_warn("callback sender: %s", e.msg);
-		if (rc <= 0) {
-			nap(d, rc < 0 ? 1000 : 100);
+		if (rc < 0)
+			nap(d, 1000);
+		else if (rc == 0 && wait_wake(d, q, d->o->poll_ms))
+			queue_wake_clear(q);
+		if (rc <= 0)
 			continue;
-		}
 		deliver_one(d, q, &cb);
 		land_callback(d, cb.id);
 		queue_callback_release(&cb);
@@ -639,7 +674,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			queue_set_notify(q, outbox_notify, &d.outbox);
 			/* A drain starting means the workers of the last one are gone: take
 			 * their leases back now instead of waiting for them to expire. */
-			if ((reclaimed = queue_reclaim_expired(q, now_s(), 1, e)) >= 0)
+			if ((reclaimed = queue_reclaim_expired(q, queue_now(q), 1, e)) >= 0)
 				break;
 			rc = reclaimed;
 			queue_close(q);

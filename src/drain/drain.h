@@ -39,6 +39,8 @@ struct drain_opts {
 	int workers;                      /* rendering threads claiming jobs, >= 1 */
 	int threads;                      /* kriging threads per worker, >= 1 */
 	int lease;                        /* seconds, default 30 */
+	int poll_ms;                      /* idle: look at the queue at least this often besides
+					   * the wake-ups (ms), default 1000 */
 	size_t max_cells;                 /* pixels per frame */
 	struct trigger_limits lim;        /* JSON depth, frames and points of a source row */
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */

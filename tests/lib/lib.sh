@@ -46,3 +46,9 @@ apt_install() {
 			{ apt-get update -qq >/dev/null 2>&1 &&
 			  apt-get install -y -qq "$@" >/dev/null 2>&1; }' apt_install "$@"
 }
+
+# new_queue DB: an empty krigd queue at DB.  Only listen, drain and serve
+# create a queue; the operator commands refuse a missing one.
+new_queue() {
+	"$KRIGD" drain --db "$1" --out "$TMP/.new-queue-out" --exit-when-idle --no-callbacks 2>/dev/null
+}
