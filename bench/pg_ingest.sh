@@ -53,7 +53,7 @@ pg_setup >/dev/null || { echo "bench/pg_ingest.sh: PostgreSQL did not start"; ex
 echo "krigd ingest, SQLite beside PostgreSQL: $N triggers per run, 16 in flight per client; $(nproc) cores"
 s1=$(run "$TMP/q.db" 1 "$N"); s8=$(run "$TMP/q.db" 8 "$N")
 # A fresh queue for each PostgreSQL run, as for SQLite.
-fresh() { pg_psql -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION $PG_ROLE" >/dev/null; }
+fresh() { pg_psql -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION $PG_ROLE" >/dev/null 2>&1; }
 fresh; p1=$(run "$PG_URI" 1 "$N")
 fresh; p8=$(run "$PG_URI" 8 "$N")
 
