@@ -30,7 +30,7 @@ def wait_for(pred, secs, what):
             sys.exit("bench/e2e: timed out waiting for " + what)
         time.sleep(0.01)
 
-def run(workers):
+def run(workers, procs=1):
     d = tempfile.mkdtemp(prefix="bench-e2e.", dir=".")
     db, sock, out = os.path.join(d, "q.db"), os.path.join(d, "s.sock"), os.path.join(d, "out")
     lis = subprocess.Popen([KRIGD, "listen", "--db", db, "--socket", sock], stderr=subprocess.DEVNULL)
@@ -53,9 +53,10 @@ def run(workers):
     t0 = time.time()
     for jid in acked:
         acked[jid] = t0
-    drn = subprocess.Popen([KRIGD, "drain", "--db", db, "--out", out, "--workers", str(workers), "--threads", "1",
-                            "--exit-when-idle", "--no-callbacks"], stderr=subprocess.DEVNULL)
-    drn.wait(timeout=600)
+    drns = [subprocess.Popen([KRIGD, "drain", "--db", db, "--out", out, "--workers", str(workers), "--threads", "1",
+                              "--exit-when-idle", "--no-callbacks"], stderr=subprocess.DEVNULL) for _ in range(procs)]
+    for drn in drns:
+        drn.wait(timeout=600)
     lis.terminate(); lis.wait()
     q = sqlite3.connect(db)
     done = q.execute("SELECT count(*) FROM jobs WHERE state='done'").fetchone()[0]
@@ -98,6 +99,42 @@ def latency(workers, n=100):
     lat.sort()
     return statistics.median(lat), lat[min(len(lat) - 1, int(0.99 * len(lat)))]
 
+def idle_latency(poll, n=40):
+    """Submit -> PNG on an idle daemon, one job at a time: with wake-ups, or
+    (poll) with them off and the drain polling every 320 ms, the interval an
+    idle drain used to reach."""
+    d = tempfile.mkdtemp(prefix="bench-e2e.", dir=".")
+    db, sock, out = os.path.join(d, "q.db"), os.path.join(d, "s.sock"), os.path.join(d, "out")
+    env = dict(os.environ)
+    if poll:
+        env["KRIGD_BENCH_NO_WAKE"] = "1"
+    lis = subprocess.Popen([KRIGD, "listen", "--db", db, "--socket", sock], stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(sock), 20, "the socket")
+    drn = subprocess.Popen([KRIGD, "drain", "--db", db, "--out", out, "--threads", "1", "--no-callbacks",
+                            "--poll-fallback", "320" if poll else "600000"], stderr=subprocess.DEVNULL, env=env)
+    rng = random.Random(13)
+    ring, dlat = square()
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    c.bind("\0krigd-bench-idle-%d" % os.getpid())
+    c.settimeout(10)
+    q = sqlite3.connect(db)
+    lat = []
+    time.sleep(0.5)
+    for i in range(n):
+        c.sendto(json.dumps(job(i, rng, ring, dlat)).encode(), sock)
+        r = json.loads(c.recv(65536))
+        t_ack, jid = time.time(), r["jobs"][0]
+        wait_for(lambda: q.execute("SELECT state FROM jobs WHERE id=?", (jid,)).fetchone()[0] in ("done", "dead"),
+                 60, "job %d" % jid)
+        res = q.execute("SELECT result FROM jobs WHERE id=?", (jid,)).fetchone()[0]
+        for rel in json.loads(res)["images"].values():
+            lat.append(os.stat(os.path.join(out, rel)).st_mtime - t_ack)
+        time.sleep(0.1 + 0.2 * rng.random())  # idle again, at a random phase of any poll
+    drn.terminate(); drn.wait(); lis.terminate(); lis.wait()
+    shutil.rmtree(d)
+    lat.sort()
+    return statistics.median(lat), lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+
 if __name__ == "__main__":
     if not os.access(KRIGD, os.X_OK):
         sys.exit("bench/e2e: build first (make)")
@@ -107,3 +144,13 @@ if __name__ == "__main__":
         done, rate = run(w)
         med, p99 = latency(w)
         print("%-8d %10d %14.1f %14.1f ms %14.1f ms" % (w, done, rate, med * 1e3, p99 * 1e3))
+    print("\nsubmit -> PNG on an idle daemon (one 100x100 frame, 20 stations), one job at a time")
+    print("%-34s %12s %12s" % ("drain", "p50", "p99"))
+    for poll in (True, False):
+        med, p99 = idle_latency(poll)
+        print("%-34s %9.1f ms %9.1f ms" % ("polling every 320 ms (before)" if poll else "woken after COMMIT (now)",
+                                             med * 1e3, p99 * 1e3))
+    print("\ndrain jobs/s for %d tiny jobs queued first, drain processes on one file (1 worker each)" % N)
+    for procs in (1, 2, 4):
+        done, rate = run(1, procs)
+        print("%-2d process%-3s %6d done %10.1f jobs/s" % (procs, "es" if procs > 1 else "", done, rate))

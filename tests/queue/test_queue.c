@@ -302,6 +302,84 @@ static void test_operator_races(const struct queue_opts *o)
 	unlink_db(path);
 }
 
+/* Attempts as "outcome/outcome/..." into ctx (a char[256]). */
+static int on_attempt(void *ctx, const struct queue_attempt *a)
+{
+	char *buf = ctx;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%s%s", n ? "/" : "", a->outcome);
+	return 0;
+}
+
+/* The attempt history, ids that never repeat after purge, the queue's own
+ * id, and the claimer of a claim; every call through the seam. */
+static void test_history_and_ids(struct queue *q, const struct queue_opts *o, long long now)
+{
+	struct queue_claimer me, gone;
+	struct queue_job j;
+	struct error e = { 0 };
+	struct queue *other = NULL;
+	char hist[256] = "", path[300];
+	long long id, id2, cnt = 0, top = 0;
+	int rc;
+
+	queue_claimer_self(&me);
+	id = add(q, "H", "hist", 10000, now, 2);
+	for (int i = 0; i < 2; i++) {
+		rc = queue_claim(q, now + 10000 + i * 1000, 30, &j, &e);
+		if (i == 0)
+			tap_ok(rc == 1 && j.id == id && j.claimer.pid == me.pid && j.claimer.start_time == me.start_time &&
+				       strcmp(j.claimer.boot_id, me.boot_id) == 0 && j.claimer.pidns == me.pidns,
+			       "a claim records its claimer: boot id, pid namespace, pid, start time (pid %lld)",
+			       j.claimer.pid);
+		queue_fail(q, j.id, j.lease_token, now + 10000 + i * 1000, KD_EIO, i ? "second" : "first", NULL, &e);
+		queue_job_release(&j);
+	}
+	tap_ok(state_of(q, id) == JOB_DEAD, "two failed attempts of two: dead");
+	rc = queue_retry(q, id, 0, now + 12000, &cnt, &e);
+	queue_get(q, id, &j, &e);
+	tap_ok(rc == 0 && j.state == JOB_PENDING && j.last_error == NULL && j.attempts == 0,
+	       "retry clears last_error and the count (%s)", j.last_error ? j.last_error : "NULL");
+	queue_job_release(&j);
+	queue_claim(q, now + 12000, 30, &j, &e);
+	queue_finish(q, j.id, j.lease_token, now + 12001, "{}", 0, &e);
+	queue_job_release(&j);
+	rc = queue_attempts(q, id, on_attempt, hist, &e);
+	tap_ok(rc == 0 && strcmp(hist, "failed/dead/done") == 0,
+	       "every attempt is kept across the retry: %s", hist);
+
+	/* a claimer that is gone: this boot and namespace, a pid not running */
+	gone = me;
+	gone.start_time = me.start_time + 1; /* our pid, another start: not us */
+	tap_ok(queue_claimer_gone(&gone) == 1 && queue_claimer_gone(&me) == 0,
+	       "a claimer is gone when its pid runs another process; we are not gone");
+	gone = me;
+	gone.boot_id[0] = gone.boot_id[0] == 'a' ? 'b' : 'a';
+	tap_ok(queue_claimer_gone(&gone) == 0, "a claimer of another boot (another host) is never taken for gone");
+
+	/* purge everything, then new ids */
+	while (queue_claim(q, now + 100000, 30, &j, &e) == 1) {
+		queue_finish(q, j.id, j.lease_token, now + 100000, "{}", 0, &e);
+		queue_job_release(&j);
+	}
+	top = id;
+	queue_purge(q, now + 200000, NULL, NULL, &cnt, &e);
+	id2 = add(q, "after purge", "after", 0, now, 5);
+	tap_ok(id2 > top, "a job after purge gets a new id (%lld > %lld)", id2, top);
+	hist[0] = '\0';
+	queue_attempts(q, id, on_attempt, hist, &e);
+	tap_ok(hist[0] == '\0', "purge removed the purged job's attempts");
+
+	snprintf(path, sizeof(path), "%s.other", dbpath);
+	unlink_db(path);
+	rc = queue_open(&other, path, o, &e);
+	tap_ok(rc == 0 && strlen(queue_uid(q)) == 16 && strcmp(queue_uid(q), queue_uid(other)) != 0,
+	       "each queue has its own random id (%s, %s)", queue_uid(q), other ? queue_uid(other) : "-");
+	queue_close(other);
+	unlink_db(path);
+}
+
 int main(void)
 {
 	struct queue *q = NULL;
@@ -601,6 +679,7 @@ int main(void)
 		tap_ok(rc == 0 && cnt >= 20000, "purge handles 20000 rows in chunks");
 	}
 	test_outbox_skip(q, now);
+	test_history_and_ids(q, &o, now);
 	test_operator_races(&o);
 	tap_ok(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check='ok'") == 1,
 	       "integrity_check ok");
