@@ -10,6 +10,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake pkg-config \
-	libsqlite3-dev libjson-c-dev libpng-dev libcurl4-openssl-dev libssl-dev libmariadb-dev \
+	libsqlite3-dev libjson-c-dev libpng-dev libcurl4-openssl-dev libssl-dev libmariadb-dev libpq-dev \
 	libsystemd-dev libsleef-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core fonts-wqy-zenhei \
 	sqlite3 python3 ca-certificates >/dev/null

@@ -110,6 +110,7 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 
 	switch (id) {
 	case OPT_DB: o->db_path = v->arg; break;
+	case OPT_DB_PASSWORD_FILE: o->queue.password_file = v->arg; break;
 	case OPT_OUT: o->out_dir = v->arg; break;
 	case OPT_SOURCE:
 		if (source_spec_has_password(v->arg)) {

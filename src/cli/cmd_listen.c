@@ -94,6 +94,7 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 
 	switch (id) {
 	case OPT_DB: o->db_path = v->arg; break;
+	case OPT_DB_PASSWORD_FILE: o->queue.password_file = v->arg; break;
 	case OPT_SOCKET: o->socket_path = v->arg; break;
 	case OPT_SOCKET_MODE:
 		m = strtoul(v->arg, &end, 8);

@@ -27,6 +27,7 @@
 struct ops {
 	const char *cmd;
 	const char *db;
+	const char *password_file;
 	const char *out;
 	const char *callback;
 	int json, prometheus, force, dead, images;
@@ -467,10 +468,12 @@ static int run(struct ops *op, struct error *e)
 	int rc;
 
 	queue_opts_default(&qo);
+	qo.password_file = op->password_file;
 	struct outbox_ctx ob = { .default_url = op->callback };
 
 	if ((rc = queue_open(&q, op->db, &qo, e)) < 0)
 		return rc;
+	now = queue_now(q); /* the queue's clock: on PostgreSQL the server's */
 	/* cancel ends a pending job here: its callback goes out like any other. */
 	queue_set_notify(q, outbox_notify, &ob);
 	if (!strcmp(op->cmd, "jobs"))
@@ -510,6 +513,7 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 {
 	switch (id) {
 	case OPT_DB: op->db = v->arg; break;
+	case OPT_DB_PASSWORD_FILE: op->password_file = v->arg; break;
 	case OPT_OUT: op->out = v->arg; break;
 	case OPT_JSON: op->json = 1; break;
 	case OPT_PROMETHEUS: op->prometheus = 1; break;

@@ -255,7 +255,10 @@ static int on_reply(struct run *r, const char *text)
 	}
 	msg = json_object_object_get_ex(o, "error", &err) ? json_object_get_string(err) : text;
 	snprintf(r->last_err, sizeof(r->last_err), "%.400s", msg ? msg : "error");
-	if (strcmp(r->last_err, "queue busy") == 0)
+	/* "queue busy" (a locked SQLite file) and "queue unavailable" (a
+	 * PostgreSQL server out of reach): nothing committed, the same key
+	 * again after a pause. */
+	if (strcmp(r->last_err, "queue busy") == 0 || strncmp(r->last_err, "queue unavailable", 17) == 0)
 		r->st[n] = S_BUSY;
 	else if (strstr(r->last_err, "commit failed"))
 		r->st[n] = S_UNKNOWN;

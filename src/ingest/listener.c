@@ -325,39 +325,36 @@ static int rows_refresh(struct listener *l, struct error *e)
 	return 0;
 }
 
-static int enqueue_one(struct listener *l, struct item *it, struct error *e)
+/* The job item it asks for, in *j.  The payload stored (and compared for
+ * a repeated key) is the trigger re-serialised compactly: white space or a
+ * trailing newline from a shell pipe does not make "another payload".
+ * json-c keeps the key order and the original text of numbers; the text
+ * belongs to it->t.root, valid until the batch is answered. */
+static int job_of(struct item *it, struct queue_new_job *j, struct error *e)
 {
-	int existed = 0, rc;
+	const char *canon;
 
-	if (l->o->max_queue_rows > 0 && l->rows >= l->o->max_queue_rows)
-		return error_set(e, KD_ELIMIT, "queue full: %lld jobs; the limit is %lld", l->rows,
-				 l->o->max_queue_rows);
+	memset(j, 0, sizeof(*j));
+	j->sender_uid = it->d.uid;
 	if (it->t.kind == TRIGGER_PING) {
-		rc = queue_enqueue_ping(l->q, it->d.buf, it->d.len, it->d.uid, &it->id, &existed, e);
-		l->rows += rc == 0 && !existed;
-		return rc;
+		j->kind = "scan";
+		j->payload = it->d.buf;
+		j->payload_len = it->d.len;
+		j->source_id = -1;
+		j->max_attempts = 5;
+		return 0;
 	}
-	/* The payload stored (and compared for a repeated key) is the trigger
-	 * re-serialised compactly: white space or a trailing newline from a
-	 * shell pipe does not make "another payload".  json-c keeps the key
-	 * order and the original text of numbers. */
-	const char *canon = json_object_to_json_string_ext(it->t.root, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	canon = json_object_to_json_string_ext(it->t.root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!canon)
 		return error_set(e, KD_ENOMEM, "out of memory");
-	struct queue_new_job j = {
-		.kind = "render",
-		.payload = canon,
-		.payload_len = strlen(canon),
-		.key = it->t.key,
-		.source_id = it->t.kind == TRIGGER_SOURCE ? it->t.source_id : -1,
-		.priority = it->t.priority,
-		.max_attempts = it->t.max_attempts,
-		.sender_uid = it->d.uid,
-	};
-	rc = queue_enqueue(l->q, &j, &it->id, &existed, e);
-	l->rows += rc == 0 && !existed;
-	return rc;
+	j->kind = "render";
+	j->payload = canon;
+	j->payload_len = strlen(canon);
+	j->key = it->t.key;
+	j->source_id = it->t.kind == TRIGGER_SOURCE ? it->t.source_id : -1;
+	j->priority = it->t.priority;
+	j->max_attempts = it->t.max_attempts;
+	return 0;
 }
 
 /* Mark every parsed item of the batch failed with msg (nothing of it is in
@@ -371,50 +368,90 @@ static void fail_parsed(struct item *it, size_t n, const char *msg)
 		}
 }
 
-static void commit_batch(struct listener *l, struct item *it, size_t n)
+/* The reply for an error that may pass: a locked database is "queue busy";
+ * one that cannot be reached (PostgreSQL) "queue unavailable".  `krigd
+ * submit` sends either again with the same key. */
+static const char *retry_reply(int rc, const struct error *e, const char *other)
 {
-	struct error e = { 0 };
-	size_t good = 0;
-	int rc;
+	if (rc != KD_EBUSY)
+		return other;
+	return strncmp(e->msg, "queue unavailable", 17) == 0 ? "queue unavailable" : "queue busy";
+}
 
-	for (size_t i = 0; i < n; i++)
-		good += it[i].parsed;
-	if (!good)
-		return;
-	if (l->o->max_queue_rows > 0 && (rc = rows_refresh(l, &e)) < 0) {
-		log_warn("counting jobs: %s", e.msg);
-		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: cannot count jobs");
-		return;
-	}
-	if ((rc = queue_begin(l->q, &e)) < 0) {
-		log_warn("begin: %s", e.msg);
-		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: database unavailable");
-		return;
-	}
+/* The parsed items as jobs (items refused here get their error): *m jobs,
+ * idx[k] the item of jobs[k]. */
+static void batch_jobs(struct listener *l, struct item *it, size_t n, struct queue_new_job *jobs,
+		       size_t *idx, size_t *m)
+{
+	struct error e;
+
+	*m = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!it[i].parsed)
 			continue;
 		error_clear(&e);
-		rc = enqueue_one(l, &it[i], &e);
-		if (rc == KD_EINPUT || rc == KD_ELIMIT) {
-			/* This one only (e.g. a key reused with another payload). */
-			snprintf(it[i].error, sizeof(it[i].error), "%s", e.msg);
+		if (l->o->max_queue_rows > 0 && l->rows + (long long)*m >= l->o->max_queue_rows)
+			error_set(&e, KD_ELIMIT, "queue full: %lld jobs; the limit is %lld", l->rows + (long long)*m,
+				  l->o->max_queue_rows);
+		else if (job_of(&it[i], &jobs[*m], &e) == 0) {
+			idx[(*m)++] = i;
 			continue;
 		}
-		if (rc < 0) {
-			log_err("enqueue: %s", e.msg);
-			queue_rollback(l->q);
-			l->rows_at.tv_sec = 0;
-			fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: could not enqueue");
-			return;
-		}
-		it[i].ok = 1;
+		snprintf(it[i].error, sizeof(it[i].error), "%s", e.msg);
+	}
+}
+
+/* The batch in one transaction: one queue_enqueue_many (on PostgreSQL one
+ * multi-row INSERT), so a key reused with another payload fails its own
+ * datagram only; the replies are sent after COMMIT. */
+static void commit_batch(struct listener *l, struct item *it, size_t n)
+{
+	struct error e = { 0 };
+	struct queue_new_job *jobs = calloc(n, sizeof(*jobs));
+	struct queue_enqueued *res = calloc(n, sizeof(*res));
+	size_t *idx = calloc(n, sizeof(*idx)), m = 0;
+	int rc;
+
+	if (!jobs || !res || !idx) {
+		fail_parsed(it, n, "internal error: out of memory");
+		goto out;
+	}
+	if (l->o->max_queue_rows > 0 && (rc = rows_refresh(l, &e)) < 0) {
+		log_warn("counting jobs: %s", e.msg);
+		fail_parsed(it, n, retry_reply(rc, &e, "internal error: cannot count jobs"));
+		goto out;
+	}
+	batch_jobs(l, it, n, jobs, idx, &m);
+	if (m == 0)
+		goto out;
+	if ((rc = queue_begin(l->q, &e)) < 0 || (rc = queue_enqueue_many(l->q, jobs, m, res, &e)) < 0) {
+		log_err("enqueue: %s", e.msg);
+		queue_rollback(l->q);
+		l->rows_at.tv_sec = 0;
+		fail_parsed(it, n, retry_reply(rc, &e, "internal error: could not enqueue"));
+		goto out;
 	}
 	if ((rc = queue_commit(l->q, &e)) < 0) {
 		l->rows_at.tv_sec = 0; /* what was counted as added may not be there: count again */
 		log_err("commit: %s", e.msg);
-		fail_parsed(it, n, rc == KD_EBUSY ? "queue busy" : "internal error: commit failed");
+		fail_parsed(it, n, retry_reply(rc, &e, "internal error: commit failed"));
+		goto out;
 	}
+	for (size_t k = 0; k < m; k++) {
+		struct item *x = &it[idx[k]];
+		if (res[k].code < 0) {
+			/* This one only (e.g. a key reused with another payload). */
+			snprintf(x->error, sizeof(x->error), "%s", res[k].code == KD_EBUSY ? "queue busy" : res[k].msg);
+			continue;
+		}
+		x->ok = 1;
+		x->id = res[k].id;
+		l->rows += !res[k].existed;
+	}
+out:
+	free(jobs);
+	free(res);
+	free(idx);
 }
 
 static long ms_since(const struct timespec *t)

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,11 +73,11 @@ int queue_open(struct queue **qp, const char *spec, const struct queue_opts *o, 
 	q->rng |= 1; /* xorshift must not start at 0 */
 	queue_claimer_self(&q->self);
 	if (has_prefix(spec, "postgresql://") || has_prefix(spec, "postgres://")) {
-#ifdef HAVE_LIBPQ
+#ifdef HAVE_POSTGRESQL
 		rc = queue_pg_open(q, spec, e);
 #else
 		rc = error_set(e, KD_EINPUT, "%s: this krigd was built without PostgreSQL "
-			       "(configure --with-libpq)", "--db postgresql://...");
+			       "(configure --with-postgresql, libpq-dev)", "--db postgresql://...");
 #endif
 	} else {
 		rc = queue_sqlite_open(q, has_prefix(spec, "sqlite:") ? spec + 7 : spec, e);
@@ -309,6 +310,54 @@ int queue_enqueue_ping(struct queue *q, const char *payload, size_t len, long lo
 		existed = &ex;
 	*existed = 0;
 	return enqueue_wrap(q, &j, id, existed, 1, e);
+}
+
+/* The rules' way, one job after another, for a backend without insert_many. */
+static int enqueue_each(struct queue *q, const struct queue_new_job *jobs, size_t n,
+			struct queue_enqueued *res, struct error *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ping = jobs[i].kind && strcmp(jobs[i].kind, "scan") == 0, rc;
+		struct error je = { 0 };
+
+		rc = ping ? q->ops->scan_pending(q, &res[i].id, &je) : 0;
+		if (rc == 1) {
+			res[i].existed = 1;
+			continue;
+		}
+		if (rc == 0)
+			rc = enqueue_locked(q, &jobs[i], &res[i].id, &res[i].existed, &je);
+		if (rc == KD_EINPUT) {
+			res[i].code = rc;
+			snprintf(res[i].msg, sizeof(res[i].msg), "%.*s", (int)sizeof(res[i].msg) - 1, je.msg);
+		} else if (rc < 0) {
+			*e = je;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int queue_enqueue_many(struct queue *q, const struct queue_new_job *jobs, size_t n,
+		       struct queue_enqueued *res, struct error *e)
+{
+	int rc, own = !q->in_group, added = 0;
+
+	memset(res, 0, n * sizeof(*res));
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].payload_len > INT_MAX)
+			return error_set(e, KD_ELIMIT, "payload too large");
+	if (own && (rc = tx_begin(q, e)) < 0)
+		return rc;
+	if (!q->ops->insert_many) {
+		rc = enqueue_each(q, jobs, n, res, e);
+	} else if ((rc = q->ops->insert_many(q, jobs, n, res, &added, e)) == 0 && added > 0) {
+		q->dirty = 1;
+		rc = q->ops->counter_add(q, "jobs_accepted", added, e);
+	}
+	if (own)
+		return tx_end(q, rc, e);
+	return rc;
 }
 
 /* ---- rows ---------------------------------------------------------------- */

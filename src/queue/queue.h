@@ -39,6 +39,7 @@ struct queue_opts {
 	int busy_timeout_ms;  /* how long a write waits for another writer; default 5000 */
 	int idle_housekeeping; /* 1: backend housekeeping (SQLite: WAL checkpoints) never inside a
 				* commit; the owner calls queue_idle when it has nothing to do */
+	const char *password_file; /* PostgreSQL: the password is this file's first line (NULL: none) */
 	double backoff_base;  /* seconds before the 1st retry, doubled each attempt; default 2, 0 for tests */
 	double backoff_cap;   /* at most this many seconds; default 600 */
 	double backoff_jitter; /* +- this fraction of the delay; default 0.2 */
@@ -123,6 +124,21 @@ int queue_enqueue(struct queue *q, const struct queue_new_job *job, long long *i
  * with *existed = 1 (pings coalesce), else a new one is added. */
 int queue_enqueue_ping(struct queue *q, const char *payload, size_t len, long long sender_uid,
 		       long long *id, int *existed, struct error *e);
+
+/* What became of one job of queue_enqueue_many. */
+struct queue_enqueued {
+	long long id;
+	int existed;   /* its key (or a pending scan) was there: id is that job */
+	int code;      /* 0, or < 0 for this job only (KD_EINPUT: key used with another payload) */
+	char msg[128];
+};
+
+/* Add n jobs (kind "scan" ones coalesce as queue_enqueue_ping does) in the
+ * group's transaction, or one of their own; res[i] says what became of
+ * jobs[i].  A negative return is an error for all of them (roll back).
+ * PostgreSQL does it in one multi-row statement. */
+int queue_enqueue_many(struct queue *q, const struct queue_new_job *jobs, size_t n,
+		       struct queue_enqueued *res, struct error *e);
 
 /* ---- drain side ------------------------------------------------------ */
 

@@ -47,6 +47,11 @@ struct queue_ops {
 	 * id never used before in this queue, even after purge. */
 	int (*insert)(struct queue *q, const struct queue_new_job *j, long long run_at, long long now,
 		      long long *id, struct error *e);
+	/* (tx, optional) n jobs at once, run_at from the backend's clock when
+	 * 0: res[i] as queue_enqueue_many says; *added gets how many are new
+	 * (the rules count them in jobs_accepted).  NULL: the rules loop. */
+	int (*insert_many)(struct queue *q, const struct queue_new_job *jobs, size_t n,
+			   struct queue_enqueued *res, int *added, struct error *e);
 	int (*counter_add)(struct queue *q, const char *name, double v, struct error *e);
 	/* (own tx, optional) A gauge beside the counters (paused_until): set,
 	 * not added.  NULL: the backend keeps none. */
@@ -147,7 +152,7 @@ struct queue {
 /* Each sets q->ops, q->impl and q->uid, or returns an error leaving q->impl
  * NULL.  spec is what follows "sqlite:" or the whole URL. */
 int queue_sqlite_open(struct queue *q, const char *path, struct error *e);
-#ifdef HAVE_LIBPQ
+#ifdef HAVE_POSTGRESQL
 int queue_pg_open(struct queue *q, const char *url, struct error *e);
 #endif
 
