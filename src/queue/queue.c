@@ -218,7 +218,7 @@ out:
 	return o;
 }
 
-static int payload_same(const void *old, size_t oldlen, const char *new, size_t newlen)
+int queue_payload_same(const void *old, size_t oldlen, const char *new, size_t newlen)
 {
 	struct json_object *a, *b;
 	int same = 0;
@@ -254,7 +254,7 @@ static int enqueue_locked(struct queue *q, const struct queue_new_job *j, long l
 		if ((rc = q->ops->key_find(q, j->key, id, &old, &oldlen, e)) < 0)
 			return rc;
 		if (rc == 1) {
-			int same = payload_same(old, oldlen, j->payload, j->payload_len);
+			int same = queue_payload_same(old, oldlen, j->payload, j->payload_len);
 			free(old);
 			if (!same)
 				return error_set(e, KD_EINPUT, "key already used with another payload");

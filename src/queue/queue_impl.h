@@ -135,6 +135,11 @@ struct queue_ops {
 	void (*wake_clear)(struct queue *q);
 };
 
+/* The idempotency comparison every backend uses (queue.c): 1 when the
+ * stored payload old and the new one are the same job's (byte for byte, or
+ * the same JSON object once a top-level "req" is left out of both). */
+int queue_payload_same(const void *old, size_t oldlen, const char *new, size_t newlen);
+
 /* The parts every backend shares; the rules own them. */
 struct queue {
 	const struct queue_ops *ops;

@@ -126,8 +126,8 @@ static int resolve_skipped(struct queue *q, const struct queue_new_job *j, struc
 		return 0;
 	}
 	r->id = pg_ll(res, 0, 0, 0);
-	if (!scan && ((size_t)PQgetlength(res, 0, 1) != j->payload_len ||
-		      memcmp(PQgetvalue(res, 0, 1), j->payload, j->payload_len) != 0)) {
+	if (!scan && !queue_payload_same(PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1), j->payload,
+					 j->payload_len)) {
 		r->code = KD_EINPUT;
 		snprintf(r->msg, sizeof(r->msg), "key already used with another payload");
 	} else {
