@@ -339,11 +339,14 @@ class App:
         trigger.update({'callback': callback, 'grid': True, 'width': width, 'req': 'web'})
         if req.get('colors'):
             trigger['colors'] = str(req['colors'])  # krigd refuses what it does not know
-        payload = self.submit_mod.with_key(json.dumps(trigger, separators=(',', ':')))
+        payload = self.submit_mod.Trigger(json.dumps(trigger, separators=(',', ':')))
         try:
             ids = self.submit_mod.submit(self.a.socket, payload, wait_ms=5000, retries=2)
         except self.submit_mod.SubmitError as e:
             raise ValueError('krigd refused the trigger: %s' % e)
+        except self.submit_mod.OutcomeUnknown as e:
+            raise ValueError('krigd did not answer whether it took the trigger (%s); send it again with key %s'
+                             % (e, e.key))
         for j in ids:
             self.watch_job(j)
         return ids
