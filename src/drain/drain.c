@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,7 +195,11 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	trigger_limits_default(&lim);
 	lim.max_bytes = job->payload_len + 1;
 	lim.max_depth = 256;
-	lim.max_frames = lim.max_points = job->payload_len;
+	lim.max_frames = job->payload_len;
+	/* Points are bounded by the bytes already; "nmax" is checked against
+	 * max_points too, and a short source_id payload may ask for any nmax
+	 * the listener's --max-points allowed. */
+	lim.max_points = INT32_MAX;
 	if ((rc = trigger_parse(&t, job->payload, job->payload_len, &lim, e)) < 0)
 		return error_prefix(e, "payload: ");
 	memset(&rj, 0, sizeof(rj));
