@@ -204,3 +204,14 @@ apt_install() {
 new_queue() {
 	"$KRIGD" drain --db "$1" --out "$TMP/.new-queue-out" --exit-when-idle --no-callbacks 2>/dev/null
 }
+
+# plain_only WHAT: a test that needs a large peer (R, Chromium; PostgreSQL
+# has pg_gate) runs in the plain build only, so CI's sanitizer and portable
+# builds stay short; it says SKIP there, visibly.  KRIGD_PEER_TESTS=1 runs
+# it in any build.
+plain_only() {
+	[ "${KRIGD_PEER_TESTS:-auto}" = 1 ] && return 0
+	if grep -Eq -- '--enable-sanitizers|--disable-simd' "$top_builddir/config.status" 2>/dev/null; then
+		skip_all "$1 runs in the plain build only (KRIGD_PEER_TESTS=1 runs it here)"
+	fi
+}
