@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -764,6 +765,31 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 }
 
 /* ---- reading ------------------------------------------------------------- */
+
+/* One row of the counters table into s: the totals by name, render_seconds
+ * and the paused_until gauge; an unknown name is ignored. */
+void queue_stats_counter(struct queue_stats *s, const char *name, double v)
+{
+	static const struct { const char *name; size_t off; } cs[] = {
+		{ "jobs_accepted", offsetof(struct queue_stats, jobs_accepted) },
+		{ "jobs_done", offsetof(struct queue_stats, jobs_done) },
+		{ "jobs_dead", offsetof(struct queue_stats, jobs_dead) },
+		{ "jobs_cancelled", offsetof(struct queue_stats, jobs_cancelled) },
+		{ "attempts_failed", offsetof(struct queue_stats, attempts_failed) },
+		{ "retries", offsetof(struct queue_stats, retries) },
+		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
+		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
+		{ "paused_until", offsetof(struct queue_stats, paused_until) },
+	};
+
+	if (!name)
+		return;
+	if (strcmp(name, "render_seconds") == 0)
+		s->render_seconds = v;
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
+		if (strcmp(name, cs[i].name) == 0)
+			*(long long *)((char *)s + cs[i].off) = (long long)v;
+}
 
 int queue_stats(struct queue *q, struct queue_stats *s, struct error *e)
 {

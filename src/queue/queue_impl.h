@@ -140,6 +140,9 @@ struct queue_ops {
  * the same JSON object once a top-level "req" is left out of both). */
 int queue_payload_same(const void *old, size_t oldlen, const char *new, size_t newlen);
 
+/* A counters-table row (name, value) into s, for every backend's stats. */
+void queue_stats_counter(struct queue_stats *s, const char *name, double v);
+
 /* The parts every backend shares; the rules own them. */
 struct queue {
 	const struct queue_ops *ops;

@@ -15,27 +15,8 @@
 
 static void stats_counters(PGresult *r, struct queue_stats *s)
 {
-	static const struct { const char *name; size_t off; } cs[] = {
-		{ "jobs_accepted", offsetof(struct queue_stats, jobs_accepted) },
-		{ "jobs_done", offsetof(struct queue_stats, jobs_done) },
-		{ "jobs_dead", offsetof(struct queue_stats, jobs_dead) },
-		{ "jobs_cancelled", offsetof(struct queue_stats, jobs_cancelled) },
-		{ "attempts_failed", offsetof(struct queue_stats, attempts_failed) },
-		{ "retries", offsetof(struct queue_stats, retries) },
-		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
-		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
-	};
-
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *name = PQgetvalue(r, i, 0);
-		double v = strtod(PQgetvalue(r, i, 1), NULL);
-
-		if (strcmp(name, "render_seconds") == 0)
-			s->render_seconds = v;
-		for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++)
-			if (strcmp(name, cs[k].name) == 0)
-				*(long long *)((char *)s + cs[k].off) = (long long)v;
-	}
+	for (int i = 0; i < PQntuples(r); i++)
+		queue_stats_counter(s, PQgetvalue(r, i, 0), strtod(PQgetvalue(r, i, 1), NULL));
 }
 
 static void stats_row(enum pg_stmt s, PGresult *r, struct queue_stats *st)

@@ -48,30 +48,13 @@ int sq_attempts(struct queue *q, long long job_id, queue_attempt_fn fn, void *ct
 
 static int stats_counters(struct queue *q, struct queue_stats *s, struct error *e)
 {
-	static const struct { const char *name; size_t off; } cs[] = {
-		{ "jobs_accepted", offsetof(struct queue_stats, jobs_accepted) },
-		{ "jobs_done", offsetof(struct queue_stats, jobs_done) },
-		{ "jobs_dead", offsetof(struct queue_stats, jobs_dead) },
-		{ "jobs_cancelled", offsetof(struct queue_stats, jobs_cancelled) },
-		{ "attempts_failed", offsetof(struct queue_stats, attempts_failed) },
-		{ "retries", offsetof(struct queue_stats, retries) },
-		{ "callbacks_delivered", offsetof(struct queue_stats, callbacks_delivered) },
-		{ "callbacks_failed", offsetof(struct queue_stats, callbacks_failed) },
-		{ "paused_until", offsetof(struct queue_stats, paused_until) },
-	};
 	sqlite3_stmt *p = sq_st(q, S_STATS_COUNTERS, e);
 	int rc;
 
 	if (!p)
 		return sq_fail(e);
-	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(p, 0);
-		if (name && strcmp(name, "render_seconds") == 0)
-			s->render_seconds = sqlite3_column_double(p, 1);
-		for (size_t i = 0; name && i < sizeof(cs) / sizeof(cs[0]); i++)
-			if (strcmp(name, cs[i].name) == 0)
-				*(long long *)((char *)s + cs[i].off) = sqlite3_column_int64(p, 1);
-	}
+	while ((rc = sqlite3_step(p)) == SQLITE_ROW)
+		queue_stats_counter(s, (const char *)sqlite3_column_text(p, 0), sqlite3_column_double(p, 1));
 	sq_done(p);
 	return rc == SQLITE_DONE ? 0 : sq_dberr(q, rc, e, "stats");
 }
