@@ -11,9 +11,11 @@ shift 2
 cc=${CC_FUZZ:-clang}
 secs=${FUZZ_SECONDS:-60}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-# FUZZ_LIBS: what the build links with (make fuzz passes KD_LIBS: libsystemd
-# and libmariadb when configure found them).
+# FUZZ_LIBS and FUZZ_CFLAGS: what the build links with and compiles with
+# (make fuzz passes KD_LIBS and every library's CFLAGS: FreeType, libpq,
+# libsystemd and libmariadb when configure found them).
 libs="$(pkg-config --cflags --libs sqlite3 json-c libpng libcurl libcrypto) ${FUZZ_LIBS:-}"
+libcflags="$(pkg-config --cflags sqlite3 json-c libpng libcurl) ${FUZZ_CFLAGS:-}"
 # The library as the build configured it (config.h in BUILDDIR): the SIMD
 # kernels with their instruction sets, the MySQL source when it is enabled,
 # the schema generated into the build tree.
@@ -31,14 +33,12 @@ for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c"; do
 	kernel_avx512) extra="-mavx512f -ffp-contract=off" ;;
 	source_mysql)
 		grep -q '^#define HAVE_MYSQL 1' "$build/config.h" || continue
-		extra=$(pkg-config --cflags libmariadb)
-		libs="$libs $(pkg-config --libs libmariadb)" ;;
-	notify) extra=$(pkg-config --cflags libsystemd 2>/dev/null || true) ;;
+		extra= ;;
 	*) extra= ;;
 	esac
 	[ -f "$f" ] || continue
 	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/queue/
-	"$cc" $cflags $extra $(pkg-config --cflags sqlite3 json-c libpng libcurl) -c -o "$obj/$base.o" "$f"
+	"$cc" $cflags $extra $libcflags -c -o "$obj/$base.o" "$f"
 	objs="$objs $obj/$base.o"
 done
 mkdir -p "$build/fuzz"
