@@ -43,24 +43,7 @@ static const struct opts_cmd drain_cmd = {
 	NULL,
 };
 
-#define MAX_ALLOW_HOSTS 64
-
-/* "a.example,b.example" into out (NULL-terminated, pointing into buf, a
- * copy that replaces an earlier list: the last option wins). */
-static int host_list(const char *arg, char **out, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	if ((size_t)snprintf(buf, len, "%s", arg) >= len)
-		return -1;
-	for (char *save = NULL, *h = strtok_r(buf, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-		if (n == MAX_ALLOW_HOSTS || !*h)
-			return -1;
-		out[n++] = h;
-	}
-	out[n] = NULL;
-	return n ? 0 : -1;
-}
+#define MAX_ALLOW_HOSTS CLI_MAX_ALLOW
 
 /* What the command line gives beyond struct drain_opts. */
 struct drain_cli {
@@ -93,7 +76,7 @@ static int callback_option(struct opts *p, struct drain_cli *d, int id, const st
 	case OPT_MAX_CALLBACK_BODY: o->max_callback_body = (size_t)v->num; break;
 	case OPT_NO_CALLBACKS: o->deliver = 0; break;
 	case OPT_CALLBACK_ALLOW_HOSTS:
-		if (host_list(v->arg, d->allow, d->allow_buf, sizeof(d->allow_buf)) < 0)
+		if (cli_host_list(v->arg, d->allow, MAX_ALLOW_HOSTS, d->allow_buf, sizeof(d->allow_buf)) < 0)
 			return opts_bad(p, v, "host names separated by commas (at most 64)");
 		o->callback.allow_hosts = (const char *const *)d->allow;
 		break;
