@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "error.h"
 #include "legend.h"
 #include "log.h"
 #include "options.h"
@@ -76,4 +78,29 @@ void cli_signals(void (*handler)(int))
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int cli_permanent(int code)
+{
+	return code == KD_EINPUT || code == KD_ELIMIT;
+}
+
+int cli_start_failed(const char *cmd, int permanent, const char *fmt, ...)
+{
+	char msg[ERROR_MSG_MAX + 64];
+	const char *fd = getenv("KRIGD_FATAL_FD");
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "krigd %s: %s\n", cmd, msg);
+	if (permanent && fd && atoi(fd) > 2) {
+		/* one write under PIPE_BUF: atomic, never mixed with the other child's */
+		n = (int)strlen(msg);
+		if (write(atoi(fd), msg, (size_t)n) != n)
+			log_warn("cannot tell the supervisor why: %s", strerror(errno));
+	}
+	return permanent ? CLI_EXIT_PERMANENT : 1;
 }
