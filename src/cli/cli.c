@@ -61,6 +61,16 @@ int cli_log_level(const char *s)
 	return 0;
 }
 
+int cli_log_format(const char *s)
+{
+	int f = log_format_parse(s);
+
+	if (f < 0)
+		return -1;
+	log_format = f;
+	return 0;
+}
+
 int cli_unhandled(struct opts *p, const struct opt_val *v)
 {
 	fprintf(p->err, "krigd %s: --%s is in the option table but this command does not handle it\n", p->cmd->name,

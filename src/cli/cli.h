@@ -25,6 +25,9 @@ int cli_sync(const char *s, enum queue_durability *sync);
 /* --log-level: set the global log_level; -1 for an unknown level. */
 int cli_log_level(const char *s);
 
+/* --log-format: set the global log_format; -1 for an unknown format. */
+int cli_log_format(const char *s);
+
 /* An option of the command's table its switch has no case for (a bug in
  * the command, said as such); returns OPTS_BAD. */
 int cli_unhandled(struct opts *p, const struct opt_val *v);

@@ -169,6 +169,10 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
 		break;
+	case OPT_LOG_FORMAT:
+		if (cli_log_format(v->arg) < 0)
+			return opts_bad(p, v, "auto, text, json or journal");
+		break;
 	default:
 		id = callback_option(p, d, id, v);
 		return id == 1 ? cli_unhandled(p, v) : id;

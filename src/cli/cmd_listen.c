@@ -134,6 +134,10 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
 		break;
+	case OPT_LOG_FORMAT:
+		if (cli_log_format(v->arg) < 0)
+			return opts_bad(p, v, "auto, text, json or journal");
+		break;
 	case OPT_USER:
 		error_clear(&e);
 		if (privdrop_lookup(&l->pd, v->arg, &e) < 0) {
