@@ -151,18 +151,55 @@ static void print_json(struct json_object *o)
 	putchar('\n');
 }
 
+/* What `jobs` shows of a job beyond its row: the index (the first image's
+ * directory once rendered, so a source row's too; else the trigger's
+ * "index"), into buf ("-" when unknown), and the render time of a done
+ * job (its result's "seconds"; -1 else). */
+static double job_facts(const struct queue_job *j, char *buf, size_t len)
+{
+	struct json_object *r = j->result ? json_tokener_parse(j->result) : NULL, *p = NULL, *v;
+	double secs = -1;
+
+	snprintf(buf, len, "-");
+	if (r && json_object_object_get_ex(r, "seconds", &v))
+		secs = json_object_get_double(v);
+	if (r && json_object_object_get_ex(r, "images", &v) && json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, pubtime, path) {
+			const char *s = json_object_get_string(path), *slash = s ? strchr(s, '/') : NULL;
+
+			(void)pubtime;
+			if (slash)
+				snprintf(buf, len, "%.*s", (int)(slash - s), s);
+			break;
+		}
+	}
+	if (!strcmp(buf, "-") && j->payload && (p = json_tokener_parse(j->payload)) &&
+	    json_object_object_get_ex(p, "index", &v) && json_object_is_type(v, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(v));
+	json_object_put(r);
+	json_object_put(p);
+	return secs;
+}
+
 static int list_row(void *ctx, const struct queue_job *j)
 {
 	struct json_object *arr = ctx;
-	char t[32], err[64];
+	char t[32], err[64], index[32], idx[40], src[24], dur[24];
+	double secs = job_facts(j, index, sizeof(index));
 
 	if (arr) {
-		json_object_array_add(arr, job_json(j));
+		struct json_object *o = job_json(j);
+
+		json_object_object_add(o, "index", strcmp(index, "-") ? json_object_new_string(index) : NULL);
+		json_object_object_add(o, "seconds", secs >= 0 ? json_object_new_double(secs) : NULL);
+		json_object_array_add(arr, o);
 		return 0;
 	}
-	printf("%8lld  %-9s  %-6s  %4d  %3d/%-3d  %-19s  %s\n", j->id, queue_state_name(j->state), j->kind,
-	       j->priority, j->attempts, j->max_attempts, fmt_time(j->updated_at, t, sizeof(t)),
-	       j->last_error ? shown(j->last_error, 60, err, sizeof(err)) : "");
+	snprintf(src, sizeof(src), j->source_id >= 0 ? "%lld" : "-", j->source_id);
+	snprintf(dur, sizeof(dur), secs >= 0 ? "%.1fs" : "-", secs);
+	printf("%8lld  %-9s  %-6s  %-6s  %6s  %4d  %3d/%-3d  %8s  %-19s  %s\n", j->id, queue_state_name(j->state),
+	       j->kind, shown(index, 6, idx, sizeof(idx)), src, j->priority, j->attempts, j->max_attempts, dur,
+	       fmt_time(j->updated_at, t, sizeof(t)), j->last_error ? shown(j->last_error, 60, err, sizeof(err)) : "");
 	return 0;
 }
 
@@ -172,8 +209,8 @@ static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
 	int rc;
 
 	if (!arr)
-		printf("%8s  %-9s  %-6s  %4s  %7s  %-19s  %s\n", "ID", "STATE", "KIND", "PRIO", "TRIES", "UPDATED (UTC)",
-		       "LAST ERROR");
+		printf("%8s  %-9s  %-6s  %-6s  %6s  %4s  %7s  %8s  %-19s  %s\n", "ID", "STATE", "KIND", "INDEX", "SOURCE",
+		       "PRIO", "TRIES", "DURATION", "UPDATED (UTC)", "LAST ERROR");
 	rc = queue_list(q, op->state, op->limit, list_row, arr, e);
 	if (arr) {
 		if (rc == 0)
