@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -73,9 +74,16 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 		/* The name was validated ([A-Za-z0-9_-]) when the trigger was parsed. */
 		snprintf(path, sizeof(path), "%s/%s.geojson", o->boundary_dir, j->boundary_name);
 		if (boundary_from_file(own, path, e) < 0) {
-			if (e->code == KD_EIO && access(path, F_OK) != 0)
-				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir",
-						 j->boundary_name, j->boundary_name);
+			if (e->code == KD_EIO && access(path, F_OK) != 0) {
+				struct stat st;
+				int isdir = stat(o->boundary_dir, &st) == 0 && S_ISDIR(st.st_mode);
+
+				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir %s (%s)",
+						 j->boundary_name, j->boundary_name, o->boundary_dir,
+						 isdir ? "a directory that exists: add the district as NAME.geojson there"
+						 : access(o->boundary_dir, F_OK) == 0 ? "which is not a directory"
+						 : "which does not exist");
+			}
 			return error_prefix(e, "boundary \"%s\": ", j->boundary_name);
 		}
 		*b = own;
