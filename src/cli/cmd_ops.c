@@ -22,6 +22,7 @@
 #include "options.h"
 #include "outbox.h"
 #include "outfile.h"
+#include "outputs.h"
 #include "queue.h"
 
 struct ops {
@@ -252,22 +253,23 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 	return rc;
 }
 
-/* Remove base + each extension in the job directory dir (a path below
+/* Remove base + each file suffix of the outputs table (outputs.h) in the
+ * job directory dir (a path below
  * outfd as the renderer wrote it): no component below --out is followed
  * if it is a symbolic link (outdir_open refuses them), and unlinkat
  * removes a link itself, never what it points to.  A directory that is a
  * link, or missing, leaves its files alone: they are not ours. */
 static int purge_frame(int outfd, const char *dir, const char *base, struct error *e)
 {
-	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
+	const char *sfx;
 	struct error ie;
 	char name[NAME_MAX + 1];
 	int dfd = outdir_open(outfd, dir, 0, &ie);
 
 	if (dfd < 0)
 		return 0;
-	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
-		if ((size_t)snprintf(name, sizeof(name), "%s%s", base, ext[k]) >= sizeof(name))
+	for (size_t k = 0; (sfx = outputs_suffix(k)); k++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", base, sfx) >= sizeof(name))
 			continue;
 		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
 			int err = errno;
@@ -302,33 +304,57 @@ struct purge_ctx {
 	int outfd; /* --out, opened following a link the operator chose */
 };
 
-/* purge --images: remove a job's files (PNG and what sits beside it). */
+/* Remove the frame whose file is p (relative to --out, as the result
+ * names it) and every file beside it with its base name; dir gets p's
+ * directory.  Only paths the renderer writes: relative, no "..", in a
+ * directory, ending in a suffix of the outputs table. */
+static int purge_rel(struct purge_ctx *pc, const char *p, char *dir, size_t dirlen, struct error *e)
+{
+	const char *slash = p ? strrchr(p, '/') : NULL;
+	char base[NAME_MAX + 1];
+	int rc;
+
+	if (!slash || p[0] == '/' || strstr(p, "..") || (size_t)(slash - p) >= dirlen ||
+	    outputs_base_of(p, base, sizeof(base)) < 0)
+		return 0;
+	snprintf(dir, dirlen, "%.*s", (int)(slash - p), p);
+	if ((rc = purge_frame(pc->outfd, dir, base, e)) < 0)
+		dir[0] = '\0';
+	return rc;
+}
+
+/* purge --images: remove a job's files: every frame named in the result's
+ * "images" or "files", and what sits beside it. */
 static int purge_files(void *ctx, long long id, const char *result, struct error *e)
 {
 	struct purge_ctx *pc = ctx;
-	struct json_object *r, *images;
-	char dir[4096] = "", cur[4096];
+	struct json_object *r, *images, *files;
+	char dir[4096] = "", cur[4096] = "";
 	int rc = 0;
 
 	(void)id;
 	if (!result || !(r = json_tokener_parse(result)))
 		return 0;
-	if (json_object_object_get_ex(r, "images", &images)) {
+	if (json_object_object_get_ex(r, "images", &images) && json_object_is_type(images, json_type_object)) {
 		json_object_object_foreach(images, pubtime, rel) {
-			const char *p = json_object_get_string(rel), *slash = strrchr(p, '/');
-			size_t n = strlen(p);
-			char base[NAME_MAX + 1];
-
 			(void)pubtime;
-			/* Only paths the renderer wrote: relative, no "..", in a directory. */
-			if (!slash || p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png") ||
-			    (size_t)(p + n - 4 - slash - 1) > NAME_MAX || (size_t)(slash - p) >= sizeof(cur))
-				continue;
-			snprintf(cur, sizeof(cur), "%.*s", (int)(slash - p), p);
-			snprintf(base, sizeof(base), "%.*s", (int)(p + n - 4 - slash - 1), slash + 1);
-			if ((rc = purge_frame(pc->outfd, cur, base, e)) < 0)
+			if ((rc = purge_rel(pc, json_object_get_string(rel), cur, sizeof(cur), e)) < 0)
 				break;
-			snprintf(dir, sizeof(dir), "%s", cur);
+			if (cur[0])
+				snprintf(dir, sizeof(dir), "%s", cur);
+		}
+	}
+	if (rc == 0 && json_object_object_get_ex(r, "files", &files) && json_object_is_type(files, json_type_object)) {
+		json_object_object_foreach(files, pubtime, frame) {
+			(void)pubtime;
+			if (!json_object_is_type(frame, json_type_object))
+				continue;
+			json_object_object_foreach(frame, output, rel) {
+				(void)output;
+				if (rc == 0 && (rc = purge_rel(pc, json_object_get_string(rel), cur, sizeof(cur), e)) == 0 &&
+				    cur[0])
+					snprintf(dir, sizeof(dir), "%s", cur);
+			}
 		}
 	}
 	if (rc == 0 && dir[0])

@@ -74,6 +74,11 @@ struct render_job {
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e);
 
+/* The job's outputs (OUTPUT_BIT of outputs.h): its "outputs", else
+ * o->outputs (without the variance for kriging.js), else the PNG; with
+ * the grids its "grid" and "variance" ask for. */
+unsigned render_outputs(const struct render_opts *o, const struct trigger *t);
+
 /* The estimated cost of render_job(o, j) in multiply-adds (krige_cost of
  * every frame, at the grid its boundary and width give; cost.h), for
  * --max-job-cost.  Resolves the boundary as render_job does, so its errors
