@@ -93,9 +93,11 @@ static void pick_nbhd(const struct render_opts *o, const struct trigger *t, size
 
 unsigned render_outputs(const struct render_opts *o, const struct trigger *t)
 {
-	unsigned mask = OUTPUTS_DEFAULT;
+	unsigned mask = t->has_outputs ? t->outputs : o->outputs ? o->outputs : OUTPUTS_DEFAULT;
 
-	(void)o;
+	/* The daemon's default cannot give kriging.js the variance it lacks. */
+	if (!t->has_outputs && t->method == METHOD_KRIGINGJS)
+		mask &= ~OUTPUT_BIT(OUTPUT_VARIANCE);
 	if (t->grid)
 		mask |= OUTPUT_BIT(OUTPUT_GRID);
 	if (t->variance)

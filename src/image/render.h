@@ -39,6 +39,7 @@ struct render_opts {
 	struct render_nbhd nbhd;           /* zeros: the defaults */
 	int colors;                        /* enum palette_mode for jobs that do not say ("colors"); 0: by index */
 	int lang;                          /* enum legend_lang of the legend's text */
+	unsigned outputs;                  /* OUTPUT_BIT set for jobs without "outputs"; 0: the PNG */
 	/* Cooperative cancel (may be NULL), checked between frames and before
 	 * every grid row, from every kriging thread: it must be thread-safe. */
 	int (*cancelled)(void *ctx);
