@@ -284,7 +284,6 @@ int raster_write_asc(FILE *fp, const struct grid *g, const double *values)
 
 int raster_write_prj(FILE *fp)
 {
-	fputs("GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],"
-	      "PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]\n", fp);
+	fputs(RASTER_WGS84_WKT "\n", fp);
 	return ferror(fp) ? KD_EIO : 0;
 }
