@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "isobands.h"
 #include "legend.h"
 #include "outfile.h"
 #include "outputs.h"
@@ -19,6 +20,7 @@
 static int write_png(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 static int write_grid(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 static int write_variance(int dirfd, const char *base, const struct output_frame *f, struct error *e);
+static int write_isobands(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 
 const struct output_writer outputs_table[OUTPUT_COUNT] = {
 	[OUTPUT_PNG] = { "png", OUTPUT_COLOURED, { ".png", ".pgw", ".png.aux.xml", NULL }, write_png,
@@ -28,6 +30,8 @@ const struct output_writer outputs_table[OUTPUT_COUNT] = {
 			  "\"files\": the values as an Esri ASCII grid (NODATA -9999) and its CRS" },
 	[OUTPUT_VARIANCE] = { "variance", OUTPUT_RAW, { ".var.asc", ".var.prj", NULL }, write_variance,
 			      "\"files\": the kriging variance as an Esri ASCII grid and its CRS" },
+	[OUTPUT_ISOBANDS] = { "isobands", OUTPUT_COLOURED, { ".geojson", NULL }, write_isobands,
+			      "\"files\": a GeoJSON FeatureCollection, one MultiPolygon per colour band" },
 };
 
 int outputs_find(const char *name)
@@ -304,6 +308,22 @@ static int write_png(int dirfd, const char *base, const struct output_frame *f, 
 	    (rc = name_of(name, sizeof(name), base, sfx[2], e)) < 0)
 		return rc;
 	return outputs_write_file(dirfd, name, put_aux, NULL, e);
+}
+
+static int put_isobands(FILE *fp, const void *arg, struct error *e)
+{
+	const struct output_frame *f = arg;
+	return isobands_write(fp, f->g, f->value, f->pal, e);
+}
+
+static int write_isobands(int dirfd, const char *base, const struct output_frame *f, struct error *e)
+{
+	char name[NAME_MAX + 1];
+	int rc;
+
+	if ((rc = name_of(name, sizeof(name), base, outputs_table[OUTPUT_ISOBANDS].suffix[0], e)) < 0)
+		return rc;
+	return outputs_write_file(dirfd, name, put_isobands, f, e);
 }
 
 int outputs_write(int dirfd, const char *dir, const char *base, const struct output_frame *f,

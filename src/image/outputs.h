@@ -20,6 +20,7 @@ enum output_kind {
 	OUTPUT_PNG,      /* <base>.png, .pgw, .png.aux.xml */
 	OUTPUT_GRID,     /* <base>.asc, .prj */
 	OUTPUT_VARIANCE, /* <base>.var.asc, .var.prj */
+	OUTPUT_ISOBANDS, /* <base>.geojson */
 	OUTPUT_COUNT
 };
 
