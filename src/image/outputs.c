@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "cog.h"
 #include "error.h"
 #include "isobands.h"
 #include "legend.h"
@@ -21,6 +22,7 @@ static int write_png(int dirfd, const char *base, const struct output_frame *f, 
 static int write_grid(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 static int write_variance(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 static int write_isobands(int dirfd, const char *base, const struct output_frame *f, struct error *e);
+static int write_cog(int dirfd, const char *base, const struct output_frame *f, struct error *e);
 
 const struct output_writer outputs_table[OUTPUT_COUNT] = {
 	[OUTPUT_PNG] = { "png", OUTPUT_COLOURED, { ".png", ".pgw", ".png.aux.xml", NULL }, write_png,
@@ -30,6 +32,9 @@ const struct output_writer outputs_table[OUTPUT_COUNT] = {
 			  "\"files\": the values as an Esri ASCII grid (NODATA -9999) and its CRS" },
 	[OUTPUT_VARIANCE] = { "variance", OUTPUT_RAW, { ".var.asc", ".var.prj", NULL }, write_variance,
 			      "\"files\": the kriging variance as an Esri ASCII grid and its CRS" },
+	[OUTPUT_COG] = { "cog", OUTPUT_RAW, { ".tif", NULL }, write_cog,
+			 "\"files\": a Cloud-Optimized GeoTIFF of the values (float32, NoData -9999, "
+			 "EPSG:4326), the variance as band 2 when variance is an output" },
 	[OUTPUT_ISOBANDS] = { "isobands", OUTPUT_COLOURED, { ".geojson", NULL }, write_isobands,
 			      "\"files\": a GeoJSON FeatureCollection, one MultiPolygon per colour band" },
 };
@@ -44,7 +49,7 @@ int outputs_find(const char *name)
 
 int outputs_available(int kind)
 {
-	return kind >= 0 && kind < OUTPUT_COUNT;
+	return kind >= 0 && kind < OUTPUT_COUNT && (kind != OUTPUT_COG || cog_available());
 }
 
 int outputs_check(int kind, struct error *e)
@@ -308,6 +313,17 @@ static int write_png(int dirfd, const char *base, const struct output_frame *f, 
 	    (rc = name_of(name, sizeof(name), base, sfx[2], e)) < 0)
 		return rc;
 	return outputs_write_file(dirfd, name, put_aux, NULL, e);
+}
+
+static int write_cog(int dirfd, const char *base, const struct output_frame *f, struct error *e)
+{
+	char name[NAME_MAX + 1];
+	const double *var = (f->mask & OUTPUT_BIT(OUTPUT_VARIANCE)) ? f->variance : NULL;
+	int rc;
+
+	if ((rc = name_of(name, sizeof(name), base, outputs_table[OUTPUT_COG].suffix[0], e)) < 0)
+		return rc;
+	return cog_write(dirfd, name, f->g, f->value, var, e);
 }
 
 static int put_isobands(FILE *fp, const void *arg, struct error *e)

@@ -20,6 +20,7 @@ enum output_kind {
 	OUTPUT_PNG,      /* <base>.png, .pgw, .png.aux.xml */
 	OUTPUT_GRID,     /* <base>.asc, .prj */
 	OUTPUT_VARIANCE, /* <base>.var.asc, .var.prj */
+	OUTPUT_COG,      /* <base>.tif (a build with GDAL) */
 	OUTPUT_ISOBANDS, /* <base>.geojson */
 	OUTPUT_COUNT
 };
