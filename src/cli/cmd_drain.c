@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "outputs.h"
 #include "palette.h"
 #include "outbox.h"
 #include "privdrop.h"
@@ -142,6 +143,12 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		if (palette_mode_parse(v->arg, &m) < 0)
 			return opts_bad(p, v, "levels, smooth or ramp");
 		o->colors = (int)m;
+		break;
+	}
+	case OPT_OUTPUTS: {
+		struct error oe;
+		if (outputs_parse_list(v->arg, &o->outputs, &oe) < 0)
+			return fprintf(p->err, "krigd %s: --outputs %s\n", p->cmd->name, oe.msg), OPTS_BAD;
 		break;
 	}
 	case OPT_LANG:
