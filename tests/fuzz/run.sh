@@ -25,7 +25,9 @@ inc="-I$build -I$src/tests/fuzz"
 for d in "$src"/src/*/; do inc="$inc -I$d"; done
 cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined $inc"
 objs=
-for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c"; do
+# The schemas are generated into the build tree (both, when PostgreSQL is
+# configured): an out-of-tree build has them there only.
+for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c" "$build/src/queue/queue_pg_schema.c"; do
 	base=$(basename "$f" .c)
 	case $base in
 	main | cmd_*) continue ;;
@@ -37,7 +39,7 @@ for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c"; do
 	*) extra= ;;
 	esac
 	[ -f "$f" ] || continue
-	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/queue/
+	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has the schemas in src/queue/
 	"$cc" $cflags $extra $libcflags -c -o "$obj/$base.o" "$f"
 	objs="$objs $obj/$base.o"
 done
