@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "error.h"
 #include "legend.h"
 #include "log.h"
 #include "options.h"
@@ -57,6 +59,16 @@ int cli_log_level(const char *s)
 	if (l < 0)
 		return -1;
 	log_level = l;
+	return 0;
+}
+
+int cli_log_format(const char *s)
+{
+	int f = log_format_parse(s);
+
+	if (f < 0)
+		return -1;
+	log_format = f;
 	return 0;
 }
 
@@ -149,4 +161,29 @@ long long cli_duration(const char *s)
 	if ((*end && end[1]) || v > LLONG_MAX / mult)
 		return -1;
 	return v * mult;
+}
+
+int cli_permanent(int code)
+{
+	return code == KD_EINPUT || code == KD_ELIMIT;
+}
+
+int cli_start_failed(const char *cmd, int permanent, const char *fmt, ...)
+{
+	char msg[ERROR_MSG_MAX + 64];
+	const char *fd = getenv("KRIGD_FATAL_FD");
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "krigd %s: %s\n", cmd, msg);
+	if (permanent && fd && atoi(fd) > 2) {
+		/* one write under PIPE_BUF: atomic, never mixed with the other child's */
+		n = (int)strlen(msg);
+		if (write(atoi(fd), msg, (size_t)n) != n)
+			log_warn("cannot tell the supervisor why: %s", strerror(errno));
+	}
+	return permanent ? CLI_EXIT_PERMANENT : 1;
 }

@@ -44,8 +44,26 @@ int cli_host_list(const char *s, char **out, size_t max, char *buf, size_t len);
 /* --older-than: "90", "90s", "15m", "2h", "7d" -> seconds; -1 if malformed. */
 long long cli_duration(const char *s);
 
+/* --log-format: set the global log_format; -1 for an unknown format. */
+int cli_log_format(const char *s);
+
 /* An option of the command's table its switch has no case for (a bug in
  * the command, said as such); returns OPTS_BAD. */
 int cli_unhandled(struct opts *p, const struct opt_val *v);
+
+/* The exit status of a command that cannot start for a reason a restart
+ * will not change (bad configuration, a socket another listener holds, a
+ * database that is not a queue): serve stops instead of restarting it. */
+#define CLI_EXIT_PERMANENT 3
+
+/* A command failed to start: print "krigd CMD: MSG" on stderr and return
+ * its exit status, CLI_EXIT_PERMANENT when permanent, else 1.  A permanent
+ * message also goes down $KRIGD_FATAL_FD, the pipe serve gave its child,
+ * so serve can exit with it. */
+int cli_start_failed(const char *cmd, int permanent, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* True for the error codes a restart cannot help (KD_EINPUT, KD_ELIMIT). */
+int cli_permanent(int code);
 
 #endif

@@ -21,6 +21,7 @@
 #define MAX_ALLOW CLI_MAX_ALLOW
 
 static volatile sig_atomic_t stop_requested;
+static int became_ready; /* a failure after this is not a start-up failure */
 
 /* Only sets a flag: the listener stops reading, commits, replies, returns. */
 static void on_signal(int sig)
@@ -37,6 +38,7 @@ static void listen_ready(void *ctx)
 	const char *s = getenv("KRIGD_READY_FD");
 	int *standalone = ctx;
 
+	became_ready = 1;
 	if (s) {
 		int fd = atoi(s);
 		char c = 'R';
@@ -110,6 +112,10 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
 		break;
+	case OPT_LOG_FORMAT:
+		if (cli_log_format(v->arg) < 0)
+			return opts_bad(p, v, "auto, text, json or journal");
+		break;
 	case OPT_USER:
 		error_clear(&e);
 		if (privdrop_lookup(&l->pd, v->arg, &e) < 0) {
@@ -148,10 +154,8 @@ int cmd_listen(int argc, char **argv)
 		return 2;
 	}
 	if (l.bpath) {
-		if (boundary_from_file(&l.b, l.bpath, &e) < 0) {
-			fprintf(stderr, "krigd listen: --boundary %s: %s\n", l.bpath, e.msg);
-			return 1;
-		}
+		if (boundary_from_file(&l.b, l.bpath, &e) < 0)
+			return cli_start_failed("listen", 1, "--boundary %s: %s", l.bpath, e.msg);
 		l.o.boundary = &l.b;
 	}
 	l.pd.db_path = l.o.db_path;
@@ -165,9 +169,7 @@ int cmd_listen(int argc, char **argv)
 	boundary_release(&l.b);
 	if (standalone)
 		notify_send("STOPPING=1");
-	if (rc < 0) {
-		fprintf(stderr, "krigd listen: %s\n", e.msg);
-		return 1;
-	}
+	if (rc < 0)
+		return cli_start_failed("listen", !became_ready && cli_permanent(rc), "%s", e.msg);
 	return 0;
 }

@@ -25,9 +25,7 @@ inc="-I$build -I$src/tests/fuzz"
 for d in "$src"/src/*/; do inc="$inc -I$d"; done
 cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined $inc"
 objs=
-# The schemas are generated into the build tree (both, when PostgreSQL is
-# configured): an out-of-tree build has them there only.
-for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c" "$build/src/queue/queue_pg_schema.c"; do
+for f in "$src"/src/*/*.c "$build"/src/queue/*_schema.c; do
 	base=$(basename "$f" .c)
 	case $base in
 	main | cmd_*) continue ;;
@@ -39,7 +37,7 @@ for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c" "$build/src/queue/qu
 	*) extra= ;;
 	esac
 	[ -f "$f" ] || continue
-	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has the schemas in src/queue/
+	case " $objs " in *" $obj/$base.o "*) continue ;; esac # an in-tree build has queue_schema.c in src/queue/
 	"$cc" $cflags $extra $libcflags -c -o "$obj/$base.o" "$f"
 	objs="$objs $obj/$base.o"
 done
