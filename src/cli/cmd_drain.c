@@ -236,6 +236,7 @@ int cmd_drain(int argc, char **argv)
 
 		d.o.supervisor = atol(getenv("KRIGD_SUPERVISOR"));
 		d.o.orphan_timeout = t ? atoi(t) : 30;
+		d.o.served = 1;
 		if (d.o.supervisor != (long)getppid())
 			d.o.supervisor = 0; /* already gone, or not ours: PDEATHSIG covers the rest */
 		if (d.o.orphan_timeout < 0)

@@ -149,12 +149,18 @@ static int slot_stop(void *ctx)
 static int stop_reason(struct worker *w, struct error *e)
 {
 	struct slot *s = &w->d->slots[w->index];
+	char where[sizeof(e->msg) / 2];
 
+	/* where it stopped (the frame and the step), for the log; cut to
+	 * half a message */
+	memcpy(where, e->msg, sizeof(where) - 1);
+	where[sizeof(where) - 1] = '\0';
 	if (s->lost)
 		return error_set(e, KD_ELEASE, "lease lost");
 	if (s->overtime)
-		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s)", w->d->o->max_job_seconds);
-	return error_set(e, KD_EIO, "drain stopped while rendering");
+		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s; %s)",
+				 w->d->o->max_job_seconds, where);
+	return error_set(e, KD_EIO, "drain stopped while rendering (%s)", where);
 }
 
 /* img_list for the source row: {"pubtime": "<url-prefix><path>"}. */
@@ -802,7 +808,12 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		}
 		orphan_check(&d, &orphaned);
 	}
-	/* Jobs in flight finish, unless serve died and its stop time-out passed. */
+	/* Jobs in flight finish, unless serve died and its stop time-out passed,
+	 * or serve's --stop-timeout is 0: then there is no time to finish, and
+	 * its second SIGTERM, sent right after the first, may have been merged
+	 * with it (signals do not queue), so give the jobs back now. */
+	if (o->served && o->orphan_timeout == 0 && *stop < 2)
+		*stop = 2;
 	while (busy(&d) > 0) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL);

@@ -661,7 +661,7 @@ static void *cv_rows(void *arg)
 	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step) {
 		if (*j->stop || (j->k->cancelled && j->k->cancelled(j->k->cancel_ctx))) {
 			*j->stop = 1;
-			j->rc = error_set(&j->err, KD_ECANCEL, "cancelled at station %zu of %zu", i, j->k->n);
+			j->rc = error_set(&j->err, KD_ECANCEL, "stopped at station %zu of %zu", i, j->k->n);
 			break;
 		}
 		j->rc = klocal_at(j->k->local, &w, x[i], y[i], i, &j->pred[i], &j->var[i], &j->err);

@@ -354,7 +354,7 @@ static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct e
 	}
 	w->solves++;
 	if ((rc = chol_factor_rows_until(s->l, n, p, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
-		return error_set(e, KD_ECANCEL, "cancelled while factorising the kriging system of %zu neighbours", n);
+		return error_set(e, KD_ECANCEL, "stopped while factorising the kriging system of %zu neighbours", n);
 	if (rc)
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
