@@ -25,6 +25,25 @@ int cli_sync(const char *s, enum queue_durability *sync);
 /* --log-level: set the global log_level; -1 for an unknown level. */
 int cli_log_level(const char *s);
 
+/* Most uids of --allow-uid, hosts of --callback-allow-hosts. */
+#define CLI_MAX_ALLOW 64
+
+/* --socket-mode: an octal mode up to 0777 into *mode; -1 else. */
+int cli_socket_mode(const char *s, unsigned *mode);
+
+/* --allow-uid: "0,1000" into out (at most max uids; *n set); -1 when a
+ * token is not a uid, the list is empty or too long. */
+#include <sys/types.h>
+int cli_uid_list(const char *s, uid_t *out, size_t max, size_t *n);
+
+/* --callback-allow-hosts: "a.example,b.example" into out (at most max
+ * names, NULL-terminated, pointing into buf, a copy of s of len bytes);
+ * -1 when empty, too long or with an empty name. */
+int cli_host_list(const char *s, char **out, size_t max, char *buf, size_t len);
+
+/* --older-than: "90", "90s", "15m", "2h", "7d" -> seconds; -1 if malformed. */
+long long cli_duration(const char *s);
+
 /* --log-format: set the global log_format; -1 for an unknown format. */
 int cli_log_format(const char *s);
 

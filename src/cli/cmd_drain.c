@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "outputs.h"
 #include "palette.h"
 #include "outbox.h"
 #include "privdrop.h"
@@ -43,24 +44,7 @@ static const struct opts_cmd drain_cmd = {
 	NULL,
 };
 
-#define MAX_ALLOW_HOSTS 64
-
-/* "a.example,b.example" into out (NULL-terminated, pointing into buf, a
- * copy that replaces an earlier list: the last option wins). */
-static int host_list(const char *arg, char **out, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	if ((size_t)snprintf(buf, len, "%s", arg) >= len)
-		return -1;
-	for (char *save = NULL, *h = strtok_r(buf, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-		if (n == MAX_ALLOW_HOSTS || !*h)
-			return -1;
-		out[n++] = h;
-	}
-	out[n] = NULL;
-	return n ? 0 : -1;
-}
+#define MAX_ALLOW_HOSTS CLI_MAX_ALLOW
 
 /* What the command line gives beyond struct drain_opts. */
 struct drain_cli {
@@ -93,7 +77,7 @@ static int callback_option(struct opts *p, struct drain_cli *d, int id, const st
 	case OPT_MAX_CALLBACK_BODY: o->max_callback_body = (size_t)v->num; break;
 	case OPT_NO_CALLBACKS: o->deliver = 0; break;
 	case OPT_CALLBACK_ALLOW_HOSTS:
-		if (host_list(v->arg, d->allow, d->allow_buf, sizeof(d->allow_buf)) < 0)
+		if (cli_host_list(v->arg, d->allow, MAX_ALLOW_HOSTS, d->allow_buf, sizeof(d->allow_buf)) < 0)
 			return opts_bad(p, v, "host names separated by commas (at most 64)");
 		o->callback.allow_hosts = (const char *const *)d->allow;
 		break;
@@ -159,6 +143,12 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		if (palette_mode_parse(v->arg, &m) < 0)
 			return opts_bad(p, v, "levels, smooth or ramp");
 		o->colors = (int)m;
+		break;
+	}
+	case OPT_OUTPUTS: {
+		struct error oe;
+		if (outputs_parse_list(v->arg, &o->outputs, &oe) < 0)
+			return fprintf(p->err, "krigd %s: --outputs %s\n", p->cmd->name, oe.msg), OPTS_BAD;
 		break;
 	}
 	case OPT_LANG:

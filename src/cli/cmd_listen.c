@@ -18,7 +18,7 @@
 #include "options.h"
 #include "privdrop.h"
 
-#define MAX_ALLOW 64
+#define MAX_ALLOW CLI_MAX_ALLOW
 
 static volatile sig_atomic_t stop_requested;
 static int became_ready; /* a failure after this is not a start-up failure */
@@ -61,21 +61,6 @@ static const struct opts_cmd listen_cmd = {
 	NULL,
 };
 
-static int parse_uids(char *s, uid_t *out, size_t *n)
-{
-	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(tok, &end, 10);
-		if (errno || end == tok || *end || *n >= MAX_ALLOW || v > 0xfffffffful)
-			return -1;
-		out[(*n)++] = (uid_t)v;
-	}
-	return *n ? 0 : -1;
-}
-
 struct listen_cli {
 	struct listener_opts o;
 	const char *bpath;   /* --boundary */
@@ -89,29 +74,22 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 {
 	struct listener_opts *o = &l->o;
 	struct error e;
-	char *end, *copy;
-	unsigned long m;
+	unsigned m;
 	size_t n = 0;
-	int rc;
 
 	switch (id) {
 	case OPT_DB: o->db_path = v->arg; break;
 	case OPT_DB_PASSWORD_FILE: o->queue.password_file = v->arg; break;
 	case OPT_SOCKET: o->socket_path = v->arg; break;
 	case OPT_SOCKET_MODE:
-		m = strtoul(v->arg, &end, 8);
-		if (end == v->arg || *end || m > 0777)
+		if (cli_socket_mode(v->arg, &m) < 0)
 			return opts_bad(p, v, "an octal mode like 0660");
-		o->socket_mode = (unsigned)m;
+		o->socket_mode = m;
 		break;
 	case OPT_ALLOW_UID:
 		/* The last --allow-uid wins, as for every option: a flag
 		 * replaces the configuration file's list, never adds to it. */
-		if (!(copy = strdup(v->arg)))
-			return opts_bad(p, v, "shorter (out of memory)");
-		rc = parse_uids(copy, l->allow, &n);
-		free(copy);
-		if (rc < 0)
+		if (cli_uid_list(v->arg, l->allow, MAX_ALLOW, &n) < 0)
 			return opts_bad(p, v, "numbers separated by commas (at most 64)");
 		o->allow_uid = l->allow;
 		o->n_allow = n;

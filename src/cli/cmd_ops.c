@@ -36,28 +36,6 @@ struct ops {
 	long long limit, id, older_than;
 };
 
-/* "90", "90s", "15m", "2h", "7d" -> seconds; -1 if malformed. */
-static long long parse_duration(const char *s)
-{
-	char *end;
-	long long v, mult;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	default: return -1;
-	}
-	if ((*end && end[1]) || v > LLONG_MAX / mult)
-		return -1;
-	return v * mult;
-}
-
 #define OPS_HEAD \
 	"usage:\n" \
 	"  krigd jobs   --db PATH [--state S] [--limit N] [--json]\n" \
@@ -505,7 +483,7 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 						      : "pending, running, done, dead or cancelled");
 		break;
 	case OPT_OLDER_THAN:
-		if ((op->older_than = parse_duration(v->arg)) < 0)
+		if ((op->older_than = cli_duration(v->arg)) < 0)
 			return opts_bad(p, v, "a duration like 90s, 15m, 2h, 7d");
 		break;
 	default: return cli_unhandled(p, v);

@@ -12,22 +12,20 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "outputs.h"
 #include "purge.h"
 #include "queue.h"
 
-/* A name the renderer writes in a job directory: a frame's files, or a
- * temporary a killed drain left. */
+/* A name the renderer writes in a job directory: a frame's files (a
+ * suffix of the output writers' table, outputs.h), or a temporary a
+ * killed drain left. */
 static int ours(const char *name)
 {
-	static const char *const ext[] = { ".png", ".pgw", ".asc", ".prj" }; /* .var.asc ends in .asc */
-	size_t n = strlen(name);
+	char base[NAME_MAX + 1];
 
 	if (strncmp(name, OUTFILE_TMP_PREFIX, strlen(OUTFILE_TMP_PREFIX)) == 0)
 		return 1;
-	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++)
-		if (n > strlen(ext[k]) && strcmp(name + n - strlen(ext[k]), ext[k]) == 0)
-			return 1;
-	return 0;
+	return outputs_base_of(name, base, sizeof(base)) == 0 && base[0];
 }
 
 /* each(ctx, dirfd, name) for every entry of the directory dirfd. */

@@ -173,6 +173,8 @@ int main(void)
 		     KD_EINPUT, "metadata");
 	expect_error("callback in NAT64 form", S("{\"source_id\": 1, \"callback\": \"http://[64:ff9b::a9fe:a9fe]/\"}"),
 		     KD_EINPUT, "metadata");
+	expect_error("callback in local-use NAT64 form",
+		     S("{\"source_id\": 1, \"callback\": \"http://[64:ff9b:1:a9fe:a9:fe00::]/\"}"), KD_EINPUT, "metadata");
 	expect_error("priority over 100", S("{\"source_id\": 1, \"priority\": 1000000}"), KD_EINPUT,
 		     "\"priority\": must be between -100 and 100");
 	expect_error("priority under -100", S("{\"source_id\": 1, \"priority\": -101}"), KD_EINPUT,
