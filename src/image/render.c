@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -74,9 +75,16 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 		/* The name was validated ([A-Za-z0-9_-]) when the trigger was parsed. */
 		snprintf(path, sizeof(path), "%s/%s.geojson", o->boundary_dir, j->boundary_name);
 		if (boundary_from_file(own, path, e) < 0) {
-			if (e->code == KD_EIO && access(path, F_OK) != 0)
-				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir",
-						 j->boundary_name, j->boundary_name);
+			if (e->code == KD_EIO && access(path, F_OK) != 0) {
+				struct stat st;
+				int isdir = stat(o->boundary_dir, &st) == 0 && S_ISDIR(st.st_mode);
+
+				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir %s (%s)",
+						 j->boundary_name, j->boundary_name, o->boundary_dir,
+						 isdir ? "a directory that exists: add the district as NAME.geojson there"
+						 : access(o->boundary_dir, F_OK) == 0 ? "which is not a directory"
+						 : "which does not exist");
+			}
 			return error_prefix(e, "boundary \"%s\": ", j->boundary_name);
 		}
 		*b = own;
@@ -218,9 +226,9 @@ static int krigejs_frame(const struct render_opts *o, const struct grid *g, cons
 		kv.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
 		kv.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
 		kv.sill = json_object_get_double(json_object_object_get(t->variogram, "sill"));
-		rc = krigejs_given(&w->kj, w->st.z, w->px, w->py, w->st.n, &kv, t->sigma2, e);
+		rc = krigejs_given(&w->kj, w->st.z, w->px, w->py, w->st.n, &kv, t->sigma2, o->cancelled, o->cancel_ctx, e);
 	} else {
-		rc = krigejs_train(&w->kj, w->st.z, w->px, w->py, w->st.n, model, t->sigma2, t->alpha, e);
+		rc = krigejs_train(&w->kj, w->st.z, w->px, w->py, w->st.n, model, t->sigma2, t->alpha, o->cancelled, o->cancel_ctx, e);
 	}
 	if (rc < 0)
 		return rc;
@@ -357,15 +365,15 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 		v.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
 		v.psill = json_object_get_double(json_object_object_get(t->variogram, "psill"));
 		v.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
-	} else if ((rc = krige_fit(&w->st, t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL, &v, &fi,
-				   e)) < 0) {
+	} else if ((rc = krige_fit_until(&w->st, t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL, &v,
+					 &fi, o->cancelled, o->cancel_ctx, e)) < 0) {
 		return rc;
 	}
 	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
 	pick_nbhd(o, t, w->st.n, &ko, &is_auto);
 	/* Say whose variogram it was: advice about "the gaussian model with
 	 * nugget 0" must not read as if the job had asked for it. */
-	if ((rc = krige_open(&w->k, &v, &w->st, &ko, e)) < 0) {
+	if ((rc = krige_open_until(&w->k, &v, &w->st, &ko, o->cancelled, o->cancel_ctx, e)) < 0) {
 		if (rc != KD_EINPUT)
 			return rc;
 		if (given)

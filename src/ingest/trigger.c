@@ -33,6 +33,18 @@ static int is_json_start(char c)
 	       c == 't' || c == 'f' || c == 'n';
 }
 
+/* Text whose first character could start a JSON value other than an
+ * object or array (n, t, f, a digit, '-', '"') was read as JSON: say so,
+ * and how a ping is sent, for someone who meant one ("new data", "2024
+ * ready"); "" for '{' and '['. */
+static const char *ping_rule(char c)
+{
+	if (c == '{' || c == '[')
+		return "";
+	return " (text that starts with {, [, \", -, a digit, t, f or n is read as JSON; any other text is a "
+	       "ping, one scan job: send e.g. \"ping\")";
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -628,10 +640,10 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	if (rc == -3)
 		return error_set(e, KD_ENOMEM, "out of memory parsing the trigger");
 	if (rc < 0)
-		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s", i + bad, why);
+		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s%s", i + bad, why, ping_rule(buf[i]));
 	if (!json_object_is_type(t->root, json_type_object)) {
 		trigger_release(t);
-		return error_set(e, KD_EINPUT, "a trigger must be a JSON object");
+		return error_set(e, KD_EINPUT, "a trigger must be a JSON object%s", ping_rule(buf[i]));
 	}
 	rc = trigger_fields(t, lim, e);
 	if (rc < 0) {
