@@ -829,6 +829,12 @@ int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_
 	return q->ops->outbox_next(q, now, skip, out, e);
 }
 
+int queue_outbox_due(struct queue *q, long long now, long long *at, struct error *e)
+{
+	*at = 0;
+	return q->ops->outbox_due(q, now, at, e);
+}
+
 static int outbox_update(struct queue *q, long long id, long long now, int done, int status,
 			 const char *msg, long long next_at, int give_up, struct error *e)
 {

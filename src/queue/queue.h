@@ -356,6 +356,10 @@ struct queue_outbox_skip {
 int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 		      struct queue_callback *out, struct error *e);
 
+/* *at gets the earliest next_at after now of a pending delivery (0 when
+ * none): how long a sender with nothing due may wait for its wake-up. */
+int queue_outbox_due(struct queue *q, long long now, long long *at, struct error *e);
+
 /* Delivered (2xx): state delivered, counter callbacks_delivered. */
 int queue_outbox_done(struct queue *q, long long id, long long now, int http_status,
 		      struct error *e);

@@ -557,6 +557,6 @@ const struct queue_ops queue_pg_ops = {
 	.purge_scan = pg_purge_scan, .purge_delete = pg_purge_delete,
 	.attempt_start = pg_attempt_start, .attempt_end = pg_attempt_end,
 	.stats = pg_stats, .list = pg_list, .attempts = pg_attempts, .source_has_job = pg_source_has_job,
-	.outbox_add = pg_outbox_add, .outbox_next = pg_outbox_next, .outbox_mark = pg_outbox_mark,
+	.outbox_add = pg_outbox_add, .outbox_next = pg_outbox_next, .outbox_due = pg_outbox_due, .outbox_mark = pg_outbox_mark,
 	.signal = pg_signal, .wake_fd = pg_wake_fd, .wake_clear = pg_wake_clear,
 };

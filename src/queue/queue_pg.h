@@ -29,7 +29,7 @@ enum pg_stmt {
 	P_RETRY_ONE, P_RETRY_DEAD, P_RETRY_DEAD_SCAN, P_PURGE_SEL, P_PURGE_DEL,
 	P_ATT_START, P_ATT_END, P_ATT_LIST,
 	P_STATS_STATES, P_STATS_COUNTERS, P_STATS_CB, P_STATS_OLDEST, P_STATS_RATE, P_LIST, P_SOURCE,
-	P_CB_INSERT, P_OB_NEXT, P_OB_DONE, P_OB_FAILED,
+	P_CB_INSERT, P_OB_NEXT, P_OB_DUE, P_OB_DONE, P_OB_FAILED,
 	P_NSTMT
 };
 
@@ -110,6 +110,7 @@ int pg_outbox_add(struct queue *q, long long job_id, const char *url, const char
 		  long long now, struct error *e);
 int pg_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 		   struct queue_callback *out, struct error *e);
+int pg_outbox_due(struct queue *q, long long now, long long *at, struct error *e);
 int pg_outbox_mark(struct queue *q, long long id, long long now, int done, int status, const char *msg,
 		   long long next_at, int give_up, struct error *e);
 

@@ -117,6 +117,7 @@ const char *const pg_stmt_sql[P_NSTMT] = {
 	 * taken (SKIP LOCKED) and its next_at moved a delivery's time ahead, so
 	 * no other node sends it meanwhile; done or failed set it for good, and
 	 * a sender that died lets it come back then. */
+	[P_OB_DUE] = "SELECT min(next_at) FROM callbacks WHERE state = 'pending' AND next_at > $1",
 	[P_OB_NEXT] = "UPDATE callbacks SET next_at = $1::bigint + " PG_DELIVERY_LEASE " WHERE id = ("
 		      "SELECT id FROM callbacks WHERE state = 'pending' AND next_at <= $1 "
 		      "AND id <> ALL($2::bigint[]) AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) o "

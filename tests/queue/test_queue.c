@@ -591,12 +591,22 @@ int main(void)
 				       "outbox: a failed delivery");
 				queue_callback_release(&cb);
 				tap_ok(queue_outbox_next(q, now + 305, NULL, &cb, &e) == 0, "outbox: not due before next_at");
+				{
+					long long at = -1;
+					rc = queue_outbox_due(q, now + 305, &at, &e);
+					tap_ok(rc == 0 && at == now + 310, "outbox: next due at next_at (%lld)", at - now);
+				}
 				rc = queue_outbox_next(q, now + 311, NULL, &cb, &e);
 				tap_ok(rc == 1 && cb.attempts == 1, "outbox: due again after next_at");
 				rc = queue_outbox_done(q, cb.id, now + 311, 200, &e);
 				queue_callback_release(&cb);
 				tap_ok(rc == 0 && queue_outbox_next(q, now + 400, NULL, &cb, &e) == 0,
 				       "outbox: delivered, nothing left");
+				{
+					long long at = -1;
+					rc = queue_outbox_due(q, now, &at, &e);
+					tap_ok(rc == 0 && at == 0, "outbox: nothing due later either (%lld)", at);
+				}
 			}
 		}
 	}
