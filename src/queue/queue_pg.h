@@ -23,7 +23,7 @@
 
 /* Every statement, prepared once per connection (again after a reconnect). */
 enum pg_stmt {
-	P_NOW, P_KEY_FIND, P_SCAN_FIND, P_INSERT, P_INSERT_MANY, P_COUNTER,
+	P_NOW, P_KEY_FIND, P_SCAN_FIND, P_INSERT, P_INSERT_MANY, P_COUNTER, P_GAUGE,
 	P_CLAIM, P_RENEW, P_CANCEL_REQ, P_GET, P_GET_LOCK, P_FINISH, P_FAIL,
 	P_RUNNING, P_RUNNING_EXPIRED, P_CANCEL_PENDING, P_CANCEL_RUNNING,
 	P_RETRY_ONE, P_RETRY_DEAD, P_RETRY_DEAD_SCAN, P_PURGE_SEL, P_PURGE_DEL,
@@ -37,6 +37,7 @@ struct pg {
 	PGconn *conn;
 	char *uri;                 /* as given; holds no password (refused at open) */
 	char *password;            /* PGPASSWORD-like, from a password file, or NULL */
+	char app_name[64];         /* application_name: "krigd drain 812" */
 	unsigned char prepared[P_NSTMT];
 	int in_tx;                 /* a BEGIN is open on conn */
 	double next_try;           /* monotonic seconds: no reconnect before then */
@@ -82,6 +83,7 @@ int pg_insert(struct queue *q, const struct queue_new_job *j, long long run_at, 
 	      long long *id, struct error *e);
 int pg_insert_many(struct queue *q, const struct queue_new_job *jobs, size_t n,
 		   struct queue_enqueued *res, int *added, struct error *e);
+int pg_gauge_set(struct queue *q, const char *name, long long v, struct error *e);
 int pg_counter_add(struct queue *q, const char *name, double v, struct error *e);
 int pg_claim(struct queue *q, long long now, int lease, const char *token, const struct queue_claimer *c,
 	     struct queue_job *out, struct error *e);

@@ -750,6 +750,20 @@ int main(void)
 		tap_ok(never_less(&c1, &c0) && c0.v[1] >= n, "counters survive purge");
 	}
 
+	/* the paused_until gauge (a full disk): set, not added, shown by stats */
+	{
+		int r1 = queue_set_paused(q, now + 100, &e), r2;
+		long long p1 = queue_stats(q, &s, &e) == 0 ? s.paused_until : -1, p2;
+
+		queue_set_paused(q, now + 50, &e);
+		p2 = queue_stats(q, &s, &e) == 0 ? s.paused_until : -1;
+		r2 = queue_set_paused(q, 0, &e);
+		tap_ok(r1 == 0 && r2 == 0 && p1 == now + 100 && p2 == now + 50 && queue_stats(q, &s, &e) == 0 &&
+			       s.paused_until == 0,
+		       "paused_until is kept and shown by stats, then cleared (%lld, %lld, %lld)", p1 - now, p2 - now,
+		       s.paused_until);
+	}
+
 	/* bounded memory: 20000 rows listed, reclaimed and purged (5000 on
 	 * PostgreSQL, where each is a round trip: still over 1 MiB of payload,
 	 * twice the heap bound, were they all loaded) */
