@@ -301,7 +301,7 @@ int krige_open(struct krige **out, const struct variogram *v, const struct stati
 	}
 	k->ops = kernel_default;
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
-		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, e);
+		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, k->ops->name, e);
 	else
 		rc = open_global(k, s, o->variance || o->cv, e);
 	if (rc < 0)

@@ -19,6 +19,7 @@ struct klocal {
 	double x0, y0, h;
 	long long nx, ny;
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
+	const struct lkernel_ops *ops;
 };
 
 const double *klocal_x(const struct klocal *l)
@@ -84,8 +85,20 @@ static void pick_buckets(struct klocal *l)
 	l->ny = (long long)floor(ht / l->h) + 1;
 }
 
+static const struct lkernel_ops *lkernel_pick(const char *path)
+{
+#ifdef KD_SIMD_X86
+	if (path && strcmp(path, "avx512") == 0)
+		return &lkernel_avx512;
+	if (path && strcmp(path, "avx2") == 0)
+		return &lkernel_avx2;
+#endif
+	(void)path;
+	return &lkernel_portable;
+}
+
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, struct error *e)
+	       double maxdist, const char *path, struct error *e)
 {
 	struct klocal *l = calloc(1, sizeof(*l));
 	size_t n = s->n, nb, *fill = NULL;
@@ -95,6 +108,7 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	l->v = *v;
 	l->n = n;
+	l->ops = lkernel_pick(path);
 	l->nmax = nmax == 0 || nmax > n ? n : nmax;
 	l->maxdist = maxdist;
 	l->sx = malloc(n * sizeof(double));
@@ -138,35 +152,55 @@ void lwork_release(struct lwork *w)
 	free(w->hi);
 	free(w->set);
 	free(w->cand);
-	free(w->vwork);
 	free(w->oldpos);
+	free(w->sx);
+	free(w->sy);
+	free(w->z);
 	free(w->co);
 	free(w->cn);
-	free(w->lw);
-	ksys_release(&w->sys);
+	free(w->f);
+	free(w->vec);
+	free(w->lt);
 	memset(w, 0, sizeof(*w));
+}
+
+static double *alloc_vec(size_t n)
+{
+	/* 64-byte aligned rows for the vector paths */
+	return aligned_alloc(64, (n * sizeof(double) + 63) / 64 * 64);
 }
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 {
-	size_t cap = l->nmax ? l->nmax : 1;
+	size_t cap = l->nmax ? l->nmax : 1, ld = (cap + LK_PAD - 1) / LK_PAD * LK_PAD;
 
 	memset(w, 0, sizeof(*w));
 	w->cap = cap;
+	w->ld = ld;
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
 	w->set = malloc(cap * sizeof(size_t));
 	w->cand = malloc(cap * sizeof(size_t));
-	w->vwork = malloc(cap * sizeof(double));
 	w->oldpos = malloc(cap * sizeof(size_t));
-	w->lw = malloc(cap * sizeof(double));
-	w->co = malloc(cap * cap * sizeof(double));
-	w->cn = malloc(cap * cap * sizeof(double));
-	if (!w->hd || !w->hi || !w->set || !w->cand || !w->vwork || !w->oldpos || !w->lw || !w->co || !w->cn ||
-	    ksys_reserve(&w->sys, cap, e) < 0) {
+	w->sx = malloc(cap * sizeof(double));
+	w->sy = malloc(cap * sizeof(double));
+	w->z = malloc(cap * sizeof(double));
+	w->co = alloc_vec(ld * ld);
+	w->cn = alloc_vec(ld * ld);
+	w->f = alloc_vec(ld * ld);
+	w->vec = alloc_vec(LW_VECS * ld);
+	if (!w->hd || !w->hi || !w->set || !w->cand || !w->oldpos || !w->sx || !w->sy || !w->z || !w->co || !w->cn ||
+	    !w->f || !w->vec) {
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
+	memset(w->vec, 0, LW_VECS * ld * sizeof(double));
+	w->rinv = w->vec;
+	w->u = w->vec + ld;
+	w->a = w->vec + 2 * ld;
+	w->t1 = w->vec + 3 * ld;
+	w->t2 = w->vec + 4 * ld;
+	w->c = w->vec + 5 * ld;
 	return 0;
 }
 
@@ -283,14 +317,14 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
-/* The covariance matrix of the new set into w->cn (n x n, both
- * triangles): pairs that were both in the old set are copied from w->co,
- * the same numbers as computing them again (both sets are in index order,
- * so a pair's difference is taken in the same order). */
+/* The covariance matrix of the new set into w->cn (n rows of ld, both
+ * triangles, padding zero): pairs that were both in the old set are copied
+ * from w->co, the same numbers as computing them again (both sets are in
+ * index order, so a pair's difference is taken in the same order). */
 static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
 {
-	size_t *op = w->oldpos, a = 0;
-	double *t;
+	size_t *op = w->oldpos, a = 0, ld = w->ld;
+	double *t, c0 = cov(&l->v, 0.0);
 
 	for (size_t i = 0; i < n; i++) {
 		while (w->valid && a < w->nset && w->set[a] < w->cand[i])
@@ -298,98 +332,117 @@ static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
 		op[i] = w->valid && a < w->nset && w->set[a] == w->cand[i] ? a : (size_t)-1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const double *ro = op[i] != (size_t)-1 ? w->co + op[i] * w->nset : NULL;
-		double *ri = w->cn + i * n;
+		const double *ro = op[i] != (size_t)-1 ? w->co + op[i] * ld : NULL;
+		double *ri = w->cn + i * ld, xi = l->sx[w->cand[i]], yi = l->sy[w->cand[i]];
 
-		ri[i] = cov(&l->v, 0.0);
+		ri[i] = c0;
 		for (size_t j = 0; j < i; j++) {
 			double c;
 
 			if (ro && op[j] != (size_t)-1) {
 				c = ro[op[j]];
 			} else {
-				double dx = l->sx[w->cand[i]] - l->sx[w->cand[j]], dy = l->sy[w->cand[i]] - l->sy[w->cand[j]];
+				double dx = xi - l->sx[w->cand[j]], dy = yi - l->sy[w->cand[j]];
 
 				c = cov(&l->v, sqrt(dx * dx + dy * dy));
 			}
-			ri[j] = w->cn[j * n + i] = c;
+			ri[j] = w->cn[j * ld + i] = c;
 		}
+		for (size_t j = n; j < ld; j++)
+			ri[j] = 0.0;
 	}
 	t = w->co;
 	w->co = w->cn;
 	w->cn = t;
 }
 
-/* Factorise the set in w->cand (n stations, index order) into w->sys.
- * The factor's rows 0..p-1 depend only on the first p stations, so when
- * the previous set (same size) starts with the same p stations those rows,
- * and the first p entries of L^-1 1 and L^-1 z, are kept: the same numbers
- * a factorisation from scratch gives (chol_factor_rows). */
+/* Models whose covariance is nugget * I plus a positive semi-definite
+ * matrix with entries in [0, C(0)] in the plane. */
+static int psd_model(enum vgm_model m)
+{
+	return m == VGM_EXPONENTIAL || m == VGM_GAUSSIAN || m == VGM_SPHERICAL;
+}
+
+/* Reciprocal 1-norm condition number of the set's C: where the nugget
+ * proves it far above KSYS_RCOND_MIN (lambda_min >= nugget, so
+ * ||C^-1||_1 <= sqrt(n) / nugget, and ||C||_1 <= n C(0)), that bound, which
+ * decides exactly as the estimate would (the estimate never lies below the
+ * true value); else the estimate of chol_rcond on L = U^T.  NaN: no
+ * memory. */
+static double set_rcond(const struct klocal *l, struct lwork *w, size_t n)
+{
+	double c0 = cov(&l->v, 0.0), dn = (double)n, lam = l->v.nugget - dn * c0 * 1e-14, anorm = 0.0;
+	size_t ld = w->ld;
+
+	if (psd_model(l->v.model) && lam > 0 && lam / (sqrt(dn) * dn * c0) >= 2 * KSYS_RCOND_MIN)
+		return lam / (sqrt(dn) * dn * c0);
+	if (!w->lt && !(w->lt = malloc((w->cap * w->cap + 3 * w->cap) * sizeof(double))))
+		return NAN;
+	for (size_t j = 0; j < n; j++) {
+		double s = 0.0;
+
+		for (size_t i = 0; i < n; i++)
+			s += fabs(w->co[i * ld + j]);
+		anorm = s > anorm ? s : anorm;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			w->lt[i * n + j] = j <= i ? w->f[j * ld + i] : 0.0;
+	return chol_rcond(w->lt, n, anorm, w->lt + n * n);
+}
+
+/* Factorise the set in w->cand (n stations, index order): C = U^T U, the
+ * condition check, then u = U^-T 1, b and the dual weights a =
+ * C^-1 (z - b 1) from U^-T z (krige.c's algebra). */
 static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct error *e)
 {
-	struct ksys *s = &w->sys;
-	size_t p = 0;
-	double anorm, rcond, utw = 0.0;
-	int rc;
+	const struct lkernel_ops *ops = l->ops;
+	size_t ld = w->ld;
+	double rcond, utw = 0.0;
 
-	if (w->valid && n == w->nset)
-		while (p < n && w->cand[p] == w->set[p])
-			p++;
 	build_cov(l, w, n);
 	w->valid = 0;
 	memcpy(w->set, w->cand, n * sizeof(size_t));
 	w->nset = n;
-	s->n = n;
-	for (size_t i = p; i < n; i++) {
-		s->sx[i] = l->sx[w->set[i]];
-		s->sy[i] = l->sy[w->set[i]];
-		s->z[i] = l->z[w->set[i]];
-		memcpy(s->l + i * n, w->co + i * n, (i + 1) * sizeof(double));
+	for (size_t i = 0; i < n; i++) {
+		w->sx[i] = l->sx[w->set[i]];
+		w->sy[i] = l->sy[w->set[i]];
+		w->z[i] = l->z[w->set[i]];
 	}
+	memcpy(w->f, w->co, n * ld * sizeof(double));
 	w->solves++;
-	if (chol_factor_rows(s->l, n, p))
+	if (ops->factor(w->f, n, ld, w->rinv))
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
 				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
 				 "another model helps)",
 				 vgm_model_name(l->v.model), n);
-	anorm = mat_norm1(w->co, n);
-	rcond = chol_rcond(s->l, n, anorm, s->work);
+	rcond = set_rcond(l, w, n);
+	if (isnan(rcond))
+		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
 	if (!(rcond >= KSYS_RCOND_MIN))
 		return error_set(e, KD_EINPUT,
 				 "the kriging system of %zu neighbours is too ill-conditioned (reciprocal condition "
 				 "%.3g < %g) for the %s model with nugget %g, psill %g, range %g m; a nugget > 0 or "
 				 "another model helps",
 				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
-	for (size_t i = p; i < n; i++) {
-		const double *ri = s->l + i * n;
-		double su = 1.0, sw = s->z[i];
-
-		for (size_t k = 0; k < i; k++) {
-			su -= ri[k] * s->u[k];
-			sw -= ri[k] * w->lw[k];
-		}
-		s->u[i] = su / ri[i];
-		w->lw[i] = sw / ri[i];
+	for (size_t i = 0; i < ld; i++) {
+		w->u[i] = i < n ? 1.0 : 0.0;
+		w->t2[i] = i < n ? w->z[i] : 0.0;
 	}
-	s->utu = 0.0;
+	ops->forward(w->f, n, ld, w->rinv, w->u);
+	ops->forward(w->f, n, ld, w->rinv, w->t2);
+	w->utu = 0.0;
 	for (size_t i = 0; i < n; i++) {
-		s->utu += s->u[i] * s->u[i];
-		utw += s->u[i] * w->lw[i];
+		w->utu += w->u[i] * w->u[i];
+		utw += w->u[i] * w->t2[i];
 	}
-	s->b = utw / s->utu;
-	for (size_t i = 0; i < n; i++)
-		s->work[i] = s->b * s->u[i] - w->lw[i];
-	chol_backward(s->l, n, s->work, s->a);
-	s->suma = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		s->rinv[i] = 1.0 / s->l[i * n + i];
-		s->suma += s->a[i];
-	}
-	ksys_model(s, &l->v, &w->m);
+	w->b = utw / w->utu;
+	for (size_t i = 0; i < ld; i++)
+		w->t1[i] = i < n ? w->b * w->u[i] - w->t2[i] : 0.0;
+	ops->backward(w->f, n, ld, w->rinv, w->t1, w->a);
 	w->valid = 1;
 	return 0;
-	(void)rc;
 }
 
 /* Sort the found set by index and factorise it unless it is the set the
@@ -410,28 +463,29 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 
 /* Prediction and variance at one point from one vector of covariances:
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = L^-1 c. */
+ * v = U^-T c. */
 static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
 {
-	const struct kmodel *m = &w->m;
-	size_t n = m->n;
-	double *c = w->vwork, sum = 0.0, vv = 0.0, uv = 0.0, s2;
+	size_t n = w->nset;
+	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
 
 	for (size_t i = 0; i < n; i++) {
-		double dx = x - m->sx[i], dy = y - m->sy[i];
+		double dx = x - w->sx[i], dy = y - w->sy[i];
 
 		c[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
-		sum += m->a[i] * (m->c0 - c[i]);
+		sum += w->a[i] * (c0 - c[i]);
 	}
-	*pred = sum + m->b;
+	*pred = sum + w->b;
 	if (!var)
 		return;
-	chol_forward(m->l, n, c, c);
+	for (size_t i = n; i < w->ld; i++)
+		c[i] = 0.0;
+	l->ops->forward(w->f, n, w->ld, w->rinv, c);
 	for (size_t i = 0; i < n; i++) {
 		vv += c[i] * c[i];
-		uv += m->u[i] * c[i];
+		uv += w->u[i] * c[i];
 	}
-	s2 = m->c0 - vv + (1.0 - uv) * (1.0 - uv) / m->utu;
+	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / w->utu;
 	*var = s2 > 0.0 ? s2 : 0.0;
 }
 

@@ -15,32 +15,43 @@
 #include <stddef.h>
 
 #include "krige.h"
+#include "lkernel.h"
 #include "system.h"
 
 struct error;
 struct klocal;
 
 /* Index s (copied) for nmax (0: no limit) and maxdist (INFINITY: no
- * limit).  KD_ENOMEM. */
+ * limit).  path names the kernel path (kernel.h) whose instruction set the
+ * neighbourhood algebra uses: "avx512", "avx2", else the portable one
+ * (picked once here: results depend on the set, the point and the path).
+ * KD_ENOMEM. */
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, struct error *e);
+	       double maxdist, const char *path, struct error *e);
 void klocal_free(struct klocal *l);
 
+/* Vectors of ld doubles in lwork.vec. */
+#define LW_VECS 6
+
 /* Per-thread scratch: the search heap, the current neighbour set and its
- * factorised system. */
+ * factorised system.  Matrices are ld x ld (ld = cap rounded up to
+ * LK_PAD), 64-byte aligned, padding columns zero. */
 struct lwork {
-	size_t cap, hn, nset;
+	size_t cap, ld, hn, nset;
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
 	size_t *set;         /* the current set, sorted by index */
 	size_t *cand;        /* the set being searched for */
-	int valid;           /* sys holds the factorisation of set[0..nset) */
-	struct ksys sys;
-	struct kmodel m;
-	double *vwork;       /* cap doubles for the variance */
+	int valid;           /* the arrays below hold the system of set[0..nset) */
 	size_t *oldpos;      /* cap: where each station of the new set was in the old */
-	double *co, *cn;     /* cap x cap: the current set's covariance matrix, and scratch */
-	double *lw;          /* cap: L^-1 z of the current set */
+	double *sx, *sy, *z; /* cap: the set's stations */
+	double *co, *cn;     /* the set's covariance matrix (both triangles), and scratch */
+	double *f;           /* its factor U (C = U^T U, lkernel.h) */
+	double *vec;         /* LW_VECS x ld, the vectors below point into it */
+	double *rinv, *u, *a; /* 1 / U_ii, U^-T 1, dual weights */
+	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double b, utu;       /* dual constant, u.u */
+	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 };
 
