@@ -412,36 +412,33 @@ struct grid_job {
 /* Cells predicted between two looks at the cancel callback. */
 #define GRID_BLOCK 64
 
-/* A thread's rows in a local neighbourhood: each cell searches its
- * neighbours; a cell whose set is the previous cell's reuses its system. */
+/* A thread's rows in a local neighbourhood, in blocks of GRID_BLOCK cells
+ * (klocal_cells gives each cell the bits klocal_at would). */
 static void *local_rows(void *arg)
 {
 	struct grid_job *j = arg;
 	const struct grid *g = j->g;
 	struct lwork w;
+	double xs[GRID_BLOCK];
 
 	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
 		return NULL;
 	for (int r = j->first; r < g->height && j->rc == 0; r += j->step) {
 		double y = grid_y(g, grid_lat(g, r));
 		size_t row = (size_t)r * (size_t)g->width;
-		int todo = 0; /* cells until the next look at the cancel callback */
 
 		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1] && j->rc == 0; sp++)
-			for (int c = g->span[sp].c0; c < g->span[sp].c1; c++) {
-				if (todo-- == 0) {
-					if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
-						*j->stop = 1;
-						j->rc = KD_ECANCEL;
-						break;
-					}
-					todo = GRID_BLOCK - 1;
-				}
-				j->rc = klocal_at(j->k->local, &w, grid_x(g, grid_lon(g, c)), y, (size_t)-1,
-						  j->value + row + c, j->variance ? j->variance + row + c : NULL,
-						  &j->err);
-				if (j->rc < 0)
+			for (int c0 = g->span[sp].c0, c1; c0 < g->span[sp].c1 && j->rc == 0; c0 = c1) {
+				c1 = g->span[sp].c1 - c0 > GRID_BLOCK ? c0 + GRID_BLOCK : g->span[sp].c1;
+				if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+					*j->stop = 1;
+					j->rc = KD_ECANCEL;
 					break;
+				}
+				for (int c = c0; c < c1; c++)
+					xs[c - c0] = grid_x(g, grid_lon(g, c));
+				j->rc = klocal_cells(j->k->local, &w, xs, c1 - c0, y, j->value + row + c0,
+						     j->variance ? j->variance + row + c0 : NULL, &j->err);
 			}
 	}
 	lwork_release(&w);

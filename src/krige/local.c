@@ -161,6 +161,13 @@ void lwork_release(struct lwork *w)
 	free(w->f);
 	free(w->vec);
 	free(w->lt);
+	free(w->tidx);
+	free(w->ki);
+	free(w->tok);
+	free(w->tx);
+	free(w->ty);
+	free(w->td2);
+	free(w->kd);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -252,7 +259,7 @@ static void offer(struct lwork *w, double d2, size_t i)
 }
 
 static void scan_bucket(const struct klocal *l, struct lwork *w, long long bx, long long by, double x, double y,
-			size_t skip)
+			size_t skip, double md)
 {
 	size_t b = (size_t)(by * l->nx + bx);
 
@@ -260,14 +267,15 @@ static void scan_bucket(const struct klocal *l, struct lwork *w, long long bx, l
 		size_t i = l->idx[k];
 		double dx = x - l->sx[i], dy = y - l->sy[i], d2 = dx * dx + dy * dy;
 
-		if (i != skip && (isinf(l->maxdist) || sqrt(d2) <= l->maxdist))
+		if (i != skip && (isinf(md) || sqrt(d2) <= md))
 			offer(w, d2, i);
 	}
 }
 
-/* Stations in bucket ring r have d > (r - 1) h; so after ring r every
+/* The nmax nearest of the stations within md of (x, y) into the heap.
+ * Stations in bucket ring r have d > (r - 1) h; so after ring r every
  * unvisited one is farther than r h (less a hair for rounding). */
-static void search(const struct klocal *l, struct lwork *w, double x, double y, size_t skip)
+static void search(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double md)
 {
 	double fx = floor((x - l->x0) / l->h), fy = floor((y - l->y0) / l->h);
 	long long qx = (long long)fmax(fmin(fx, 1e15), -1e15), qy = (long long)fmax(fmin(fy, 1e15), -1e15);
@@ -287,15 +295,15 @@ static void search(const struct klocal *l, struct lwork *w, double x, double y, 
 		for (long long j = j0; j <= j1; j++) {
 			if (j == qy - r || j == qy + r) {
 				for (long long i = i0; i <= i1; i++)
-					scan_bucket(l, w, i, j, x, y, skip);
+					scan_bucket(l, w, i, j, x, y, skip, md);
 				continue;
 			}
 			if (qx - r >= 0 && qx - r < l->nx)
-				scan_bucket(l, w, qx - r, j, x, y, skip);
+				scan_bucket(l, w, qx - r, j, x, y, skip, md);
 			if (r > 0 && qx + r >= 0 && qx + r < l->nx)
-				scan_bucket(l, w, qx + r, j, x, y, skip);
+				scan_bucket(l, w, qx + r, j, x, y, skip, md);
 		}
-		if (bound > l->maxdist || (w->hn == w->cap && w->hd[0] < bound * bound))
+		if (bound > md || (w->hn == w->cap && w->hd[0] < bound * bound))
 			break;
 	}
 }
@@ -445,20 +453,25 @@ static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct e
 	return 0;
 }
 
-/* Sort the found set by index and factorise it unless it is the set the
- * scratch already holds. */
-static int use_set(const struct klocal *l, struct lwork *w, double x, double y, struct error *e)
+/* Make the set in w->cand (n stations, index order) the current one,
+ * factorising it unless the scratch already holds it. */
+static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
 {
-	size_t n = w->hn;
 	int rc;
 
-	memcpy(w->cand, w->hi, n * sizeof(size_t));
-	sort_idx(w->cand, n);
 	if (w->valid && n == w->nset && memcmp(w->cand, w->set, n * sizeof(size_t)) == 0)
 		return 0;
 	if ((rc = factorise(l, w, n, e)) < 0)
 		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
 	return 0;
+}
+
+/* The heap's set, sorted by index, made current. */
+static int use_set(const struct klocal *l, struct lwork *w, double x, double y, struct error *e)
+{
+	memcpy(w->cand, w->hi, w->hn * sizeof(size_t));
+	sort_idx(w->cand, w->hn);
+	return take_set(l, w, w->hn, x, y, e);
 }
 
 /* Prediction and variance at one point from one vector of covariances:
@@ -494,7 +507,7 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 {
 	int rc;
 
-	search(l, w, x, y, skip);
+	search(l, w, x, y, skip, l->maxdist);
 	if (w->hn == 0) {
 		*pred = NAN;
 		if (var)
@@ -504,5 +517,187 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
 	point(l, w, x, y, pred, var);
+	return 0;
+}
+
+/* Room for need stations in the tile's lists.  0 or -1. */
+static int tile_grow(struct lwork *w, size_t need)
+{
+	size_t cap = w->tcap ? w->tcap : 64;
+	void *p;
+
+	if (need <= w->tcap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (!(p = realloc(w->tidx, cap * sizeof(size_t))))
+		return -1;
+	w->tidx = p;
+	if (!(p = realloc(w->ki, cap * sizeof(size_t))))
+		return -1;
+	w->ki = p;
+	if (!(p = realloc(w->tok, cap)))
+		return -1;
+	w->tok = p;
+	for (int a = 0; a < 4; a++) {
+		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : a == 2 ? &w->td2 : &w->kd;
+
+		if (!(p = realloc(*v, cap * sizeof(double))))
+			return -1;
+		*v = p;
+	}
+	w->tcap = cap;
+	return 0;
+}
+
+/* Every station within r of (cx, cy), in index order, into the tile's
+ * lists.  0 or -1 (no memory). */
+static int tile_collect(const struct klocal *l, struct lwork *w, double cx, double cy, double r)
+{
+	long long i0 = bucket_of(cx - r, l->x0, l->h, l->nx), i1 = bucket_of(cx + r, l->x0, l->h, l->nx);
+	long long j0 = bucket_of(cy - r, l->y0, l->h, l->ny), j1 = bucket_of(cy + r, l->y0, l->h, l->ny);
+
+	w->tn = 0;
+	for (long long j = j0; j <= j1; j++)
+		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
+			size_t i = l->idx[k];
+			double dx = cx - l->sx[i], dy = cy - l->sy[i];
+
+			if (dx * dx + dy * dy > r * r)
+				continue;
+			if (tile_grow(w, w->tn + 1))
+				return -1;
+			w->tidx[w->tn++] = i;
+		}
+	sort_idx(w->tidx, w->tn);
+	for (size_t m = 0; m < w->tn; m++) {
+		w->tx[m] = l->sx[w->tidx[m]];
+		w->ty[m] = l->sy[w->tidx[m]];
+	}
+	return 0;
+}
+
+/* (da, ia) before (db, ib): nearer, then the lower station index. */
+static int before(double da, size_t ia, double db, size_t ib)
+{
+	return da < db || (da == db && ia < ib);
+}
+
+/* Reorder (d, id)[0..n) so that entry pos is the one a full sort would
+ * put there, smaller ones before it (Hoare's selection). */
+static void select_kth(double *d, size_t *id, size_t n, size_t pos)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		size_t i = lo, j = hi, mid = lo + (hi - lo) / 2;
+		double pd = d[mid];
+		size_t pi = id[mid];
+
+		while (i <= j) {
+			while (before(d[i], id[i], pd, pi))
+				i++;
+			while (before(pd, pi, d[j], id[j]))
+				j--;
+			if (i <= j) {
+				double td = d[i];
+				size_t ti = id[i];
+
+				d[i] = d[j];
+				id[i] = id[j];
+				d[j] = td;
+				id[j] = ti;
+				i++;
+				if (j-- == 0)
+					break;
+			}
+		}
+		if (pos <= j && j != (size_t)-1)
+			hi = j;
+		else if (pos >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+/* The neighbour set of (x, y) from the tile's lists, which hold every
+ * station that can be in it, into w->cand in index order: the same
+ * stations the search picks (same distances, same order); returns its
+ * size. */
+static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y)
+{
+	size_t ne = 0, n = 0, k = l->nmax;
+	double md = l->maxdist, thd = INFINITY;
+	size_t thi = (size_t)-1;
+
+	for (size_t m = 0; m < w->tn; m++) {
+		double dx = x - w->tx[m], dy = y - w->ty[m], d2 = dx * dx + dy * dy;
+
+		w->td2[m] = d2;
+		w->tok[m] = isinf(md) || sqrt(d2) <= md;
+		if (w->tok[m]) {
+			w->kd[ne] = d2;
+			w->ki[ne++] = w->tidx[m];
+		}
+	}
+	if (ne > k) {
+		select_kth(w->kd, w->ki, ne, k - 1);
+		thd = w->kd[k - 1];
+		thi = w->ki[k - 1];
+	}
+	for (size_t m = 0; m < w->tn; m++)
+		if (w->tok[m] && (ne <= k || !before(thd, thi, w->td2[m], w->tidx[m])))
+			w->cand[n++] = w->tidx[m];
+	return n;
+}
+
+/* Cells per tile: the tile's half-width about an eighth of the last
+ * tile's neighbourhood radius (candidates stay near nmax), 1 to 32. */
+static int tile_len(const struct lwork *w, const double *xs, int nc)
+{
+	double step = nc > 1 ? fabs(xs[1] - xs[0]) : 0.0;
+	double t = step > 0 && w->tdk > 0 ? w->tdk / (4 * step) : 8;
+
+	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
+}
+
+int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
+		 double *var, struct error *e)
+{
+	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
+		double cx, h = 0.0, r;
+		int rc;
+
+		c1 = c0 + tile_len(w, xs + c0, nc - c0);
+		c1 = c1 > nc ? nc : c1;
+		cx = (xs[c0] + xs[c1 - 1]) / 2;
+		for (int c = c0; c < c1; c++)
+			h = fmax(h, fabs(xs[c] - cx));
+		/* Cell p of the tile has its nmax nearest within D(cx) + h, so
+		 * within D(cx) + 2 h of the centre; maxdist + h bounds the rest. */
+		r = l->maxdist + h;
+		if (l->nmax < l->n) {
+			search(l, w, cx, y, (size_t)-1, INFINITY);
+			w->tdk = sqrt(w->hd[0]);
+			r = fmin(r, w->tdk + 2 * h);
+		}
+		r = r * (1 + 1e-9) + 1e-6;
+		if (tile_collect(l, w, cx, y, r))
+			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
+		for (int c = c0; c < c1; c++) {
+			size_t n = tile_set(l, w, xs[c], y);
+
+			if (n == 0) {
+				pred[c] = NAN;
+				if (var)
+					var[c] = NAN;
+				continue;
+			}
+			if ((rc = take_set(l, w, n, xs[c], y, e)) < 0)
+				return rc;
+			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+		}
+	}
 	return 0;
 }

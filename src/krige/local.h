@@ -53,6 +53,11 @@ struct lwork {
 	double b, utu;       /* dual constant, u.u */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
+	/* klocal_cells' tile: the stations that can be a neighbour of one of
+	 * its cells, in index order, and per cell scratch */
+	size_t tn, tcap, *tidx, *ki;
+	double *tx, *ty, *td2, *kd, tdk; /* tdk: last tile's nmax-th distance */
+	unsigned char *tok;
 };
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e); /* 0 or KD_ENOMEM */
@@ -64,6 +69,14 @@ void lwork_release(struct lwork *w);
  * neighbours' system is singular (message names the point), KD_ENOMEM. */
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
 	      double *var, struct error *e);
+
+/* klocal_at(..., skip none, ...) at the nc cells (xs[c], y) of one grid
+ * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
+ * Cells are taken in tiles; one search per tile yields every station that
+ * can be a neighbour of its cells, so a cell's own choice scans a short
+ * list.  The first error stops it (cells after it are left alone). */
+int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
+		 double *var, struct error *e);
 
 /* The indexed stations (copies, in input order). */
 const double *klocal_x(const struct klocal *l);
