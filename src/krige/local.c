@@ -166,7 +166,6 @@ void lwork_release(struct lwork *w)
 	free(w->tok);
 	free(w->tx);
 	free(w->ty);
-	free(w->td2);
 	free(w->kd);
 	memset(w, 0, sizeof(*w));
 }
@@ -539,8 +538,8 @@ static int tile_grow(struct lwork *w, size_t need)
 	if (!(p = realloc(w->tok, cap)))
 		return -1;
 	w->tok = p;
-	for (int a = 0; a < 4; a++) {
-		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : a == 2 ? &w->td2 : &w->kd;
+	for (int a = 0; a < 3; a++) {
+		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : &w->kd;
 
 		if (!(p = realloc(*v, cap * sizeof(double))))
 			return -1;
@@ -577,77 +576,42 @@ static int tile_collect(const struct klocal *l, struct lwork *w, double cx, doub
 	return 0;
 }
 
-/* (da, ia) before (db, ib): nearer, then the lower station index. */
-static int before(double da, size_t ia, double db, size_t ib)
-{
-	return da < db || (da == db && ia < ib);
-}
-
-/* Reorder (d, id)[0..n) so that entry pos is the one a full sort would
- * put there, smaller ones before it (Hoare's selection). */
-static void select_kth(double *d, size_t *id, size_t n, size_t pos)
-{
-	size_t lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		size_t i = lo, j = hi, mid = lo + (hi - lo) / 2;
-		double pd = d[mid];
-		size_t pi = id[mid];
-
-		while (i <= j) {
-			while (before(d[i], id[i], pd, pi))
-				i++;
-			while (before(pd, pi, d[j], id[j]))
-				j--;
-			if (i <= j) {
-				double td = d[i];
-				size_t ti = id[i];
-
-				d[i] = d[j];
-				id[i] = id[j];
-				d[j] = td;
-				id[j] = ti;
-				i++;
-				if (j-- == 0)
-					break;
-			}
-		}
-		if (pos <= j && j != (size_t)-1)
-			hi = j;
-		else if (pos >= i)
-			lo = i;
-		else
-			break;
-	}
-}
-
 /* The neighbour set of (x, y) from the tile's lists, which hold every
  * station that can be in it, into w->cand in index order: the same
  * stations the search picks (same distances, same order); returns its
- * size. */
-static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y)
+ * size.  The tile's stations are kept sorted by (distance, index) from
+ * one cell to the next, an insertion sort of a nearly sorted list (first:
+ * the list is new). */
+static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first)
 {
-	size_t ne = 0, n = 0, k = l->nmax;
-	double md = l->maxdist, thd = INFINITY;
-	size_t thi = (size_t)-1;
+	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki;
+	double md = l->maxdist, *sd = w->kd;
 
-	for (size_t m = 0; m < w->tn; m++) {
-		double dx = x - w->tx[m], dy = y - w->ty[m], d2 = dx * dx + dy * dy;
+	for (size_t q = 0; q < tn; q++) {
+		size_t m = first ? q : sm[q];
+		double dx = x - w->tx[m], dy = y - w->ty[m];
 
-		w->td2[m] = d2;
-		w->tok[m] = isinf(md) || sqrt(d2) <= md;
-		if (w->tok[m]) {
-			w->kd[ne] = d2;
-			w->ki[ne++] = w->tidx[m];
+		sm[q] = m;
+		sd[q] = dx * dx + dy * dy;
+	}
+	for (size_t q = 1; q < tn; q++) {
+		double d = sd[q];
+		size_t m = sm[q], j = q;
+
+		for (; j > 0 && (sd[j - 1] > d || (sd[j - 1] == d && sm[j - 1] > m)); j--) {
+			sd[j] = sd[j - 1];
+			sm[j] = sm[j - 1];
 		}
+		sd[j] = d;
+		sm[j] = m;
 	}
-	if (ne > k) {
-		select_kth(w->kd, w->ki, ne, k - 1);
-		thd = w->kd[k - 1];
-		thi = w->ki[k - 1];
-	}
-	for (size_t m = 0; m < w->tn; m++)
-		if (w->tok[m] && (ne <= k || !before(thd, thi, w->td2[m], w->tidx[m])))
+	/* the positions m are in index order, so (d, m) is (d, index) order;
+	 * within maxdist is a prefix of it */
+	memset(w->tok, 0, tn);
+	for (size_t q = 0; q < tn && q < k && (isinf(md) || sqrt(sd[q]) <= md); q++)
+		w->tok[sm[q]] = 1;
+	for (size_t m = 0; m < tn; m++)
+		if (w->tok[m])
 			w->cand[n++] = w->tidx[m];
 	return n;
 }
@@ -686,7 +650,7 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		if (tile_collect(l, w, cx, y, r))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 		for (int c = c0; c < c1; c++) {
-			size_t n = tile_set(l, w, xs[c], y);
+			size_t n = tile_set(l, w, xs[c], y, c == c0);
 
 			if (n == 0) {
 				pred[c] = NAN;

@@ -53,10 +53,12 @@ struct lwork {
 	double b, utu;       /* dual constant, u.u */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
-	/* klocal_cells' tile: the stations that can be a neighbour of one of
-	 * its cells, in index order, and per cell scratch */
+	/* klocal_cells' tile: the tn stations that can be a neighbour of one
+	 * of its cells (index order: tidx, tx, ty), their positions in that
+	 * list sorted by distance from the last cell (ki, squared distances
+	 * kd), membership flags tok; tdk: the last tile's nmax-th distance */
 	size_t tn, tcap, *tidx, *ki;
-	double *tx, *ty, *td2, *kd, tdk; /* tdk: last tile's nmax-th distance */
+	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
 };
 
