@@ -1,11 +1,109 @@
 /* lkernel_body.h - the neighbourhood algebra of lkernel.h once,
  * instantiated per path by lkernel_portable.c, lkernel_avx2.c and
  * lkernel_avx512.c, which define VL, vd, BCAST, LOADU, STOREU, VFMA and
- * LFN as kernel_body.h's users do.  Vectors run along a matrix row; each
- * entry still sees its own fixed sequence of scalar operations. */
+ * LFN as kernel_body.h's users do, and the vector paths LREG with
+ * LANE_BCAST(v, l) (lane l of v in every lane) and BLEND_LANE(v, x, l) (v
+ * with lane l taken from x).  Vectors run along a matrix row; each entry
+ * still sees its own fixed sequence of scalar operations.
+ *
+ * With LREG and rows of at most LREG_MAX doubles, the vector a solve
+ * works on, and the pivot row of the factorisation, stay in registers:
+ * the scalar each step needs is broadcast from a register instead of
+ * being read back from memory just written by a vector store (a store
+ * forwarding stall on every step).  Same operations, same bits. */
+
+#define LREG_MAX 32
+#if defined(__GNUC__) && !defined(__clang__)
+#define LUNROLL _Pragma("GCC unroll 16")
+#else
+#define LUNROLL
+#endif
+
+#ifdef LREG
+#define NVR (LREG_MAX / VL)
+
+static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+{
+	const size_t nv = ld / VL;
+
+	for (size_t k = 0; k < n; k++) {
+		double *rk = a + k * ld, d, r;
+		const size_t kv = k / VL, kl = k % VL;
+		vd row[NVR], dv;
+
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			row[v] = v >= kv && v < nv ? LOADU(rk + v * VL) : BCAST(0.0);
+		dv = LANE_BCAST(row[kv], kl);
+		d = dv[0];
+		if (!(d > 0.0))
+			return -1;
+		d = sqrt(d);
+		r = 1.0 / d;
+		rinv[k] = r;
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= kv && v < nv)
+				row[v] = row[v] * BCAST(r);
+		/* zeros before the diagonal, which the solves read; d on it */
+		for (size_t l = 0; l < VL; l++)
+			if (l < kl)
+				row[kv] = BLEND_LANE(row[kv], BCAST(0.0), l);
+		row[kv] = BLEND_LANE(row[kv], BCAST(d), kl);
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= kv && v < nv)
+				STOREU(rk + v * VL, row[v]);
+		for (size_t i = k + 1; i < n; i++) {
+			double *ri = a + i * ld;
+			const size_t iv = i / VL;
+			vd m = -LANE_BCAST(row[iv], i % VL);
+
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= iv && v < nv)
+					STOREU(ri + v * VL, VFMA(m, row[v], LOADU(ri + v * VL)));
+		}
+	}
+	return 0;
+}
+
+static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
+{
+	const size_t nv = ld / VL;
+	vd bv[NVR];
+
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		bv[v] = v < nv ? LOADU(b + v * VL) : BCAST(0.0);
+	LUNROLL
+	for (size_t kv = 0; kv < NVR; kv++) {
+		for (size_t kl = 0; kl < VL && kv * VL + kl < n; kl++) {
+			const size_t k = kv * VL + kl;
+			const double *rk = u + k * ld;
+			vd x = LANE_BCAST(bv[kv], kl) * BCAST(rinv[k]), m = -x;
+
+			/* U's row is zero before k: b there is unchanged */
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= kv && v < nv)
+					bv[v] = VFMA(m, LOADU(rk + v * VL), bv[v]);
+			bv[kv] = BLEND_LANE(bv[kv], x, kl);
+		}
+	}
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v < nv)
+			STOREU(b + v * VL, bv[v]);
+}
+#endif
 
 static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv)
 {
+#ifdef LREG
+	if (ld <= LREG_MAX)
+		return LFN(factor_reg)(a, n, ld, rinv);
+#endif
 	for (size_t k = 0; k < n; k++) {
 		double *rk = a + k * ld, d = rk[k], r;
 		size_t j0 = k / VL * VL;
@@ -34,6 +132,12 @@ static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv)
 
 static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
 {
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(forward_reg)(u, n, ld, rinv, b);
+		return;
+	}
+#endif
 	for (size_t k = 0; k < n; k++) {
 		const double *rk = u + k * ld;
 		double xk = b[k] * rinv[k];
