@@ -22,47 +22,86 @@
 #ifdef LREG
 #define NVR (LREG_MAX / VL)
 
+/* Pivot row p of a block: the block's earlier pivots applied (the same
+ * order as one pivot at a time), then scaled; 0 or -1 (not positive). */
+static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_t p, size_t k, size_t nv,
+							   double *rk, double *rinv)
+{
+	const size_t kv = k / VL, kl = k % VL;
+	double d, r;
+	vd dv;
+
+	for (size_t q = 0; q < p; q++) {
+		vd m = -LANE_BCAST(piv[q][kv], kl);
+
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= kv && v < nv)
+				piv[p][v] = VFMA(m, piv[q][v], piv[p][v]);
+	}
+	dv = LANE_BCAST(piv[p][kv], kl);
+	d = dv[0];
+	if (!(d > 0.0))
+		return -1;
+	d = sqrt(d);
+	r = 1.0 / d;
+	rinv[k] = r;
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v >= kv && v < nv)
+			piv[p][v] = piv[p][v] * BCAST(r);
+	/* zeros before the diagonal, which the solves read; d on it */
+	for (size_t l = 0; l < kl; l++)
+		piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(0.0), l);
+	piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(d), kl);
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v >= kv && v < nv)
+			STOREU(rk + v * VL, piv[p][v]);
+	return 0;
+}
+
+/* LPIV pivot rows at a time, kept in registers; each later row is read
+ * and written once per block. */
 static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
 {
 	const size_t nv = ld / VL;
 
-	for (size_t k = 0; k < n; k++) {
-		double *rk = a + k * ld, d, r;
-		const size_t kv = k / VL, kl = k % VL;
-		vd row[NVR], dv;
+	for (size_t k = 0; k < n; k += LPIV) {
+		const size_t pb = n - k < LPIV ? n - k : LPIV;
+		vd piv[LPIV][NVR];
 
 		LUNROLL
-		for (size_t v = 0; v < NVR; v++)
-			row[v] = v >= kv && v < nv ? LOADU(rk + v * VL) : BCAST(0.0);
-		dv = LANE_BCAST(row[kv], kl);
-		d = dv[0];
-		if (!(d > 0.0))
-			return -1;
-		d = sqrt(d);
-		r = 1.0 / d;
-		rinv[k] = r;
-		LUNROLL
-		for (size_t v = 0; v < NVR; v++)
-			if (v >= kv && v < nv)
-				row[v] = row[v] * BCAST(r);
-		/* zeros before the diagonal, which the solves read; d on it */
-		for (size_t l = 0; l < VL; l++)
-			if (l < kl)
-				row[kv] = BLEND_LANE(row[kv], BCAST(0.0), l);
-		row[kv] = BLEND_LANE(row[kv], BCAST(d), kl);
-		LUNROLL
-		for (size_t v = 0; v < NVR; v++)
-			if (v >= kv && v < nv)
-				STOREU(rk + v * VL, row[v]);
-		for (size_t i = k + 1; i < n; i++) {
+		for (size_t p = 0; p < LPIV; p++)
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				piv[p][v] = p < pb && v < nv ? LOADU(a + (k + p) * ld + v * VL) : BCAST(0.0);
+		for (size_t p = 0; p < pb; p++)
+			if (LFN(pivot)(piv, p, k + p, nv, a + (k + p) * ld, rinv))
+				return -1;
+		for (size_t i = k + pb; i < n; i++) {
 			double *ri = a + i * ld;
 			const size_t iv = i / VL;
-			vd m = -LANE_BCAST(row[iv], i % VL);
+			vd row[NVR];
 
 			LUNROLL
 			for (size_t v = 0; v < NVR; v++)
+				row[v] = v >= iv && v < nv ? LOADU(ri + v * VL) : BCAST(0.0);
+			LUNROLL
+			for (size_t p = 0; p < LPIV; p++) {
+				vd m = -LANE_BCAST(piv[p][iv], i % VL);
+
+				if (p >= pb)
+					break;
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					if (v >= iv && v < nv)
+						row[v] = VFMA(m, piv[p][v], row[v]);
+			}
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
 				if (v >= iv && v < nv)
-					STOREU(ri + v * VL, VFMA(m, row[v], LOADU(ri + v * VL)));
+					STOREU(ri + v * VL, row[v]);
 		}
 	}
 	return 0;
