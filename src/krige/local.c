@@ -201,6 +201,9 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
 	memset(w->vec, 0, LW_VECS * ld * sizeof(double));
+	memset(w->co, 0, ld * ld * sizeof(double));
+	memset(w->cn, 0, ld * ld * sizeof(double));
+	memset(w->f, 0, ld * ld * sizeof(double));
 	w->rinv = w->vec;
 	w->u = w->vec + ld;
 	w->a = w->vec + 2 * ld;
@@ -324,10 +327,19 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
-/* The covariance matrix of the new set into w->cn (n rows of ld, both
- * triangles, padding zero): pairs that were both in the old set are copied
- * from w->co, the same numbers as computing them again (both sets are in
- * index order, so a pair's difference is taken in the same order). */
+static double pair_cov(const struct klocal *l, size_t a, size_t b)
+{
+	double dx = l->sx[a] - l->sx[b], dy = l->sy[a] - l->sy[b];
+
+	/* the same bits for (a, b) and (b, a): dx^2 does not see the sign */
+	return cov(&l->v, sqrt(dx * dx + dy * dy));
+}
+
+/* The covariance matrix of the new set into w->cn (upper triangle and
+ * diagonal of n rows of ld, padding zero; the strict lower triangle is
+ * left as it was).  Pairs that were both in the old set are copied from
+ * w->co, in runs of stations that keep their order, the same numbers as
+ * computing them again. */
 static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
 {
 	size_t *op = w->oldpos, a = 0, ld = w->ld;
@@ -339,21 +351,25 @@ static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
 		op[i] = w->valid && a < w->nset && w->set[a] == w->cand[i] ? a : (size_t)-1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const double *ro = op[i] != (size_t)-1 ? w->co + op[i] * ld : NULL;
-		double *ri = w->cn + i * ld, xi = l->sx[w->cand[i]], yi = l->sy[w->cand[i]];
+		double *ri = w->cn + i * ld;
 
 		ri[i] = c0;
-		for (size_t j = 0; j < i; j++) {
-			double c;
+		if (op[i] == (size_t)-1) {
+			for (size_t j = i + 1; j < n; j++)
+				ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
+		} else {
+			const double *ro = w->co + op[i] * ld;
 
-			if (ro && op[j] != (size_t)-1) {
-				c = ro[op[j]];
-			} else {
-				double dx = xi - l->sx[w->cand[j]], dy = yi - l->sy[w->cand[j]];
-
-				c = cov(&l->v, sqrt(dx * dx + dy * dy));
+			for (size_t j = i + 1, e; j < n; j = e) {
+				if (op[j] == (size_t)-1) {
+					ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
+					e = j + 1;
+					continue;
+				}
+				for (e = j + 1; e < n && op[e] == op[e - 1] + 1; e++)
+					;
+				memcpy(ri + j, ro + op[j], (e - j) * sizeof(double));
 			}
-			ri[j] = w->cn[j * ld + i] = c;
 		}
 		for (size_t j = n; j < ld; j++)
 			ri[j] = 0.0;
@@ -388,8 +404,9 @@ static double set_rcond(const struct klocal *l, struct lwork *w, size_t n)
 	for (size_t j = 0; j < n; j++) {
 		double s = 0.0;
 
+		/* C is symmetric and only its upper triangle is kept */
 		for (size_t i = 0; i < n; i++)
-			s += fabs(w->co[i * ld + j]);
+			s += fabs(i <= j ? w->co[i * ld + j] : w->co[j * ld + i]);
 		anorm = s > anorm ? s : anorm;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -45,7 +45,7 @@ struct lwork {
 	int valid;           /* the arrays below hold the system of set[0..nset) */
 	size_t *oldpos;      /* cap: where each station of the new set was in the old */
 	double *sx, *sy, *z; /* cap: the set's stations */
-	double *co, *cn;     /* the set's covariance matrix (both triangles), and scratch */
+	double *co, *cn;     /* the set's covariance matrix (upper triangle), and scratch */
 	double *f;           /* its factor U (C = U^T U, lkernel.h) */
 	double *vec;         /* LW_VECS x ld, the vectors below point into it */
 	double *rinv, *u, *a; /* 1 / U_ii, U^-T 1, dual weights */
