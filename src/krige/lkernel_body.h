@@ -135,6 +135,40 @@ static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double 
 		if (v < nv)
 			STOREU(b + v * VL, bv[v]);
 }
+
+static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
+{
+	const size_t nv = ld / VL;
+	vd xv[NVR];
+
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		xv[v] = BCAST(0.0);
+	LUNROLL
+	for (size_t kv = NVR; kv-- > 0;) {
+		for (size_t kl = VL; kl-- > 0;) {
+			const size_t i = kv * VL + kl;
+			const double *ri = u + i * ld;
+			vd acc = BCAST(0.0);
+			double s = 0.0;
+
+			if (i >= n)
+				continue;
+			/* x[j <= i] is still zero, U's row zero before i */
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= kv && v < nv)
+					acc = VFMA(LOADU(ri + v * VL), xv[v], acc);
+			for (size_t l = 0; l < VL; l++)
+				s += acc[l];
+			xv[kv] = BLEND_LANE(xv[kv], BCAST((y[i] - s) * rinv[i]), kl);
+		}
+	}
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v < nv)
+			STOREU(x + v * VL, xv[v]);
+}
 #endif
 
 static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv)
@@ -191,6 +225,12 @@ static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rin
 
 static void LFN(backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
 {
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(backward_reg)(u, n, ld, rinv, y, x);
+		return;
+	}
+#endif
 	memset(x, 0, ld * sizeof(double));
 	for (size_t i = n; i-- > 0;) {
 		const double *ri = u + i * ld;
