@@ -148,17 +148,15 @@ nomem:
 
 void lwork_release(struct lwork *w)
 {
+	for (size_t k = 0; w->slot && k < w->nslot; k++) {
+		free(w->slot[k].set);
+		free(w->slot[k].co);
+	}
+	free(w->slot);
 	free(w->hd);
 	free(w->hi);
-	free(w->set);
 	free(w->cand);
 	free(w->oldpos);
-	free(w->sx);
-	free(w->sy);
-	free(w->z);
-	free(w->co);
-	free(w->cn);
-	free(w->f);
 	free(w->vec);
 	free(w->lt);
 	free(w->tidx);
@@ -172,44 +170,59 @@ void lwork_release(struct lwork *w)
 
 static double *alloc_vec(size_t n)
 {
-	/* 64-byte aligned rows for the vector paths */
-	return aligned_alloc(64, (n * sizeof(double) + 63) / 64 * 64);
+	/* zero: the matrices' padding and dead entries (calloc: a large block
+	 * comes as zero pages, touched only where a set is that large) */
+	return calloc(n, sizeof(double));
+}
+
+/* Sets kept per thread: as many as fit in about 1 MiB, 2 to LW_SLOTS. */
+static size_t slot_count(size_t ld)
+{
+	size_t k = ((size_t)1 << 20) / (2 * ld * ld * sizeof(double) + 1);
+
+	return k < 2 ? 2 : k > LW_SLOTS ? LW_SLOTS : k;
 }
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 {
 	size_t cap = l->nmax ? l->nmax : 1, ld = (cap + LK_PAD - 1) / LK_PAD * LK_PAD;
+	int bad;
 
 	memset(w, 0, sizeof(*w));
 	w->cap = cap;
 	w->ld = ld;
+	w->nslot = slot_count(ld);
+	w->slot = calloc(w->nslot, sizeof(*w->slot));
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
-	w->set = malloc(cap * sizeof(size_t));
 	w->cand = malloc(cap * sizeof(size_t));
 	w->oldpos = malloc(cap * sizeof(size_t));
-	w->sx = malloc(cap * sizeof(double));
-	w->sy = malloc(cap * sizeof(double));
-	w->z = malloc(cap * sizeof(double));
-	w->co = alloc_vec(ld * ld);
-	w->cn = alloc_vec(ld * ld);
-	w->f = alloc_vec(ld * ld);
-	w->vec = alloc_vec(LW_VECS * ld);
-	if (!w->hd || !w->hi || !w->set || !w->cand || !w->oldpos || !w->sx || !w->sy || !w->z || !w->co || !w->cn ||
-	    !w->f || !w->vec) {
+	w->vec = alloc_vec(3 * ld);
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->vec;
+	for (size_t k = 0; !bad && k < w->nslot; k++) {
+		struct lslot *t = &w->slot[k];
+
+		t->set = malloc(cap * sizeof(size_t));
+		/* co and f, then rinv, u, a (ld each), then sx, sy, z (cap each) */
+		t->co = alloc_vec(2 * ld * ld + 3 * ld + 3 * cap);
+		bad = !t->set || !t->co;
+		if (!bad) {
+			t->f = t->co + ld * ld;
+			t->rinv = t->f + ld * ld;
+			t->u = t->rinv + ld;
+			t->a = t->u + ld;
+			t->sx = t->a + ld;
+			t->sy = t->sx + cap;
+			t->z = t->sy + cap;
+		}
+	}
+	if (bad) {
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
-	memset(w->vec, 0, LW_VECS * ld * sizeof(double));
-	memset(w->co, 0, ld * ld * sizeof(double));
-	memset(w->cn, 0, ld * ld * sizeof(double));
-	memset(w->f, 0, ld * ld * sizeof(double));
-	w->rinv = w->vec;
-	w->u = w->vec + ld;
-	w->a = w->vec + 2 * ld;
-	w->t1 = w->vec + 3 * ld;
-	w->t2 = w->vec + 4 * ld;
-	w->c = w->vec + 5 * ld;
+	w->t1 = w->vec;
+	w->t2 = w->vec + ld;
+	w->c = w->vec + 2 * ld;
 	return 0;
 }
 
@@ -335,30 +348,31 @@ static double pair_cov(const struct klocal *l, size_t a, size_t b)
 	return cov(&l->v, sqrt(dx * dx + dy * dy));
 }
 
-/* The covariance matrix of the new set into w->cn (upper triangle and
- * diagonal of n rows of ld, padding zero; the strict lower triangle is
- * left as it was).  Pairs that were both in the old set are copied from
- * w->co, in runs of stations that keep their order, the same numbers as
- * computing them again. */
-static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
+/* The covariance matrix of the set in w->cand into t->co (upper triangle
+ * and diagonal of n rows of ld, padding zero; the strict lower triangle is
+ * left as it was).  Pairs that are also in the current set are copied
+ * from its matrix, in runs of stations that keep their order: the same
+ * numbers as computing them again. */
+static void build_cov(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n)
 {
+	const struct lslot *o = w->cur && w->cur->ok ? w->cur : NULL;
 	size_t *op = w->oldpos, a = 0, ld = w->ld;
-	double *t, c0 = cov(&l->v, 0.0);
+	double c0 = cov(&l->v, 0.0);
 
 	for (size_t i = 0; i < n; i++) {
-		while (w->valid && a < w->nset && w->set[a] < w->cand[i])
+		while (o && a < o->n && o->set[a] < w->cand[i])
 			a++;
-		op[i] = w->valid && a < w->nset && w->set[a] == w->cand[i] ? a : (size_t)-1;
+		op[i] = o && a < o->n && o->set[a] == w->cand[i] ? a : (size_t)-1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		double *ri = w->cn + i * ld;
+		double *ri = t->co + i * ld;
 
 		ri[i] = c0;
 		if (op[i] == (size_t)-1) {
 			for (size_t j = i + 1; j < n; j++)
 				ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
 		} else {
-			const double *ro = w->co + op[i] * ld;
+			const double *ro = o->co + op[i] * ld;
 
 			for (size_t j = i + 1, e; j < n; j = e) {
 				if (op[j] == (size_t)-1) {
@@ -374,9 +388,6 @@ static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
 		for (size_t j = n; j < ld; j++)
 			ri[j] = 0.0;
 	}
-	t = w->co;
-	w->co = w->cn;
-	w->cn = t;
 }
 
 /* Models whose covariance is nugget * I plus a positive semi-definite
@@ -392,7 +403,7 @@ static int psd_model(enum vgm_model m)
  * decides exactly as the estimate would (the estimate never lies below the
  * true value); else the estimate of chol_rcond on L = U^T.  NaN: no
  * memory. */
-static double set_rcond(const struct klocal *l, struct lwork *w, size_t n)
+static double set_rcond(const struct klocal *l, struct lwork *w, const struct lslot *t, size_t n)
 {
 	double c0 = cov(&l->v, 0.0), dn = (double)n, lam = l->v.nugget - dn * c0 * 1e-14, anorm = 0.0;
 	size_t ld = w->ld;
@@ -406,42 +417,43 @@ static double set_rcond(const struct klocal *l, struct lwork *w, size_t n)
 
 		/* C is symmetric and only its upper triangle is kept */
 		for (size_t i = 0; i < n; i++)
-			s += fabs(i <= j ? w->co[i * ld + j] : w->co[j * ld + i]);
+			s += fabs(i <= j ? t->co[i * ld + j] : t->co[j * ld + i]);
 		anorm = s > anorm ? s : anorm;
 	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++)
-			w->lt[i * n + j] = j <= i ? w->f[j * ld + i] : 0.0;
+			w->lt[i * n + j] = j <= i ? t->f[j * ld + i] : 0.0;
 	return chol_rcond(w->lt, n, anorm, w->lt + n * n);
 }
 
-/* Factorise the set in w->cand (n stations, index order): C = U^T U, the
- * condition check, then u = U^-T 1, b and the dual weights a =
- * C^-1 (z - b 1) from U^-T z (krige.c's algebra). */
-static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct error *e)
+/* Factorise the set in w->cand (n stations, index order) into slot t:
+ * C = U^T U, the condition check, then u = U^-T 1, b and the dual weights
+ * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra).  t is not ok on
+ * error. */
+static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n, struct error *e)
 {
 	const struct lkernel_ops *ops = l->ops;
 	size_t ld = w->ld;
 	double rcond, utw = 0.0;
 
-	build_cov(l, w, n);
-	w->valid = 0;
-	memcpy(w->set, w->cand, n * sizeof(size_t));
-	w->nset = n;
+	t->ok = 0;
+	build_cov(l, w, t, n);
+	memcpy(t->set, w->cand, n * sizeof(size_t));
+	t->n = n;
 	for (size_t i = 0; i < n; i++) {
-		w->sx[i] = l->sx[w->set[i]];
-		w->sy[i] = l->sy[w->set[i]];
-		w->z[i] = l->z[w->set[i]];
+		t->sx[i] = l->sx[t->set[i]];
+		t->sy[i] = l->sy[t->set[i]];
+		t->z[i] = l->z[t->set[i]];
 	}
-	memcpy(w->f, w->co, n * ld * sizeof(double));
+	memcpy(t->f, t->co, n * ld * sizeof(double));
 	w->solves++;
-	if (ops->factor(w->f, n, ld, w->rinv))
+	if (ops->factor(t->f, n, ld, t->rinv))
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
 				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
 				 "another model helps)",
 				 vgm_model_name(l->v.model), n);
-	rcond = set_rcond(l, w, n);
+	rcond = set_rcond(l, w, t, n);
 	if (isnan(rcond))
 		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
 	if (!(rcond >= KSYS_RCOND_MIN))
@@ -451,34 +463,59 @@ static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct e
 				 "another model helps",
 				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
 	for (size_t i = 0; i < ld; i++) {
-		w->u[i] = i < n ? 1.0 : 0.0;
-		w->t2[i] = i < n ? w->z[i] : 0.0;
+		t->u[i] = i < n ? 1.0 : 0.0;
+		w->t2[i] = i < n ? t->z[i] : 0.0;
 	}
-	ops->forward(w->f, n, ld, w->rinv, w->u);
-	ops->forward(w->f, n, ld, w->rinv, w->t2);
-	w->utu = 0.0;
+	ops->forward(t->f, n, ld, t->rinv, t->u);
+	ops->forward(t->f, n, ld, t->rinv, w->t2);
+	t->utu = 0.0;
 	for (size_t i = 0; i < n; i++) {
-		w->utu += w->u[i] * w->u[i];
-		utw += w->u[i] * w->t2[i];
+		t->utu += t->u[i] * t->u[i];
+		utw += t->u[i] * w->t2[i];
 	}
-	w->b = utw / w->utu;
+	t->b = utw / t->utu;
 	for (size_t i = 0; i < ld; i++)
-		w->t1[i] = i < n ? w->b * w->u[i] - w->t2[i] : 0.0;
-	ops->backward(w->f, n, ld, w->rinv, w->t1, w->a);
-	w->valid = 1;
+		w->t1[i] = i < n ? t->b * t->u[i] - w->t2[i] : 0.0;
+	ops->backward(t->f, n, ld, t->rinv, w->t1, t->a);
+	t->ok = 1;
 	return 0;
 }
 
-/* Make the set in w->cand (n stations, index order) the current one,
- * factorising it unless the scratch already holds it. */
+static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigned long long h)
+{
+	return t->ok && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+}
+
+/* Make the set in w->cand (n stations, index order) the current one: a
+ * slot that holds it already, else the least recently used other slot,
+ * factorised.  A set's system is a function of the set alone, so which
+ * slot it comes from never shows in a result. */
 static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
 {
+	unsigned long long h = 14695981039346656037ULL;
+	struct lslot *t = NULL;
 	int rc;
 
-	if (w->valid && n == w->nset && memcmp(w->cand, w->set, n * sizeof(size_t)) == 0)
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w->cand[i]) * 1099511628211ULL;
+	if (w->cur && same_set(w->cur, w->cand, n, h))
 		return 0;
-	if ((rc = factorise(l, w, n, e)) < 0)
+	for (size_t k = 0; k < w->nslot; k++) {
+		struct lslot *s = &w->slot[k];
+
+		if (same_set(s, w->cand, n, h)) {
+			s->used = ++w->tick;
+			w->cur = s;
+			return 0;
+		}
+		if (s != w->cur && (!t || !s->ok || (t->ok && s->used < t->used)))
+			t = s;
+	}
+	if ((rc = factorise(l, w, t, n, e)) < 0)
 		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
+	t->hash = h;
+	t->used = ++w->tick;
+	w->cur = t;
 	return 0;
 }
 
@@ -495,26 +532,27 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
  * v = U^-T c. */
 static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
 {
-	size_t n = w->nset;
+	const struct lslot *t = w->cur;
+	size_t n = t->n;
 	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
 
 	for (size_t i = 0; i < n; i++) {
-		double dx = x - w->sx[i], dy = y - w->sy[i];
+		double dx = x - t->sx[i], dy = y - t->sy[i];
 
 		c[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
-		sum += w->a[i] * (c0 - c[i]);
+		sum += t->a[i] * (c0 - c[i]);
 	}
-	*pred = sum + w->b;
+	*pred = sum + t->b;
 	if (!var)
 		return;
 	for (size_t i = n; i < w->ld; i++)
 		c[i] = 0.0;
-	l->ops->forward(w->f, n, w->ld, w->rinv, c);
+	l->ops->forward(t->f, n, w->ld, t->rinv, c);
 	for (size_t i = 0; i < n; i++) {
 		vv += c[i] * c[i];
-		uv += w->u[i] * c[i];
+		uv += t->u[i] * c[i];
 	}
-	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / w->utu;
+	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
 	*var = s2 > 0.0 ? s2 : 0.0;
 }
 

@@ -30,27 +30,35 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 	       double maxdist, const char *path, struct error *e);
 void klocal_free(struct klocal *l);
 
-/* Vectors of ld doubles in lwork.vec. */
-#define LW_VECS 6
+/* Most neighbour sets a thread keeps factorised. */
+#define LW_SLOTS 24
 
-/* Per-thread scratch: the search heap, the current neighbour set and its
- * factorised system.  Matrices are ld x ld (ld = cap rounded up to
- * LK_PAD), 64-byte aligned, padding columns zero. */
+/* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
+ * up to LK_PAD), padding columns zero. */
+struct lslot {
+	int ok;                    /* holds the system of set[0..n) */
+	size_t n, *set;            /* the set, sorted by index */
+	unsigned long long hash, used; /* of the set; last use (lwork.tick) */
+	double *co, *f;            /* its covariance (upper triangle) and factor U (C = U^T U) */
+	double *rinv, *u, *a;      /* ld each: 1 / U_ii, U^-T 1, dual weights */
+	double *sx, *sy, *z;       /* cap each: its stations */
+	double b, utu;             /* dual constant, u.u */
+};
+
+/* Per-thread scratch: the search heap, the sets lately factorised (cells
+ * visited in an order that comes back to a set find it there) and the
+ * current one. */
 struct lwork {
-	size_t cap, ld, hn, nset;
+	size_t cap, ld, hn;
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
-	size_t *set;         /* the current set, sorted by index */
 	size_t *cand;        /* the set being searched for */
-	int valid;           /* the arrays below hold the system of set[0..nset) */
-	size_t *oldpos;      /* cap: where each station of the new set was in the old */
-	double *sx, *sy, *z; /* cap: the set's stations */
-	double *co, *cn;     /* the set's covariance matrix (upper triangle), and scratch */
-	double *f;           /* its factor U (C = U^T U, lkernel.h) */
-	double *vec;         /* LW_VECS x ld, the vectors below point into it */
-	double *rinv, *u, *a; /* 1 / U_ii, U^-T 1, dual weights */
+	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
+	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
+	size_t nslot;
+	unsigned long long tick;
+	double *vec;         /* 3 x ld: the scratch vectors below */
 	double *t1, *t2, *c; /* scratch; c: a point's covariances */
-	double b, utu;       /* dual constant, u.u */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one
