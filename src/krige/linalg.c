@@ -6,11 +6,30 @@
 
 #include "linalg.h"
 
+/* Count work and ask stop once LINALG_STOP_WORK multiply-adds went by. */
+static int stopped(double *work, double more, linalg_stop_fn stop, void *ctx)
+{
+	if (!stop || (*work += more) < LINALG_STOP_WORK)
+		return 0;
+	*work = 0.0;
+	return stop(ctx) != 0;
+}
+
 int chol_factor(double *a, size_t n)
 {
+	return chol_factor_until(a, n, NULL, NULL);
+}
+
+int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t j = 0; j < n; j++) {
 		double *rj = a + j * n;
 		double d = rj[j];
+
+		if (stopped(&work, (double)(n - j) * (double)(j + 1), stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t k = 0; k < j; k++)
 			d -= rj[k] * rj[k];
@@ -53,8 +72,18 @@ static double dot4(const double *x, const double *y, size_t n)
 
 int chol_factor_rows(double *a, size_t n, size_t p)
 {
+	return chol_factor_rows_until(a, n, p, NULL, NULL);
+}
+
+int chol_factor_rows_until(double *a, size_t n, size_t p, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t i = p; i < n; i++) {
 		double *ri = a + i * n, d;
+
+		if (stopped(&work, (double)i * (double)(i + 1) / 2.0, stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t j = 0; j < i; j++) {
 			const double *rj = a + j * n;
@@ -193,9 +222,19 @@ double chol_rcond(const double *l, size_t n, double anorm, double *work)
 
 int lu_factor(double *a, size_t *piv, size_t n)
 {
+	return lu_factor_until(a, piv, n, NULL, NULL);
+}
+
+int lu_factor_until(double *a, size_t *piv, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t k = 0; k < n; k++) {
 		size_t p = k;
 		double best = fabs(a[k * n + k]);
+
+		if (stopped(&work, (double)(n - k) * (double)(n - k), stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t i = k + 1; i < n; i++) {
 			if (fabs(a[i * n + k]) > best) {

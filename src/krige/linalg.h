@@ -13,12 +13,24 @@
  * or -1 when a is not numerically positive definite (a is then garbage). */
 int chol_factor(double *a, size_t n);
 
+/* A cooperative stop for the O(n^3) loops: asked about every
+ * LINALG_STOP_WORK multiply-adds (a few milliseconds), so a cancel reaches
+ * a factorisation of thousands of stations at once.  NULL: never asked. */
+typedef int (*linalg_stop_fn)(void *ctx);
+#define LINALG_STOP_WORK ((double)(1 << 22))
+#define LINALG_STOPPED (-2)
+
+/* chol_factor asking stop(ctx) as above: LINALG_STOPPED when it said 1 (a
+ * is then garbage). */
+int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
+
 /* The same factor row by row, rows p..n-1 only: rows 0..p-1 of a must
  * already hold what this function computed for the leading p x p block
  * (row i of L depends only on the leading (i+1) x (i+1) block).  Dot
  * products are summed in four fixed partial sums (faster; the bits are a
  * function of the matrix, but not chol_factor's).  0 or -1 as chol_factor. */
 int chol_factor_rows(double *a, size_t n, size_t p);
+int chol_factor_rows_until(double *a, size_t n, size_t p, linalg_stop_fn stop, void *ctx);
 
 /* Solve L x = b (forward) and L^T x = b (backward) with the factor from
  * chol_factor(); x may alias b. */
@@ -38,6 +50,7 @@ double chol_rcond(const double *l, size_t n, double anorm, double *work);
  * pivot.  lu_rcond() estimates the reciprocal 1-norm condition number as
  * chol_rcond() does (work: 3 n doubles). */
 int lu_factor(double *a, size_t *piv, size_t n);
+int lu_factor_until(double *a, size_t *piv, size_t n, linalg_stop_fn stop, void *ctx); /* + LINALG_STOPPED */
 void lu_solve(const double *lu, const size_t *piv, size_t n, double *b);
 void lu_solve_t(const double *lu, const size_t *piv, size_t n, double *b);
 double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, double *work);

@@ -22,8 +22,10 @@ struct lkernel_ops {
 	 * doubles; columns n..ld-1 zero) in place: on return the upper
 	 * triangle is U with U_ii on the diagonal, rinv[i] = 1 / U_ii, and
 	 * the strict lower triangle is garbage except for zeros the solves
-	 * rely on.  0, or -1 when a is not numerically positive definite. */
-	int (*factor)(double *a, size_t n, size_t ld, double *rinv);
+	 * rely on.  0, -1 when a is not numerically positive definite,
+	 * LINALG_STOPPED when stop(ctx) said 1 (NULL: never asked; asked
+	 * every LINALG_STOP_WORK multiply-adds or so). */
+	int (*factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx);
 	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */
 	void (*forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b);
 	/* x <- U^-1 y (x and y hold ld doubles, not aliased; x's padding

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "linalg.h"
 #include "lkernel.h"
 
 typedef double vd __attribute__((vector_size(32)));

@@ -171,15 +171,24 @@ static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double
 }
 #endif
 
-static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv)
+static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx)
 {
+	double work = 0.0;
+
 #ifdef LREG
+	/* at most LREG_MAX^3 / 6 multiply-adds: far below LINALG_STOP_WORK */
 	if (ld <= LREG_MAX)
 		return LFN(factor_reg)(a, n, ld, rinv);
 #endif
 	for (size_t k = 0; k < n; k++) {
 		double *rk = a + k * ld, d = rk[k], r;
 		size_t j0 = k / VL * VL;
+
+		if (stop && (work += (double)(n - k) * (double)(n - k) / 2.0) >= LINALG_STOP_WORK) {
+			work = 0.0;
+			if (stop(ctx))
+				return LINALG_STOPPED;
+		}
 
 		if (!(d > 0.0))
 			return -1;

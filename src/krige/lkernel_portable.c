@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "linalg.h"
 #include "lkernel.h"
 
 typedef double vd;

@@ -20,6 +20,8 @@ struct klocal {
 	long long nx, ny;
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
 	const struct lkernel_ops *ops;
+	int (*cancelled)(void *ctx); /* asked while a large neighbourhood is factorised */
+	void *cancel_ctx;
 };
 
 const double *klocal_x(const struct klocal *l)
@@ -98,7 +100,7 @@ static const struct lkernel_ops *lkernel_pick(const char *path)
 }
 
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, const char *path, struct error *e)
+	       double maxdist, const char *path, int (*cancelled)(void *ctx), void *ctx, struct error *e)
 {
 	struct klocal *l = calloc(1, sizeof(*l));
 	size_t n = s->n, nb, *fill = NULL;
@@ -109,6 +111,8 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 	l->v = *v;
 	l->n = n;
 	l->ops = lkernel_pick(path);
+	l->cancelled = cancelled;
+	l->cancel_ctx = ctx;
 	l->nmax = nmax == 0 || nmax > n ? n : nmax;
 	l->maxdist = maxdist;
 	l->sx = malloc(n * sizeof(double));
@@ -435,6 +439,7 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 	const struct lkernel_ops *ops = l->ops;
 	size_t ld = w->ld;
 	double rcond, utw = 0.0;
+	int rc;
 
 	t->ok = 0;
 	build_cov(l, w, t, n);
@@ -447,7 +452,9 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 	}
 	memcpy(t->f, t->co, n * ld * sizeof(double));
 	w->solves++;
-	if (ops->factor(t->f, n, ld, t->rinv))
+	if ((rc = ops->factor(t->f, n, ld, t->rinv, l->cancelled, l->cancel_ctx)) == LINALG_STOPPED)
+		return error_set(e, KD_ECANCEL, "cancelled while factorising the kriging system of %zu neighbours", n);
+	if (rc)
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
 				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
@@ -512,7 +519,7 @@ static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x,
 			t = s;
 	}
 	if ((rc = factorise(l, w, t, n, e)) < 0)
-		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
+		return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
 	t->hash = h;
 	t->used = ++w->tick;
 	w->cur = t;

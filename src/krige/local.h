@@ -25,9 +25,10 @@ struct klocal;
  * limit).  path names the kernel path (kernel.h) whose instruction set the
  * neighbourhood algebra uses: "avx512", "avx2", else the portable one
  * (picked once here: results depend on the set, the point and the path).
- * KD_ENOMEM. */
+ * cancelled(ctx) (may be NULL) is asked while a neighbourhood is
+ * factorised (klocal_at then returns KD_ECANCEL).  KD_ENOMEM. */
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, const char *path, struct error *e);
+	       double maxdist, const char *path, int (*cancelled)(void *ctx), void *ctx, struct error *e);
 void klocal_free(struct klocal *l);
 
 /* Most neighbour sets a thread keeps factorised. */
@@ -76,7 +77,8 @@ void lwork_release(struct lwork *w);
 /* Prediction (and variance when var != NULL) at (x, y), leaving station
  * skip out of the search ((size_t)-1: none).  NaN in both when no station
  * is a neighbour (*pred NaN is not an error).  KD_EINPUT when the
- * neighbours' system is singular (message names the point), KD_ENOMEM. */
+ * neighbours' system is singular (message names the point), KD_ENOMEM,
+ * KD_ECANCEL (klocal_new's hook; w must not be reused). */
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
 	      double *var, struct error *e);
 

@@ -88,7 +88,27 @@ struct sample {
 	double np[GSTAT_INTERVALS + 1], dist[GSTAT_INTERVALS + 1], gamma[GSTAT_INTERVALS + 1];
 };
 
-static void sample_variogram(const struct stations *s, double cutoff, double width, struct sample *out)
+/* A cancel hook and how much work went by since it was last asked. */
+struct fit_stop {
+	int (*cancelled)(void *ctx);
+	void *ctx;
+	size_t pairs;
+};
+
+/* Pairs of stations between two looks at the cancel hook (a few ms). */
+#define FIT_STOP_PAIRS ((size_t)1 << 18)
+
+static int fit_stopped(struct fit_stop *st, size_t pairs)
+{
+	if (!st->cancelled || (st->pairs += pairs) < FIT_STOP_PAIRS)
+		return 0;
+	st->pairs = 0;
+	return st->cancelled(st->ctx) != 0;
+}
+
+/* -1 when st said stop before all pairs were seen. */
+static int sample_variogram(const struct stations *s, double cutoff, double width, struct sample *out,
+			    struct fit_stop *st)
 {
 	double np[GSTAT_INTERVALS + 2] = { 0 }, dist[GSTAT_INTERVALS + 2] = { 0 };
 	double gam[GSTAT_INTERVALS + 2] = { 0 };
@@ -97,6 +117,8 @@ static void sample_variogram(const struct stations *s, double cutoff, double wid
 	if (nbins > GSTAT_INTERVALS + 1)
 		nbins = GSTAT_INTERVALS + 1;
 	for (size_t i = 0; i < s->n; i++) {
+		if (fit_stopped(st, i))
+			return -1;
 		for (size_t j = 0; j < i; j++) {
 			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
 			double h = sqrt(dx * dx + dy * dy), frac, dz;
@@ -126,6 +148,7 @@ static void sample_variogram(const struct stations *s, double cutoff, double wid
 		out->gamma[out->nb] = gam[b] / (2.0 * np[b]);
 		out->nb++;
 	}
+	return 0;
 }
 
 /* d/d(range) of the unit shape, as gstat's da_fnct computes it.  Its
@@ -204,14 +227,19 @@ static int solve_small(double a[3][3], double *b, int k)
  * until the relative decrease of the weighted SSE is below 1e-5 after a
  * free (unscaled) step.  Returns 0; 1 when that did not happen within
  * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
- * normal equations are singular or the range leaves (0, inf). */
-static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double *p, const int *fit)
+ * normal equations are singular or the range leaves (0, inf); -2 when st
+ * said stop (asked every iteration). */
+static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double *p, const int *fit,
+			struct fit_stop *st)
 {
 	double old = INFINITY;
 
 	for (int iter = 0; iter <= GSTAT_ITER; iter++) {
 		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
 		int idx[3], k = 0, bounded = 0;
+
+		if (st->cancelled && st->cancelled(st->ctx))
+			return -2;
 
 		for (int j = 0; j < 3; j++)
 			if (fit[j])
@@ -283,6 +311,13 @@ static void fallback(const struct stations *s, enum vgm_model model, double cuto
 int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out, struct fit_info *info,
 	      struct error *e)
 {
+	return krige_fit_until(s, model, out, info, NULL, NULL, e);
+}
+
+int krige_fit_until(const struct stations *s, enum vgm_model model, struct variogram *out,
+		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
+	struct fit_stop st = { cancelled, ctx, 0 };
 	struct sample sv;
 	double w[GSTAT_INTERVALS + 1];
 	double minx, maxx, miny, maxy, diag, cutoff, maxdist = 0.0;
@@ -306,7 +341,8 @@ int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *
 	cutoff = diag > 0.0 ? diag * GSTAT_FRACTION : 1.0;
 	info->cutoff = cutoff;
 	info->width = cutoff / GSTAT_INTERVALS;
-	sample_variogram(s, cutoff, info->width, &sv);
+	if (sample_variogram(s, cutoff, info->width, &sv, &st) < 0)
+		return error_set(e, KD_ECANCEL, "cancelled while fitting the variogram to %zu stations", s->n);
 	info->nbins = (int)sv.nb;
 	if (sv.nb < MIN_BINS) {
 		char why[100];
@@ -331,8 +367,11 @@ int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *
 	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
 	 * the fit redone from the initial range. */
 	for (int round = 0; round < 3; round++) {
-		int rc = gauss_newton(&sv, w, model, p, fit);
+		int rc = gauss_newton(&sv, w, model, p, fit, &st);
 
+		if (rc == -2)
+			return error_set(e, KD_ECANCEL, "cancelled while fitting the variogram to %zu stations",
+					 s->n);
 		if (rc < 0) {
 			fallback(s, model, cutoff, out, info, "the weighted least-squares fit is singular or diverged");
 			return 0;
