@@ -649,6 +649,9 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki;
 	double md = l->maxdist, *sd = w->kd;
 
+	if (tn == 0) /* the lists may not even exist yet */
+		return 0;
+
 	for (size_t q = 0; q < tn; q++) {
 		size_t m = first ? q : sm[q];
 		double dx = x - w->tx[m], dy = y - w->ty[m];
