@@ -7,8 +7,9 @@
  * buckets outwards and stops as soon as no unvisited bucket can hold a
  * nearer station.  Each neighbour set is kept sorted by station index, so
  * its kriging system (and hence every bit of the result) is a function of
- * the set alone; consecutive points with the same set share one
- * factorisation. */
+ * the set and the kernel path alone; a thread keeps its last sets
+ * factorised (struct lwork), and points that come back to one of them
+ * share its factorisation. */
 #ifndef KD_LOCAL_H
 #define KD_LOCAL_H
 
