@@ -266,6 +266,7 @@ class App:
         frames = frames or []
         result = j.get('result') or {}
         images = result.get('images') or {}
+        files = result.get('files') or {}
         view = []
         for f in frames:
             if not isinstance(f, dict):
@@ -278,6 +279,8 @@ class App:
                          'grid': '/api/grid?path=' + urllib.parse.quote(rel[:-4] + '.asc')
                          if rel and rel.endswith('.png') and os.path.exists(self.out_path(rel[:-4] + '.asc'))
                          else None,
+                         'isobands': '/api/isobands?path=' + urllib.parse.quote(files[t]['isobands'])
+                         if isinstance(files.get(t), dict) and isinstance(files[t].get('isobands'), str) else None,
                          'points': [{'lon': q.get('longitude'), 'lat': q.get('latitude'), 'value': q.get('value_air')}
                                     for q in pts if isinstance(q, dict)]})
         seen = self.hub.state_of(int(job))
@@ -336,7 +339,7 @@ class App:
                 frames = [dict(f, points=f['points'][:max(0, int(n))]) for f in frames]
             trigger = {'index': row['index'], 'boundary': self.a.boundary_name,
                        'frames': [{'pubtime': f['pubtime'], 'points': f['points']} for f in frames]}
-        trigger.update({'callback': callback, 'grid': True, 'width': width, 'req': 'web'})
+        trigger.update({'callback': callback, 'outputs': ['png', 'grid', 'isobands'], 'width': width, 'req': 'web'})
         if req.get('colors'):
             trigger['colors'] = str(req['colors'])  # krigd refuses what it does not know
         payload = self.submit_mod.Trigger(json.dumps(trigger, separators=(',', ':')))
@@ -452,6 +455,12 @@ def make_handler(app):
                     return self.send_json(palette_for(q.get('index', [''])[0]))
                 if u.path == '/api/grid':
                     return self.send(200, app.grid(q.get('path', [''])[0]))
+                if u.path == '/api/isobands':
+                    rel = q.get('path', [''])[0]
+                    if not rel.endswith('.geojson'):
+                        raise PermissionError(rel)
+                    with open(app.out_path(rel), 'rb') as f:
+                        return self.send(200, f.read(), 'application/geo+json')
                 if u.path.startswith('/images/'):
                     rel = urllib.parse.unquote(u.path[len('/images/'):])
                     if not rel.endswith('.png'):

@@ -24,14 +24,22 @@ struct sender {
 	int n_flight;
 };
 
-/* Sleep up to ms, returning early when asked to stop. */
-static void nap(struct sender *s, int ms)
+/* Nothing due: how long to wait for a wake-up -- until the next retry is
+ * due, and never longer than the poll fallback. */
+static int idle_ms(struct sender *s, struct queue *q)
 {
-	while (ms > 0 && !*s->stop) {
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
-		ms -= 50;
-	}
+	long long now, at = 0;
+	struct error e;
+	int ms = s->o->poll_ms;
+
+	pthread_mutex_lock(s->o->q_lock);
+	now = queue_now(q);
+	if (queue_outbox_due(q, now, &at, &e) < 0)
+		log_warn("callback sender: %s", e.msg);
+	pthread_mutex_unlock(s->o->q_lock);
+	if (at > now && (at - now) * 1000 < ms)
+		ms = (int)((at - now) * 1000);
+	return ms;
 }
 
 /* One attempt at cb, and its outcome recorded: delivered, or failed with
@@ -49,11 +57,13 @@ static void deliver_one(struct sender *s, struct queue *q, struct queue_callback
 	 * repeat within one). */
 	snprintf(msg_id, sizeof(msg_id), "msg_krigd_%s_%lld_%lld", queue_uid(q), cb->job_id, cb->id);
 	rc = callback_post(o->callback, cb->url, msg_id, cb->body, cb->body_len, o->secret, o->secret_len, &r, &e);
+	pthread_mutex_lock(o->q_lock);
 	if (rc == 0) {
 		if (queue_outbox_done(q, cb->id, queue_now(q), (int)r.status, &fe) < 0)
 			log_err("callback %lld: delivered, but not recorded: %s", cb->id, fe.msg);
 		else
 			log_info("job %lld: callback delivered (HTTP %ld)", cb->job_id, r.status);
+		pthread_mutex_unlock(o->q_lock);
 		return;
 	}
 	give_up = rc == KD_EINPUT || cb->attempts + 1 >= o->max_attempts;
@@ -64,6 +74,7 @@ static void deliver_one(struct sender *s, struct queue *q, struct queue_callback
 	else
 		log_notice("job %lld: callback attempt %d failed: %s%s", cb->job_id, cb->attempts + 1, e.msg,
 			   give_up ? " (giving up)" : "");
+	pthread_mutex_unlock(o->q_lock);
 }
 
 /* The origin of url, "scheme://host[:port]": everything before the first
@@ -96,7 +107,9 @@ static int take_callback(struct sender *s, struct queue *q, struct queue_callbac
 		if (same >= share)
 			full[sk.n_origins++] = s->flight[i].origin; /* repeats are harmless */
 	}
+	pthread_mutex_lock(s->o->q_lock);
 	rc = queue_outbox_next(q, queue_now(q), &sk, cb, e);
+	pthread_mutex_unlock(s->o->q_lock);
 	if (rc == 1) {
 		struct flight *f = &s->flight[s->n_flight++];
 		f->id = cb->id;
@@ -115,35 +128,39 @@ static void land_callback(struct sender *s, long long id)
 			break;
 		}
 	pthread_mutex_unlock(&s->lock);
+	hub_bump(s->o->hub); /* its origin has room again: the others look */
 }
 
-/* One sender thread, with its own connection. */
+/* One sender thread. */
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
-	struct queue *q = NULL;
+	struct queue *q = s->o->q;
 	struct queue_callback cb;
 	struct error e;
 	int rc;
 
-	if (queue_open(&q, s->o->db_path, s->o->queue, &e) < 0) {
-		log_err("callback sender: %s", e.msg);
-		return NULL;
-	}
+	pthread_setname_np(pthread_self(), "kd-sender");
 	while (!*s->stop) {
+		/* Read before looking: a wake-up while we look is kept. */
+		unsigned long seen = hub_gen(s->o->hub);
+
 		memset(&cb, 0, sizeof(cb));
 		rc = take_callback(s, q, &cb, &e);
-		if (rc < 0)
+		if (rc < 0) {
 			log_warn("callback sender: %s", e.msg);
-		if (rc <= 0) {
-			nap(s, rc < 0 ? 1000 : 100);
+			hub_wait(s->o->hub, seen, 1000);
+			continue;
+		}
+		if (rc == 0) {
+			if (!*s->stop) /* read after seen: a stop's bump is not missed */
+				hub_wait(s->o->hub, seen, idle_ms(s, q));
 			continue;
 		}
 		deliver_one(s, q, &cb);
 		land_callback(s, cb.id);
 		queue_callback_release(&cb);
 	}
-	queue_close(q);
 	return NULL;
 }
 

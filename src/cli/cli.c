@@ -17,6 +17,7 @@
 #include "log.h"
 #include "options.h"
 #include "queue.h"
+#include "source.h"
 
 int cli_lang(const char *s, int *lang)
 {
@@ -186,4 +187,23 @@ int cli_start_failed(const char *cmd, int permanent, const char *fmt, ...)
 			log_warn("cannot tell the supervisor why: %s", strerror(errno));
 	}
 	return permanent ? CLI_EXIT_PERMANENT : 1;
+}
+
+int cli_db_rules(const char *cmd, const char *db, const char *sqlite_opt, const char *source, int single_host)
+{
+	if (!queue_spec_is_pg(db))
+		return 0;
+	if (sqlite_opt) {
+		fprintf(stderr, "krigd %s: --%s is for a SQLite queue; a PostgreSQL --db has no such setting "
+			"(krigd's connections commit with synchronous_commit on, and wait for locks as the "
+			"server says)\n", cmd, sqlite_opt);
+		return -1;
+	}
+	if (source && source_spec_is_file(source) && !single_host) {
+		fprintf(stderr, "krigd %s: --source %s is a SQLite file on this host, and a PostgreSQL queue is "
+			"shared by drains on several hosts: use a MySQL or HTTP source, or --single-host when "
+			"every drain of this queue runs here\n", cmd, source);
+		return -1;
+	}
+	return 0;
 }

@@ -22,6 +22,13 @@ struct opt_val;
 /* --synchronous: "full" or "normal" into *sync (QUEUE_SYNC_*); -1 else. */
 int cli_sync(const char *s, enum queue_durability *sync);
 
+/* What --db's backend rules out, checked once the options are read (cmd:
+ * "drain", ...): a SQLite-only option (sqlite_opt: its name as given,
+ * NULL: none) with a PostgreSQL db; a SQLite --source (NULL: none) with a
+ * PostgreSQL db, whose drains may be on several hosts, unless single_host.
+ * 0, or -1 after printing why as "krigd CMD: ..." on stderr. */
+int cli_db_rules(const char *cmd, const char *db, const char *sqlite_opt, const char *source, int single_host);
+
 /* --log-level: set the global log_level; -1 for an unknown level. */
 int cli_log_level(const char *s);
 

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "error.h"
 #include "options.h"
+#include "outputs.h"
 #include "palette.h"
 #include "privdrop.h"
 #include "queue.h"
@@ -79,7 +80,7 @@ static int check_value(struct opts *p, const struct opt_def *d, const char *arg)
 	char *hosts[CLI_MAX_ALLOW + 1], buf[4096];
 	struct privdrop pd;
 	struct error e = { 0 };
-	unsigned m;
+	unsigned m, outs;
 	size_t n;
 	int lang;
 
@@ -94,6 +95,14 @@ static int check_value(struct opts *p, const struct opt_def *d, const char *arg)
 		return cli_log_format(arg) < 0 ? opts_bad(p, &v, "auto, text, json or journal") : 0;
 	case OPT_LANG:
 		return cli_lang(arg, &lang) < 0 ? opts_bad(p, &v, "en or zh") : 0;
+	case OPT_LOG_FORMAT:
+		return cli_log_format(arg) < 0 ? opts_bad(p, &v, "auto, text, json or journal") : 0;
+	case OPT_OUTPUTS:
+		if (outputs_parse_list(arg, &outs, &e) < 0) {
+			fprintf(p->err, "krigd %s: --outputs %s\n", p->cmd->name, e.msg);
+			return OPTS_BAD;
+		}
+		return 0;
 	case OPT_COLORS:
 	case OPT_LEGEND_COLORS:
 		return palette_mode_parse(arg, &mode) < 0 ? opts_bad(p, &v, "levels, smooth or ramp") : 0;

@@ -52,6 +52,8 @@ struct drain_cli {
 	struct privdrop pd;
 	const char *bpath, *secret_file;
 	long threads; /* 0: cores / workers */
+	const char *sqlite_opt; /* a SQLite-only option given (cli_db_rules) */
+	int single_host;
 	char allow_buf[4096];
 	char *allow[MAX_ALLOW_HOSTS + 1];
 };
@@ -115,8 +117,13 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_SYNCHRONOUS:
 		if (cli_sync(v->arg, &o->queue.durability) < 0)
 			return opts_bad(p, v, "full or normal");
+		d->sqlite_opt = v->is_default ? d->sqlite_opt : v->def->name;
 		break;
-	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
+	case OPT_BUSY_TIMEOUT:
+		o->queue.busy_timeout_ms = (int)v->num;
+		d->sqlite_opt = v->is_default ? d->sqlite_opt : v->def->name;
+		break;
+	case OPT_SINGLE_HOST: d->single_host = 1; break;
 	case OPT_MAX_PIXELS: o->max_cells = (size_t)v->num; break;
 	case OPT_NMAX: o->nbhd.nmax = (size_t)v->num; break;
 	case OPT_MAXDIST: o->nbhd.maxdist = (double)v->num; break;
@@ -226,6 +233,9 @@ int cmd_drain(int argc, char **argv)
 		opts_usage(&drain_cmd, stderr);
 		return 2;
 	}
+	if (cli_db_rules("drain", d.o.db_path, d.sqlite_opt, d.o.source, d.single_host) < 0)
+		return 2;
+	d.o.queue.app_name = "krigd drain";
 	if ((rc = drain_load(&d, &b, &key, &keylen)) != 0)
 		goto out;
 
@@ -236,6 +246,7 @@ int cmd_drain(int argc, char **argv)
 
 		d.o.supervisor = atol(getenv("KRIGD_SUPERVISOR"));
 		d.o.orphan_timeout = t ? atoi(t) : 30;
+		d.o.served = 1;
 		if (d.o.supervisor != (long)getppid())
 			d.o.supervisor = 0; /* already gone, or not ours: PDEATHSIG covers the rest */
 		if (d.o.orphan_timeout < 0)

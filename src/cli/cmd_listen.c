@@ -67,6 +67,7 @@ struct listen_cli {
 	struct boundary b;
 	struct privdrop pd;
 	uid_t allow[MAX_ALLOW];
+	const char *sqlite_opt; /* a SQLite-only option given (cli_db_rules) */
 };
 
 /* One option into l: 0, or OPTS_BAD with the message printed. */
@@ -98,8 +99,12 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 	case OPT_SYNCHRONOUS:
 		if (cli_sync(v->arg, &o->queue.durability) < 0)
 			return opts_bad(p, v, "full or normal");
+		l->sqlite_opt = v->is_default ? l->sqlite_opt : v->def->name;
 		break;
-	case OPT_BUSY_TIMEOUT: o->queue.busy_timeout_ms = (int)v->num; break;
+	case OPT_BUSY_TIMEOUT:
+		o->queue.busy_timeout_ms = (int)v->num;
+		l->sqlite_opt = v->is_default ? l->sqlite_opt : v->def->name;
+		break;
 	case OPT_MAX_BATCH: o->max_batch = (size_t)v->num; break;
 	case OPT_MAX_QUEUE_ROWS: o->max_queue_rows = v->num; break;
 	case OPT_MAX_JSON_DEPTH: o->lim.max_depth = (int)v->num; break;
@@ -149,6 +154,9 @@ int cmd_listen(int argc, char **argv)
 		opts_usage(&listen_cmd, stderr);
 		return 2;
 	}
+	if (cli_db_rules("listen", l.o.db_path, l.sqlite_opt, NULL, 0) < 0)
+		return 2;
+	l.o.queue.app_name = "krigd listen";
 	if (!l.o.socket_path && !getenv("LISTEN_FDS")) {
 		fprintf(stderr, "krigd listen: --socket is required\n");
 		return 2;

@@ -431,6 +431,7 @@ static int run(struct ops *op, struct error *e)
 
 	queue_opts_default(&qo);
 	qo.password_file = op->password_file;
+	qo.app_name = "krigd ops";
 	struct outbox_ctx ob = { .default_url = op->callback };
 
 	if ((rc = queue_open(&q, op->db, &qo, e)) < 0)

@@ -44,6 +44,8 @@ struct serve_cli {
 	char **owned;   /* the "--name" strings made here */
 	int nowned;
 	int stop_timeout;
+	const char *db, *source, *sqlite_opt; /* for cli_db_rules */
+	int single_host;
 };
 
 /* One option: serve's own, or passed on as "--name [value]" to the child
@@ -54,6 +56,14 @@ static int serve_option(struct opts *p, struct serve_cli *s, int id, const struc
 	static const unsigned to[2] = { OPTC_LISTEN, OPTC_DRAIN };
 	char *flag;
 
+	if (id == OPT_DB)
+		s->db = v->arg;
+	else if (id == OPT_SOURCE)
+		s->source = v->arg;
+	else if (id == OPT_SINGLE_HOST)
+		s->single_host = 1;
+	else if ((id == OPT_SYNCHRONOUS || id == OPT_BUSY_TIMEOUT) && !v->is_default)
+		s->sqlite_opt = v->def->name;
 	if (id == OPT_STOP_TIMEOUT) {
 		s->stop_timeout = (int)v->num;
 		return 0;
@@ -111,6 +121,10 @@ int cmd_serve(int argc, char **argv)
 	if (optind != argc) {
 		fprintf(stderr, "krigd serve: unexpected argument %s\n", argv[optind]);
 		opts_usage(&serve_cmd, stderr);
+		rc = 2;
+		goto out;
+	}
+	if (cli_db_rules("serve", s.db, s.sqlite_opt, s.source, s.single_host) < 0) {
 		rc = 2;
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include "callback.h"
 #include "drain.h"
 #include "error.h"
+#include "hub.h"
 #include "log.h"
 #include "outbox.h"
 #include "outfile.h"
@@ -66,6 +67,11 @@ struct drain {
 	int busy;                 /* workers holding a job, under lock */
 	long long paused_until;   /* disk full: no claims before this (epoch s), under lock */
 	struct outbox_ctx outbox;
+	/* The main connection: the main thread and the callback senders share
+	 * it under q_lock; its wake-up descriptor is the process's only one,
+	 * passed on to every thread through hub. */
+	pthread_mutex_t q_lock;
+	struct hub hub;
 };
 
 struct worker {
@@ -91,27 +97,27 @@ static long long now_s(void)
 	return (long long)time(NULL);
 }
 
-/* Sleep up to ms, returning early when asked to stop or, once q's wake-up
- * descriptor is readable (another connection committed work): 1 then.
- * The caller clears the wake-ups (queue_wake_clear) before it looks. */
-static int wait_wake(struct drain *d, struct queue *q, int ms)
+/* The process's one wake-up watcher (the main thread): up to ms on the
+ * main connection's descriptor; a wake-up goes to every thread by the hub. */
+static void watch_wakeups(struct drain *d, struct queue *q, int ms)
 {
 	struct error e;
-	int fd = queue_wake_fd(q, &e);
+	struct pollfd p = { .fd = -1, .events = POLLIN };
 
-	while (ms > 0 && !*d->stop) {
-		int slice = ms < 100 ? ms : 100; /* the stop flag is looked at this often */
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (fd < 0) {
-			struct timespec ts = { 0, slice * 1000000L };
-			nanosleep(&ts, NULL);
-		} else if (poll(&p, 1, slice) > 0) {
-			return 1;
-		}
-		ms -= slice;
+	pthread_mutex_lock(&d->q_lock);
+	p.fd = queue_wake_fd(q, &e);
+	pthread_mutex_unlock(&d->q_lock);
+	if (p.fd < 0) {
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		return;
 	}
-	return 0;
+	if (poll(&p, 1, ms) > 0) {
+		pthread_mutex_lock(&d->q_lock);
+		queue_wake_clear(q);
+		pthread_mutex_unlock(&d->q_lock);
+		hub_bump(&d->hub);
+	}
 }
 
 /* Sleep up to ms, returning early when asked to stop. */
@@ -149,12 +155,18 @@ static int slot_stop(void *ctx)
 static int stop_reason(struct worker *w, struct error *e)
 {
 	struct slot *s = &w->d->slots[w->index];
+	char where[sizeof(e->msg) / 2];
 
+	/* where it stopped (the frame and the step), for the log; cut to
+	 * half a message */
+	memcpy(where, e->msg, sizeof(where) - 1);
+	where[sizeof(where) - 1] = '\0';
 	if (s->lost)
 		return error_set(e, KD_ELEASE, "lease lost");
 	if (s->overtime)
-		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s)", w->d->o->max_job_seconds);
-	return error_set(e, KD_EIO, "drain stopped while rendering");
+		return error_set(e, KD_EIO, "the attempt ran past --max-job-seconds (%d s; %s)",
+				 w->d->o->max_job_seconds, where);
+	return error_set(e, KD_EIO, "drain stopped while rendering (%s)", where);
 }
 
 /* img_list for the source row: {"pubtime": "<url-prefix><path>"}. */
@@ -527,8 +539,9 @@ static void *worker_main(void *arg)
 			nap(d, 250);
 			continue;
 		}
+		unsigned long seen = hub_gen(&d->hub); /* before the claim: a wake-up during it is kept */
+
 		memset(&job, 0, sizeof(job));
-		queue_wake_clear(w->q); /* before the claim: a wake-up during it is kept */
 		rc = queue_claim(w->q, queue_now(w->q), d->o->lease, &job, &e);
 		if (rc < 0) {
 			log_warn("worker %d: claim: %s", w->index, e.msg);
@@ -538,7 +551,8 @@ static void *worker_main(void *arg)
 		if (rc == 0) {
 			/* Nothing due: wait for a commit's wake-up, or for the fallback
 			 * period (jobs due later, a lost wake-up). */
-			wait_wake(d, w->q, d->o->poll_ms);
+			if (!*d->stop) /* read after seen: a stop's bump is not missed */
+				hub_wait(&d->hub, seen, d->o->poll_ms);
 			continue;
 		}
 		process(w, &job);
@@ -609,23 +623,14 @@ static void *timer_main(void *arg)
 	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
 		int renew = since_renew == 0;
+		unsigned long seen = hub_gen(&d->hub);
 
 		if (busy(d))
 			check_slots(d, q, renew);
 		/* Other workers' expired leases (a crashed drain elsewhere). */
 		if (renew && queue_reclaim_expired(q, queue_now(q), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
-		for (int ms = 0; ms < CANCEL_POLL_MS && !(*d->stop && busy(d) == 0); ms += 50) {
-			struct pollfd p = { .fd = queue_wake_fd(q, &e), .events = POLLIN };
-			struct timespec ts = { 0, 50 * 1000000L };
-
-			if (p.fd < 0) {
-				nanosleep(&ts, NULL);
-			} else if (poll(&p, 1, 50) > 0) {
-				queue_wake_clear(q); /* a commit elsewhere: look at the flags now */
-				break;
-			}
-		}
+		hub_wait(&d->hub, seen, CANCEL_POLL_MS); /* a commit anywhere: look at the flags now */
 		since_renew += CANCEL_POLL_MS;
 		if (since_renew >= period_ms)
 			since_renew = 0;
@@ -666,7 +671,14 @@ static int idle(struct drain *d, struct queue *q)
 	struct queue_stats st;
 	struct error e;
 
-	if (busy(d) || queue_stats(q, &st, &e) < 0)
+	int rc;
+
+	if (busy(d))
+		return 0;
+	pthread_mutex_lock(&d->q_lock);
+	rc = queue_stats(q, &st, &e);
+	pthread_mutex_unlock(&d->q_lock);
+	if (rc < 0)
 		return 0;
 	return st.state[JOB_PENDING] == 0 && st.state[JOB_RUNNING] == 0 &&
 	       (!d->o->deliver || st.callbacks_pending == 0);
@@ -732,11 +744,14 @@ static int open_workers(struct drain *d, struct worker *w, struct error *e)
 	return 0;
 }
 
-static void sender_opts_from(const struct drain_opts *o, struct sender_opts *so)
+static void sender_opts_from(struct drain *d, struct queue *q, const struct drain_opts *o,
+			     struct sender_opts *so)
 {
 	memset(so, 0, sizeof(*so));
-	so->db_path = o->db_path;
-	so->queue = &o->queue;
+	so->q = q;
+	so->q_lock = &d->q_lock;
+	so->hub = &d->hub;
+	so->poll_ms = o->poll_ms;
 	so->callback = &o->callback;
 	so->secret = o->secret;
 	so->secret_len = o->secret_len;
@@ -763,6 +778,8 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 	d.outbox.default_url = o->callback_url;
 	d.outbox.max_body = o->max_callback_body;
 	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.q_lock, NULL);
+	hub_init(&d.hub);
 	if ((d.out_fd = rc = outdir_open(AT_FDCWD, o->out_dir, 1, e)) < 0 || (rc = open_main_queue(&d, &q, e)) < 0)
 		goto out;
 	if (o->after_open && (rc = o->after_open(o->after_open_ctx, e)) < 0)
@@ -784,7 +801,7 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 			goto join;
 		}
 	timer_up = pthread_create(&timer, NULL, timer_main, &d) == 0;
-	sender_opts_from(o, &so);
+	sender_opts_from(&d, q, o, &so);
 	if (o->deliver && (rc = sender_start(&snd, &so, stop, e)) < 0) {
 		*stop = 1;
 		goto join;
@@ -794,21 +811,27 @@ int drain_run(const struct drain_opts *o, volatile sig_atomic_t *stop, struct er
 		 o->source ? source_name(w[0].src) : "");
 	rc = 0;
 	while (!*stop) {
-		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
+		watch_wakeups(&d, q, 100);
 		if (o->exit_when_idle && idle(&d, q)) {
 			log_info("drain: nothing left to do");
 			*stop = 1;
 		}
 		orphan_check(&d, &orphaned);
 	}
-	/* Jobs in flight finish, unless serve died and its stop time-out passed. */
+	hub_bump(&d.hub);
+	/* Jobs in flight finish, unless serve died and its stop time-out passed,
+	 * or serve's --stop-timeout is 0: then there is no time to finish, and
+	 * its second SIGTERM, sent right after the first, may have been merged
+	 * with it (signals do not queue), so give the jobs back now. */
+	if (o->served && o->orphan_timeout == 0 && *stop < 2)
+		*stop = 2;
 	while (busy(&d) > 0) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL);
 		orphan_check(&d, &orphaned);
 	}
 join:
+	hub_bump(&d.hub); /* the stop flag is set: nobody waits for a poll period */
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	if (timer_up)
@@ -826,5 +849,7 @@ out:
 	if (d.out_fd >= 0)
 		close(d.out_fd);
 	pthread_mutex_destroy(&d.lock);
+	pthread_mutex_destroy(&d.q_lock);
+	hub_destroy(&d.hub);
 	return rc;
 }

@@ -63,6 +63,9 @@ struct drain_opts {
 					   * (getppid() changed) we stop as on SIGTERM, and give the
 					   * jobs in flight back after orphan_timeout seconds */
 	int orphan_timeout;               /* serve's --stop-timeout */
+	int served;                       /* 1: started by serve (orphan_timeout is its --stop-timeout):
+					   * with a stop time-out of 0 a stop gives the jobs in flight
+					   * back at once (serve's two SIGTERMs may arrive as one) */
 	int deliver;                      /* 1: run the callback sender here */
 	int exit_when_idle;               /* 1: return once nothing is pending or running (tests, demo) */
 };

@@ -313,7 +313,7 @@ int krige_open_until(struct krige **out, const struct variogram *v, const struct
 	}
 	k->ops = kernel_default;
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
-		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, cancelled, ctx, e);
+		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, k->ops->name, cancelled, ctx, e);
 	else
 		rc = open_global(k, s, o->variance || o->cv, e);
 	if (rc < 0)
@@ -424,8 +424,37 @@ struct grid_job {
 /* Cells predicted between two looks at the cancel callback. */
 #define GRID_BLOCK 64
 
-/* A thread's rows in a local neighbourhood: each cell searches its
- * neighbours; a cell whose set is the previous cell's reuses its system. */
+/* Rows per band and columns per step of a local grid (below). */
+#define LOCAL_BAND 4
+#define LOCAL_STEP 16
+
+/* The cells of columns [x0, x1) of row r through klocal_cells. */
+static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1)
+{
+	const struct grid *g = j->g;
+	double y = grid_y(g, grid_lat(g, r)), xs[LOCAL_STEP];
+	size_t row = (size_t)r * (size_t)g->width;
+	int rc = 0;
+
+	for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1] && rc == 0; sp++) {
+		int c0 = g->span[sp].c0 > x0 ? g->span[sp].c0 : x0, c1 = g->span[sp].c1 < x1 ? g->span[sp].c1 : x1;
+
+		if (c0 >= c1)
+			continue;
+		for (int c = c0; c < c1; c++)
+			xs[c - c0] = grid_x(g, grid_lon(g, c));
+		rc = klocal_cells(j->k->local, w, xs, c1 - c0, y, j->value + row + c0,
+				  j->variance ? j->variance + row + c0 : NULL, &j->err);
+	}
+	return rc;
+}
+
+/* A thread's cells in a local neighbourhood: bands of LOCAL_BAND rows
+ * (bands first, first + step, ...), each swept LOCAL_STEP columns at a
+ * time through all its rows, so a cell comes soon after its neighbours
+ * above and to the left, whose neighbour sets it often shares and finds
+ * still factorised.  The order never shows in a result: klocal_cells
+ * gives each cell the bits klocal_at would. */
 static void *local_rows(void *arg)
 {
 	struct grid_job *j = arg;
@@ -434,29 +463,26 @@ static void *local_rows(void *arg)
 
 	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
 		return NULL;
-	for (int r = j->first; r < g->height && j->rc == 0; r += j->step) {
-		double y = grid_y(g, grid_lat(g, r));
-		size_t row = (size_t)r * (size_t)g->width;
-		int todo = 0; /* cells until the next look at the cancel callback */
+	for (int b = j->first; b * LOCAL_BAND < g->height && j->rc == 0; b += j->step) {
+		int r0 = b * LOCAL_BAND, r1 = r0 + LOCAL_BAND < g->height ? r0 + LOCAL_BAND : g->height;
+		int x0 = g->width, x1 = 0;
 
-		for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1] && j->rc == 0; sp++)
-			for (int c = g->span[sp].c0; c < g->span[sp].c1; c++) {
-				if (todo-- == 0) {
-					if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
-						*j->stop = 1;
-						j->rc = KD_ECANCEL;
-						break;
-					}
-					todo = GRID_BLOCK - 1;
-				}
-				j->rc = klocal_at(j->k->local, &w, grid_x(g, grid_lon(g, c)), y, (size_t)-1,
-						  j->value + row + c, j->variance ? j->variance + row + c : NULL,
-						  &j->err);
-				if (j->rc == KD_ECANCEL)
-					*j->stop = 1;
-				if (j->rc < 0)
-					break;
+		for (int r = r0; r < r1; r++)
+			for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
+				x0 = g->span[sp].c0 < x0 ? g->span[sp].c0 : x0;
+				x1 = g->span[sp].c1 > x1 ? g->span[sp].c1 : x1;
 			}
+		for (int c = x0; c < x1 && j->rc == 0; c += LOCAL_STEP) {
+			if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+				*j->stop = 1;
+				j->rc = KD_ECANCEL;
+				break;
+			}
+			for (int r = r0; r < r1 && j->rc == 0; r++)
+				j->rc = local_cols(j, &w, r, c, c + LOCAL_STEP < x1 ? c + LOCAL_STEP : x1);
+			if (j->rc == KD_ECANCEL) /* a neighbourhood's factorisation */
+				*j->stop = 1;
+		}
 	}
 	lwork_release(&w);
 	return NULL;
@@ -661,7 +687,7 @@ static void *cv_rows(void *arg)
 	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step) {
 		if (*j->stop || (j->k->cancelled && j->k->cancelled(j->k->cancel_ctx))) {
 			*j->stop = 1;
-			j->rc = error_set(&j->err, KD_ECANCEL, "cancelled at station %zu of %zu", i, j->k->n);
+			j->rc = error_set(&j->err, KD_ECANCEL, "stopped at station %zu of %zu", i, j->k->n);
 			break;
 		}
 		j->rc = klocal_at(j->k->local, &w, x[i], y[i], i, &j->pred[i], &j->var[i], &j->err);

@@ -282,7 +282,7 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (kjs_stopped(st, 16.0 * (double)i)) { /* a model evaluation: some 16 multiply-adds */
-			rc = error_set(e, KD_ECANCEL, "cancelled while building the kriging.js system of %zu stations", n);
+			rc = error_set(e, KD_ECANCEL, "stopped while building the kriging.js system of %zu stations", n);
 			goto done;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -302,7 +302,7 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 		int f = lu_factor_until(lu, piv, n, st->cancelled, st->ctx);
 
 		if (f == LINALG_STOPPED) {
-			rc = error_set(e, KD_ECANCEL, "cancelled while factorising the kriging.js system of %zu stations", n);
+			rc = error_set(e, KD_ECANCEL, "stopped while factorising the kriging.js system of %zu stations", n);
 			goto done;
 		}
 		rcond = f ? 0.0 : lu_rcond(lu, piv, n, anorm, work);
@@ -314,7 +314,7 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 				 vgm_model_name(k->v.model), rcond);
 	}
 	if ((rc = kjs_invert(C, n, st))) {
-		error_set(e, rc, rc == KD_ECANCEL ? "cancelled while inverting the kriging.js system of %zu stations"
+		error_set(e, rc, rc == KD_ECANCEL ? "stopped while inverting the kriging.js system of %zu stations"
 						  : "out of memory inverting the kriging.js system of %zu stations",
 			  n);
 		goto done;
@@ -407,7 +407,7 @@ static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct kjs_
 	for (i = 0, kk = 0; i < n; i++) {
 		if (kjs_stopped(st, 16.0 * (double)i)) {
 			free(distance);
-			return error_set(e, KD_ECANCEL, "cancelled while fitting the kriging.js variogram to %zu stations",
+			return error_set(e, KD_ECANCEL, "stopped while fitting the kriging.js variogram to %zu stations",
 					 n);
 		}
 		for (j = 0; j < i; j++, kk++)

@@ -19,7 +19,8 @@ struct klocal {
 	double x0, y0, h;
 	long long nx, ny;
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
-	int (*cancelled)(void *ctx); /* copied into each lwork's system */
+	const struct lkernel_ops *ops;
+	int (*cancelled)(void *ctx); /* asked while a large neighbourhood is factorised */
 	void *cancel_ctx;
 };
 
@@ -86,8 +87,20 @@ static void pick_buckets(struct klocal *l)
 	l->ny = (long long)floor(ht / l->h) + 1;
 }
 
+static const struct lkernel_ops *lkernel_pick(const char *path)
+{
+#ifdef KD_SIMD_X86
+	if (path && strcmp(path, "avx512") == 0)
+		return &lkernel_avx512;
+	if (path && strcmp(path, "avx2") == 0)
+		return &lkernel_avx2;
+#endif
+	(void)path;
+	return &lkernel_portable;
+}
+
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, int (*cancelled)(void *ctx), void *ctx, struct error *e)
+	       double maxdist, const char *path, int (*cancelled)(void *ctx), void *ctx, struct error *e)
 {
 	struct klocal *l = calloc(1, sizeof(*l));
 	size_t n = s->n, nb, *fill = NULL;
@@ -97,6 +110,7 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	l->v = *v;
 	l->n = n;
+	l->ops = lkernel_pick(path);
 	l->cancelled = cancelled;
 	l->cancel_ctx = ctx;
 	l->nmax = nmax == 0 || nmax > n ? n : nmax;
@@ -138,41 +152,81 @@ nomem:
 
 void lwork_release(struct lwork *w)
 {
+	for (size_t k = 0; w->slot && k < w->nslot; k++) {
+		free(w->slot[k].set);
+		free(w->slot[k].co);
+	}
+	free(w->slot);
 	free(w->hd);
 	free(w->hi);
-	free(w->set);
 	free(w->cand);
-	free(w->vwork);
 	free(w->oldpos);
-	free(w->co);
-	free(w->cn);
-	free(w->lw);
-	ksys_release(&w->sys);
+	free(w->vec);
+	free(w->lt);
+	free(w->tidx);
+	free(w->ki);
+	free(w->tok);
+	free(w->tx);
+	free(w->ty);
+	free(w->kd);
 	memset(w, 0, sizeof(*w));
+}
+
+static double *alloc_vec(size_t n)
+{
+	/* zero: the matrices' padding and dead entries (calloc: a large block
+	 * comes as zero pages, touched only where a set is that large) */
+	return calloc(n, sizeof(double));
+}
+
+/* Sets kept per thread: as many as fit in about 1 MiB, 2 to LW_SLOTS. */
+static size_t slot_count(size_t ld)
+{
+	size_t k = ((size_t)1 << 20) / (2 * ld * ld * sizeof(double) + 1);
+
+	return k < 2 ? 2 : k > LW_SLOTS ? LW_SLOTS : k;
 }
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 {
-	size_t cap = l->nmax ? l->nmax : 1;
+	size_t cap = l->nmax ? l->nmax : 1, ld = (cap + LK_PAD - 1) / LK_PAD * LK_PAD;
+	int bad;
 
 	memset(w, 0, sizeof(*w));
 	w->cap = cap;
+	w->ld = ld;
+	w->nslot = slot_count(ld);
+	w->slot = calloc(w->nslot, sizeof(*w->slot));
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
-	w->set = malloc(cap * sizeof(size_t));
 	w->cand = malloc(cap * sizeof(size_t));
-	w->vwork = malloc(cap * sizeof(double));
 	w->oldpos = malloc(cap * sizeof(size_t));
-	w->lw = malloc(cap * sizeof(double));
-	w->co = malloc(cap * cap * sizeof(double));
-	w->cn = malloc(cap * cap * sizeof(double));
-	if (!w->hd || !w->hi || !w->set || !w->cand || !w->vwork || !w->oldpos || !w->lw || !w->co || !w->cn ||
-	    ksys_reserve(&w->sys, cap, e) < 0) {
+	w->vec = alloc_vec(3 * ld);
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->vec;
+	for (size_t k = 0; !bad && k < w->nslot; k++) {
+		struct lslot *t = &w->slot[k];
+
+		t->set = malloc(cap * sizeof(size_t));
+		/* co and f, then rinv, u, a (ld each), then sx, sy, z (cap each) */
+		t->co = alloc_vec(2 * ld * ld + 3 * ld + 3 * cap);
+		bad = !t->set || !t->co;
+		if (!bad) {
+			t->f = t->co + ld * ld;
+			t->rinv = t->f + ld * ld;
+			t->u = t->rinv + ld;
+			t->a = t->u + ld;
+			t->sx = t->a + ld;
+			t->sy = t->sx + cap;
+			t->z = t->sy + cap;
+		}
+	}
+	if (bad) {
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
-	w->sys.cancelled = l->cancelled;
-	w->sys.cancel_ctx = l->cancel_ctx;
+	w->t1 = w->vec;
+	w->t2 = w->vec + ld;
+	w->c = w->vec + 2 * ld;
 	return 0;
 }
 
@@ -224,7 +278,7 @@ static void offer(struct lwork *w, double d2, size_t i)
 }
 
 static void scan_bucket(const struct klocal *l, struct lwork *w, long long bx, long long by, double x, double y,
-			size_t skip)
+			size_t skip, double md)
 {
 	size_t b = (size_t)(by * l->nx + bx);
 
@@ -232,14 +286,15 @@ static void scan_bucket(const struct klocal *l, struct lwork *w, long long bx, l
 		size_t i = l->idx[k];
 		double dx = x - l->sx[i], dy = y - l->sy[i], d2 = dx * dx + dy * dy;
 
-		if (i != skip && (isinf(l->maxdist) || sqrt(d2) <= l->maxdist))
+		if (i != skip && (isinf(md) || sqrt(d2) <= md))
 			offer(w, d2, i);
 	}
 }
 
-/* Stations in bucket ring r have d > (r - 1) h; so after ring r every
+/* The nmax nearest of the stations within md of (x, y) into the heap.
+ * Stations in bucket ring r have d > (r - 1) h; so after ring r every
  * unvisited one is farther than r h (less a hair for rounding). */
-static void search(const struct klocal *l, struct lwork *w, double x, double y, size_t skip)
+static void search(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double md)
 {
 	double fx = floor((x - l->x0) / l->h), fy = floor((y - l->y0) / l->h);
 	long long qx = (long long)fmax(fmin(fx, 1e15), -1e15), qy = (long long)fmax(fmin(fy, 1e15), -1e15);
@@ -259,15 +314,15 @@ static void search(const struct klocal *l, struct lwork *w, double x, double y, 
 		for (long long j = j0; j <= j1; j++) {
 			if (j == qy - r || j == qy + r) {
 				for (long long i = i0; i <= i1; i++)
-					scan_bucket(l, w, i, j, x, y, skip);
+					scan_bucket(l, w, i, j, x, y, skip, md);
 				continue;
 			}
 			if (qx - r >= 0 && qx - r < l->nx)
-				scan_bucket(l, w, qx - r, j, x, y, skip);
+				scan_bucket(l, w, qx - r, j, x, y, skip, md);
 			if (r > 0 && qx + r >= 0 && qx + r < l->nx)
-				scan_bucket(l, w, qx + r, j, x, y, skip);
+				scan_bucket(l, w, qx + r, j, x, y, skip, md);
 		}
-		if (bound > l->maxdist || (w->hn == w->cap && w->hd[0] < bound * bound))
+		if (bound > md || (w->hn == w->cap && w->hd[0] < bound * bound))
 			break;
 	}
 }
@@ -289,156 +344,222 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
-/* The covariance matrix of the new set into w->cn (n x n, both
- * triangles): pairs that were both in the old set are copied from w->co,
- * the same numbers as computing them again (both sets are in index order,
- * so a pair's difference is taken in the same order). */
-static void build_cov(const struct klocal *l, struct lwork *w, size_t n)
+static double pair_cov(const struct klocal *l, size_t a, size_t b)
 {
-	size_t *op = w->oldpos, a = 0;
-	double *t;
+	double dx = l->sx[a] - l->sx[b], dy = l->sy[a] - l->sy[b];
 
-	for (size_t i = 0; i < n; i++) {
-		while (w->valid && a < w->nset && w->set[a] < w->cand[i])
-			a++;
-		op[i] = w->valid && a < w->nset && w->set[a] == w->cand[i] ? a : (size_t)-1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const double *ro = op[i] != (size_t)-1 ? w->co + op[i] * w->nset : NULL;
-		double *ri = w->cn + i * n;
-
-		ri[i] = cov(&l->v, 0.0);
-		for (size_t j = 0; j < i; j++) {
-			double c;
-
-			if (ro && op[j] != (size_t)-1) {
-				c = ro[op[j]];
-			} else {
-				double dx = l->sx[w->cand[i]] - l->sx[w->cand[j]], dy = l->sy[w->cand[i]] - l->sy[w->cand[j]];
-
-				c = cov(&l->v, sqrt(dx * dx + dy * dy));
-			}
-			ri[j] = w->cn[j * n + i] = c;
-		}
-	}
-	t = w->co;
-	w->co = w->cn;
-	w->cn = t;
+	/* the same bits for (a, b) and (b, a): dx^2 does not see the sign */
+	return cov(&l->v, sqrt(dx * dx + dy * dy));
 }
 
-/* Factorise the set in w->cand (n stations, index order) into w->sys.
- * The factor's rows 0..p-1 depend only on the first p stations, so when
- * the previous set (same size) starts with the same p stations those rows,
- * and the first p entries of L^-1 1 and L^-1 z, are kept: the same numbers
- * a factorisation from scratch gives (chol_factor_rows). */
-static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct error *e)
+/* The covariance matrix of the set in w->cand into t->co (upper triangle
+ * and diagonal of n rows of ld, padding zero; the strict lower triangle is
+ * left as it was).  Pairs that are also in the current set are copied
+ * from its matrix, in runs of stations that keep their order: the same
+ * numbers as computing them again. */
+static void build_cov(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n)
 {
-	struct ksys *s = &w->sys;
-	size_t p = 0;
-	double anorm, rcond, utw = 0.0;
+	const struct lslot *o = w->cur && w->cur->ok ? w->cur : NULL;
+	size_t *op = w->oldpos, a = 0, ld = w->ld;
+	double c0 = cov(&l->v, 0.0);
+
+	for (size_t i = 0; i < n; i++) {
+		while (o && a < o->n && o->set[a] < w->cand[i])
+			a++;
+		op[i] = o && a < o->n && o->set[a] == w->cand[i] ? a : (size_t)-1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double *ri = t->co + i * ld;
+
+		ri[i] = c0;
+		if (op[i] == (size_t)-1) {
+			for (size_t j = i + 1; j < n; j++)
+				ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
+		} else {
+			const double *ro = o->co + op[i] * ld;
+
+			for (size_t j = i + 1, e; j < n; j = e) {
+				if (op[j] == (size_t)-1) {
+					ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
+					e = j + 1;
+					continue;
+				}
+				for (e = j + 1; e < n && op[e] == op[e - 1] + 1; e++)
+					;
+				memcpy(ri + j, ro + op[j], (e - j) * sizeof(double));
+			}
+		}
+		for (size_t j = n; j < ld; j++)
+			ri[j] = 0.0;
+	}
+}
+
+/* Models whose covariance is nugget * I plus a positive semi-definite
+ * matrix with entries in [0, C(0)] in the plane. */
+static int psd_model(enum vgm_model m)
+{
+	return m == VGM_EXPONENTIAL || m == VGM_GAUSSIAN || m == VGM_SPHERICAL;
+}
+
+/* Reciprocal 1-norm condition number of the set's C: where the nugget
+ * proves it far above KSYS_RCOND_MIN (lambda_min >= nugget, so
+ * ||C^-1||_1 <= sqrt(n) / nugget, and ||C||_1 <= n C(0)), that bound, which
+ * decides exactly as the estimate would (the estimate never lies below the
+ * true value); else the estimate of chol_rcond on L = U^T.  NaN: no
+ * memory. */
+static double set_rcond(const struct klocal *l, struct lwork *w, const struct lslot *t, size_t n)
+{
+	double c0 = cov(&l->v, 0.0), dn = (double)n, lam = l->v.nugget - dn * c0 * 1e-14, anorm = 0.0;
+	size_t ld = w->ld;
+
+	if (psd_model(l->v.model) && lam > 0 && lam / (sqrt(dn) * dn * c0) >= 2 * KSYS_RCOND_MIN)
+		return lam / (sqrt(dn) * dn * c0);
+	if (!w->lt && !(w->lt = malloc((w->cap * w->cap + 3 * w->cap) * sizeof(double))))
+		return NAN;
+	for (size_t j = 0; j < n; j++) {
+		double s = 0.0;
+
+		/* C is symmetric and only its upper triangle is kept */
+		for (size_t i = 0; i < n; i++)
+			s += fabs(i <= j ? t->co[i * ld + j] : t->co[j * ld + i]);
+		anorm = s > anorm ? s : anorm;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			w->lt[i * n + j] = j <= i ? t->f[j * ld + i] : 0.0;
+	return chol_rcond(w->lt, n, anorm, w->lt + n * n);
+}
+
+/* Factorise the set in w->cand (n stations, index order) into slot t:
+ * C = U^T U, the condition check, then u = U^-T 1, b and the dual weights
+ * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra).  t is not ok on
+ * error. */
+static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n, struct error *e)
+{
+	const struct lkernel_ops *ops = l->ops;
+	size_t ld = w->ld;
+	double rcond, utw = 0.0;
 	int rc;
 
-	if (w->valid && n == w->nset)
-		while (p < n && w->cand[p] == w->set[p])
-			p++;
-	build_cov(l, w, n);
-	w->valid = 0;
-	memcpy(w->set, w->cand, n * sizeof(size_t));
-	w->nset = n;
-	s->n = n;
-	for (size_t i = p; i < n; i++) {
-		s->sx[i] = l->sx[w->set[i]];
-		s->sy[i] = l->sy[w->set[i]];
-		s->z[i] = l->z[w->set[i]];
-		memcpy(s->l + i * n, w->co + i * n, (i + 1) * sizeof(double));
+	t->ok = 0;
+	build_cov(l, w, t, n);
+	memcpy(t->set, w->cand, n * sizeof(size_t));
+	t->n = n;
+	for (size_t i = 0; i < n; i++) {
+		t->sx[i] = l->sx[t->set[i]];
+		t->sy[i] = l->sy[t->set[i]];
+		t->z[i] = l->z[t->set[i]];
 	}
+	memcpy(t->f, t->co, n * ld * sizeof(double));
 	w->solves++;
-	if ((rc = chol_factor_rows_until(s->l, n, p, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
-		return error_set(e, KD_ECANCEL, "cancelled while factorising the kriging system of %zu neighbours", n);
+	if ((rc = ops->factor(t->f, n, ld, t->rinv, l->cancelled, l->cancel_ctx)) == LINALG_STOPPED)
+		return error_set(e, KD_ECANCEL, "stopped while factorising the kriging system of %zu neighbours", n);
 	if (rc)
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
 				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
 				 "another model helps)",
 				 vgm_model_name(l->v.model), n);
-	anorm = mat_norm1(w->co, n);
-	rcond = chol_rcond(s->l, n, anorm, s->work);
+	rcond = set_rcond(l, w, t, n);
+	if (isnan(rcond))
+		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
 	if (!(rcond >= KSYS_RCOND_MIN))
 		return error_set(e, KD_EINPUT,
 				 "the kriging system of %zu neighbours is too ill-conditioned (reciprocal condition "
 				 "%.3g < %g) for the %s model with nugget %g, psill %g, range %g m; a nugget > 0 or "
 				 "another model helps",
 				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
-	for (size_t i = p; i < n; i++) {
-		const double *ri = s->l + i * n;
-		double su = 1.0, sw = s->z[i];
-
-		for (size_t k = 0; k < i; k++) {
-			su -= ri[k] * s->u[k];
-			sw -= ri[k] * w->lw[k];
-		}
-		s->u[i] = su / ri[i];
-		w->lw[i] = sw / ri[i];
+	for (size_t i = 0; i < ld; i++) {
+		t->u[i] = i < n ? 1.0 : 0.0;
+		w->t2[i] = i < n ? t->z[i] : 0.0;
 	}
-	s->utu = 0.0;
+	ops->forward(t->f, n, ld, t->rinv, t->u);
+	ops->forward(t->f, n, ld, t->rinv, w->t2);
+	t->utu = 0.0;
 	for (size_t i = 0; i < n; i++) {
-		s->utu += s->u[i] * s->u[i];
-		utw += s->u[i] * w->lw[i];
+		t->utu += t->u[i] * t->u[i];
+		utw += t->u[i] * w->t2[i];
 	}
-	s->b = utw / s->utu;
-	for (size_t i = 0; i < n; i++)
-		s->work[i] = s->b * s->u[i] - w->lw[i];
-	chol_backward(s->l, n, s->work, s->a);
-	s->suma = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		s->rinv[i] = 1.0 / s->l[i * n + i];
-		s->suma += s->a[i];
-	}
-	ksys_model(s, &l->v, &w->m);
-	w->valid = 1;
+	t->b = utw / t->utu;
+	for (size_t i = 0; i < ld; i++)
+		w->t1[i] = i < n ? t->b * t->u[i] - w->t2[i] : 0.0;
+	ops->backward(t->f, n, ld, t->rinv, w->t1, t->a);
+	t->ok = 1;
 	return 0;
 }
 
-/* Sort the found set by index and factorise it unless it is the set the
- * scratch already holds. */
-static int use_set(const struct klocal *l, struct lwork *w, double x, double y, struct error *e)
+static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigned long long h)
 {
-	size_t n = w->hn;
+	return t->ok && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+}
+
+/* Make the set in w->cand (n stations, index order) the current one: a
+ * slot that holds it already, else the least recently used other slot,
+ * factorised.  A set's system is a function of the set alone, so which
+ * slot it comes from never shows in a result. */
+static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	struct lslot *t = NULL;
 	int rc;
 
-	memcpy(w->cand, w->hi, n * sizeof(size_t));
-	sort_idx(w->cand, n);
-	if (w->valid && n == w->nset && memcmp(w->cand, w->set, n * sizeof(size_t)) == 0)
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w->cand[i]) * 1099511628211ULL;
+	if (w->cur && same_set(w->cur, w->cand, n, h))
 		return 0;
-	if ((rc = factorise(l, w, n, e)) < 0 && rc != KD_ECANCEL)
-		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
-	return rc;
+	for (size_t k = 0; k < w->nslot; k++) {
+		struct lslot *s = &w->slot[k];
+
+		if (same_set(s, w->cand, n, h)) {
+			s->used = ++w->tick;
+			w->cur = s;
+			return 0;
+		}
+		if (s != w->cur && (!t || !s->ok || (t->ok && s->used < t->used)))
+			t = s;
+	}
+	if ((rc = factorise(l, w, t, n, e)) < 0)
+		return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
+	t->hash = h;
+	t->used = ++w->tick;
+	w->cur = t;
+	return 0;
+}
+
+/* The heap's set, sorted by index, made current. */
+static int use_set(const struct klocal *l, struct lwork *w, double x, double y, struct error *e)
+{
+	memcpy(w->cand, w->hi, w->hn * sizeof(size_t));
+	sort_idx(w->cand, w->hn);
+	return take_set(l, w, w->hn, x, y, e);
 }
 
 /* Prediction and variance at one point from one vector of covariances:
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = L^-1 c. */
+ * v = U^-T c. */
 static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
 {
-	const struct kmodel *m = &w->m;
-	size_t n = m->n;
-	double *c = w->vwork, sum = 0.0, vv = 0.0, uv = 0.0, s2;
+	const struct lslot *t = w->cur;
+	size_t n = t->n;
+	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
 
 	for (size_t i = 0; i < n; i++) {
-		double dx = x - m->sx[i], dy = y - m->sy[i];
+		double dx = x - t->sx[i], dy = y - t->sy[i];
 
 		c[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
-		sum += m->a[i] * (m->c0 - c[i]);
+		sum += t->a[i] * (c0 - c[i]);
 	}
-	*pred = sum + m->b;
+	*pred = sum + t->b;
 	if (!var)
 		return;
-	chol_forward(m->l, n, c, c);
+	for (size_t i = n; i < w->ld; i++)
+		c[i] = 0.0;
+	l->ops->forward(t->f, n, w->ld, t->rinv, c);
 	for (size_t i = 0; i < n; i++) {
 		vv += c[i] * c[i];
-		uv += m->u[i] * c[i];
+		uv += t->u[i] * c[i];
 	}
-	s2 = m->c0 - vv + (1.0 - uv) * (1.0 - uv) / m->utu;
+	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
 	*var = s2 > 0.0 ? s2 : 0.0;
 }
 
@@ -447,7 +568,7 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 {
 	int rc;
 
-	search(l, w, x, y, skip);
+	search(l, w, x, y, skip, l->maxdist);
 	if (w->hn == 0) {
 		*pred = NAN;
 		if (var)
@@ -457,5 +578,155 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
 	point(l, w, x, y, pred, var);
+	return 0;
+}
+
+/* Room for need stations in the tile's lists.  0 or -1. */
+static int tile_grow(struct lwork *w, size_t need)
+{
+	size_t cap = w->tcap ? w->tcap : 64;
+	void *p;
+
+	if (need <= w->tcap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (!(p = realloc(w->tidx, cap * sizeof(size_t))))
+		return -1;
+	w->tidx = p;
+	if (!(p = realloc(w->ki, cap * sizeof(size_t))))
+		return -1;
+	w->ki = p;
+	if (!(p = realloc(w->tok, cap)))
+		return -1;
+	w->tok = p;
+	for (int a = 0; a < 3; a++) {
+		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : &w->kd;
+
+		if (!(p = realloc(*v, cap * sizeof(double))))
+			return -1;
+		*v = p;
+	}
+	w->tcap = cap;
+	return 0;
+}
+
+/* Every station within r of (cx, cy), in index order, into the tile's
+ * lists.  0 or -1 (no memory). */
+static int tile_collect(const struct klocal *l, struct lwork *w, double cx, double cy, double r)
+{
+	long long i0 = bucket_of(cx - r, l->x0, l->h, l->nx), i1 = bucket_of(cx + r, l->x0, l->h, l->nx);
+	long long j0 = bucket_of(cy - r, l->y0, l->h, l->ny), j1 = bucket_of(cy + r, l->y0, l->h, l->ny);
+
+	w->tn = 0;
+	for (long long j = j0; j <= j1; j++)
+		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
+			size_t i = l->idx[k];
+			double dx = cx - l->sx[i], dy = cy - l->sy[i];
+
+			if (dx * dx + dy * dy > r * r)
+				continue;
+			if (tile_grow(w, w->tn + 1))
+				return -1;
+			w->tidx[w->tn++] = i;
+		}
+	sort_idx(w->tidx, w->tn);
+	for (size_t m = 0; m < w->tn; m++) {
+		w->tx[m] = l->sx[w->tidx[m]];
+		w->ty[m] = l->sy[w->tidx[m]];
+	}
+	return 0;
+}
+
+/* The neighbour set of (x, y) from the tile's lists, which hold every
+ * station that can be in it, into w->cand in index order: the same
+ * stations the search picks (same distances, same order); returns its
+ * size.  The tile's stations are kept sorted by (distance, index) from
+ * one cell to the next, an insertion sort of a nearly sorted list (first:
+ * the list is new). */
+static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first)
+{
+	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki;
+	double md = l->maxdist, *sd = w->kd;
+
+	if (tn == 0) /* the lists may not even exist yet */
+		return 0;
+
+	for (size_t q = 0; q < tn; q++) {
+		size_t m = first ? q : sm[q];
+		double dx = x - w->tx[m], dy = y - w->ty[m];
+
+		sm[q] = m;
+		sd[q] = dx * dx + dy * dy;
+	}
+	for (size_t q = 1; q < tn; q++) {
+		double d = sd[q];
+		size_t m = sm[q], j = q;
+
+		for (; j > 0 && (sd[j - 1] > d || (sd[j - 1] == d && sm[j - 1] > m)); j--) {
+			sd[j] = sd[j - 1];
+			sm[j] = sm[j - 1];
+		}
+		sd[j] = d;
+		sm[j] = m;
+	}
+	/* the positions m are in index order, so (d, m) is (d, index) order;
+	 * within maxdist is a prefix of it */
+	memset(w->tok, 0, tn);
+	for (size_t q = 0; q < tn && q < k && (isinf(md) || sqrt(sd[q]) <= md); q++)
+		w->tok[sm[q]] = 1;
+	for (size_t m = 0; m < tn; m++)
+		if (w->tok[m])
+			w->cand[n++] = w->tidx[m];
+	return n;
+}
+
+/* Cells per tile: the tile's half-width about an eighth of the last
+ * tile's neighbourhood radius (candidates stay near nmax), 1 to 32. */
+static int tile_len(const struct lwork *w, const double *xs, int nc)
+{
+	double step = nc > 1 ? fabs(xs[1] - xs[0]) : 0.0;
+	double t = step > 0 && w->tdk > 0 ? w->tdk / (4 * step) : 8;
+
+	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
+}
+
+int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
+		 double *var, struct error *e)
+{
+	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
+		double cx, h = 0.0, r;
+		int rc;
+
+		c1 = c0 + tile_len(w, xs + c0, nc - c0);
+		c1 = c1 > nc ? nc : c1;
+		cx = (xs[c0] + xs[c1 - 1]) / 2;
+		for (int c = c0; c < c1; c++)
+			h = fmax(h, fabs(xs[c] - cx));
+		/* Cell p of the tile has its nmax nearest within D(cx) + h, so
+		 * within D(cx) + 2 h of the centre; maxdist + h bounds the rest. */
+		r = l->maxdist + h;
+		if (l->nmax < l->n) {
+			search(l, w, cx, y, (size_t)-1, INFINITY);
+			w->tdk = sqrt(w->hd[0]);
+			r = fmin(r, w->tdk + 2 * h);
+		}
+		r = r * (1 + 1e-9) + 1e-6;
+		if (tile_collect(l, w, cx, y, r))
+			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
+		for (int c = c0; c < c1; c++) {
+			size_t n = tile_set(l, w, xs[c], y, c == c0);
+
+			if (n == 0) {
+				pred[c] = NAN;
+				if (var)
+					var[c] = NAN;
+				continue;
+			}
+			if ((rc = take_set(l, w, n, xs[c], y, e)) < 0)
+				return rc;
+			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+		}
+	}
 	return 0;
 }

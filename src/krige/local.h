@@ -7,42 +7,69 @@
  * buckets outwards and stops as soon as no unvisited bucket can hold a
  * nearer station.  Each neighbour set is kept sorted by station index, so
  * its kriging system (and hence every bit of the result) is a function of
- * the set alone; consecutive points with the same set share one
- * factorisation. */
+ * the set and the kernel path alone; a thread keeps its last sets
+ * factorised (struct lwork), and points that come back to one of them
+ * share its factorisation. */
 #ifndef KD_LOCAL_H
 #define KD_LOCAL_H
 
 #include <stddef.h>
 
 #include "krige.h"
+#include "lkernel.h"
 #include "system.h"
 
 struct error;
 struct klocal;
 
 /* Index s (copied) for nmax (0: no limit) and maxdist (INFINITY: no
- * limit).  cancelled(ctx) (may be NULL) is asked while a neighbourhood is
+ * limit).  path names the kernel path (kernel.h) whose instruction set the
+ * neighbourhood algebra uses: "avx512", "avx2", else the portable one
+ * (picked once here: results depend on the set, the point and the path).
+ * cancelled(ctx) (may be NULL) is asked while a neighbourhood is
  * factorised (klocal_at then returns KD_ECANCEL).  KD_ENOMEM. */
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, int (*cancelled)(void *ctx), void *ctx, struct error *e);
+	       double maxdist, const char *path, int (*cancelled)(void *ctx), void *ctx, struct error *e);
 void klocal_free(struct klocal *l);
 
-/* Per-thread scratch: the search heap, the current neighbour set and its
- * factorised system. */
+/* Most neighbour sets a thread keeps factorised. */
+#define LW_SLOTS 24
+
+/* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
+ * up to LK_PAD), padding columns zero. */
+struct lslot {
+	int ok;                    /* holds the system of set[0..n) */
+	size_t n, *set;            /* the set, sorted by index */
+	unsigned long long hash, used; /* of the set; last use (lwork.tick) */
+	double *co, *f;            /* its covariance (upper triangle) and factor U (C = U^T U) */
+	double *rinv, *u, *a;      /* ld each: 1 / U_ii, U^-T 1, dual weights */
+	double *sx, *sy, *z;       /* cap each: its stations */
+	double b, utu;             /* dual constant, u.u */
+};
+
+/* Per-thread scratch: the search heap, the sets lately factorised (cells
+ * visited in an order that comes back to a set find it there) and the
+ * current one. */
 struct lwork {
-	size_t cap, hn, nset;
+	size_t cap, ld, hn;
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
-	size_t *set;         /* the current set, sorted by index */
 	size_t *cand;        /* the set being searched for */
-	int valid;           /* sys holds the factorisation of set[0..nset) */
-	struct ksys sys;
-	struct kmodel m;
-	double *vwork;       /* cap doubles for the variance */
-	size_t *oldpos;      /* cap: where each station of the new set was in the old */
-	double *co, *cn;     /* cap x cap: the current set's covariance matrix, and scratch */
-	double *lw;          /* cap: L^-1 z of the current set */
+	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
+	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
+	size_t nslot;
+	unsigned long long tick;
+	double *vec;         /* 3 x ld: the scratch vectors below */
+	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
+	/* klocal_cells' tile: the tn stations that can be a neighbour of one
+	 * of its cells (index order: tidx, tx, ty), their positions in that
+	 * list sorted by distance from the last cell (ki, squared distances
+	 * kd), membership flags tok; tdk: the last tile's nmax-th distance */
+	size_t tn, tcap, *tidx, *ki;
+	double *tx, *ty, *kd, tdk;
+	unsigned char *tok;
 };
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e); /* 0 or KD_ENOMEM */
@@ -55,6 +82,14 @@ void lwork_release(struct lwork *w);
  * KD_ECANCEL (klocal_new's hook; w must not be reused). */
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
 	      double *var, struct error *e);
+
+/* klocal_at(..., skip none, ...) at the nc cells (xs[c], y) of one grid
+ * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
+ * Cells are taken in tiles; one search per tile yields every station that
+ * can be a neighbour of its cells, so a cell's own choice scans a short
+ * list.  The first error stops it (cells after it are left alone). */
+int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
+		 double *var, struct error *e);
 
 /* The indexed stations (copies, in input order). */
 const double *klocal_x(const struct klocal *l);

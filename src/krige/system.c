@@ -60,7 +60,7 @@ int ksys_cancelled(const struct ksys *s)
 
 static int cancel_error(const struct ksys *s, const char *what, struct error *e)
 {
-	return error_set(e, KD_ECANCEL, "cancelled while %s the kriging system of %zu stations", what, s->n);
+	return error_set(e, KD_ECANCEL, "stopped while %s the kriging system of %zu stations", what, s->n);
 }
 
 int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)

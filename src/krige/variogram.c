@@ -342,7 +342,7 @@ int krige_fit_until(const struct stations *s, enum vgm_model model, struct vario
 	info->cutoff = cutoff;
 	info->width = cutoff / GSTAT_INTERVALS;
 	if (sample_variogram(s, cutoff, info->width, &sv, &st) < 0)
-		return error_set(e, KD_ECANCEL, "cancelled while fitting the variogram to %zu stations", s->n);
+		return error_set(e, KD_ECANCEL, "stopped while fitting the variogram to %zu stations", s->n);
 	info->nbins = (int)sv.nb;
 	if (sv.nb < MIN_BINS) {
 		char why[100];
@@ -370,7 +370,7 @@ int krige_fit_until(const struct stations *s, enum vgm_model model, struct vario
 		int rc = gauss_newton(&sv, w, model, p, fit, &st);
 
 		if (rc == -2)
-			return error_set(e, KD_ECANCEL, "cancelled while fitting the variogram to %zu stations",
+			return error_set(e, KD_ECANCEL, "stopped while fitting the variogram to %zu stations",
 					 s->n);
 		if (rc < 0) {
 			fallback(s, model, cutoff, out, info, "the weighted least-squares fit is singular or diverged");

@@ -55,6 +55,11 @@ static int has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
+int queue_spec_is_pg(const char *spec)
+{
+	return spec && (has_prefix(spec, "postgresql://") || has_prefix(spec, "postgres://"));
+}
+
 int queue_open(struct queue **qp, const char *spec, const struct queue_opts *o, struct error *e)
 {
 	struct queue *q;
@@ -73,7 +78,7 @@ int queue_open(struct queue **qp, const char *spec, const struct queue_opts *o, 
 		q->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull;
 	q->rng |= 1; /* xorshift must not start at 0 */
 	queue_claimer_self(&q->self);
-	if (has_prefix(spec, "postgresql://") || has_prefix(spec, "postgres://")) {
+	if (queue_spec_is_pg(spec)) {
 #ifdef HAVE_POSTGRESQL
 		rc = queue_pg_open(q, spec, e);
 #else
@@ -832,6 +837,12 @@ int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_
 {
 	memset(out, 0, sizeof(*out));
 	return q->ops->outbox_next(q, now, skip, out, e);
+}
+
+int queue_outbox_due(struct queue *q, long long now, long long *at, struct error *e)
+{
+	*at = 0;
+	return q->ops->outbox_due(q, now, at, e);
 }
 
 static int outbox_update(struct queue *q, long long id, long long now, int done, int status,

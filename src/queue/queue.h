@@ -40,6 +40,8 @@ struct queue_opts {
 	int idle_housekeeping; /* 1: backend housekeeping (SQLite: WAL checkpoints) never inside a
 				* commit; the owner calls queue_idle when it has nothing to do */
 	const char *password_file; /* PostgreSQL: the password is this file's first line (NULL: none) */
+	const char *app_name; /* PostgreSQL: application_name is "APP_NAME PID" ("krigd drain 812"),
+			       * so pg_stat_activity tells processes apart; NULL: "krigd" */
 	double backoff_base;  /* seconds before the 1st retry, doubled each attempt; default 2, 0 for tests */
 	double backoff_cap;   /* at most this many seconds; default 600 */
 	double backoff_jitter; /* +- this fraction of the delay; default 0.2 */
@@ -62,6 +64,10 @@ void queue_opts_default(struct queue_opts *o);
  * Either way a database that is not a krigd queue is refused untouched.
  * On error *q is NULL. */
 int queue_open(struct queue **q, const char *spec, const struct queue_opts *o, struct error *e);
+
+/* 1 when spec names a PostgreSQL queue ("postgresql://", "postgres://"):
+ * one that drains on several hosts may share; 0 for a SQLite file. */
+int queue_spec_is_pg(const char *spec);
 
 /* Close the connection; an open transaction is rolled back.  NULL is fine. */
 void queue_close(struct queue *q);
@@ -365,6 +371,10 @@ struct queue_outbox_skip {
  * failed: several senders share the outbox by what they skip. */
 int queue_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 		      struct queue_callback *out, struct error *e);
+
+/* *at gets the earliest next_at after now of a pending delivery (0 when
+ * none): how long a sender with nothing due may wait for its wake-up. */
+int queue_outbox_due(struct queue *q, long long now, long long *at, struct error *e);
 
 /* Delivered (2xx): state delivered, counter callbacks_delivered. */
 int queue_outbox_done(struct queue *q, long long id, long long now, int http_status,

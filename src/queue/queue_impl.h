@@ -125,6 +125,8 @@ struct queue_ops {
 			  size_t len, long long now, struct error *e);
 	int (*outbox_next)(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 			   struct queue_callback *out, struct error *e);
+	/* The earliest next_at > now of a pending delivery into *at (0: none). */
+	int (*outbox_due)(struct queue *q, long long now, long long *at, struct error *e);
 	/* (tx) Pending delivery id: delivered (done) or failed (attempts + 1,
 	 * next_at, give_up -> failed).  1 changed, 0 not pending. */
 	int (*outbox_mark)(struct queue *q, long long id, long long now, int done, int http_status,

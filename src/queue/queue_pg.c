@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "queue_pg.h"
@@ -85,7 +86,7 @@ int pg_error(struct queue *q, PGresult *r, struct error *e, const char *what)
 static PGconn *connect_db(struct pg *x, struct error *e)
 {
 	const char *keys[] = { "dbname", "password", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { x->uri, x->password, "10", "krigd", NULL };
+	const char *vals[] = { x->uri, x->password, "10", x->app_name, NULL };
 	/* expand_dbname: the URI's own parameters (sslmode, ...) reach libpq. */
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 
@@ -534,6 +535,8 @@ int queue_pg_open(struct queue *q, const char *url, struct error *e)
 		return error_set(e, KD_ENOMEM, "out of memory");
 	}
 	x->backoff = BACKOFF_MIN;
+	snprintf(x->app_name, sizeof(x->app_name), "%.40s %ld", q->opts.app_name ? q->opts.app_name : "krigd",
+		 (long)getpid());
 	q->ops = &queue_pg_ops;
 	q->impl = x;
 	if ((pwfile && (rc = read_password(x, pwfile, e)) < 0) || (rc = connect_now(q, e)) < 0 ||
@@ -550,13 +553,13 @@ const struct queue_ops queue_pg_ops = {
 	.begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback, .now = pg_now,
 	.idle = pg_idle, .close = pg_close,
 	.key_find = pg_key_find, .scan_pending = pg_scan_pending, .insert = pg_insert,
-	.insert_many = pg_insert_many, .counter_add = pg_counter_add,
+	.insert_many = pg_insert_many, .counter_add = pg_counter_add, .gauge_set = pg_gauge_set,
 	.claim = pg_claim, .renew = pg_renew, .cancel_flag = pg_cancel_flag, .get = pg_get,
 	.set_done = pg_set_done, .set_failed = pg_set_failed, .cancel_pending = pg_cancel_pending,
 	.cancel_running = pg_cancel_running, .running = pg_running, .requeue = pg_requeue,
 	.purge_scan = pg_purge_scan, .purge_delete = pg_purge_delete, .files_owned = pg_files_owned,
 	.attempt_start = pg_attempt_start, .attempt_end = pg_attempt_end,
 	.stats = pg_stats, .list = pg_list, .attempts = pg_attempts, .source_has_job = pg_source_has_job,
-	.outbox_add = pg_outbox_add, .outbox_next = pg_outbox_next, .outbox_mark = pg_outbox_mark,
+	.outbox_add = pg_outbox_add, .outbox_next = pg_outbox_next, .outbox_due = pg_outbox_due, .outbox_mark = pg_outbox_mark,
 	.signal = pg_signal, .wake_fd = pg_wake_fd, .wake_clear = pg_wake_clear,
 };

@@ -23,13 +23,13 @@
 
 /* Every statement, prepared once per connection (again after a reconnect). */
 enum pg_stmt {
-	P_NOW, P_KEY_FIND, P_SCAN_FIND, P_INSERT, P_INSERT_MANY, P_COUNTER,
+	P_NOW, P_KEY_FIND, P_SCAN_FIND, P_INSERT, P_INSERT_MANY, P_COUNTER, P_GAUGE,
 	P_CLAIM, P_RENEW, P_CANCEL_REQ, P_GET, P_GET_LOCK, P_FINISH, P_FAIL,
 	P_RUNNING, P_RUNNING_EXPIRED, P_CANCEL_PENDING, P_CANCEL_RUNNING,
 	P_RETRY_ONE, P_RETRY_DEAD, P_RETRY_DEAD_SCAN, P_PURGE_SEL, P_PURGE_DEL, P_FILES_OWNED,
 	P_ATT_START, P_ATT_END, P_ATT_LIST,
 	P_STATS_STATES, P_STATS_COUNTERS, P_STATS_CB, P_STATS_OLDEST, P_STATS_RATE, P_LIST, P_SOURCE,
-	P_CB_INSERT, P_OB_NEXT, P_OB_DONE, P_OB_FAILED,
+	P_CB_INSERT, P_OB_NEXT, P_OB_DUE, P_OB_DONE, P_OB_FAILED,
 	P_NSTMT
 };
 
@@ -37,6 +37,7 @@ struct pg {
 	PGconn *conn;
 	char *uri;                 /* as given; holds no password (refused at open) */
 	char *password;            /* PGPASSWORD-like, from a password file, or NULL */
+	char app_name[64];         /* application_name: "krigd drain 812" */
 	unsigned char prepared[P_NSTMT];
 	int in_tx;                 /* a BEGIN is open on conn */
 	double next_try;           /* monotonic seconds: no reconnect before then */
@@ -82,6 +83,7 @@ int pg_insert(struct queue *q, const struct queue_new_job *j, long long run_at, 
 	      long long *id, struct error *e);
 int pg_insert_many(struct queue *q, const struct queue_new_job *jobs, size_t n,
 		   struct queue_enqueued *res, int *added, struct error *e);
+int pg_gauge_set(struct queue *q, const char *name, long long v, struct error *e);
 int pg_counter_add(struct queue *q, const char *name, double v, struct error *e);
 int pg_claim(struct queue *q, long long now, int lease, const char *token, const struct queue_claimer *c,
 	     struct queue_job *out, struct error *e);
@@ -111,6 +113,7 @@ int pg_outbox_add(struct queue *q, long long job_id, const char *url, const char
 		  long long now, struct error *e);
 int pg_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 		   struct queue_callback *out, struct error *e);
+int pg_outbox_due(struct queue *q, long long now, long long *at, struct error *e);
 int pg_outbox_mark(struct queue *q, long long id, long long now, int done, int status, const char *msg,
 		   long long next_at, int give_up, struct error *e);
 

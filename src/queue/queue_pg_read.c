@@ -235,6 +235,20 @@ int pg_outbox_next(struct queue *q, long long now, const struct queue_outbox_ski
 	return rc;
 }
 
+int pg_outbox_due(struct queue *q, long long now, long long *at, struct error *e)
+{
+	char t[32];
+	const char *p[1] = { t };
+	PGresult *r;
+
+	pg_num(t, now);
+	if (!(r = pg_run(q, P_OB_DUE, 1, p, e)))
+		return e->code;
+	*at = PQntuples(r) ? pg_ll(r, 0, 0, 0) : 0;
+	PQclear(r);
+	return 0;
+}
+
 int pg_outbox_mark(struct queue *q, long long id, long long now, int done, int status, const char *msg,
 		   long long next_at, int give_up, struct error *e)
 {

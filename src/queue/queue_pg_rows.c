@@ -42,6 +42,8 @@ const char *const pg_stmt_sql[P_NSTMT] = {
 		     "run_at, sender_uid, created_at, updated_at) "
 		     "VALUES('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING RETURNING id",
 	[P_INSERT_MANY] = insert_many_sql,
+	[P_GAUGE] = "INSERT INTO counters(name, value) VALUES($1, $2::numeric) "
+		    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
 	[P_COUNTER] = "UPDATE counters SET value = value + $2::numeric WHERE name = $1",
 	/* SKIP LOCKED: claimers on every node pass over each other's rows. */
 	[P_CLAIM] = "UPDATE jobs SET state = 'running', lease_token = $3, lease_until = $1::bigint + $2::int, "
@@ -122,6 +124,7 @@ const char *const pg_stmt_sql[P_NSTMT] = {
 	 * taken (SKIP LOCKED) and its next_at moved a delivery's time ahead, so
 	 * no other node sends it meanwhile; done or failed set it for good, and
 	 * a sender that died lets it come back then. */
+	[P_OB_DUE] = "SELECT min(next_at) FROM callbacks WHERE state = 'pending' AND next_at > $1",
 	[P_OB_NEXT] = "UPDATE callbacks SET next_at = $1::bigint + " PG_DELIVERY_LEASE " WHERE id = ("
 		      "SELECT id FROM callbacks WHERE state = 'pending' AND next_at <= $1 "
 		      "AND id <> ALL($2::bigint[]) AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) o "
@@ -284,6 +287,17 @@ int pg_insert(struct queue *q, const struct queue_new_job *j, long long run_at, 
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* A gauge row beside the counters (paused_until): set, not added; on its
+ * own (autocommit) when no transaction is open. */
+int pg_gauge_set(struct queue *q, const char *name, long long v, struct error *e)
+{
+	char num[32];
+	const char *p[2] = { name, num };
+
+	pg_num(num, v);
+	return pg_cmd(q, P_GAUGE, 2, p, NULL, e);
 }
 
 int pg_counter_add(struct queue *q, const char *name, double v, struct error *e)

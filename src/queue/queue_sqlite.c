@@ -97,6 +97,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 	/* ?2: JSON array of ids in flight; ?3: JSON array of URL origins
 	 * ("http://host:port") to pass over: a URL matches an origin when
 	 * the origin is all of it or is followed by '/', '?' or '#'. */
+	[S_OB_DUE] = "SELECT min(next_at) FROM callbacks WHERE state = 'pending' AND next_at > ?1",
 	[S_OB_NEXT] = "SELECT id, job_id, url, body, attempts, next_at, created_at FROM callbacks "
 		      "WHERE state = 'pending' AND next_at <= ?1 "
 		      "AND id NOT IN (SELECT value FROM json_each(?2)) "
@@ -726,6 +727,6 @@ const struct queue_ops queue_sqlite_ops = {
 	.purge_scan = sq_purge_scan, .purge_delete = sq_purge_delete, .files_owned = sq_files_owned,
 	.attempt_start = sq_attempt_start, .attempt_end = sq_attempt_end,
 	.stats = sq_stats, .list = sq_list, .attempts = sq_attempts, .source_has_job = sq_source_has_job,
-	.outbox_add = sq_outbox_add, .outbox_next = sq_outbox_next, .outbox_mark = sq_outbox_mark,
+	.outbox_add = sq_outbox_add, .outbox_next = sq_outbox_next, .outbox_due = sq_outbox_due, .outbox_mark = sq_outbox_mark,
 	.signal = sq_signal, .wake_fd = sq_wake_fd, .wake_clear = sq_wake_clear,
 };

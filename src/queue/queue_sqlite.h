@@ -34,7 +34,7 @@ enum stmt {
 	S_RETRY_ONE, S_RETRY_DEAD, S_PURGE_SEL, S_PURGE_DEL, S_PURGE_REC, S_FILES_OWNED,
 	S_ATT_START, S_ATT_END, S_ATT_LIST,
 	S_STATS_STATES, S_STATS_COUNTERS, S_STATS_CB, S_STATS_OLDEST, S_STATS_RATE, S_LIST, S_SOURCE,
-	S_OB_NEXT, S_OB_DONE, S_OB_FAILED,
+	S_OB_NEXT, S_OB_DUE, S_OB_DONE, S_OB_FAILED,
 	S_NSTMT
 };
 
@@ -62,6 +62,7 @@ int sq_list(struct queue *q, int state, long long limit, queue_list_fn fn, void 
 int sq_source_has_job(struct queue *q, long long source_id, struct error *e);
 int sq_outbox_add(struct queue *q, long long job_id, const char *url, const char *body,
 			 size_t len, long long now, struct error *e);
+int sq_outbox_due(struct queue *q, long long now, long long *at, struct error *e);
 int sq_outbox_next(struct queue *q, long long now, const struct queue_outbox_skip *skip,
 			  struct queue_callback *out, struct error *e);
 int sq_outbox_mark(struct queue *q, long long id, long long now, int done, int status,

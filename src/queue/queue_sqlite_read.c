@@ -240,6 +240,22 @@ int sq_outbox_next(struct queue *q, long long now, const struct queue_outbox_ski
 	return rc;
 }
 
+int sq_outbox_due(struct queue *q, long long now, long long *at, struct error *e)
+{
+	sqlite3_stmt *p = sq_st(q, S_OB_DUE, e);
+	int rc;
+
+	if (!p)
+		return sq_fail(e);
+	sqlite3_bind_int64(p, 1, now);
+	rc = sqlite3_step(p);
+	if (rc == SQLITE_ROW)
+		*at = sqlite3_column_int64(p, 0); /* NULL: 0 */
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_dberr(q, rc, e, "outbox");
+	sq_done(p);
+	return rc;
+}
+
 int sq_outbox_mark(struct queue *q, long long id, long long now, int done, int status,
 			  const char *msg, long long next_at, int give_up, struct error *e)
 {

@@ -171,6 +171,12 @@ void source_close(struct source *s)
 	free(s);
 }
 
+int source_spec_is_file(const char *spec)
+{
+	return strncasecmp(spec, "http://", 7) != 0 && strncasecmp(spec, "https://", 8) != 0 &&
+	       strncasecmp(spec, "mysql:", 6) != 0;
+}
+
 int source_spec_has_password(const char *spec)
 {
 	const char *p, *end, *at = NULL;

@@ -58,6 +58,10 @@ int source_open(struct source **s, const char *spec, const struct source_opts *o
  * gives its drain child, are visible to every local user. */
 int source_spec_has_password(const char *spec);
 
+/* 1 when spec names a SQLite file (a path or sqlite:PATH): a source only
+ * the host that holds the file can use; 0 for MySQL and HTTP(S). */
+int source_spec_is_file(const char *spec);
+
 /* Called once per unrendered row; a non-zero return stops the listing and
  * is returned by source_list_unrendered (set e before returning it). */
 typedef int (*source_row_fn)(void *ctx, long long id, struct error *e);

@@ -271,8 +271,128 @@ static void test_cv_global(void)
 	stations_release(&s);
 }
 
+/* Global kriging of the stations a brute-force search picks for (qx, qy):
+ * d <= maxdist, then the nmax nearest by (distance, index).  *p and *q
+ * NaN when none; returns -1 when the subset's system is refused. */
+static int brute(const struct variogram *v, const struct stations *s, size_t nmax, double maxdist, double qx,
+		 double qy, double *p, double *q)
+{
+	double *d = malloc(s->n * sizeof(double)), *x = malloc(s->n * sizeof(double)), *y = malloc(s->n * sizeof(double));
+	double *z = malloc(s->n * sizeof(double));
+	unsigned char *in = calloc(s->n, 1);
+	struct stations sub;
+	struct krige *g = NULL;
+	struct error e = { 0 };
+	size_t m = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		d[i] = hypot(qx - s->x[i], qy - s->y[i]);
+	for (size_t a = 0; a < nmax; a++) {
+		size_t best = (size_t)-1;
+
+		for (size_t i = 0; i < s->n; i++)
+			if (!in[i] && d[i] <= maxdist && (best == (size_t)-1 || d[i] < d[best]))
+				best = i;
+		if (best == (size_t)-1)
+			break;
+		in[best] = 1;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (in[i]) {
+			x[m] = s->x[i];
+			y[m] = s->y[i];
+			z[m++] = s->z[i];
+		}
+	*p = *q = NAN;
+	if (m > 0) {
+		sub = mk(x, y, z, m);
+		if (krige_new(&g, v, &sub, 1, &e) == 0) {
+			*p = krige_predict(g, qx, qy);
+			*q = krige_variance(g, qx, qy);
+		} else {
+			rc = -1;
+		}
+		krige_free(g);
+		stations_release(&sub);
+	}
+	free(d);
+	free(x);
+	free(y);
+	free(z);
+	free(in);
+	return rc;
+}
+
+/* Neighbourhoods larger than 32 stations, and without a nugget (the
+ * condition is then estimated, not bounded), against global kriging of
+ * the brute-force choice; a hopeless system is refused, not drawn. */
+static void test_sizes(void)
+{
+	struct variogram vs[] = { { VGM_EXPONENTIAL, 0.0, 10.0, 800.0 }, { VGM_SPHERICAL, 0.2, 5.0, 900.0 },
+				  { VGM_GAUSSIAN, 0.0, 4.0, 500.0 } };
+	struct krige_opts os[] = { { 1, 0, 40, INFINITY }, { 1, 0, 6, 700.0 }, { 1, 0, 9, INFINITY } };
+	size_t n = 150;
+	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), *z = malloc(n * sizeof(double));
+	struct stations s;
+	struct error e = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		x[i] = (urand() - 0.5) * 3000;
+		y[i] = (urand() - 0.5) * 3000;
+		z[i] = 20 + 0.003 * x[i] + 5 * cos(y[i] / 400) + urand();
+	}
+	s = mk(x, y, z, n);
+	for (int c = 0; c < 3; c++) {
+		struct krige *k = NULL;
+		double worst = 0.0;
+		size_t nan = 0, bad = 0;
+
+		tap_ok(krige_open(&k, &vs[c], &s, &os[c], &e) == 0 && krige_is_local(k), "%s, nmax %zu: local (%s)",
+		       vgm_model_name(vs[c].model), os[c].nmax, e.msg);
+		for (int q = 0; k && q < 40; q++) {
+			double qx = (urand() - 0.5) * 3400, qy = (urand() - 0.5) * 3400, p, v;
+
+			bad += brute(&vs[c], &s, os[c].nmax, os[c].maxdist, qx, qy, &p, &v) < 0;
+			nan += isnan(p);
+			if (isnan(p) != isnan(krige_predict(k, qx, qy)))
+				worst = INFINITY;
+			else if (!isnan(p))
+				worst = fmax(worst, fmax(fabs(krige_predict(k, qx, qy) - p) / 10,
+							 fabs(krige_variance(k, qx, qy) - v) / (vs[c].nugget + vs[c].psill)));
+		}
+		tap_ok(bad == 0 && worst <= 1e-9 && nan < 40,
+		       "%s, nmax %zu, maxdist %g: equal to global kriging of the brute-force choice (%g; %zu NODATA)",
+		       vgm_model_name(vs[c].model), os[c].nmax, os[c].maxdist, worst, nan);
+		krige_free(k);
+	}
+	{
+		struct variogram v = { VGM_GAUSSIAN, 0.0, 1.0, 20000 };
+		struct krige_opts o = { 1, 0, 8, INFINITY };
+		struct krige *k = NULL;
+		struct grid g;
+		size_t spans[H + 1], cells = (size_t)W * H;
+		struct span sp[H];
+		double *val = malloc(cells * sizeof(double)), *var = malloc(cells * sizeof(double));
+
+		mkgrid(&g, spans, sp);
+		tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_grid(k, &g, val, var, 2, &e) == KD_EINPUT &&
+			       (strstr(e.msg, "ill-conditioned") || strstr(e.msg, "not positive definite")) &&
+			       strstr(e.msg, "in the neighbourhood of"),
+		       "gaussian without nugget, range 20 km: refused, the point named (%s)", e.msg);
+		krige_free(k);
+		free(val);
+		free(var);
+	}
+	stations_release(&s);
+	free(x);
+	free(y);
+	free(z);
+}
+
 int main(void)
 {
+	test_sizes();
 	test_threads_nodata();
 	test_ties();
 	test_cv_global();

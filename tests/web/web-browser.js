@@ -137,6 +137,14 @@ function ascAt(g, lon, lat) {
     await page.screenshot({ path: shot, fullPage: true });
     console.log('# screenshot: ' + shot);
 
+    // The isobands as vectors: one filled path per colour band of the frame.
+    await page.check('#bands');
+    await page.waitForSelector('#map[data-bands="drawn"]');
+    const bands = await page.$$eval('#bands-layer path', (ps) => ps.map((p) => ({ fill: p.getAttribute('fill'), d: p.getAttribute('d').length })));
+    check(bands.length >= 1 && bands.every((b) => /^#[0-9a-f]{6}$/.test(b.fill) && b.d > 10),
+      "'colour bands as vectors' draws the frame's isobands, each filled with its band's colour", bands.slice(0, 6));
+    await page.uncheck('#bands');
+
     // Case 2: one time with only 2 stations cannot be kriged: dead, last_error shown.
     await page.selectOption('#time', JSON.stringify({ row: 4, pubtime: frames[0].pubtime }));
     await page.fill('#stations', '2');

@@ -64,6 +64,39 @@ function setFrame(f) {
   $('outline').setAttribute('d', d);
 }
 
+// The isobands (GeoJSON MultiPolygons, lon/lat) as SVG paths in the
+// frame's pixel grid, filled with each band's own colour.
+async function drawBands(url) {
+  const g = $('bands-layer');
+  g.replaceChildren();
+  delete $('map').dataset.bands;
+  if (!url || !$('bands').checked) return;
+  const gj = await getJSON(url);
+  if (S.job && S.job.frames[S.frameIdx] && S.job.frames[S.frameIdx].isobands !== url) return;
+  for (const ft of gj.features) {
+    let d = '';
+    eachRing(ft, (ring) => {
+      ring.forEach(([lon, lat], i) => {
+        const [x, y] = project(S.frame, lon, lat);
+        d += (i ? 'L' : 'M') + x.toFixed(2) + ' ' + y.toFixed(2);
+      });
+      d += 'Z';
+    });
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('d', d);
+    path.setAttribute('fill', ft.properties.color);
+    path.setAttribute('fill-rule', 'evenodd');
+    path.setAttribute('stroke', '#333');
+    path.setAttribute('stroke-width', 0.5);
+    const t = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    const p = ft.properties;
+    t.textContent = `level ${p.level}: ${p.min == null ? '' : p.min} .. ${p.max == null ? '' : p.max}`;
+    path.appendChild(t);
+    g.appendChild(path);
+  }
+  $('map').dataset.bands = 'drawn';
+}
+
 function drawStations(points) {
   const g = $('stations-layer');
   g.replaceChildren();
@@ -216,6 +249,7 @@ async function showFrame(i) {
     setFrame(defaultFrame(S.boundary));
   }
   drawStations(f.points);
+  drawBands(f.isobands).catch(() => {});
   S.grid = null;
   delete $('map').dataset.grid;
   if (f.grid) {
@@ -358,4 +392,8 @@ async function init() {
   $('refresh-jobs').onclick = refreshJobs;
   listen();
 }
+$('bands').addEventListener('change', () => {
+  const f = S.job && S.job.frames[S.frameIdx];
+  drawBands(f ? f.isobands : null).catch(() => {});
+});
 init();

@@ -1,0 +1,42 @@
+/* lkernel.h - the dense algebra of one local neighbourhood (internal to
+ * src/krige), per instruction set like the grid kernels (kernel.h).
+ *
+ * The covariance matrix of a neighbour set is factorised as C = U^T U,
+ * U upper triangular, stored row-major with row stride ld (a multiple of
+ * LK_PAD) so that every row is whole vectors: right-looking, each row
+ * update is a run of vector multiply-adds with no dependency between rows.
+ * Every entry is computed by the same scalar sequence of operations
+ * whatever the vector length of the path, so a result depends only on the
+ * matrix (and the path), never on how cells are grouped or threaded. */
+#ifndef KD_LKERNEL_H
+#define KD_LKERNEL_H
+
+#include <stddef.h>
+
+/* Row stride unit, in doubles: the widest vector of any path. */
+#define LK_PAD 8
+
+struct lkernel_ops {
+	const char *name;
+	/* Factor the SPD matrix held in the upper triangle of a (n rows of ld
+	 * doubles; columns n..ld-1 zero) in place: on return the upper
+	 * triangle is U with U_ii on the diagonal, rinv[i] = 1 / U_ii, and
+	 * the strict lower triangle is garbage except for zeros the solves
+	 * rely on.  0, -1 when a is not numerically positive definite,
+	 * LINALG_STOPPED when stop(ctx) said 1 (NULL: never asked; asked
+	 * every LINALG_STOP_WORK multiply-adds or so). */
+	int (*factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx);
+	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */
+	void (*forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b);
+	/* x <- U^-1 y (x and y hold ld doubles, not aliased; x's padding
+	 * comes back zero). */
+	void (*backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x);
+};
+
+extern const struct lkernel_ops lkernel_portable;
+#ifdef KD_SIMD_X86
+extern const struct lkernel_ops lkernel_avx2;
+extern const struct lkernel_ops lkernel_avx512;
+#endif
+
+#endif

@@ -1,0 +1,31 @@
+/* lkernel_avx512.c - the neighbourhood algebra (lkernel_body.h) on 8-double
+ * vectors with FMA.  Built with -mavx512f (mk/krige.am) and only called after
+ * the CPU check in krige.c, so no other file uses these instructions. */
+#include "config.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "linalg.h"
+#include "lkernel.h"
+
+typedef double vd __attribute__((vector_size(64)));
+
+static inline vd loadu(const double *p) { vd v; memcpy(&v, p, sizeof(v)); return v; }
+static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
+
+#define VL 8
+#define BCAST(s) ((vd){ 0 } + (double)(s))
+#define LOADU(p) loadu(p)
+#define STOREU(p, v) storeu((p), (v))
+#define VFMA(a, b, c) ((vd)_mm512_fmadd_pd((a), (b), (c)))
+#define LREG 1
+#define LPIV 4
+#define LANE_BCAST(v, l) ((vd)_mm512_permutexvar_pd(_mm512_set1_epi64((long long)(l)), (__m512d)(v)))
+#define BLEND_LANE(v, x, l) ((vd)_mm512_mask_blend_pd((__mmask8)(1u << (l)), (__m512d)(v), (__m512d)(x)))
+#define LFN(name) name##_avx512
+
+#include "lkernel_body.h"
+
+const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, forward_avx512, backward_avx512 };

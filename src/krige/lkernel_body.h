@@ -1,0 +1,257 @@
+/* lkernel_body.h - the neighbourhood algebra of lkernel.h once,
+ * instantiated per path by lkernel_portable.c, lkernel_avx2.c and
+ * lkernel_avx512.c, which define VL, vd, BCAST, LOADU, STOREU, VFMA and
+ * LFN as kernel_body.h's users do, and the vector paths LREG with
+ * LANE_BCAST(v, l) (lane l of v in every lane) and BLEND_LANE(v, x, l) (v
+ * with lane l taken from x).  Vectors run along a matrix row; each entry
+ * still sees its own fixed sequence of scalar operations.
+ *
+ * With LREG and rows of at most LREG_MAX doubles, the vector a solve
+ * works on, and the pivot row of the factorisation, stay in registers:
+ * the scalar each step needs is broadcast from a register instead of
+ * being read back from memory just written by a vector store (a store
+ * forwarding stall on every step).  Same operations, same bits. */
+
+#define LREG_MAX 32
+#if defined(__GNUC__) && !defined(__clang__)
+#define LUNROLL _Pragma("GCC unroll 16")
+#else
+#define LUNROLL
+#endif
+
+#ifdef LREG
+#define NVR (LREG_MAX / VL)
+
+/* Pivot row p of a block: the block's earlier pivots applied (the same
+ * order as one pivot at a time), then scaled; 0 or -1 (not positive). */
+static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_t p, size_t k, size_t nv,
+							   double *rk, double *rinv)
+{
+	const size_t kv = k / VL, kl = k % VL;
+	double d, r;
+	vd dv;
+
+	for (size_t q = 0; q < p; q++) {
+		vd m = -LANE_BCAST(piv[q][kv], kl);
+
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= kv && v < nv)
+				piv[p][v] = VFMA(m, piv[q][v], piv[p][v]);
+	}
+	dv = LANE_BCAST(piv[p][kv], kl);
+	d = dv[0];
+	if (!(d > 0.0))
+		return -1;
+	d = sqrt(d);
+	r = 1.0 / d;
+	rinv[k] = r;
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v >= kv && v < nv)
+			piv[p][v] = piv[p][v] * BCAST(r);
+	/* zeros before the diagonal, which the solves read; d on it */
+	for (size_t l = 0; l < kl; l++)
+		piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(0.0), l);
+	piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(d), kl);
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v >= kv && v < nv)
+			STOREU(rk + v * VL, piv[p][v]);
+	return 0;
+}
+
+/* LPIV pivot rows at a time, kept in registers; each later row is read
+ * and written once per block. */
+static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+{
+	const size_t nv = ld / VL;
+
+	for (size_t k = 0; k < n; k += LPIV) {
+		const size_t pb = n - k < LPIV ? n - k : LPIV;
+		vd piv[LPIV][NVR];
+
+		LUNROLL
+		for (size_t p = 0; p < LPIV; p++)
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				piv[p][v] = p < pb && v < nv ? LOADU(a + (k + p) * ld + v * VL) : BCAST(0.0);
+		for (size_t p = 0; p < pb; p++)
+			if (LFN(pivot)(piv, p, k + p, nv, a + (k + p) * ld, rinv))
+				return -1;
+		for (size_t i = k + pb; i < n; i++) {
+			double *ri = a + i * ld;
+			const size_t iv = i / VL;
+			vd row[NVR];
+
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				row[v] = v >= iv && v < nv ? LOADU(ri + v * VL) : BCAST(0.0);
+			LUNROLL
+			for (size_t p = 0; p < LPIV; p++) {
+				vd m = -LANE_BCAST(piv[p][iv], i % VL);
+
+				if (p >= pb)
+					break;
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					if (v >= iv && v < nv)
+						row[v] = VFMA(m, piv[p][v], row[v]);
+			}
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= iv && v < nv)
+					STOREU(ri + v * VL, row[v]);
+		}
+	}
+	return 0;
+}
+
+static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
+{
+	const size_t nv = ld / VL;
+	vd bv[NVR];
+
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		bv[v] = v < nv ? LOADU(b + v * VL) : BCAST(0.0);
+	LUNROLL
+	for (size_t kv = 0; kv < NVR; kv++) {
+		for (size_t kl = 0; kl < VL && kv * VL + kl < n; kl++) {
+			const size_t k = kv * VL + kl;
+			const double *rk = u + k * ld;
+			vd x = LANE_BCAST(bv[kv], kl) * BCAST(rinv[k]), m = -x;
+
+			/* U's row is zero before k: b there is unchanged */
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= kv && v < nv)
+					bv[v] = VFMA(m, LOADU(rk + v * VL), bv[v]);
+			bv[kv] = BLEND_LANE(bv[kv], x, kl);
+		}
+	}
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v < nv)
+			STOREU(b + v * VL, bv[v]);
+}
+
+static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
+{
+	const size_t nv = ld / VL;
+	vd xv[NVR];
+
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		xv[v] = BCAST(0.0);
+	LUNROLL
+	for (size_t kv = NVR; kv-- > 0;) {
+		for (size_t kl = VL; kl-- > 0;) {
+			const size_t i = kv * VL + kl;
+			const double *ri = u + i * ld;
+			vd acc = BCAST(0.0);
+			double s = 0.0;
+
+			if (i >= n)
+				continue;
+			/* x[j <= i] is still zero, U's row zero before i */
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= kv && v < nv)
+					acc = VFMA(LOADU(ri + v * VL), xv[v], acc);
+			for (size_t l = 0; l < VL; l++)
+				s += acc[l];
+			xv[kv] = BLEND_LANE(xv[kv], BCAST((y[i] - s) * rinv[i]), kl);
+		}
+	}
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		if (v < nv)
+			STOREU(x + v * VL, xv[v]);
+}
+#endif
+
+static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx)
+{
+	double work = 0.0;
+
+#ifdef LREG
+	/* at most LREG_MAX^3 / 6 multiply-adds: far below LINALG_STOP_WORK */
+	if (ld <= LREG_MAX)
+		return LFN(factor_reg)(a, n, ld, rinv);
+#endif
+	for (size_t k = 0; k < n; k++) {
+		double *rk = a + k * ld, d = rk[k], r;
+		size_t j0 = k / VL * VL;
+
+		if (stop && (work += (double)(n - k) * (double)(n - k) / 2.0) >= LINALG_STOP_WORK) {
+			work = 0.0;
+			if (stop(ctx))
+				return LINALG_STOPPED;
+		}
+
+		if (!(d > 0.0))
+			return -1;
+		d = sqrt(d);
+		r = 1.0 / d;
+		rinv[k] = r;
+		for (size_t j = j0; j < ld; j += VL)
+			STOREU(rk + j, LOADU(rk + j) * BCAST(r));
+		/* the solves read whole vectors of this row from j0 on */
+		for (size_t j = j0; j < k; j++)
+			rk[j] = 0.0;
+		rk[k] = d;
+		for (size_t i = k + 1; i < n; i++) {
+			double *ri = a + i * ld;
+			vd m = BCAST(-rk[i]);
+
+			for (size_t j = i / VL * VL; j < ld; j += VL)
+				STOREU(ri + j, VFMA(m, LOADU(rk + j), LOADU(ri + j)));
+		}
+	}
+	return 0;
+}
+
+static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(forward_reg)(u, n, ld, rinv, b);
+		return;
+	}
+#endif
+	for (size_t k = 0; k < n; k++) {
+		const double *rk = u + k * ld;
+		double xk = b[k] * rinv[k];
+		vd m = BCAST(-xk);
+
+		/* entries before k are zero in U's row: b there is unchanged */
+		for (size_t j = (k + 1) / VL * VL; j < ld; j += VL)
+			STOREU(b + j, VFMA(m, LOADU(rk + j), LOADU(b + j)));
+		b[k] = xk;
+	}
+}
+
+static void LFN(backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(backward_reg)(u, n, ld, rinv, y, x);
+		return;
+	}
+#endif
+	memset(x, 0, ld * sizeof(double));
+	for (size_t i = n; i-- > 0;) {
+		const double *ri = u + i * ld;
+		double lane[VL], s = 0.0;
+		vd acc = BCAST(0.0);
+
+		/* x[j <= i] is still zero here */
+		for (size_t j = (i + 1) / VL * VL; j < ld; j += VL)
+			acc = VFMA(LOADU(ri + j), LOADU(x + j), acc);
+		STOREU(lane, acc);
+		for (int l = 0; l < VL; l++)
+			s += lane[l];
+		x[i] = (y[i] - s) * rinv[i];
+	}
+}
