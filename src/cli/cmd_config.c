@@ -91,8 +91,6 @@ static int check_value(struct opts *p, const struct opt_def *d, const char *arg)
 		return cli_sync(arg, &dur) < 0 ? opts_bad(p, &v, "full or normal") : 0;
 	case OPT_LOG_LEVEL:
 		return cli_log_level(arg) < 0 ? opts_bad(p, &v, "error, warning, notice, info or debug") : 0;
-	case OPT_LOG_FORMAT:
-		return cli_log_format(arg) < 0 ? opts_bad(p, &v, "auto, text, json or journal") : 0;
 	case OPT_LANG:
 		return cli_lang(arg, &lang) < 0 ? opts_bad(p, &v, "en or zh") : 0;
 	case OPT_LOG_FORMAT:
