@@ -76,6 +76,7 @@ struct trigger {
 	double range[2];
 	int has_model;
 	int model;                         /* enum vgm_model when has_model */
+	double kappa;                      /* matern: "kappa" or variogram.kappa; 0 absent */
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */
 	enum trigger_method method;
 	double sigma2, alpha;              /* kriging.js parameters (0, 100) */

@@ -31,6 +31,7 @@ struct kmodel {
 	const double *l, *u;       /* Cholesky factor (n x n, row-major) and L^-1 1, or NULL */
 	const double *rinv;        /* 1 / L_ii, or NULL */
 	double utu;                /* u.u */
+	double kappa;              /* matern smoothness (0 for the others) */
 };
 
 /* Per-thread scratch, sized for n stations by kwork_init. */

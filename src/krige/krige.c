@@ -49,7 +49,7 @@ static double cov(const struct variogram *v, double h)
 
 static struct variogram kmodel_variogram(const struct kmodel *m)
 {
-	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range };
+	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range, m->kappa };
 }
 
 /* The reference: N model evaluations through variogram_gamma and a dot
@@ -198,6 +198,14 @@ static void kernel_pick(void)
 		kernel_default = &kernel_portable;
 }
 
+/* The matern model has no vector form (its K_nu is a series or a continued
+ * fraction per distance): every path runs it through the scalar reference,
+ * and krige_kernel says "scalar". */
+static const struct kernel_ops *model_ops(const struct krige *k, const struct kernel_ops *ops)
+{
+	return k->v.model == VGM_MATERN ? &kernel_scalar : ops;
+}
+
 int krige_set_kernel(struct krige *k, const char *name, struct error *e)
 {
 	const struct kernel_ops *ops = kernel_get(name);
@@ -213,7 +221,7 @@ int krige_set_kernel(struct krige *k, const char *name, struct error *e)
 				 "; built with --disable-simd"
 #endif
 		);
-	k->ops = ops;
+	k->ops = model_ops(k, ops);
 	return 0;
 }
 
@@ -234,22 +242,6 @@ void krige_free(struct krige *k)
 	ksys_release(&k->sys);
 	klocal_free(k->local);
 	free(k);
-}
-
-static int check_variogram(const struct variogram *v, struct error *e)
-{
-	if (vgm_model_name(v->model)[0] == 'u')
-		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)v->model);
-	if (!(isfinite(v->nugget) && v->nugget >= 0.0))
-		return error_set(e, KD_EINPUT, "variogram nugget must be a finite number >= 0, got %g", v->nugget);
-	if (!(isfinite(v->psill) && v->psill >= 0.0))
-		return error_set(e, KD_EINPUT, "variogram psill must be a finite number >= 0, got %g", v->psill);
-	if (!(isfinite(v->range) && v->range > 0.0))
-		return error_set(e, KD_EINPUT, "variogram range must be a finite number > 0 (metres), got %g",
-				 v->range);
-	if (!(v->nugget + v->psill > 0.0))
-		return error_set(e, KD_EINPUT, "variogram nugget + psill must be > 0");
-	return 0;
 }
 
 /* Global: all stations in one system, factorised here. */
@@ -282,7 +274,7 @@ int krige_open(struct krige **out, const struct variogram *v, const struct stati
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_variogram(v, e)))
+	if ((rc = variogram_check(v, e)))
 		return rc;
 	if (n < 1)
 		return error_set(e, KD_EINPUT, "kriging needs at least 1 station, got none");
@@ -299,7 +291,7 @@ int krige_open(struct krige **out, const struct variogram *v, const struct stati
 		error_prefix(e, "KRIGD_KERNEL: ");
 		goto fail;
 	}
-	k->ops = kernel_default;
+	k->ops = model_ops(k, kernel_default);
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
 		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, e);
 	else

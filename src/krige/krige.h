@@ -13,20 +13,34 @@
 struct error;
 struct grid;
 
-enum vgm_model { VGM_EXPONENTIAL, VGM_GAUSSIAN, VGM_SPHERICAL };
+enum vgm_model { VGM_EXPONENTIAL, VGM_GAUSSIAN, VGM_SPHERICAL, VGM_MATERN };
+
+/* The Matern smoothness kappa: (0, VGM_KAPPA_MAX].  Above 20 the model is
+ * a gaussian for any purpose, and t^kappa K_kappa(t) leaves double range at
+ * distances that matter (bessel.h). */
+#define VGM_KAPPA_MAX 20.0
 
 /* gstat's conventions: gamma(0) = 0; for h > 0
  * exponential nugget + psill (1 - exp(-h/range)), gaussian with
  * exp(-(h/range)^2), spherical psill (1.5 h/range - 0.5 (h/range)^3) up to
- * range and nugget + psill beyond. */
+ * range and nugget + psill beyond, matern (gstat's "Ste", M. Stein's
+ * parameterisation) nugget + psill (1 - rho_kappa(h)) with rho as in
+ * bessel.h.  kappa is read by the matern model only (the others ignore
+ * it; 0 there). */
 struct variogram {
 	enum vgm_model model;
 	double nugget, psill, range; /* range in metres */
+	double kappa;
 };
 
 const char *vgm_model_name(enum vgm_model m);        /* "exponential", ... */
 int vgm_model_parse(const char *name, enum vgm_model *m); /* 0 or KD_EINPUT */
 double variogram_gamma(const struct variogram *v, double h);
+
+/* 0, or KD_EINPUT with a message when v is not a valid variogram: unknown
+ * model, nugget or psill < 0, range <= 0, nugget + psill = 0, a matern
+ * kappa outside (0, VGM_KAPPA_MAX], or a non-finite number. */
+int variogram_check(const struct variogram *v, struct error *e);
 
 /* Stations after repair: non-finite points dropped, points closer than 1 m
  * merged into one at their mean value. Owned arrays. */
@@ -47,7 +61,8 @@ void stations_release(struct stations *s);
 /* What a fit did, for the result JSON. */
 struct fit_info {
 	int fitted;          /* 1: gstat-style WLS fit converged; 0: fallback used */
-	char note[200];      /* why a fallback was used, or "" */
+	char note[320];      /* why a fallback was used, or "" */
+	double sse;          /* fitted: the weighted SSE gstat calls SSErr */
 	double cutoff, width; /* sample variogram cutoff and lag width, metres */
 	int nbins;           /* non-empty lag bins used */
 };
@@ -57,13 +72,15 @@ struct fit_info {
  * equal lags, semivariance (dz)^2/2, weighted least squares with weights
  * N_h / h^2, started where vgm("Exp") starts and iterated with gstat's own
  * steps and stopping rule (see variogram.c), so the result matches R.
- * Needs >= 3 stations (KD_EINPUT otherwise).  When fewer than 3 lag bins
+ * The matern model (kappa in (0, VGM_KAPPA_MAX], else KD_EINPUT) keeps
+ * kappa fixed, as fit.variogram does by default, and takes gstat's
+ * numerical range derivative.  Needs >= 3 stations (KD_EINPUT otherwise).  When fewer than 3 lag bins
  * are non-empty, or the fit is singular, diverges, does not converge in 200
  * iterations, or leaves no partial sill, the fallback is nugget 0, psill =
  * sample variance of z (1 when z is constant: predictions do not depend on
  * the sill's scale), range = cutoff / 3, with info->fitted = 0 and a note
  * saying why; that is not an error. */
-int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out,
+int krige_fit(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
 	      struct fit_info *info, struct error *e);
 
 struct krige;
@@ -160,7 +177,9 @@ void krige_free(struct krige *k);
  * this build (--disable-simd) or CPU cannot run, makes krige_new fail with
  * KD_EINPUT naming it: a forced path is never silently replaced.  Every
  * path agrees with scalar within 1e-12 of sum |a_i gamma_i| per cell.
- * krige_set_kernel switches one object (KD_EINPUT as above, k unchanged). */
+ * krige_set_kernel switches one object (KD_EINPUT as above, k unchanged).
+ * The matern model runs on the scalar path whatever was picked (its Bessel
+ * function has no vector form), and krige_kernel then says "scalar". */
 int krige_set_kernel(struct krige *k, const char *name, struct error *e);
 const char *krige_kernel(const struct krige *k);
 

@@ -23,9 +23,9 @@ static struct stations mk(const double *x, const double *y, const double *z, siz
 
 static void test_models(void)
 {
-	struct variogram ve = { VGM_EXPONENTIAL, 1.0, 2.0, 100.0 };
-	struct variogram vg = { VGM_GAUSSIAN, 1.0, 2.0, 100.0 };
-	struct variogram vs = { VGM_SPHERICAL, 1.0, 2.0, 100.0 };
+	struct variogram ve = { VGM_EXPONENTIAL, 1.0, 2.0, 100.0, 0 };
+	struct variogram vg = { VGM_GAUSSIAN, 1.0, 2.0, 100.0, 0 };
+	struct variogram vs = { VGM_SPHERICAL, 1.0, 2.0, 100.0, 0 };
 	enum vgm_model m;
 
 	tap_near(variogram_gamma(&ve, 0.0), 0.0, 0, "gamma(0) = 0 even with a nugget");
@@ -62,7 +62,7 @@ static void test_clean(void)
 static void test_one_two(void)
 {
 	double x[] = { 0, 100 }, y[] = { 0, 0 }, z[] = { 5, 9 };
-	struct variogram v = { VGM_EXPONENTIAL, 0.0, 1.0, 50.0 };
+	struct variogram v = { VGM_EXPONENTIAL, 0.0, 1.0, 50.0, 0 };
 	struct stations s1 = mk(x, y, z, 1), s2 = mk(x, y, z, 2);
 	struct krige *k = NULL;
 	struct error e = { 0 };
@@ -124,8 +124,8 @@ static void test_properties(void)
 	for (size_t i = 0; i < n; i++)
 		c[i] = 42.5;
 	for (int mi = 0; mi < 3; mi++) {
-		struct variogram v = { models[mi], 0.0, 2.0, 300.0 };
-		struct variogram vn = { models[mi], 0.5, 2.0, 300.0 };
+		struct variogram v = { models[mi], 0.0, 2.0, 300.0, 0 };
+		struct variogram vn = { models[mi], 0.5, 2.0, 300.0, 0 };
 		struct stations s = mk(x, y, z, n), sc = mk(x, y, c, n);
 		struct krige *k = NULL, *kn = NULL, *kc = NULL;
 		const char *name = vgm_model_name(models[mi]);
@@ -187,20 +187,20 @@ static void test_errors(void)
 	struct krige *k = NULL;
 	struct error e = { 0 };
 
-	tap_ok(krige_fit(&s, VGM_EXPONENTIAL, &v, &info, &e) == KD_EINPUT && strstr(e.msg, "at least 3"),
+	tap_ok(krige_fit(&s, VGM_EXPONENTIAL, 0.0, &v, &info, &e) == KD_EINPUT && strstr(e.msg, "at least 3"),
 	       "fit with 2 stations: KD_EINPUT, \"%s\"", e.msg);
-	tap_ok(krige_fit(&s3, VGM_EXPONENTIAL, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
+	tap_ok(krige_fit(&s3, VGM_EXPONENTIAL, 0.0, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
 	       "fit with 3 stations: fallback with a note (\"%s\")", info.note);
 	tap_ok(v.nugget == 0 && v.psill > 0 && v.range > 0, "fallback variogram is usable");
 	tap_ok(krige_new(&k, &v, &s0, 0, &e) == KD_EINPUT, "no stations: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_GAUSSIAN, 0.0, 1.0, 1e9 };
+	v = (struct variogram){ VGM_GAUSSIAN, 0.0, 1.0, 1e9, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT && strstr(e.msg, "kriging system"),
 	       "gaussian, range >> spacing, no nugget: singular, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_EXPONENTIAL, 0.0, 0.0, 100 };
+	v = (struct variogram){ VGM_EXPONENTIAL, 0.0, 0.0, 100, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "zero sill: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_EXPONENTIAL, -1.0, 1.0, 100 };
+	v = (struct variogram){ VGM_EXPONENTIAL, -1.0, 1.0, 100, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "negative nugget: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_SPHERICAL, 0.0, 1.0, 0.0 };
+	v = (struct variogram){ VGM_SPHERICAL, 0.0, 1.0, 0.0, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "zero range: KD_EINPUT, \"%s\"", e.msg);
 	stations_release(&s);
 	stations_release(&s3);
@@ -232,13 +232,13 @@ static void test_fit(void)
 	/* gstat 2.1 fits gaussian nugget 0, psill 171.836, range 2977.18 here
 	 * (and gives up on the other two models); gstat.test checks the
 	 * numbers against R itself. */
-	tap_ok(krige_fit(&s, VGM_GAUSSIAN, &v, &info, &e) == 0, "fit runs");
+	tap_ok(krige_fit(&s, VGM_GAUSSIAN, 0.0, &v, &info, &e) == 0, "fit runs");
 	tap_ok(info.nbins >= 10, "sample variogram has %d non-empty bins", info.nbins);
 	tap_near(info.cutoff, sqrt(1e8 + 64e6) * 0.33333, 0.01 * info.cutoff, "cutoff is a third of the diagonal");
 	tap_near(info.width, info.cutoff / 15, 1e-9, "width is cutoff / 15");
 	tap_ok(info.fitted == 1 && v.psill > 0 && v.range > 0 && v.nugget >= 0,
 	       "fitted: nugget %g psill %g range %g (%s)", v.nugget, v.psill, v.range, info.note);
-	tap_ok(krige_fit(&s, VGM_SPHERICAL, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
+	tap_ok(krige_fit(&s, VGM_SPHERICAL, 0.0, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
 	       "a sample variogram still rising at the cutoff: spherical fit falls back (%s)", info.note);
 	tap_ok(v.nugget == 0 && v.range > 0 && v.psill > 0, "fallback: nugget 0, psill %g, range %g", v.psill,
 	       v.range);
@@ -249,7 +249,7 @@ static void test_threads(void)
 {
 	double x[12], y[12], z[12];
 	size_t n;
-	struct variogram v = { VGM_SPHERICAL, 0.2, 2.0, 400.0 };
+	struct variogram v = { VGM_SPHERICAL, 0.2, 2.0, 400.0, 0 };
 	struct stations s;
 	struct krige *k = NULL;
 	struct error e = { 0 };

@@ -1,0 +1,51 @@
+/* vgm_pick.c - see vgm_pick.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "vgm_pick.h"
+
+static double num(struct json_object *o, const char *key)
+{
+	return json_object_get_double(json_object_object_get(o, key));
+}
+
+static struct json_object *variogram_json(const struct variogram *v, const struct fit_info *fi, int given)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "model", json_object_new_string(vgm_model_name(v->model)));
+	if (v->model == VGM_MATERN)
+		json_object_object_add(o, "kappa", json_object_new_double(v->kappa));
+	json_object_object_add(o, "nugget", json_object_new_double(v->nugget));
+	json_object_object_add(o, "psill", json_object_new_double(v->psill));
+	json_object_object_add(o, "range", json_object_new_double(v->range));
+	json_object_object_add(o, "source", json_object_new_string(given ? "given" : fi->fitted ? "fitted" : "fallback"));
+	if (!given && fi->note[0])
+		json_object_object_add(o, "note", json_object_new_string(fi->note));
+	return o;
+}
+
+int vgm_pick(const struct trigger *t, const struct stations *st, struct variogram *v, struct fit_info *fi,
+	     int *given, struct json_object **json, struct error *e)
+{
+	int rc;
+
+	*json = NULL;
+	memset(fi, 0, sizeof(*fi));
+	*given = t->variogram != NULL;
+	if (*given) {
+		*v = (struct variogram){ (enum vgm_model)t->model, num(t->variogram, "nugget"),
+					 num(t->variogram, "psill"), num(t->variogram, "range"),
+					 t->model == VGM_MATERN ? num(t->variogram, "kappa") : 0.0 };
+	} else if ((rc = krige_fit(st, t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL, t->kappa, v, fi,
+				   e)) < 0) {
+		return rc;
+	}
+	if (!(*json = variogram_json(v, fi, *given)))
+		return error_set(e, KD_ENOMEM, "out of memory for the result's variogram");
+	return 0;
+}
