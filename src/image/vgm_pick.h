@@ -11,9 +11,12 @@ struct json_object;
 struct error;
 
 /* The trigger's "variogram" when it gives one, else the fit of its
- * "model" to st.  *json (owned by the caller) gets the result's
+ * "model" to st: krige_fit for a named model (matern with its kappa),
+ * krige_fit_auto without a model, with "auto", and for matern without a
+ * kappa (its kappas only).  *json (owned by the caller) gets the result's
  * "variogram" object: model, nugget, psill, range, kappa for matern,
- * source given / fitted / fallback, and the note of a fallback.  *given
+ * source given / fitted / fallback, the note of a fallback, and after an
+ * automatic choice "candidates": [{model, kappa, sse, note?}, ...].  *given
  * says whose it was.  Errors as krige_fit's (KD_EINPUT, KD_ENOMEM); *json
  * is NULL then. */
 int vgm_pick(const struct trigger *t, const struct stations *st, struct variogram *v, struct fit_info *fi,

@@ -449,10 +449,13 @@ static int render_field(struct trigger *t, const char *key, struct json_object *
 	} else if (!strcmp(key, "model")) {
 		const char *name;
 		rc = get_string(val, key, 32, &name, e);
-		if (rc == 0 && model_parse(name, &t->model) < 0)
-			rc = error_set(e, KD_EINPUT,
-				       "\"model\": \"%s\" is not one of exponential, gaussian, spherical, matern", name);
-		t->has_model = 1;
+		if (rc == 0 && !strcmp(name, "auto"))
+			t->model_auto = 1;
+		else if (rc == 0 && model_parse(name, &t->model) < 0)
+			rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of auto, exponential, gaussian, "
+				       "spherical, matern", name);
+		else
+			t->has_model = 1;
 	} else if (!strcmp(key, "kappa")) {
 		rc = get_kappa(val, key, &t->kappa, e);
 	} else if (!strcmp(key, "variogram")) {
@@ -548,8 +551,9 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return error_set(e, KD_EINPUT, "\"kappa\" goes with \"model\": \"matern\"");
 	if (t->has_model && t->model == VGM_MATERN && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no matern model");
-	if (t->has_model && t->model == VGM_MATERN && !t->kappa)
-		return error_set(e, KD_EINPUT, "\"model\": \"matern\" needs \"kappa\" (its smoothness)");
+	if (t->model_auto && (t->variogram || t->method == METHOD_KRIGINGJS))
+		return error_set(e, KD_EINPUT, "\"model\": \"auto\" chooses a fitted model: not with %s",
+				 t->variogram ? "a given \"variogram\"" : "\"method\": \"kriging.js\" (it fits its own)");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
 	if (t->method == METHOD_KRIGINGJS && (t->nmax || isfinite(t->maxdist) || t->cv >= 0))

@@ -58,6 +58,18 @@ struct stations {
 int stations_clean(struct stations *s, const double *x, const double *y, const double *z, size_t n, struct error *e);
 void stations_release(struct stations *s);
 
+/* One model tried by krige_fit_auto. */
+struct fit_cand {
+	enum vgm_model model;
+	double kappa;        /* matern; 0 for the others */
+	int fitted;          /* 1: converged with a usable sill and range */
+	double sse;          /* fitted: the weighted SSE; NaN otherwise */
+	const char *why;     /* not fitted: why, a static sentence; else NULL */
+};
+
+/* spherical, exponential, gaussian and 22 matern kappas (automap's grid) */
+#define FIT_CAND_MAX 25
+
 /* What a fit did, for the result JSON. */
 struct fit_info {
 	int fitted;          /* 1: gstat-style WLS fit converged; 0: fallback used */
@@ -65,6 +77,8 @@ struct fit_info {
 	double sse;          /* fitted: the weighted SSE gstat calls SSErr */
 	double cutoff, width; /* sample variogram cutoff and lag width, metres */
 	int nbins;           /* non-empty lag bins used */
+	size_t ncand;        /* krige_fit_auto: the models tried, in order; 0 otherwise */
+	struct fit_cand cand[FIT_CAND_MAX];
 };
 
 /* Fit model to s as gstat's variogram() + fit.variogram() do by default:
@@ -82,6 +96,21 @@ struct fit_info {
  * saying why; that is not an error. */
 int krige_fit(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
 	      struct fit_info *info, struct error *e);
+
+/* The automatic choice, as automap's autofitVariogram: every candidate
+ * fitted as krige_fit fits it (spherical, exponential, gaussian, then
+ * matern at kappa 0.05, 0.2, 0.3, ... 2.0, 5 and 10; with only_matern the
+ * matern ones alone) on the same sample variogram, and the fitted one
+ * with the least weighted SSE kept; a later candidate must be lower by more
+ * than FIT_SSE_TIE relative to replace an earlier one, so that equivalent
+ * models (matern at kappa 0.5 is the exponential with range / sqrt 2) do
+ * not trade places on rounding.  info lists every
+ * candidate.  When none fits: the fallback of krige_fit for the first
+ * candidate's model, with a note saying why that one failed.  Errors as
+ * krige_fit. */
+#define FIT_SSE_TIE 1e-6
+int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+		   struct error *e);
 
 struct krige;
 

@@ -36,6 +36,8 @@
 #define GSTAT_ZERO (DBL_EPSILON * 10.0)
 #define MIN_BINS 3             /* fewer non-empty lag bins: no fit */
 #define RANGE_MAX_FACTOR 100.0 /* a range beyond 100 x cutoff is no fit */
+#define TREND_WHY "no sill within the cutoff: the values have a trend"
+
 
 static const char *const model_names[] = {
 	[VGM_EXPONENTIAL] = "exponential",
@@ -352,6 +354,10 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 	for (int round = 0; round < 3; round++) {
 		int rc = gauss_newton(sv, w, model, kappa, p, fit);
 
+		if (rc < 0 && p[2] > maxdist) {
+			*why = TREND_WHY " (the range the fit needs passes the largest distance)";
+			return -1;
+		}
 		if (rc < 0) {
 			*why = "the variogram fit failed (its least-squares system is singular or diverges): the "
 			       "sample variogram has no shape this model can follow";
@@ -379,8 +385,7 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 		return -1;
 	}
 	if (v->range > RANGE_MAX_FACTOR * cutoff) {
-		*why = "no sill within the cutoff: the values have a trend (the fitted range runs away beyond "
-		       "100 times the cutoff)";
+		*why = TREND_WHY " (the fitted range runs away beyond 100 times the cutoff)";
 		return -1;
 	}
 	return 0;
@@ -416,6 +421,80 @@ int krige_fit(const struct stations *s, enum vgm_model model, double kappa, stru
 	}
 	info->fitted = 1;
 	info->sse = wsse;
+	info->note[0] = '\0';
+	return 0;
+}
+
+/* automap's kappa grid: 0.05, seq(0.2, 2, 0.1) (R computes from + i * by),
+ * 5, 10. */
+static size_t candidates(int only_matern, struct fit_cand *c)
+{
+	static const enum vgm_model first[] = { VGM_SPHERICAL, VGM_EXPONENTIAL, VGM_GAUSSIAN };
+	size_t n = 0;
+
+	if (!only_matern)
+		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+			c[n++] = (struct fit_cand){ first[i], 0.0, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 0.05, 0, NAN, NULL };
+	for (int i = 0; i <= 18; i++)
+		c[n++] = (struct fit_cand){ VGM_MATERN, 0.2 + (double)i * 0.1, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 5.0, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 10.0, 0, NAN, NULL };
+	return n;
+}
+
+int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+		   struct error *e)
+{
+	struct sample sv;
+	double w[GSTAT_INTERVALS + 1];
+	struct variogram best = { VGM_EXPONENTIAL, 0, 0, 0, 0 };
+	int have = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (s->n < 3)
+		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
+	info->ncand = candidates(only_matern, info->cand);
+	prepare(s, &sv, w, info);
+	if (sv.nb < MIN_BINS) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "too few station pairs to fit a variogram: only %zu of the distance "
+			 "classes within the cutoff hold pairs (need %d)", sv.nb, MIN_BINS);
+		for (size_t i = 0; i < info->ncand; i++)
+			info->cand[i].why = "too few station pairs to fit a variogram";
+		fallback(s, info->cand[0].model, info->cand[0].kappa, info->cutoff, out, info, msg);
+		return 0;
+	}
+	for (size_t i = 0; i < info->ncand; i++) {
+		struct fit_cand *c = &info->cand[i];
+		struct variogram v;
+		double wsse;
+
+		if (fit_model(&sv, w, info->cutoff, c->model, c->kappa, &v, &wsse, &c->why) < 0)
+			continue;
+		c->fitted = 1;
+		c->sse = wsse;
+		if (!have || wsse < info->sse * (1.0 - FIT_SSE_TIE)) {
+			best = v;
+			info->sse = wsse;
+			have = 1;
+		}
+	}
+	if (!have) {
+		/* The reason that tells most: a trend, when any candidate saw one. */
+		const char *why = info->cand[0].why;
+
+		for (size_t i = 0; i < info->ncand; i++)
+			if (strncmp(info->cand[i].why, TREND_WHY, strlen(TREND_WHY)) == 0) {
+				why = TREND_WHY;
+				break;
+			}
+		fallback(s, info->cand[0].model, info->cand[0].kappa, info->cutoff, out, info, why);
+		return 0;
+	}
+	*out = best;
+	info->fitted = 1;
 	info->note[0] = '\0';
 	return 0;
 }

@@ -255,8 +255,18 @@ int main(void)
 		       t.model == VGM_MATERN && t.kappa == 0.3 && t.variogram,
 	       "a given matern variogram with its kappa (%s)", e.msg);
 	trigger_release(&t);
-	expect_error("matern without kappa", S("{\"source_id\":1,\"model\":\"matern\"}"), KD_EINPUT,
-		     "\"model\": \"matern\" needs \"kappa\"");
+	tap_ok(parse(&t, S("{\"source_id\":1,\"model\":\"matern\"}"), &e) == 0 && t.has_model &&
+		       t.model == VGM_MATERN && t.kappa == 0,
+	       "matern without kappa: the kappa is chosen (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("{\"source_id\":1,\"model\":\"auto\"}"), &e) == 0 && t.model_auto && !t.has_model,
+	       "model auto (%s)", e.msg);
+	trigger_release(&t);
+	expect_error("auto with a variogram", S("{\"source_id\":1,\"model\":\"auto\",\"variogram\":{\"model\":"
+						"\"exponential\",\"nugget\":1,\"psill\":2,\"range\":900}}"),
+		     KD_EINPUT, "not with a given \"variogram\"");
+	expect_error("auto with kriging.js", S("{\"source_id\":1,\"method\":\"kriging.js\",\"model\":\"auto\"}"),
+		     KD_EINPUT, "not with \"method\": \"kriging.js\"");
 	expect_error("a matern variogram without kappa",
 		     S("{\"source_id\":1,\"variogram\":{\"model\":\"matern\",\"nugget\":1,\"psill\":2,\"range\":900}}"),
 		     KD_EINPUT, "the matern model needs \"kappa\"");

@@ -33,6 +33,12 @@ static void test_models(void)
 	tap_near(variogram_gamma(&vg, 50.0), 1.0 + 2.0 * (1.0 - exp(-0.25)), 1e-15, "gaussian at h = range/2");
 	tap_near(variogram_gamma(&vs, 50.0), 1.0 + 2.0 * (0.75 - 0.0625), 1e-15, "spherical at h = range/2");
 	tap_near(variogram_gamma(&vs, 250.0), 3.0, 0, "spherical = nugget + psill beyond range");
+	{
+		struct variogram vm = { VGM_MATERN, 1.0, 2.0, 100.0 * sqrt(2.0), 0.5 };
+
+		tap_near(variogram_gamma(&vm, 70.0), variogram_gamma(&ve, 70.0), 1e-15,
+			 "matern at kappa 1/2 is the exponential with range / sqrt 2 (gstat's Ste)");
+	}
 	tap_near(variogram_gamma(&vs, 1e-9), 1.0, 1e-6, "nugget is the limit at h -> 0+");
 	tap_ok(vgm_model_parse("gaussian", &m) == 0 && m == VGM_GAUSSIAN, "parse gaussian");
 	tap_ok(vgm_model_parse("Gau", &m) == KD_EINPUT, "parse rejects an unknown name");
@@ -353,6 +359,56 @@ static void test_krigejs(void)
 	       "kriging.js with 1 station: KD_EINPUT, \"%s\"", e.msg);
 }
 
+/* The automatic choice: 25 candidates, the least weighted SSE kept; data
+ * with a plain trend has no sill, and the fallback says so in words. */
+static void test_fit_auto(void)
+{
+	enum { N = 150 };
+	double x[N], y[N], z[N], zt[N], least = INFINITY;
+	struct stations s, st;
+	struct variogram v;
+	struct fit_info info;
+	struct error e = { 0 };
+	unsigned long r = 777;
+	size_t nfit = 0, nmat = 0;
+
+	for (int i = 0; i < N; i++) {
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		x[i] = (double)(r >> 33) / (double)(1UL << 31) * 10000.0;
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		y[i] = (double)(r >> 33) / (double)(1UL << 31) * 8000.0;
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		z[i] = 50.0 + 20.0 * sin(x[i] / 1500.0) * cos(y[i] / 1800.0) + (double)(r >> 40) / (double)(1UL << 24);
+		zt[i] = 0.01 * x[i] + 0.004 * y[i] + 0.01 * (double)(r >> 40) / (double)(1UL << 24);
+	}
+	s = mk(x, y, z, N);
+	tap_ok(krige_fit_auto(&s, 0, &v, &info, &e) == 0 && info.fitted == 1, "auto fit runs and fits (%s)",
+	       info.note);
+	for (size_t i = 0; i < info.ncand; i++) {
+		nmat += info.cand[i].model == VGM_MATERN;
+		if (info.cand[i].fitted) {
+			nfit++;
+			least = fmin(least, info.cand[i].sse);
+		}
+	}
+	tap_ok(info.ncand == 25 && nmat == 22 && info.cand[0].model == VGM_SPHERICAL &&
+		       info.cand[3].kappa == 0.05 && info.cand[4].kappa == 0.2 && info.cand[22].kappa == 2.0 &&
+		       info.cand[24].kappa == 10.0,
+	       "25 candidates: spherical, exponential, gaussian, matern at 0.05, 0.2 .. 2, 5, 10");
+	tap_ok(nfit > 0 && info.sse <= least * (1.0 + FIT_SSE_TIE) && info.sse >= least,
+	       "the choice has the least weighted SSE of the %zu fitted (%g, least %g): %s kappa %g", nfit,
+	       info.sse, least, vgm_model_name(v.model), v.kappa);
+	tap_ok(krige_fit_auto(&s, 1, &v, &info, &e) == 0 && info.ncand == 22 && v.model == VGM_MATERN &&
+		       v.kappa > 0, "matern only: 22 kappas, a matern kept (kappa %g)", v.kappa);
+	st = mk(x, y, zt, N);
+	tap_ok(krige_fit_auto(&st, 0, &v, &info, &e) == 0 && info.fitted == 0 &&
+		       strncmp(info.note, "no sill within the cutoff: the values have a trend", 50) == 0,
+	       "a plain trend: the fallback says \"%s\"", info.note);
+	tap_ok(v.nugget == 0 && v.psill > 0 && v.range > 0, "... and its variogram is usable");
+	stations_release(&s);
+	stations_release(&st);
+}
+
 int main(void)
 {
 	test_models();
@@ -361,6 +417,7 @@ int main(void)
 	test_properties();
 	test_errors();
 	test_fit();
+	test_fit_auto();
 	test_threads();
 	test_krigejs();
 	return tap_done();

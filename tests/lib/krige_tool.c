@@ -2,7 +2,8 @@
  * stdin, printed with %.17g so shell tests can compare with R gstat and
  * kriging.js.  Input, one item per line ('#' comments):
  *   method ordinary|kriging.js      (default ordinary)
- *   model exponential|gaussian|spherical|matern
+ *   model exponential|gaussian|spherical|matern|auto  (matern without kappa:
+ *                                   the automatic choice among matern kappas)
  *   kappa K                         (matern smoothness)
  *   bessel NU X                     (prints K_nu(x), nothing else is done)
  *   variogram NUGGET PSILL RANGE    (ordinary: fixed variogram, no fit)
@@ -18,6 +19,7 @@
  *   stations N MERGED DROPPED
  *   variogram MODEL NUGGET PSILL RANGE FITTED     (ordinary)
  *   fit CUTOFF WIDTH NBINS NOTE...                (ordinary, when fitted)
+ *   cand MODEL KAPPA FITTED SSE                   (automatic choice: each candidate)
  *   kjs NUGGET RANGE SILL A                       (kriging.js)
  *   warning TEXT                                  (kriging.js, if any)
  *   p X Y VALUE [VARIANCE]
@@ -123,7 +125,9 @@ int main(void)
 	}
 	if (nbessel)
 		return 0;
-	if (vgm_model_parse(model_name, &model))
+	if (strcmp(model_name, "auto") == 0)
+		model = VGM_EXPONENTIAL; /* unused */
+	else if (vgm_model_parse(model_name, &model))
 		return fail("unknown model");
 
 	if (strcmp(method, "kriging.js") == 0) {
@@ -151,11 +155,13 @@ int main(void)
 		struct variogram v = { model, vg[0], vg[1], vg[2], kappa };
 		struct fit_info info = { 0 };
 		struct krige *k = NULL;
+		int is_auto = strcmp(model_name, "auto") == 0 || (model == VGM_MATERN && kappa == 0);
 
 		if (stations_clean(&s, sx.v, sy.v, sz.v, sx.n, &e))
 			return fail(e.msg);
 		printf("stations %zu %zu %zu\n", s.n, s.merged, s.dropped);
-		if (!have_vg && krige_fit(&s, model, kappa, &v, &info, &e)) {
+		if (!have_vg && (is_auto ? krige_fit_auto(&s, strcmp(model_name, "auto") != 0, &v, &info, &e)
+					 : krige_fit(&s, model, kappa, &v, &info, &e))) {
 			stations_release(&s);
 			return fail(e.msg);
 		}
@@ -165,6 +171,9 @@ int main(void)
 			printf("kappa %.17g\n", v.kappa);
 		if (!have_vg)
 			printf("fit %.17g %.17g %d %s\n", info.cutoff, info.width, info.nbins, info.note);
+		for (size_t i = 0; i < info.ncand; i++)
+			printf("cand %s %.17g %d %.17g\n", vgm_model_name(info.cand[i].model), info.cand[i].kappa,
+			       info.cand[i].fitted, info.cand[i].sse);
 		ko.variance = want_var;
 		ko.cv = want_cv;
 		if (krige_open(&k, &v, &s, &ko, &e)) {
