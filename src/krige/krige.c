@@ -30,6 +30,7 @@
 #include "krige.h"
 #include "linalg.h"
 #include "local.h"
+#include "mtab.h"
 #include "system.h"
 #include "raster.h"
 
@@ -40,16 +41,21 @@ struct krige {
 	struct kmodel m;     /* the same, as the kernels see it */
 	const struct kernel_ops *ops;
 	struct klocal *local; /* the neighbourhood search, or NULL: global */
+	struct mtab *mt;      /* global matern: the correlation table the cells use */
 };
-
-static double cov(const struct variogram *v, double h)
-{
-	return v->nugget + v->psill - variogram_gamma(v, h);
-}
 
 static struct variogram kmodel_variogram(const struct kmodel *m)
 {
 	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range, m->kappa };
+}
+
+/* gamma(h) of the model: variogram_gamma, or for matern with a table the
+ * table's correlation (within 1e-16 of it, mtab.h). */
+static double kgamma(const struct kmodel *m, const struct variogram *v, double h)
+{
+	if (m->mt && h > 0.0)
+		return m->nugget + m->psill * (1.0 - mtab_corr(m->mt, h));
+	return variogram_gamma(v, h);
 }
 
 /* The reference: N model evaluations through variogram_gamma and a dot
@@ -63,7 +69,7 @@ double kref_predict(const struct kmodel *m, double x, double y)
 	for (size_t i = 0; i < m->n; i++) {
 		double dx = x - m->sx[i], dy = y - m->sy[i];
 
-		sum += m->a[i] * variogram_gamma(&v, sqrt(dx * dx + dy * dy));
+		sum += m->a[i] * kgamma(m, &v, sqrt(dx * dx + dy * dy));
 	}
 	return sum + m->b;
 }
@@ -97,7 +103,7 @@ double kref_variance(const struct kmodel *m, double x, double y, double *work)
 	for (size_t i = 0; i < n; i++) {
 		double dx = x - m->sx[i], dy = y - m->sy[i];
 
-		work[i] = cov(&v, sqrt(dx * dx + dy * dy));
+		work[i] = m->c0 - kgamma(m, &v, sqrt(dx * dx + dy * dy));
 	}
 	chol_forward(m->l, n, work, work);
 	for (size_t i = 0; i < n; i++) {
@@ -241,6 +247,7 @@ void krige_free(struct krige *k)
 		return;
 	ksys_release(&k->sys);
 	klocal_free(k->local);
+	mtab_free(k->mt);
 	free(k);
 }
 
@@ -263,6 +270,11 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 		k->sys.l = k->sys.rinv = NULL;
 	}
 	ksys_model(&k->sys, &k->v, &k->m);
+	if (k->v.model == VGM_MATERN) { /* the cells' covariances from a table */
+		if (!(k->mt = mtab_new(k->v.kappa, k->v.range)))
+			return error_set(e, KD_ENOMEM, "out of memory for the matern table");
+		k->m.mt = k->mt;
+	}
 	return 0;
 }
 

@@ -104,7 +104,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 void ksys_model(const struct ksys *s, const struct variogram *v, struct kmodel *m)
 {
 	*m = (struct kmodel){ (int)v->model, s->n, s->sx, s->sy, s->a, s->b, v->nugget, v->psill, v->range,
-			      v->nugget + v->psill, s->suma, s->l, s->u, s->rinv, s->utu, v->kappa };
+			      v->nugget + v->psill, s->suma, s->l, s->u, s->rinv, s->utu, v->kappa, NULL };
 }
 
 int ksys_inverse_diag(const struct ksys *s, double *out, struct error *e)

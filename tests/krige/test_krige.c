@@ -251,11 +251,10 @@ static void test_fit(void)
 	stations_release(&s);
 }
 
-static void test_threads(void)
+static void test_threads(struct variogram v)
 {
 	double x[12], y[12], z[12];
 	size_t n;
-	struct variogram v = { VGM_SPHERICAL, 0.2, 2.0, 400.0, 0 };
 	struct stations s;
 	struct krige *k = NULL;
 	struct error e = { 0 };
@@ -298,7 +297,9 @@ static void test_threads(void)
 	for (int t = 1; t < 4; t++)
 		same &= memcmp(val[0], val[t], cells * sizeof(double)) == 0 &&
 			memcmp(var[0], var[t], cells * sizeof(double)) == 0;
-	tap_ok(same, "values and variances bit-identical for 1, 2, 3, 4 threads");
+	tap_ok(same, "%s: values and variances bit-identical for 1, 2, 3, 4 threads", vgm_model_name(v.model));
+	if (v.model == VGM_MATERN)
+		tap_ok(strcmp(krige_kernel(k), "scalar") == 0, "matern runs on the scalar path (%s)", krige_kernel(k));
 	for (int r = 0; r < g.height; r++) {
 		for (int c = 0; c < g.width; c++) {
 			int inside = 0;
@@ -418,7 +419,8 @@ int main(void)
 	test_errors();
 	test_fit();
 	test_fit_auto();
-	test_threads();
+	test_threads((struct variogram){ VGM_SPHERICAL, 0.2, 2.0, 400.0, 0 });
+	test_threads((struct variogram){ VGM_MATERN, 0.2, 2.0, 400.0, 1.3 });
 	test_krigejs();
 	return tap_done();
 }
