@@ -2,6 +2,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "linalg.h"
@@ -297,4 +301,54 @@ double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, dou
 	if (!(inv > 0.0) || !isfinite(inv))
 		return 0.0;
 	return 1.0 / (anorm * inv);
+}
+
+#ifdef HAVE_LAPACK
+#include <lapacke.h>
+
+/* OpenBLAS's own controls (its cblas.h is not on the include path). */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+#endif
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_lapack; /* configuration: set once from KRIGD_LAPACK */
+static char global_name[64] = "own";
+
+static void global_pick(void)
+{
+#ifdef HAVE_LAPACK
+	const char *env = getenv("KRIGD_LAPACK");
+
+	if (env && strcmp(env, "off") == 0)
+		return;
+	openblas_set_num_threads(1);
+	global_lapack = 1;
+	snprintf(global_name, sizeof(global_name), "lapack (%s)", openblas_get_corename());
+#endif
+}
+
+const char *chol_global_name(void)
+{
+	pthread_once(&global_once, global_pick);
+	return global_name;
+}
+
+int chol_factor_global(double *a, size_t n)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX) {
+		/* Row-major lower is column-major upper of the same (symmetric)
+		 * matrix: dpotrf 'U' leaves U = L^T there, i.e. L in our lower
+		 * triangle, with no transposed copy. */
+		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				a[i * n + j] = 0.0;
+		return 0;
+	}
+#endif
+	return chol_factor(a, n);
 }

@@ -13,6 +13,17 @@
  * or -1 when a is not numerically positive definite (a is then garbage). */
 int chol_factor(double *a, size_t n);
 
+/* The same factor for the one big matrix of a global system: LAPACK's
+ * blocked dpotrf (OpenBLAS, held to one thread so that krigd's own threads
+ * own the CPUs) when built with LAPACK and the environment does not say
+ * KRIGD_LAPACK=off, else chol_factor.  Same contract as chol_factor; the
+ * two agree within rounding (not bit for bit). */
+int chol_factor_global(double *a, size_t n);
+
+/* "lapack (CORE)" or "own": what chol_factor_global uses in this process
+ * (CORE: openblas_get_corename()).  For logs and the bench. */
+const char *chol_global_name(void);
+
 /* The same factor row by row, rows p..n-1 only: rows 0..p-1 of a must
  * already hold what this function computed for the leading p x p block
  * (row i of L depends only on the leading (i+1) x (i+1) block).  Dot

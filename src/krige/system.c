@@ -67,7 +67,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 		}
 	}
 	anorm = mat_norm1(c, n);
-	if (chol_factor(c, n))
+	if (chol_factor_global(c, n))
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of the %zu stations is "
 				 "not positive definite (stations too close together for this variogram; a nugget > 0 "

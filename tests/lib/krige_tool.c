@@ -16,6 +16,7 @@
  *   p X Y                           (a query point)
  * Output lines:
  *   k NU X K_NU(X) E^X*K_NU(X)                    (bessel lines, then exit)
+ *   global NAME                                   (ordinary: chol_global_name())
  *   stations N MERGED DROPPED
  *   variogram MODEL NUGGET PSILL RANGE FITTED     (ordinary)
  *   fit CUTOFF WIDTH NBINS NOTE...                (ordinary, when fitted)
@@ -37,6 +38,7 @@
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
+#include "linalg.h"
 
 struct vec {
 	double *v;
@@ -159,6 +161,7 @@ int main(void)
 
 		if (stations_clean(&s, sx.v, sy.v, sz.v, sx.n, &e))
 			return fail(e.msg);
+		printf("global %s\n", chol_global_name());
 		printf("stations %zu %zu %zu\n", s.n, s.merged, s.dropped);
 		if (!have_vg && (is_auto ? krige_fit_auto(&s, strcmp(model_name, "auto") != 0, &v, &info, &e)
 					 : krige_fit(&s, model, kappa, &v, &info, &e))) {
