@@ -137,3 +137,13 @@ CREATE VIEW job_attempts AS
 	       to_timestamp(ended_at) AS ended_at,
 	       ended_at - started_at AS seconds, claimer_pid, claimer_boot
 	FROM attempts ORDER BY job_id, id;
+
+-- version 2
+-- Every purged job: whether its image files were kept (a done job purged
+-- without --images).  `purge --orphans` deletes an image directory only
+-- when its job has neither a row in jobs nor a row here with files_kept.
+CREATE TABLE purged (
+	id         bigint  PRIMARY KEY,     -- the job's id
+	files_kept boolean NOT NULL,
+	purged_at  bigint  NOT NULL
+);

@@ -227,3 +227,14 @@ CREATE VIEW job_attempts AS
 	       datetime(ended_at, 'unixepoch') AS ended_at,
 	       ended_at - started_at AS seconds, claimer_pid, claimer_boot
 	FROM attempts ORDER BY job_id, id;
+
+-- version 3
+-- Every purged job (docs/DESIGN.md "Queue database"): whether its image files
+-- were kept (a done job purged without --images: its files are still
+-- served).  `purge --orphans` deletes an image directory only when its job
+-- has neither a row in jobs nor a row here with files_kept = 1.
+CREATE TABLE purged (
+	id         INTEGER PRIMARY KEY,     -- the job's id
+	files_kept INTEGER NOT NULL CHECK (files_kept IN (0, 1)),
+	purged_at  INTEGER NOT NULL
+);

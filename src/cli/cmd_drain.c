@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "options.h"
+#include "outputs.h"
 #include "palette.h"
 #include "outbox.h"
 #include "privdrop.h"
@@ -43,24 +44,7 @@ static const struct opts_cmd drain_cmd = {
 	NULL,
 };
 
-#define MAX_ALLOW_HOSTS 64
-
-/* "a.example,b.example" into out (NULL-terminated, pointing into buf, a
- * copy that replaces an earlier list: the last option wins). */
-static int host_list(const char *arg, char **out, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	if ((size_t)snprintf(buf, len, "%s", arg) >= len)
-		return -1;
-	for (char *save = NULL, *h = strtok_r(buf, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-		if (n == MAX_ALLOW_HOSTS || !*h)
-			return -1;
-		out[n++] = h;
-	}
-	out[n] = NULL;
-	return n ? 0 : -1;
-}
+#define MAX_ALLOW_HOSTS CLI_MAX_ALLOW
 
 /* What the command line gives beyond struct drain_opts. */
 struct drain_cli {
@@ -93,7 +77,7 @@ static int callback_option(struct opts *p, struct drain_cli *d, int id, const st
 	case OPT_MAX_CALLBACK_BODY: o->max_callback_body = (size_t)v->num; break;
 	case OPT_NO_CALLBACKS: o->deliver = 0; break;
 	case OPT_CALLBACK_ALLOW_HOSTS:
-		if (host_list(v->arg, d->allow, d->allow_buf, sizeof(d->allow_buf)) < 0)
+		if (cli_host_list(v->arg, d->allow, MAX_ALLOW_HOSTS, d->allow_buf, sizeof(d->allow_buf)) < 0)
 			return opts_bad(p, v, "host names separated by commas (at most 64)");
 		o->callback.allow_hosts = (const char *const *)d->allow;
 		break;
@@ -161,6 +145,12 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 		o->colors = (int)m;
 		break;
 	}
+	case OPT_OUTPUTS: {
+		struct error oe;
+		if (outputs_parse_list(v->arg, &o->outputs, &oe) < 0)
+			return fprintf(p->err, "krigd %s: --outputs %s\n", p->cmd->name, oe.msg), OPTS_BAD;
+		break;
+	}
 	case OPT_LANG:
 		if (cli_lang(v->arg, &o->lang) < 0)
 			return opts_bad(p, v, "en or zh");
@@ -168,6 +158,10 @@ static int drain_option(struct opts *p, struct drain_cli *d, int id, const struc
 	case OPT_LOG_LEVEL:
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
+		break;
+	case OPT_LOG_FORMAT:
+		if (cli_log_format(v->arg) < 0)
+			return opts_bad(p, v, "auto, text, json or journal");
 		break;
 	default:
 		id = callback_option(p, d, id, v);
@@ -195,18 +189,14 @@ static int drain_load(struct drain_cli *d, struct boundary *b, unsigned char **k
 		return 2;
 	}
 	if (d->secret_file) {
-		if (callback_secret_load(d->secret_file, key, keylen, &e) < 0) {
-			fprintf(stderr, "krigd drain: --callback-secret-file: %s\n", e.msg);
-			return 1;
-		}
+		if (callback_secret_load(d->secret_file, key, keylen, &e) < 0)
+			return cli_start_failed("drain", 1, "--callback-secret-file: %s", e.msg);
 		o->secret = *key;
 		o->secret_len = *keylen;
 	}
 	if (d->bpath) {
-		if (boundary_from_file(b, d->bpath, &e) < 0) {
-			fprintf(stderr, "krigd drain: --boundary %s: %s\n", d->bpath, e.msg);
-			return 1;
-		}
+		if (boundary_from_file(b, d->bpath, &e) < 0)
+			return cli_start_failed("drain", 1, "--boundary %s: %s", d->bpath, e.msg);
 		o->boundary = b;
 	}
 	return 0;
@@ -261,10 +251,8 @@ int cmd_drain(int argc, char **argv)
 
 	error_clear(&e);
 	rc = 0;
-	if (drain_run(&d.o, &stop, &e) < 0) {
-		fprintf(stderr, "krigd drain: %s\n", e.msg);
-		rc = 1;
-	}
+	if ((rc = drain_run(&d.o, &stop, &e)) < 0)
+		rc = cli_start_failed("drain", cli_permanent(rc), "%s", e.msg);
 out:
 	boundary_release(&b);
 	if (key)

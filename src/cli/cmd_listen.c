@@ -18,9 +18,10 @@
 #include "options.h"
 #include "privdrop.h"
 
-#define MAX_ALLOW 64
+#define MAX_ALLOW CLI_MAX_ALLOW
 
 static volatile sig_atomic_t stop_requested;
+static int became_ready; /* a failure after this is not a start-up failure */
 
 /* Only sets a flag: the listener stops reading, commits, replies, returns. */
 static void on_signal(int sig)
@@ -37,6 +38,7 @@ static void listen_ready(void *ctx)
 	const char *s = getenv("KRIGD_READY_FD");
 	int *standalone = ctx;
 
+	became_ready = 1;
 	if (s) {
 		int fd = atoi(s);
 		char c = 'R';
@@ -59,21 +61,6 @@ static const struct opts_cmd listen_cmd = {
 	NULL,
 };
 
-static int parse_uids(char *s, uid_t *out, size_t *n)
-{
-	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(tok, &end, 10);
-		if (errno || end == tok || *end || *n >= MAX_ALLOW || v > 0xfffffffful)
-			return -1;
-		out[(*n)++] = (uid_t)v;
-	}
-	return *n ? 0 : -1;
-}
-
 struct listen_cli {
 	struct listener_opts o;
 	const char *bpath;   /* --boundary */
@@ -87,29 +74,22 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 {
 	struct listener_opts *o = &l->o;
 	struct error e;
-	char *end, *copy;
-	unsigned long m;
+	unsigned m;
 	size_t n = 0;
-	int rc;
 
 	switch (id) {
 	case OPT_DB: o->db_path = v->arg; break;
 	case OPT_DB_PASSWORD_FILE: o->queue.password_file = v->arg; break;
 	case OPT_SOCKET: o->socket_path = v->arg; break;
 	case OPT_SOCKET_MODE:
-		m = strtoul(v->arg, &end, 8);
-		if (end == v->arg || *end || m > 0777)
+		if (cli_socket_mode(v->arg, &m) < 0)
 			return opts_bad(p, v, "an octal mode like 0660");
-		o->socket_mode = (unsigned)m;
+		o->socket_mode = m;
 		break;
 	case OPT_ALLOW_UID:
 		/* The last --allow-uid wins, as for every option: a flag
 		 * replaces the configuration file's list, never adds to it. */
-		if (!(copy = strdup(v->arg)))
-			return opts_bad(p, v, "shorter (out of memory)");
-		rc = parse_uids(copy, l->allow, &n);
-		free(copy);
-		if (rc < 0)
+		if (cli_uid_list(v->arg, l->allow, MAX_ALLOW, &n) < 0)
 			return opts_bad(p, v, "numbers separated by commas (at most 64)");
 		o->allow_uid = l->allow;
 		o->n_allow = n;
@@ -131,6 +111,10 @@ static int listen_option(struct opts *p, struct listen_cli *l, int id, const str
 	case OPT_LOG_LEVEL:
 		if (cli_log_level(v->arg) < 0)
 			return opts_bad(p, v, "error, warning, notice, info or debug");
+		break;
+	case OPT_LOG_FORMAT:
+		if (cli_log_format(v->arg) < 0)
+			return opts_bad(p, v, "auto, text, json or journal");
 		break;
 	case OPT_USER:
 		error_clear(&e);
@@ -170,10 +154,8 @@ int cmd_listen(int argc, char **argv)
 		return 2;
 	}
 	if (l.bpath) {
-		if (boundary_from_file(&l.b, l.bpath, &e) < 0) {
-			fprintf(stderr, "krigd listen: --boundary %s: %s\n", l.bpath, e.msg);
-			return 1;
-		}
+		if (boundary_from_file(&l.b, l.bpath, &e) < 0)
+			return cli_start_failed("listen", 1, "--boundary %s: %s", l.bpath, e.msg);
 		l.o.boundary = &l.b;
 	}
 	l.pd.db_path = l.o.db_path;
@@ -187,9 +169,7 @@ int cmd_listen(int argc, char **argv)
 	boundary_release(&l.b);
 	if (standalone)
 		notify_send("STOPPING=1");
-	if (rc < 0) {
-		fprintf(stderr, "krigd listen: %s\n", e.msg);
-		return 1;
-	}
+	if (rc < 0)
+		return cli_start_failed("listen", !became_ready && cli_permanent(rc), "%s", e.msg);
 	return 0;
 }

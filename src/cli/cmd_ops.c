@@ -22,6 +22,7 @@
 #include "options.h"
 #include "outbox.h"
 #include "outfile.h"
+#include "purge.h"
 #include "queue.h"
 
 struct ops {
@@ -30,32 +31,10 @@ struct ops {
 	const char *password_file;
 	const char *out;
 	const char *callback;
-	int json, prometheus, force, dead, images;
+	int json, prometheus, force, dead, images, orphans;
 	int state;
 	long long limit, id, older_than;
 };
-
-/* "90", "90s", "15m", "2h", "7d" -> seconds; -1 if malformed. */
-static long long parse_duration(const char *s)
-{
-	char *end;
-	long long v, mult;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	default: return -1;
-	}
-	if ((*end && end[1]) || v > LLONG_MAX / mult)
-		return -1;
-	return v * mult;
-}
 
 #define OPS_HEAD \
 	"usage:\n" \
@@ -63,7 +42,7 @@ static long long parse_duration(const char *s)
 	"  krigd show   --db PATH [--json] ID\n" \
 	"  krigd retry  --db PATH [--force] ID | --dead\n" \
 	"  krigd cancel --db PATH [--callback URL] ID\n" \
-	"  krigd purge  --db PATH --older-than DUR [--images --out DIR]\n" \
+	"  krigd purge  --db PATH --older-than DUR [--out DIR [--images]] [--orphans --out DIR]\n" \
 	"  krigd stats  --db PATH [--json | --prometheus]\n" \
 	"\n"
 #define OPS_TAIL \
@@ -73,7 +52,10 @@ static long long parse_duration(const char *s)
 	"cancel of a running job takes effect within a second; --callback is the\n" \
 	"default URL (as given to drain) for a job whose trigger names none.\n" \
 	"stats --prometheus prints the Prometheus text format (for node_exporter's\n" \
-	"textfile collector): counters that never go down, purge or not, and gauges.\n"
+	"textfile collector): counters that never go down, purge or not, and gauges.\n" \
+	"purge removes the files of dead and cancelled jobs when --out is given, a\n" \
+	"done job's (what img_list serves) only with --images; --orphans removes\n" \
+	"image directories whose job has no row and was not purged keeping them.\n"
 
 static const char *fmt_time(long long t, char *buf, size_t len)
 {
@@ -147,18 +129,55 @@ static void print_json(struct json_object *o)
 	putchar('\n');
 }
 
+/* What `jobs` shows of a job beyond its row: the index (the first image's
+ * directory once rendered, so a source row's too; else the trigger's
+ * "index"), into buf ("-" when unknown), and the render time of a done
+ * job (its result's "seconds"; -1 else). */
+static double job_facts(const struct queue_job *j, char *buf, size_t len)
+{
+	struct json_object *r = j->result ? json_tokener_parse(j->result) : NULL, *p = NULL, *v;
+	double secs = -1;
+
+	snprintf(buf, len, "-");
+	if (r && json_object_object_get_ex(r, "seconds", &v))
+		secs = json_object_get_double(v);
+	if (r && json_object_object_get_ex(r, "images", &v) && json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, pubtime, path) {
+			const char *s = json_object_get_string(path), *slash = s ? strchr(s, '/') : NULL;
+
+			(void)pubtime;
+			if (slash)
+				snprintf(buf, len, "%.*s", (int)(slash - s), s);
+			break;
+		}
+	}
+	if (!strcmp(buf, "-") && j->payload && (p = json_tokener_parse(j->payload)) &&
+	    json_object_object_get_ex(p, "index", &v) && json_object_is_type(v, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(v));
+	json_object_put(r);
+	json_object_put(p);
+	return secs;
+}
+
 static int list_row(void *ctx, const struct queue_job *j)
 {
 	struct json_object *arr = ctx;
-	char t[32], err[64];
+	char t[32], err[64], index[32], idx[40], src[24], dur[24];
+	double secs = job_facts(j, index, sizeof(index));
 
 	if (arr) {
-		json_object_array_add(arr, job_json(j));
+		struct json_object *o = job_json(j);
+
+		json_object_object_add(o, "index", strcmp(index, "-") ? json_object_new_string(index) : NULL);
+		json_object_object_add(o, "seconds", secs >= 0 ? json_object_new_double(secs) : NULL);
+		json_object_array_add(arr, o);
 		return 0;
 	}
-	printf("%8lld  %-9s  %-6s  %4d  %3d/%-3d  %-19s  %s\n", j->id, queue_state_name(j->state), j->kind,
-	       j->priority, j->attempts, j->max_attempts, fmt_time(j->updated_at, t, sizeof(t)),
-	       j->last_error ? shown(j->last_error, 60, err, sizeof(err)) : "");
+	snprintf(src, sizeof(src), j->source_id >= 0 ? "%lld" : "-", j->source_id);
+	snprintf(dur, sizeof(dur), secs >= 0 ? "%.1fs" : "-", secs);
+	printf("%8lld  %-9s  %-6s  %-6s  %6s  %4d  %3d/%-3d  %8s  %-19s  %s\n", j->id, queue_state_name(j->state),
+	       j->kind, shown(index, 6, idx, sizeof(idx)), src, j->priority, j->attempts, j->max_attempts, dur,
+	       fmt_time(j->updated_at, t, sizeof(t)), j->last_error ? shown(j->last_error, 60, err, sizeof(err)) : "");
 	return 0;
 }
 
@@ -168,8 +187,8 @@ static int do_jobs(struct queue *q, const struct ops *op, struct error *e)
 	int rc;
 
 	if (!arr)
-		printf("%8s  %-9s  %-6s  %4s  %7s  %-19s  %s\n", "ID", "STATE", "KIND", "PRIO", "TRIES", "UPDATED (UTC)",
-		       "LAST ERROR");
+		printf("%8s  %-9s  %-6s  %-6s  %6s  %4s  %7s  %8s  %-19s  %s\n", "ID", "STATE", "KIND", "INDEX", "SOURCE",
+		       "PRIO", "TRIES", "DURATION", "UPDATED (UTC)", "LAST ERROR");
 	rc = queue_list(q, op->state, op->limit, list_row, arr, e);
 	if (arr) {
 		if (rc == 0)
@@ -249,91 +268,6 @@ static int do_show(struct queue *q, const struct ops *op, struct error *e)
 		rc = queue_attempts(q, j.id, attempt_row, NULL, e);
 	}
 	queue_job_release(&j);
-	return rc;
-}
-
-/* Remove base + each extension in the job directory dir (a path below
- * outfd as the renderer wrote it): no component below --out is followed
- * if it is a symbolic link (outdir_open refuses them), and unlinkat
- * removes a link itself, never what it points to.  A directory that is a
- * link, or missing, leaves its files alone: they are not ours. */
-static int purge_frame(int outfd, const char *dir, const char *base, struct error *e)
-{
-	static const char *const ext[] = { ".png", ".pgw", ".asc", ".var.asc", ".prj" };
-	struct error ie;
-	char name[NAME_MAX + 1];
-	int dfd = outdir_open(outfd, dir, 0, &ie);
-
-	if (dfd < 0)
-		return 0;
-	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
-		if ((size_t)snprintf(name, sizeof(name), "%s%s", base, ext[k]) >= sizeof(name))
-			continue;
-		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
-			int err = errno;
-			close(dfd);
-			return error_set(e, KD_EIO, "removing %s/%s: %s", dir, name, strerror(err));
-		}
-	}
-	close(dfd);
-	return 0;
-}
-
-/* Remove the job directory dir ("pm25/17") below outfd if it is empty and
- * a real directory (unlinkat of a link with AT_REMOVEDIR fails). */
-static void purge_dir(int outfd, const char *dir)
-{
-	char parent[4096];
-	const char *slash = strrchr(dir, '/');
-	int pfd;
-
-	if (!slash) {
-		unlinkat(outfd, dir, AT_REMOVEDIR);
-		return;
-	}
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - dir), dir);
-	if ((pfd = outdir_open(outfd, parent, 0, NULL)) < 0)
-		return;
-	unlinkat(pfd, slash + 1, AT_REMOVEDIR);
-	close(pfd);
-}
-
-struct purge_ctx {
-	int outfd; /* --out, opened following a link the operator chose */
-};
-
-/* purge --images: remove a job's files (PNG and what sits beside it). */
-static int purge_files(void *ctx, long long id, const char *result, struct error *e)
-{
-	struct purge_ctx *pc = ctx;
-	struct json_object *r, *images;
-	char dir[4096] = "", cur[4096];
-	int rc = 0;
-
-	(void)id;
-	if (!result || !(r = json_tokener_parse(result)))
-		return 0;
-	if (json_object_object_get_ex(r, "images", &images)) {
-		json_object_object_foreach(images, pubtime, rel) {
-			const char *p = json_object_get_string(rel), *slash = strrchr(p, '/');
-			size_t n = strlen(p);
-			char base[NAME_MAX + 1];
-
-			(void)pubtime;
-			/* Only paths the renderer wrote: relative, no "..", in a directory. */
-			if (!slash || p[0] == '/' || strstr(p, "..") || n < 4 || strcmp(p + n - 4, ".png") ||
-			    (size_t)(p + n - 4 - slash - 1) > NAME_MAX || (size_t)(slash - p) >= sizeof(cur))
-				continue;
-			snprintf(cur, sizeof(cur), "%.*s", (int)(slash - p), p);
-			snprintf(base, sizeof(base), "%.*s", (int)(p + n - 4 - slash - 1), slash + 1);
-			if ((rc = purge_frame(pc->outfd, cur, base, e)) < 0)
-				break;
-			snprintf(dir, sizeof(dir), "%s", cur);
-		}
-	}
-	if (rc == 0 && dir[0])
-		purge_dir(pc->outfd, dir); /* the job's directory, if now empty */
-	json_object_put(r);
 	return rc;
 }
 
@@ -460,6 +394,34 @@ static void retry_why(struct queue *q, const struct ops *op, struct error *e)
 }
 
 
+/* purge: the rows finished before --older-than (the files of dead and
+ * cancelled ones with them, a done job's only with --images), then with
+ * --orphans the image directories no job owns. */
+static int do_purge(struct queue *q, const struct ops *op, long long now, struct error *e)
+{
+	struct purge_files pf = { -1, op->images, 0 };
+	long long count = 0, dirs = 0;
+	int rc = 0;
+
+	if (op->out && (pf.outfd = open(op->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return error_set(e, KD_EIO, "--out %s: %s", op->out, strerror(errno));
+	if (op->older_than >= 0) {
+		rc = queue_purge(q, now - op->older_than, purge_job_files, &pf, &count, e);
+		if (rc >= 0)
+			printf("%lld job%s purged%s\n", count, count == 1 ? "" : "s",
+			       op->images ? " with their images"
+			       : pf.outfd >= 0 ? " (the images of the done ones kept: --images removes them)" : "");
+		if (rc >= 0 && pf.left > 0)
+			printf("the files of %lld dead or cancelled job%s stay: give --out DIR to remove them, "
+			       "or later `krigd purge --orphans --out DIR`\n", pf.left, pf.left == 1 ? "" : "s");
+	}
+	if (rc >= 0 && op->orphans && (rc = purge_orphans(q, pf.outfd, &dirs, e)) >= 0)
+		printf("%lld image director%s of no job removed\n", dirs, dirs == 1 ? "y" : "ies");
+	if (pf.outfd >= 0)
+		close(pf.outfd);
+	return rc;
+}
+
 static int run(struct ops *op, struct error *e)
 {
 	struct queue_opts qo;
@@ -492,18 +454,9 @@ static int run(struct ops *op, struct error *e)
 		rc = queue_cancel(q, op->id, now, e);
 		if (rc >= 0)
 			printf("job %lld %s\n", op->id, rc == 1 ? "will stop within a second (cancel requested)" : "cancelled");
-	} else if (!strcmp(op->cmd, "purge")) {
-		struct purge_ctx pc = { -1 };
-
-		if (op->images && (pc.outfd = open(op->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-			rc = error_set(e, KD_EIO, "--out %s: %s", op->out, strerror(errno));
-		else
-			rc = queue_purge(q, now - op->older_than, op->images ? purge_files : NULL, &pc, &count, e);
-		if (pc.outfd >= 0)
-			close(pc.outfd);
-		if (rc >= 0)
-			printf("%lld job%s purged%s\n", count, count == 1 ? "" : "s", op->images ? " with their images" : "");
-	} else
+	} else if (!strcmp(op->cmd, "purge"))
+		rc = do_purge(q, op, now, e);
+	else
 		rc = error_set(e, KD_EINTERNAL, "unknown command");
 	queue_close(q);
 	return rc < 0 ? rc : 0;
@@ -518,6 +471,7 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 	case OPT_JSON: op->json = 1; break;
 	case OPT_PROMETHEUS: op->prometheus = 1; break;
 	case OPT_IMAGES: op->images = 1; break;
+	case OPT_ORPHANS: op->orphans = 1; break;
 	case OPT_DEAD: op->dead = 1; break;
 	case OPT_FORCE: op->force = 1; break;
 	case OPT_CALLBACK: op->callback = v->arg; break;
@@ -529,7 +483,7 @@ static int ops_option(struct opts *p, struct ops *op, int id, const struct opt_v
 						      : "pending, running, done, dead or cancelled");
 		break;
 	case OPT_OLDER_THAN:
-		if ((op->older_than = parse_duration(v->arg)) < 0)
+		if ((op->older_than = cli_duration(v->arg)) < 0)
 			return opts_bad(p, v, "a duration like 90s, 15m, 2h, 7d");
 		break;
 	default: return cli_unhandled(p, v);
@@ -601,12 +555,17 @@ int cmd_ops(int argc, char **argv)
 		fprintf(stderr, "krigd %s: --prometheus is for stats, without --json\n", op.cmd);
 		return 2;
 	}
-	if (!strcmp(op.cmd, "purge") && op.older_than < 0) {
-		fprintf(stderr, "krigd purge: --older-than is required\n");
+	if (!strcmp(op.cmd, "purge") && op.older_than < 0 && !op.orphans) {
+		fprintf(stderr, "krigd purge: --older-than (or --orphans) is required\n");
 		return 2;
 	}
-	if (op.images && !op.out) {
-		fprintf(stderr, "krigd purge: --images needs --out DIR (where the images are)\n");
+	if ((op.images || op.orphans) && !op.out) {
+		fprintf(stderr, "krigd purge: --%s needs --out DIR (where the images are)\n",
+			op.images ? "images" : "orphans");
+		return 2;
+	}
+	if (op.images && op.older_than < 0) {
+		fprintf(stderr, "krigd purge: --images goes with --older-than\n");
 		return 2;
 	}
 	if (run(&op, &e) < 0) {

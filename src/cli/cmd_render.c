@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "error.h"
 #include "options.h"
+#include "outputs.h"
 #include "palette.h"
 #include "outfile.h"
 #include "readfile.h"
@@ -48,6 +49,7 @@ static void show_progress(void *ctx, size_t done, size_t total, const char *pubt
 struct render_cli {
 	const char *in, *out, *bpath, *job_id;
 	int grid, variance, legend, colors, lang;
+	unsigned outputs;
 	long long width, threads, max_pixels;
 	const char *boundary_dir;
 	struct render_nbhd nbhd;
@@ -66,6 +68,12 @@ static int render_option(struct opts *p, struct render_cli *r, int id, const str
 		if (palette_mode_parse(v->arg, &m) < 0)
 			return opts_bad(p, v, "levels, smooth or ramp");
 		r->colors = (int)m;
+		break;
+	}
+	case OPT_OUTPUTS: {
+		struct error oe;
+		if (outputs_parse_list(v->arg, &r->outputs, &oe) < 0)
+			return fprintf(p->err, "krigd %s: --outputs %s\n", p->cmd->name, oe.msg), OPTS_BAD;
 		break;
 	}
 	case OPT_LANG:
@@ -141,6 +149,7 @@ static int render_to_files(const struct render_cli *r, struct trigger *t, struct
 	ro.max_cells = (size_t)r->max_pixels;
 	ro.nbhd = r->nbhd;
 	ro.colors = r->colors;
+	ro.outputs = r->outputs;
 	ro.lang = r->lang;
 	if (isatty(STDERR_FILENO))
 		ro.progress = show_progress;

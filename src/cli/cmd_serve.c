@@ -66,6 +66,8 @@ static int serve_option(struct opts *p, struct serve_cli *s, int id, const struc
 	/* serve logs too: at the level its children log at. */
 	if (id == OPT_LOG_LEVEL && cli_log_level(v->arg) < 0)
 		return opts_bad(p, v, "error, warning, notice, info or debug");
+	if (id == OPT_LOG_FORMAT && cli_log_format(v->arg) < 0)
+		return opts_bad(p, v, "auto, text, json or journal");
 	if (!(v->def->commands & (OPTC_LISTEN | OPTC_DRAIN)))
 		return cli_unhandled(p, v);
 	/* "--name" whatever the spelling was (--name=v, an abbreviation) */

@@ -41,8 +41,9 @@ static void usage(FILE *fp)
 	fprintf(fp, "usage: krigd COMMAND [--config FILE] [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(fp, "\n'krigd COMMAND --help' describes each command.  --config FILE reads\n"
-		    "`key = value` lines whose keys are long options; flags override the file.\n"
+	fprintf(fp, "\n'krigd COMMAND --help' describes each command; 'krigd --version' prints\n"
+		    "the version.  --config FILE reads `key = value` lines whose keys are\n"
+		    "long options; flags override the file.\n"
 		    "The design and every contract: docs/DESIGN.md; the reference: krigd(1).\n");
 }
 

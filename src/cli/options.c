@@ -89,6 +89,13 @@ static int parse_num(struct opts *p, struct opt_val *v)
 	return 0;
 }
 
+int opts_check_num(struct opts *p, const struct opt_def *d, const char *arg)
+{
+	struct opt_val v = { d, arg, 0, 0 };
+
+	return parse_num(p, &v);
+}
+
 static int next_default(struct opts *p, struct opt_val *v)
 {
 	while (p->next_def < OPT__COUNT) {

@@ -90,6 +90,11 @@ int opts_status(int rc);
  * be EXPECT, got VALUE" on p->err; returns OPTS_BAD. */
 int opts_bad(struct opts *p, const struct opt_val *v, const char *expect);
 
+/* The value arg for the NUM row d, checked as opts_next checks it for
+ * every command (a whole decimal within d's range): 0, or OPTS_BAD with
+ * "krigd CMD: --NAME must be LO..HI, got ARG" printed on p->err. */
+int opts_check_num(struct opts *p, const struct opt_def *d, const char *arg);
+
 /* --help of cmd on fp: its head, its rows, its tail. */
 void opts_usage(const struct opts_cmd *cmd, FILE *fp);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "notify.h"
 #include "supervisor.h"
@@ -31,7 +32,8 @@ struct sv {
 	struct child kids[2];
 	sigset_t set, orig;
 	int ready_pipe[2];
-	int ready, activated, usage_error;
+	int fatal_pipe[2]; /* a child that cannot start writes why (cli_start_failed) */
+	int ready, activated, exit_code;
 	int stopping;     /* 0 running; 1 asked to stop; 2 asked to give jobs up (or no second chance) */
 	time_t stop_deadline;
 	long long wd_usec, wd_last, tick_ns;
@@ -41,7 +43,8 @@ struct sv {
  * activated: fd 3 is the socket systemd passed us, for the listener. */
 /* The drain learns our pid and the stop time-out ($KRIGD_SUPERVISOR,
  * $KRIGD_STOP_TIMEOUT): if we die it stops on its own within that time. */
-static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int activated, int stop_timeout)
+static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int fatal_fd, int activated,
+		   int stop_timeout)
 {
 	pid_t parent = getpid(), pid = fork();
 	char num[32];
@@ -55,6 +58,9 @@ static pid_t spawn(struct child *c, const sigset_t *orig, int ready_fd, int acti
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	/* serve is single-threaded: setenv between fork and exec is safe. */
 	notify_forget();
+	fcntl(fatal_fd, F_SETFD, 0);
+	snprintf(num, sizeof(num), "%d", fatal_fd);
+	setenv("KRIGD_FATAL_FD", num, 1);
 	if (ready_fd >= 0) {
 		fcntl(ready_fd, F_SETFD, 0);
 		snprintf(num, sizeof(num), "%d", ready_fd);
@@ -108,7 +114,8 @@ static int start_children(struct sv *s, time_t now)
 		struct child *c = &s->kids[k];
 
 		if (c->pid == 0 && !s->stopping && now >= c->next_start) {
-			c->pid = spawn(c, &s->orig, k == 0 ? s->ready_pipe[1] : -1, s->activated, s->o->stop_timeout);
+			c->pid = spawn(c, &s->orig, k == 0 ? s->ready_pipe[1] : -1, s->fatal_pipe[1], s->activated,
+				       s->o->stop_timeout);
 			if (c->pid < 0) {
 				log_err("serve: cannot start %s: %s", c->name, strerror(errno));
 				c->pid = 0;
@@ -171,6 +178,20 @@ static void begin_stop(struct sv *s, int level)
 			kill(s->kids[k].pid, SIGTERM);
 }
 
+/* A child exited CLI_EXIT_PERMANENT: log why (its message from the fatal
+ * pipe) and stop; serve exits with the same status. */
+static void child_cannot_start(struct sv *s, struct child *c)
+{
+	char msg[ERROR_MSG_MAX + 64];
+	ssize_t n = read(s->fatal_pipe[0], msg, sizeof(msg) - 1);
+
+	msg[n > 0 ? n : 0] = '\0';
+	log_err("serve: %s cannot start: %s; a restart would fail the same way: stopping", c->name,
+		n > 0 ? msg : "(no reason given; see its message above)");
+	s->exit_code = CLI_EXIT_PERMANENT;
+	begin_stop(s, 2);
+}
+
 static void child_exited(struct sv *s, struct child *c, pid_t pid, int status)
 {
 	c->pid = 0;
@@ -180,8 +201,12 @@ static void child_exited(struct sv *s, struct child *c, pid_t pid, int status)
 	 * wrong, and a restart would fail the same way. */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
 		log_err("serve: %s refused its options (exit status 2); stopping", c->name);
-		s->usage_error = 1;
+		s->exit_code = 2;
 		begin_stop(s, 2); /* no second chance to give up jobs: none were taken */
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CLI_EXIT_PERMANENT) {
+		child_cannot_start(s, c);
 		return;
 	}
 	if (WIFSIGNALED(status))
@@ -254,6 +279,11 @@ int supervisor_run(const struct supervisor_opts *o, struct error *e)
 	take_activation(&s);
 	if (pipe2(s.ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return error_set(e, KD_EIO, "pipe: %s", strerror(errno));
+	if (pipe2(s.fatal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		close(s.ready_pipe[0]);
+		close(s.ready_pipe[1]);
+		return error_set(e, KD_EIO, "pipe: %s", strerror(errno));
+	}
 	/* Wake often enough to ping the watchdog at half its interval. */
 	if (s.wd_usec > 0 && s.wd_usec * 1000 / 4 < s.tick_ns)
 		s.tick_ns = s.wd_usec * 1000 / 4;
@@ -271,5 +301,7 @@ int supervisor_run(const struct supervisor_opts *o, struct error *e)
 	log_info("serve: stopped");
 	close(s.ready_pipe[0]);
 	close(s.ready_pipe[1]);
-	return s.usage_error ? 2 : 0;
+	close(s.fatal_pipe[0]);
+	close(s.fatal_pipe[1]);
+	return s.exit_code;
 }

@@ -24,8 +24,10 @@ struct supervisor_opts {
 
 /* Run both children until SIGTERM, SIGINT or SIGHUP and until both have
  * exited.  0 after a clean stop; 2 when a child exited 2 (it refused the
- * options it was given: a restart would fail the same way) and everything
- * was stopped; negative KD_E* with e filled when it could not start. */
+ * options it was given: a restart would fail the same way) and 3
+ * (CLI_EXIT_PERMANENT) when a child could not start for a reason a restart
+ * will not change (its message is logged), everything stopped; negative
+ * KD_E* with e filled when it could not start. */
 int supervisor_run(const struct supervisor_opts *o, struct error *e);
 
 #endif

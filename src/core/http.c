@@ -71,6 +71,12 @@ static int ipv4_is_metadata(uint32_t a)
 	       a == 0xc00000c0u;         /* 192.0.0.192, Oracle Cloud */
 }
 
+/* The IPv4 address in bytes i, j, k, l of an IPv6 address, as metadata? */
+static int ipv4_at(const unsigned char *b, int i, int j, int k, int l)
+{
+	return ipv4_is_metadata((uint32_t)b[i] << 24 | (uint32_t)b[j] << 16 | (uint32_t)b[k] << 8 | b[l]);
+}
+
 int http_addr_is_metadata(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
@@ -83,6 +89,7 @@ int http_addr_is_metadata(const struct sockaddr *sa)
 		const unsigned char *b = in6->sin6_addr.s6_addr;
 		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 		static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
+		static const unsigned char nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
 		static const unsigned char aws6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
 
 		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 */
@@ -92,7 +99,14 @@ int http_addr_is_metadata(const struct sockaddr *sa)
 		/* ::ffff:a.b.c.d reaches the same IPv4 metadata service, and so
 		 * does 64:ff9b::a.b.c.d through a NAT64 gateway (RFC 6052). */
 		if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
-			return ipv4_is_metadata((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
+			return ipv4_at(b, 12, 13, 14, 15);
+		/* The local-use prefix 64:ff9b:1::/48 (RFC 8215) is cut into a
+		 * site's own NAT64 prefix of length 48, 56, 64 or 96, each of which
+		 * puts the IPv4 address in other bytes (RFC 6052 2.2, skipping the
+		 * u octet, byte 8): refuse when any of them reads as metadata. */
+		if (memcmp(b, nat64_local, 6) == 0)
+			return ipv4_at(b, 6, 7, 9, 10) || ipv4_at(b, 7, 9, 10, 11) || ipv4_at(b, 9, 10, 11, 12) ||
+			       ipv4_at(b, 12, 13, 14, 15);
 	}
 	return 0;
 }

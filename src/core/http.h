@@ -57,8 +57,9 @@ void http_url_for_log(const char *url, char *out, size_t outlen);
  * cloud metadata service: 169.254.0.0/16 and fe80::/10 (most clouds'
  * metadata lives there), and the known ones outside them: 100.100.100.200
  * (Alibaba Cloud), 192.0.0.192 (Oracle Cloud), fd00:ec2::254 (AWS IPv6);
- * IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) IPv6 forms of the
- * IPv4 ones too. */
+ * IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96, and the local-use
+ * 64:ff9b:1::/48 with any prefix length a site may cut from it) IPv6 forms
+ * of the IPv4 ones too. */
 struct sockaddr;
 int http_addr_is_metadata(const struct sockaddr *sa);
 

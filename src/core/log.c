@@ -1,15 +1,50 @@
 /* log.c - see log.h */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 int log_level = LOG_INFO;
+int log_format = LOG_FORMAT_AUTO;
+
+int log_format_parse(const char *name)
+{
+	static const char *const names[] = { "auto", "text", "journal", "json" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* $JOURNAL_STREAM is "DEV:INODE" of the stream journald gave us; it is
+ * ours only while stderr is still that stream (not redirected since). */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static int resolved_format;
+static void resolve_format(void)
+{
+	resolved_format = log_format != LOG_FORMAT_AUTO ? log_format
+			  : stderr_is_journal() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT;
+}
 
 int log_level_parse(const char *name)
 {
@@ -90,15 +125,68 @@ size_t log_escape(const char *in, size_t len, char *out, size_t outlen, size_t *
 	return o;
 }
 
+/* "2026-03-01T09:00:00.123Z" into buf (at least 32 bytes). */
+static void iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+/* The job a message is about ("job N: ..."), or 0. */
+static long long job_of(const char *msg, size_t *skip)
+{
+	long long id = 0;
+	int n = 0;
+
+	if (sscanf(msg, "job %lld: %n", &id, &n) != 1 || n == 0 || id <= 0)
+		return 0;
+	*skip = (size_t)n;
+	return id;
+}
+
+/* The JSON form: the escaped message (printable UTF-8, '\\' escapes) needs
+ * only '"' and '\\' escaped again. */
+static int json_line(char *line, size_t len, int level, long long job, const char *esc)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+	char ts[40];
+	int n;
+
+	iso_now(ts, sizeof(ts));
+	n = snprintf(line, len, "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,", ts, names[level & 7],
+		     (long)getpid());
+	if (job > 0)
+		n += snprintf(line + n, len - (size_t)n, "\"job\":%lld,", job);
+	n += snprintf(line + n, len - (size_t)n, "\"message\":\"");
+	for (const char *c = esc; *c && (size_t)n < len - 4; c++) {
+		if (*c == '"' || *c == '\\')
+			line[n++] = '\\';
+		line[n++] = *c;
+	}
+	line[n++] = '"';
+	line[n++] = '}';
+	return n;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
-	char line[1024], msg[1024];
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	char line[2300], msg[1024], esc[1024], ts[40];
+	size_t skip = 0;
+	long long job;
 	va_list ap;
 	int n, m;
 
 	if (level > log_level)
 		return;
-	n = snprintf(line, sizeof(line), "<%d>krigd[%ld]: ", level, (long)getpid());
+	pthread_once(&once, resolve_format);
 	va_start(ap, fmt);
 	m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -106,9 +194,22 @@ void log_msg(int level, const char *fmt, ...)
 		m = 0;
 	if (m > (int)sizeof(msg) - 1)
 		m = (int)sizeof(msg) - 1;
+	job = job_of(msg, &skip);
 	/* Whatever a message quotes (a pubtime, a URL, a GeoJSON type) stays on
 	 * this one line: no byte of it can start another or drive a terminal. */
-	n += (int)log_escape(msg, (size_t)m, line + n, sizeof(line) - (size_t)n - 1, NULL);
+	log_escape(msg, (size_t)m, esc, sizeof(esc), NULL);
+	if (resolved_format == LOG_FORMAT_JOURNAL && notify_journal(level, job, esc) == 0)
+		return;
+	if (resolved_format == LOG_FORMAT_JSON) {
+		n = json_line(line, sizeof(line) - 1, level, job, esc + skip);
+	} else {
+		n = 0;
+		if (resolved_format == LOG_FORMAT_TEXT) {
+			iso_now(ts, sizeof(ts));
+			n = snprintf(line, sizeof(line), "%s ", ts);
+		}
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "<%d>krigd[%ld]: %s", level, (long)getpid(), esc);
+	}
 	line[n++] = '\n';
 	/* One write: concurrent children's lines stay whole. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)

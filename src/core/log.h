@@ -1,6 +1,13 @@
-/* log.h - one line per event on stderr, with a priority prefix journald
- * understands ("<3>" for errors ... "<7>" for debug, sd-daemon(3)).
- * The level is configuration (the only global), set once in main. */
+/* log.h - one line per event, in one of three forms (log_format):
+ *  - text (a plain stderr: $JOURNAL_STREAM unset or not our stderr): an
+ *    ISO 8601 UTC timestamp, then "<p>krigd[pid]: message";
+ *  - journal (stderr is journald's stream): with libsystemd, structured
+ *    fields through sd_journal_send (MESSAGE, PRIORITY, JOB_ID); without,
+ *    "<p>krigd[pid]: message", the priority prefix journald understands
+ *    ("<3>" for errors ... "<7>" for debug, sd-daemon(3));
+ *  - json: one object per line, {"time", "level", "pid", "job", "message"}.
+ * A message that starts "job N: " is about job N: its JOB_ID / "job".
+ * Level and format are configuration (the only globals), set in main. */
 #ifndef KD_LOG_H
 #define KD_LOG_H
 
@@ -14,7 +21,16 @@ extern int log_level;
 /* Parse "error", "warning", "notice", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 
-/* Write one line: "<p>krigd[pid]: message\n" in one write(2), so lines of
+enum log_format { LOG_FORMAT_AUTO, LOG_FORMAT_TEXT, LOG_FORMAT_JOURNAL, LOG_FORMAT_JSON };
+
+/* LOG_FORMAT_AUTO (the default): journal when $JOURNAL_STREAM names our
+ * stderr, else text.  Set before the first line is written. */
+extern int log_format;
+
+/* Parse "auto", "text", "journal", "json"; -1 if unknown. */
+int log_format_parse(const char *name);
+
+/* Write one line in one write(2) (or one sd_journal_send), so lines of
  * processes sharing stderr never interleave; the message passes through
  * log_escape, so it is always exactly one line.  Never fails loudly. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #endif
 
 #include "notify.h"
@@ -76,4 +77,24 @@ void notify_forget(void)
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
+}
+
+int notify_journal(int priority, long long job, const char *message)
+{
+#ifdef HAVE_LIBSYSTEMD
+	int rc;
+
+	if (job > 0)
+		rc = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", priority, "JOB_ID=%lld", job,
+				     "SYSLOG_IDENTIFIER=krigd", NULL);
+	else
+		rc = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=krigd",
+				     NULL);
+	return rc < 0 ? -1 : 0;
+#else
+	(void)priority;
+	(void)job;
+	(void)message;
+	return -1;
+#endif
 }

@@ -25,4 +25,10 @@ long long notify_watchdog_usec(void);
  * between fork and exec. */
 void notify_forget(void);
 
+/* One journal entry with structured fields (MESSAGE, PRIORITY, JOB_ID when
+ * job > 0, SYSLOG_IDENTIFIER=krigd) through sd_journal_send: 0 when sent;
+ * -1 when it failed or krigd was built without libsystemd (the caller
+ * then writes a "<p>" line to stderr, which journald also reads). */
+int notify_journal(int priority, long long job, const char *message);
+
 #endif

@@ -235,6 +235,7 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.nbhd = o->nbhd;
 	ro.legend = o->legend;
 	ro.colors = o->colors;
+	ro.outputs = o->outputs;
 	ro.lang = o->lang;
 	ro.cancelled = slot_stop;
 	ro.cancel_ctx = w;

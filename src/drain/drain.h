@@ -47,6 +47,7 @@ struct drain_opts {
 	size_t max_source_bytes;          /* source response / ret_data cap; 0: the source default */
 	int legend;                       /* 1: embed the legend unless the job says "legend": false */
 	int colors;                       /* enum palette_mode for jobs without "colors"; 0: by index */
+	unsigned outputs;                 /* --outputs (OUTPUT_BIT) for jobs without "outputs"; 0: png */
 	int lang;                         /* enum legend_lang of the legend's text */
 	size_t max_scan_jobs;             /* jobs one ping may create, default 100000 */
 	double max_job_cost;              /* render_job_cost above this: dead at once; 0: no limit */

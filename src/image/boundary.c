@@ -10,6 +10,12 @@
 #include <json-c/json.h>
 
 #include "boundary.h"
+
+/* Coordinates outside longitude/latitude are most often a projected file
+ * (metres: EPSG:3857, a national grid); GeoJSON is WGS 84 degrees. */
+#define PROJECTED_HINT \
+	": the boundary looks projected (metres, e.g. EPSG:3857), and GeoJSON is longitude and latitude " \
+	"in degrees; convert it with: ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson"
 #include "error.h"
 #include "readfile.h"
 
@@ -98,15 +104,12 @@ static int add_ring(struct parser *p, struct json_object *arr)
 			return error_set(p->e, KD_EINPUT, "ring %zu, point %zu: coordinates must be finite numbers",
 					 ringno, i + 1);
 		}
-		if (lon < -180 || lon > 180) {
+		if (lon < -180 || lon > 180 || lat < -90 || lat > 90) {
 			free(pt);
-			return error_set(p->e, KD_EINPUT, "ring %zu, point %zu: longitude %g is outside [-180, 180]",
-					 ringno, i + 1, lon);
-		}
-		if (lat < -90 || lat > 90) {
-			free(pt);
-			return error_set(p->e, KD_EINPUT, "ring %zu, point %zu: latitude %g is outside [-90, 90]",
-					 ringno, i + 1, lat);
+			return error_set(p->e, KD_EINPUT, "ring %zu, point %zu: %s %g is outside [%s]%s", ringno, i + 1,
+					 lon < -180 || lon > 180 ? "longitude" : "latitude",
+					 lon < -180 || lon > 180 ? lon : lat,
+					 lon < -180 || lon > 180 ? "-180, 180" : "-90, 90", PROJECTED_HINT);
 		}
 		/* A repeated point adds no edge; dropping it keeps edges non-degenerate. */
 		if (n > 0 && pt[2 * (n - 1)] == lon && pt[2 * (n - 1) + 1] == lat)

@@ -226,11 +226,8 @@ void grid_release(struct grid *g)
 
 /* Numbers in files are written in the C locale whatever the process's
  * locale is, so a decimal comma never reaches a world file or a grid. */
-struct c_numeric {
-	locale_t c, old;
-};
 
-static int c_numeric_begin(struct c_numeric *s)
+int raster_clocale_begin(struct raster_clocale *s)
 {
 	s->c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 	if (s->c == (locale_t)0)
@@ -239,7 +236,7 @@ static int c_numeric_begin(struct c_numeric *s)
 	return 0;
 }
 
-static void c_numeric_end(struct c_numeric *s)
+void raster_clocale_end(struct raster_clocale *s)
 {
 	uselocale(s->old);
 	freelocale(s->c);
@@ -247,22 +244,22 @@ static void c_numeric_end(struct c_numeric *s)
 
 int raster_write_pgw(FILE *fp, const struct grid *g)
 {
-	struct c_numeric loc;
+	struct raster_clocale loc;
 
-	if (c_numeric_begin(&loc))
+	if (raster_clocale_begin(&loc))
 		return KD_ENOMEM;
 	/* Rows of the affine transform, then the centre of the top-left cell. */
 	fprintf(fp, "%.17g\n0\n0\n%.17g\n%.17g\n%.17g\n", g->dx, -g->dy, grid_lon(g, 0), grid_lat(g, 0));
-	c_numeric_end(&loc);
+	raster_clocale_end(&loc);
 	return ferror(fp) ? KD_EIO : 0;
 }
 
 int raster_write_asc(FILE *fp, const struct grid *g, const double *values)
 {
-	struct c_numeric loc;
+	struct raster_clocale loc;
 	int r, c;
 
-	if (c_numeric_begin(&loc))
+	if (raster_clocale_begin(&loc))
 		return KD_ENOMEM;
 	/* dx/dy instead of cellsize, as GDAL writes cells that are not square. */
 	fprintf(fp, "ncols        %d\nnrows        %d\nxllcorner    %.17g\nyllcorner    %.17g\n"
@@ -281,13 +278,12 @@ int raster_write_asc(FILE *fp, const struct grid *g, const double *values)
 		}
 		putc('\n', fp);
 	}
-	c_numeric_end(&loc);
+	raster_clocale_end(&loc);
 	return ferror(fp) ? KD_EIO : 0;
 }
 
 int raster_write_prj(FILE *fp)
 {
-	fputs("GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],"
-	      "PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]\n", fp);
+	fputs(RASTER_WGS84_WKT "\n", fp);
 	return ferror(fp) ? KD_EIO : 0;
 }

@@ -10,6 +10,7 @@
 #ifndef KD_RASTER_H
 #define KD_RASTER_H
 
+#include <locale.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -53,6 +54,15 @@ static inline double grid_lat(const struct grid *g, int r) { return g->south + (
 static inline double grid_x(const struct grid *g, double lon) { return (lon - g->lon0) * g->kx; }
 static inline double grid_y(const struct grid *g, double lat) { return (lat - g->lat0) * g->ky; }
 
+/* Numbers in files are written in the C locale whatever the process's
+ * locale is (a decimal comma must never reach a file): begin switches this
+ * thread to it (KD_ENOMEM when it cannot), end switches back. */
+struct raster_clocale {
+	locale_t c, old;
+};
+int raster_clocale_begin(struct raster_clocale *s);
+void raster_clocale_end(struct raster_clocale *s);
+
 /* World file (.pgw) for the PNG: six lines, cell centre of the top-left. */
 int raster_write_pgw(FILE *fp, const struct grid *g);
 
@@ -61,7 +71,13 @@ int raster_write_pgw(FILE *fp, const struct grid *g);
  * values as %.17g in the C locale so they round-trip exactly. */
 int raster_write_asc(FILE *fp, const struct grid *g, const double *values);
 
-/* The WGS 84 .prj text (ESRI WKT). */
+/* The WGS 84 (EPSG:4326) coordinate system as WKT 1 with its EPSG
+ * authority: the text of a .prj and of a .png.aux.xml's <SRS>. */
+#define RASTER_WGS84_WKT "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563," \
+	"AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]]," \
+	"UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]"
+
+/* The .prj text: RASTER_WGS84_WKT. */
 int raster_write_prj(FILE *fp);
 
 #endif

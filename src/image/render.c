@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -19,6 +20,7 @@
 #include "krigejs.h"
 #include "legend.h"
 #include "outfile.h"
+#include "outputs.h"
 #include "palette.h"
 #include "pngout.h"
 #include "raster.h"
@@ -74,9 +76,16 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 		/* The name was validated ([A-Za-z0-9_-]) when the trigger was parsed. */
 		snprintf(path, sizeof(path), "%s/%s.geojson", o->boundary_dir, j->boundary_name);
 		if (boundary_from_file(own, path, e) < 0) {
-			if (e->code == KD_EIO && access(path, F_OK) != 0)
-				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir",
-						 j->boundary_name, j->boundary_name);
+			if (e->code == KD_EIO && access(path, F_OK) != 0) {
+				struct stat st;
+				int isdir = stat(o->boundary_dir, &st) == 0 && S_ISDIR(st.st_mode);
+
+				return error_set(e, KD_EINPUT, "boundary \"%s\": no file %s.geojson in --boundary-dir %s (%s)",
+						 j->boundary_name, j->boundary_name, o->boundary_dir,
+						 isdir ? "a directory that exists: add the district as NAME.geojson there"
+						 : access(o->boundary_dir, F_OK) == 0 ? "which is not a directory"
+						 : "which does not exist");
+			}
 			return error_prefix(e, "boundary \"%s\": ", j->boundary_name);
 		}
 		*b = own;
@@ -90,6 +99,26 @@ static int job_boundary(const struct render_opts *o, const struct render_job *j,
 
 static void pick_nbhd(const struct render_opts *o, const struct trigger *t, size_t n, struct krige_opts *ko,
 		      int *is_auto);
+
+unsigned render_outputs(const struct render_opts *o, const struct trigger *t)
+{
+	unsigned mask = t->has_outputs ? t->outputs : o->outputs ? o->outputs : OUTPUTS_DEFAULT;
+
+	/* The daemon's default cannot give kriging.js the variance it lacks. */
+	if (!t->has_outputs && t->method == METHOD_KRIGINGJS)
+		mask &= ~OUTPUT_BIT(OUTPUT_VARIANCE);
+	if (t->grid)
+		mask |= OUTPUT_BIT(OUTPUT_GRID);
+	if (t->variance)
+		mask |= OUTPUT_BIT(OUTPUT_VARIANCE);
+	return mask;
+}
+
+/* 1 when the job's outputs need the kriging variance. */
+static int wants_variance(const struct render_opts *o, const struct trigger *t)
+{
+	return (render_outputs(o, t) & OUTPUT_BIT(OUTPUT_VARIANCE)) != 0;
+}
 
 int render_job_cost(const struct render_opts *o, const struct render_job *j, double *cost, struct error *e)
 {
@@ -109,7 +138,7 @@ int render_job_cost(const struct render_opts *o, const struct render_job *j, dou
 	cells = (double)t->width * grid_rows_for(b, t->width);
 	boundary_release(&own);
 	for (size_t i = 0; i < j->frames->n; i++) {
-		struct krige_cost_frame f = { 0, j->frames->frame[i].n, t->variance, 0 };
+		struct krige_cost_frame f = { 0, j->frames->frame[i].n, wants_variance(o, t), 0 };
 		struct krige_opts ko = { 0 };
 		int is_auto;
 
@@ -155,81 +184,13 @@ static void frame_work_release(struct frame_work *w)
 }
 
 /* 1 when a frame named base would write a file another frame (names[0..n))
- * writes: the same base, or one base being the other's variance grid
- * ("B" writes B.var.asc, which is frame "B.var"'s value grid). */
+ * writes (outputs_names_clash). */
 static int name_clashes(char (*names)[FRAME_NAME_MAX], size_t n, const char *base)
 {
-	size_t bl = strlen(base);
-
-	for (size_t k = 0; k < n; k++) {
-		size_t nl = strlen(names[k]);
-
-		if (strcmp(names[k], base) == 0 ||
-		    (bl == nl + 4 && strncmp(base, names[k], nl) == 0 && strcmp(base + nl, ".var") == 0) ||
-		    (nl == bl + 4 && strncmp(names[k], base, bl) == 0 && strcmp(names[k] + bl, ".var") == 0))
+	for (size_t k = 0; k < n; k++)
+		if (outputs_names_clash(names[k], base))
 			return 1;
-	}
 	return 0;
-}
-
-/* Write one file atomically: fn fills the stream. */
-static int write_file(int dirfd, const char *name, int (*fn)(FILE *, const void *, struct error *),
-		      const void *arg, struct error *e)
-{
-	struct outfile f;
-
-	if (outfile_open(&f, dirfd, name, e) < 0)
-		return e->code;
-	errno = 0;
-	if (fn(f.fp, arg, e) < 0) {
-		outfile_abort(&f); /* keeps the writer's own reason and code */
-		return error_prefix(e, "writing %s: ", name);
-	}
-	if (ferror(f.fp)) {
-		int err = errno ? errno : EIO;
-		outfile_abort(&f);
-		return error_set(e, KD_EIO, "writing %s: %s", name, strerror(err));
-	}
-	return outfile_commit(&f, e);
-}
-
-struct asc_arg {
-	const struct grid *g;
-	const double *values;
-};
-
-/* The stdio writers below fail only as the stream does: errno says why. */
-static int stdio_failed(struct error *e)
-{
-	return error_set(e, KD_EIO, "%s", strerror(errno ? errno : EIO));
-}
-
-static int put_asc(FILE *fp, const void *arg, struct error *e)
-{
-	const struct asc_arg *a = arg;
-	return raster_write_asc(fp, a->g, a->values) < 0 ? stdio_failed(e) : 0;
-}
-
-static int put_pgw(FILE *fp, const void *arg, struct error *e)
-{
-	return raster_write_pgw(fp, arg) < 0 ? stdio_failed(e) : 0;
-}
-
-static int put_prj(FILE *fp, const void *arg, struct error *e)
-{
-	(void)arg;
-	return raster_write_prj(fp) < 0 ? stdio_failed(e) : 0;
-}
-
-struct png_arg {
-	const unsigned char *rgba;
-	int w, h;
-};
-
-static int put_png(FILE *fp, const void *arg, struct error *e)
-{
-	const struct png_arg *a = arg;
-	return pngout_write(fp, a->rgba, a->w, a->h, e);
 }
 
 /* method "kriging.js": its own fit and predictor, in plain degrees. */
@@ -252,9 +213,9 @@ static int krigejs_frame(const struct render_opts *o, const struct grid *g, cons
 		kv.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
 		kv.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
 		kv.sill = json_object_get_double(json_object_object_get(t->variogram, "sill"));
-		rc = krigejs_given(&w->kj, w->st.z, w->px, w->py, w->st.n, &kv, t->sigma2, e);
+		rc = krigejs_given(&w->kj, w->st.z, w->px, w->py, w->st.n, &kv, t->sigma2, o->cancelled, o->cancel_ctx, e);
 	} else {
-		rc = krigejs_train(&w->kj, w->st.z, w->px, w->py, w->st.n, model, t->sigma2, t->alpha, e);
+		rc = krigejs_train(&w->kj, w->st.z, w->px, w->py, w->st.n, model, t->sigma2, t->alpha, o->cancelled, o->cancel_ctx, e);
 	}
 	if (rc < 0)
 		return rc;
@@ -380,19 +341,19 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 			  struct frame_work *w, struct json_object *fo, struct error *e)
 {
 	size_t cells = (size_t)g->width * (size_t)g->height;
-	struct krige_opts ko = { t->variance, t->cv != 0, 0, INFINITY };
+	struct krige_opts ko = { wants_variance(o, t), t->cv != 0, 0, INFINITY };
 	struct variogram v;
 	struct fit_info fi;
 	struct json_object *vj;
 	int given, is_auto, rc;
 
-	if ((rc = vgm_pick(t, &w->st, &v, &fi, &given, &vj, e)) < 0)
+	if ((rc = vgm_pick(t, &w->st, o->cancelled, o->cancel_ctx, &v, &fi, &given, &vj, e)) < 0)
 		return rc;
 	json_object_object_add(fo, "variogram", vj);
 	pick_nbhd(o, t, w->st.n, &ko, &is_auto);
 	/* Say whose variogram it was: advice about "the gaussian model with
 	 * nugget 0" must not read as if the job had asked for it. */
-	if ((rc = krige_open(&w->k, &v, &w->st, &ko, e)) < 0) {
+	if ((rc = krige_open_until(&w->k, &v, &w->st, &ko, o->cancelled, o->cancel_ctx, e)) < 0) {
 		if (rc != KD_EINPUT)
 			return rc;
 		if (given)
@@ -401,7 +362,7 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 				    "\"model\" in the trigger overrides it): ",
 				    fi.fitted ? "fitted to the stations" : "fell back to, the fit failing");
 	}
-	if (t->variance && !(w->variance = malloc(cells * sizeof(double))))
+	if (ko.variance && !(w->variance = malloc(cells * sizeof(double))))
 		return error_set(e, KD_ENOMEM, "out of memory for the variance grid");
 	if ((rc = krige_grid_until(w->k, g, w->value, w->variance, o->threads, o->cancelled, o->cancel_ctx,
 				   e)) < 0)
@@ -476,7 +437,8 @@ struct job_ctx {
 	struct palette pal;
 	int auto_range;                /* a ramp spanning the grids' own min and max */
 	FILE *spill;                   /* two passes: every frame's values, in order */
-	struct json_object *images, *stations, *res;
+	unsigned mask;                 /* the job's outputs (OUTPUT_BIT) */
+	struct json_object *images, *files, *stations, *res;
 	struct json_object *cvs;       /* {pubtime: cv} of the frames so far */
 	char (*used)[FRAME_NAME_MAX];  /* each frame's base name */
 };
@@ -497,86 +459,27 @@ static int job_palette(struct job_ctx *c, struct error *e)
 	return 0;
 }
 
-/* The grids of one frame (.asc, .var.asc, .prj) when the job asks. */
-static int write_grids(const struct job_ctx *c, struct frame_work *w, const char *base, struct error *e)
+/* The frame's files of one phase (outputs.h); "files" gets their names. */
+static int write_outputs(const struct job_ctx *c, const struct frame *fr, const double *value,
+			 const double *variance, const char *base, enum output_phase phase, struct json_object *fo,
+			 struct error *e)
 {
 	const struct trigger *t = c->j->options;
-	struct asc_arg aa = { c->g, w->value };
-	char name[160];
+	struct output_frame of = { c->g, value, variance, &c->pal, c->mask, 0, c->o->lang, fo };
+	struct json_object *files = json_object_object_get(c->files, fr->pubtime), *png;
 	int rc;
 
-	if (t->grid || t->variance) {
-		snprintf(name, sizeof(name), "%s.prj", base);
-		if ((rc = write_file(c->dirfd, name, put_prj, NULL, e)) < 0)
-			return rc;
+	of.legend = t->legend > 0 || (t->legend < 0 && c->o->legend);
+	if (!files) {
+		files = json_object_new_object();
+		json_object_object_add(c->files, fr->pubtime, files);
 	}
-	if (t->grid) {
-		snprintf(name, sizeof(name), "%s.asc", base);
-		if ((rc = write_file(c->dirfd, name, put_asc, &aa, e)) < 0)
-			return rc;
-	}
-	if (t->variance) {
-		aa.values = w->variance;
-		snprintf(name, sizeof(name), "%s.var.asc", base);
-		if ((rc = write_file(c->dirfd, name, put_asc, &aa, e)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-static struct json_object *box_json(int x, int y, int w, int h)
-{
-	struct json_object *a = json_object_new_array();
-
-	json_object_array_add(a, json_object_new_int(x));
-	json_object_array_add(a, json_object_new_int(y));
-	json_object_array_add(a, json_object_new_int(w));
-	json_object_array_add(a, json_object_new_int(h));
-	return a;
-}
-
-/* Colour values (and embed the legend when asked), then write .png and
- * .pgw for one frame; fo gets where the legend went, images the PNG. */
-static int write_image(const struct job_ctx *c, const struct frame *fr, const double *values, const char *base,
-		       struct json_object *fo, struct error *e)
-{
-	const struct trigger *t = c->j->options;
-	const struct grid *g = c->g;
-	struct png_arg pa;
-	unsigned char *rgba;
-	char name[160], rel[512];
-	int rc;
-
-	if (!(rgba = malloc((size_t)g->width * (size_t)g->height * 4)))
-		return error_set(e, KD_ENOMEM, "out of memory for a %dx%d image", g->width, g->height);
-	palette_fill(&c->pal, values, (size_t)g->width * (size_t)g->height, rgba);
-	if (t->legend > 0 || (t->legend < 0 && c->o->legend)) {
-		struct legend_place at;
-
-		if ((rc = legend_embed(rgba, g->width, g->height, &c->pal, c->o->lang, &at, e)) < 0) {
-			free(rgba);
-			return rc;
-		}
-		struct json_object *leg = json_object_new_object();
-		json_object_object_add(leg, "corner", json_object_new_string(at.corner));
-		json_object_object_add(leg, "hidden_pixels", json_object_new_int64(at.hidden));
-		json_object_object_add(leg, "box", box_json(at.x, at.y, at.w, at.h));
-		json_object_object_add(fo, "legend", leg);
-	}
-	pa.rgba = rgba;
-	pa.w = g->width;
-	pa.h = g->height;
-	snprintf(name, sizeof(name), "%s.png", base);
-	rc = write_file(c->dirfd, name, put_png, &pa, e);
-	free(rgba);
-	if (rc < 0)
+	if ((rc = outputs_write(c->dirfd, c->dirpath, base, &of, phase, files, e)) < 0)
 		return rc;
-	snprintf(name, sizeof(name), "%s.pgw", base);
-	if ((rc = write_file(c->dirfd, name, put_pgw, g, e)) < 0)
-		return rc;
-	snprintf(rel, sizeof(rel), "%s/%s.png", c->dirpath, base);
-	json_object_object_add(c->images, fr->pubtime, json_object_new_string(rel));
-	json_object_object_add(fo, "image", json_object_new_string(rel));
+	if (phase == OUTPUT_COLOURED && (png = json_object_object_get(files, outputs_table[OUTPUT_PNG].name))) {
+		json_object_object_add(c->images, fr->pubtime, json_object_get(png));
+		json_object_object_add(fo, "image", json_object_get(png));
+	}
 	return 0;
 }
 
@@ -648,7 +551,7 @@ static int frame_pass1(struct job_ctx *c, size_t i, struct json_object *fo, stru
 	if (rc == 0 && w.variance && !krige_is_local(w.k))
 		rc = check_finite(c->g, w.variance, "variance", e);
 	if (rc == 0)
-		rc = write_grids(c, &w, base, e);
+		rc = write_outputs(c, fr, w.value, w.variance, base, OUTPUT_RAW, fo, e);
 	if (rc == 0 && c->spill) {
 		palette_range_add(w.value, cells, &c->pal.vmin, &c->pal.vmax);
 		errno = 0;
@@ -658,7 +561,7 @@ static int frame_pass1(struct job_ctx *c, size_t i, struct json_object *fo, stru
 	} else if (rc == 0) {
 		if (c->auto_range)
 			palette_range(w.value, cells, &c->pal.vmin, &c->pal.vmax);
-		rc = write_image(c, fr, w.value, base, fo, e);
+		rc = write_outputs(c, fr, w.value, w.variance, base, OUTPUT_COLOURED, fo, e);
 	}
 	if (rc == 0) {
 		struct json_object *so = json_object_object_get(fo, "stations");
@@ -690,7 +593,7 @@ static int frame_pass2(struct job_ctx *c, size_t i, struct json_object *fo, doub
 	if (fread(values, sizeof(double), cells, c->spill) != cells)
 		return error_set(e, KD_EIO, "reading back the frame's values: %s",
 				 ferror(c->spill) ? strerror(errno ? errno : EIO) : "short file");
-	return write_image(c, fr, values, c->used[i], fo, e);
+	return write_outputs(c, fr, values, NULL, c->used[i], OUTPUT_COLOURED, fo, e);
 }
 
 /* The result's top-level keys known before the frames are rendered. */
@@ -700,6 +603,7 @@ static void result_start(struct job_ctx *c, const struct grid *g)
 
 	c->res = json_object_new_object();
 	c->images = json_object_new_object();
+	c->files = json_object_new_object();
 	c->stations = json_object_new_object();
 	json_object_array_add(bbox, json_object_new_double(g->west));
 	json_object_array_add(bbox, json_object_new_double(g->south));
@@ -711,6 +615,7 @@ static void result_start(struct job_ctx *c, const struct grid *g)
 	json_object_object_add(c->stations, "far", json_object_new_int64(0));
 	c->cvs = json_object_new_object();
 	json_object_object_add(c->res, "images", c->images);
+	json_object_object_add(c->res, "files", c->files);
 	json_object_object_add(c->res, "bbox", bbox);
 	json_object_object_add(c->res, "stations", c->stations);
 	json_object_object_add(c->res, "width", json_object_new_int(g->width));
@@ -778,6 +683,7 @@ int render_job(const struct render_opts *o, const struct render_job *j, struct j
 	c.g = &g;
 	c.dirfd = -1;
 	c.dirpath = dirpath;
+	c.mask = render_outputs(o, t);
 	if ((rc = job_palette(&c, e)) < 0)
 		goto out;
 	if ((rc = job_boundary(o, j, &own, &b, e)) < 0)

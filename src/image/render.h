@@ -39,6 +39,7 @@ struct render_opts {
 	struct render_nbhd nbhd;           /* zeros: the defaults */
 	int colors;                        /* enum palette_mode for jobs that do not say ("colors"); 0: by index */
 	int lang;                          /* enum legend_lang of the legend's text */
+	unsigned outputs;                  /* OUTPUT_BIT set for jobs without "outputs"; 0: the PNG */
 	/* Cooperative cancel (may be NULL), checked between frames and before
 	 * every grid row, from every kriging thread: it must be thread-safe. */
 	int (*cancelled)(void *ctx);
@@ -73,6 +74,11 @@ struct render_job {
  * frames finished before an error stay; a retry rewrites them. */
 int render_job(const struct render_opts *o, const struct render_job *j, struct json_object **result,
 	       struct error *e);
+
+/* The job's outputs (OUTPUT_BIT of outputs.h): its "outputs", else
+ * o->outputs (without the variance for kriging.js), else the PNG; with
+ * the grids its "grid" and "variance" ask for. */
+unsigned render_outputs(const struct render_opts *o, const struct trigger *t);
 
 /* The estimated cost of render_job(o, j) in multiply-adds (krige_cost of
  * every frame, at the grid its boundary and width give; cost.h), for

@@ -51,8 +51,8 @@ static struct json_object *variogram_json(const struct variogram *v, const struc
 	return o;
 }
 
-int vgm_pick(const struct trigger *t, const struct stations *st, struct variogram *v, struct fit_info *fi,
-	     int *given, struct json_object **json, struct error *e)
+int vgm_pick(const struct trigger *t, const struct stations *st, int (*cancelled)(void *ctx), void *ctx,
+	     struct variogram *v, struct fit_info *fi, int *given, struct json_object **json, struct error *e)
 {
 	int rc;
 
@@ -65,9 +65,9 @@ int vgm_pick(const struct trigger *t, const struct stations *st, struct variogra
 					 t->model == VGM_MATERN ? num(t->variogram, "kappa") : 0.0 };
 	} else if (!t->has_model || (t->model == VGM_MATERN && !t->kappa)) {
 		/* no model, "auto", or matern without its kappa: the choice */
-		if ((rc = krige_fit_auto(st, t->has_model, v, fi, e)) < 0)
+		if ((rc = krige_fit_auto_until(st, t->has_model, v, fi, cancelled, ctx, e)) < 0)
 			return rc;
-	} else if ((rc = krige_fit(st, (enum vgm_model)t->model, t->kappa, v, fi, e)) < 0) {
+	} else if ((rc = krige_fit_until(st, (enum vgm_model)t->model, t->kappa, v, fi, cancelled, ctx, e)) < 0) {
 		return rc;
 	}
 	if (!(*json = variogram_json(v, fi, *given)))

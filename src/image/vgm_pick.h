@@ -16,10 +16,11 @@ struct error;
  * kappa (its kappas only).  *json (owned by the caller) gets the result's
  * "variogram" object: model, nugget, psill, range, kappa for matern,
  * source given / fitted / fallback, the note of a fallback, and after an
- * automatic choice "candidates": [{model, kappa, sse, note?}, ...].  *given
+ * automatic choice "candidates": [{model, kappa, sse, note?}, ...].
+ * cancelled(ctx) (may be NULL) is asked during the fit (KD_ECANCEL).  *given
  * says whose it was.  Errors as krige_fit's (KD_EINPUT, KD_ENOMEM); *json
  * is NULL then. */
-int vgm_pick(const struct trigger *t, const struct stations *st, struct variogram *v, struct fit_info *fi,
-	     int *given, struct json_object **json, struct error *e);
+int vgm_pick(const struct trigger *t, const struct stations *st, int (*cancelled)(void *ctx), void *ctx,
+	     struct variogram *v, struct fit_info *fi, int *given, struct json_object **json, struct error *e);
 
 #endif

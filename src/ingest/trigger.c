@@ -14,6 +14,7 @@
 #include "error.h"
 #include "json_strict.h"
 #include "krige.h"
+#include "outputs.h"
 #include "palette.h"
 #include "trigger.h"
 
@@ -30,6 +31,18 @@ static int is_json_start(char c)
 {
 	return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
 	       c == 't' || c == 'f' || c == 'n';
+}
+
+/* Text whose first character could start a JSON value other than an
+ * object or array (n, t, f, a digit, '-', '"') was read as JSON: say so,
+ * and how a ping is sent, for someone who meant one ("new data", "2024
+ * ready"); "" for '{' and '['. */
+static const char *ping_rule(char c)
+{
+	if (c == '{' || c == '[')
+		return "";
+	return " (text that starts with {, [, \", -, a digit, t, f or n is read as JSON; any other text is a "
+	       "ping, one scan job: send e.g. \"ping\")";
 }
 
 static int is_space(char c)
@@ -419,6 +432,37 @@ static int callback_check(const char *url, struct error *e)
 	return 0;
 }
 
+/* "outputs": ["png", "cog", ...], names of the outputs table (outputs.h),
+ * at least one; "variance" among them asks the kriging for it. */
+static int get_outputs(struct json_object *val, struct trigger *t, struct error *e)
+{
+	size_t n;
+
+	if (!json_object_is_type(val, json_type_array) || (n = json_object_array_length(val)) == 0 ||
+	    n > 4 * OUTPUT_COUNT)
+		return error_set(e, KD_EINPUT, "\"outputs\": expected a list of 1 to %d names (png, grid, ...)",
+				 4 * OUTPUT_COUNT);
+	t->outputs = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(val, i);
+		const char *name = json_object_get_string(x);
+		int k;
+
+		if (!json_object_is_type(x, json_type_string))
+			return error_set(e, KD_EINPUT, "\"outputs\"[%zu]: expected a name", i);
+		k = outputs_find(name);
+		if (outputs_check(k, e) < 0)
+			return error_prefix(e, "\"outputs\": \"%.32s\" is ", name);
+		t->outputs |= OUTPUT_BIT(k);
+	}
+	t->has_outputs = 1;
+	if (t->outputs & OUTPUT_BIT(OUTPUT_VARIANCE))
+		t->variance = 1;
+	if (t->outputs & OUTPUT_BIT(OUTPUT_GRID))
+		t->grid = 1;
+	return 0;
+}
+
 /* The fields that say how to draw a job (size, files, colours, model,
  * method): 0 when KEY is one of them and its value is good, a negative
  * code with the reason when it is bad, 1 when KEY is not one of them. */
@@ -432,9 +476,15 @@ static int render_field(struct trigger *t, const char *key, struct json_object *
 		rc = get_int(val, key, 1, lim->max_width, &n, e);
 		t->width = (int)n;
 	} else if (!strcmp(key, "grid")) {
-		rc = get_bool(val, key, &t->grid, e);
+		int on = 0;
+		rc = get_bool(val, key, &on, e);
+		t->grid |= on; /* with "outputs", the union */
 	} else if (!strcmp(key, "variance")) {
-		rc = get_bool(val, key, &t->variance, e);
+		int on = 0;
+		rc = get_bool(val, key, &on, e);
+		t->variance |= on;
+	} else if (!strcmp(key, "outputs")) {
+		rc = get_outputs(val, t, e);
 	} else if (!strcmp(key, "legend")) {
 		rc = get_bool(val, key, &t->legend, e);
 	} else if (!strcmp(key, "colors")) {
@@ -625,10 +675,10 @@ int trigger_parse(struct trigger *t, const char *buf, size_t len, const struct t
 	if (rc == -3)
 		return error_set(e, KD_ENOMEM, "out of memory parsing the trigger");
 	if (rc < 0)
-		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s", i + bad, why);
+		return error_set(e, KD_EINPUT, "malformed JSON at byte %zu: %s%s", i + bad, why, ping_rule(buf[i]));
 	if (!json_object_is_type(t->root, json_type_object)) {
 		trigger_release(t);
-		return error_set(e, KD_EINPUT, "a trigger must be a JSON object");
+		return error_set(e, KD_EINPUT, "a trigger must be a JSON object%s", ping_rule(buf[i]));
 	}
 	rc = trigger_fields(t, lim, e);
 	if (rc < 0) {

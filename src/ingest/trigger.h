@@ -69,7 +69,10 @@ struct trigger {
 
 	/* optional on either kind; strings borrowed from root, NULL if absent */
 	const char *req, *callback, *key;
-	int priority, max_attempts, width, grid, variance;
+	int priority, max_attempts, width;
+	int grid, variance;                /* "grid"/"variance": true, or named in "outputs" */
+	int has_outputs;                   /* "outputs" given */
+	unsigned outputs;                  /* OUTPUT_BIT (outputs.h) of the names in "outputs" */
 	int legend;                        /* -1 unset (the renderer's default), 0 or 1 */
 	int colors;                        /* enum palette_mode; 0 unset (the renderer's default) */
 	int has_range;                     /* "range": [min, max] given, min < max, both finite */

@@ -42,6 +42,8 @@ struct krige {
 	const struct kernel_ops *ops;
 	struct klocal *local; /* the neighbourhood search, or NULL: global */
 	struct mtab *mt;      /* global matern: the correlation table the cells use */
+	int (*cancelled)(void *ctx); /* krige_open_until's hook, or NULL */
+	void *cancel_ctx;
 };
 
 static struct variogram kmodel_variogram(const struct kmodel *m)
@@ -262,6 +264,8 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 	memcpy(k->sys.sx, s->x, s->n * sizeof(double));
 	memcpy(k->sys.sy, s->y, s->n * sizeof(double));
 	memcpy(k->sys.z, s->z, s->n * sizeof(double));
+	k->sys.cancelled = k->cancelled;
+	k->sys.cancel_ctx = k->cancel_ctx;
 	if ((rc = ksys_solve(&k->sys, &k->v, e)) < 0)
 		return rc;
 	if (!keep_factor) { /* n^2 doubles nobody will read */
@@ -281,6 +285,12 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 int krige_open(struct krige **out, const struct variogram *v, const struct stations *s,
 	       const struct krige_opts *o, struct error *e)
 {
+	return krige_open_until(out, v, s, o, NULL, NULL, e);
+}
+
+int krige_open_until(struct krige **out, const struct variogram *v, const struct stations *s,
+		     const struct krige_opts *o, int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
 	struct krige *k;
 	size_t n = s->n;
 	int rc;
@@ -297,6 +307,8 @@ int krige_open(struct krige **out, const struct variogram *v, const struct stati
 		return error_set(e, KD_ENOMEM, "out of memory for the kriging system");
 	k->v = *v;
 	k->n = n;
+	k->cancelled = cancelled;
+	k->cancel_ctx = ctx;
 	pthread_once(&kernel_once, kernel_pick);
 	if (!kernel_default) {
 		rc = krige_set_kernel(k, kernel_env, e);
@@ -305,7 +317,7 @@ int krige_open(struct krige **out, const struct variogram *v, const struct stati
 	}
 	k->ops = model_ops(k, kernel_default);
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
-		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, e);
+		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, cancelled, ctx, e);
 	else
 		rc = open_global(k, s, o->variance || o->cv, e);
 	if (rc < 0)
@@ -444,6 +456,8 @@ static void *local_rows(void *arg)
 				j->rc = klocal_at(j->k->local, &w, grid_x(g, grid_lon(g, c)), y, (size_t)-1,
 						  j->value + row + c, j->variance ? j->variance + row + c : NULL,
 						  &j->err);
+				if (j->rc == KD_ECANCEL)
+					*j->stop = 1;
 				if (j->rc < 0)
 					break;
 			}
@@ -635,6 +649,7 @@ struct cv_job {
 	const struct krige *k;
 	double *pred, *var;
 	size_t first, step;
+	volatile int *stop; /* shared: one thread saw a cancel */
 	int rc;
 	struct error err;
 };
@@ -647,8 +662,16 @@ static void *cv_rows(void *arg)
 
 	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
 		return NULL;
-	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step)
+	for (size_t i = j->first; i < j->k->n && j->rc == 0; i += j->step) {
+		if (*j->stop || (j->k->cancelled && j->k->cancelled(j->k->cancel_ctx))) {
+			*j->stop = 1;
+			j->rc = error_set(&j->err, KD_ECANCEL, "cancelled at station %zu of %zu", i, j->k->n);
+			break;
+		}
 		j->rc = klocal_at(j->k->local, &w, x[i], y[i], i, &j->pred[i], &j->var[i], &j->err);
+		if (j->rc == KD_ECANCEL)
+			*j->stop = 1;
+	}
 	lwork_release(&w);
 	return NULL;
 }
@@ -658,10 +681,11 @@ static int cv_local(const struct krige *k, int threads, double *pred, double *va
 	struct cv_job jobs[64];
 	pthread_t tid[64];
 	int started[64] = { 0 };
+	volatile int stop = 0;
 
 	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct cv_job){ k, pred, var, (size_t)t, (size_t)threads, 0, { 0 } };
+		jobs[t] = (struct cv_job){ k, pred, var, (size_t)t, (size_t)threads, &stop, 0, { 0 } };
 	for (int t = 1; t < threads; t++)
 		started[t] = pthread_create(&tid[t], NULL, cv_rows, &jobs[t]) == 0;
 	cv_rows(&jobs[0]);
@@ -671,6 +695,9 @@ static int cv_local(const struct krige *k, int threads, double *pred, double *va
 		else
 			cv_rows(&jobs[t]);
 	}
+	for (int t = 0; t < threads; t++) /* a real error before a cancel */
+		if (jobs[t].rc && jobs[t].rc != KD_ECANCEL)
+			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);
 	for (int t = 0; t < threads; t++)
 		if (jobs[t].rc)
 			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);

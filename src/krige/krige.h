@@ -106,11 +106,19 @@ int krige_fit(const struct stations *s, enum vgm_model model, double kappa, stru
  * models (matern at kappa 0.5 is the exponential with range / sqrt 2) do
  * not trade places on rounding.  info lists every
  * candidate.  When none fits: the fallback of krige_fit for the first
- * candidate's model, with a note saying why that one failed.  Errors as
- * krige_fit. */
+ * candidate's model, with a note saying why (a trend when any candidate
+ * saw one).  Errors as krige_fit. */
 #define FIT_SSE_TIE 1e-6
 int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
 		   struct error *e);
+int krige_fit_auto_until(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+			 int (*cancelled)(void *ctx), void *ctx, struct error *e);
+
+/* krige_fit asking cancelled(ctx) (may be NULL) every block of station
+ * pairs of the sample variogram and every iteration of the fit:
+ * KD_ECANCEL then, out and info undefined (krige_fit_auto_until too). */
+int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
+		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e);
 
 struct krige;
 
@@ -146,6 +154,16 @@ struct krige_opts {
 int krige_open(struct krige **out, const struct variogram *v, const struct stations *s,
 	       const struct krige_opts *o, struct error *e);
 
+/* krige_open whose object asks cancelled(ctx) (may be NULL; thread-safe)
+ * during every long loop it runs, now and later: building and factorising
+ * the global system, each local neighbourhood's factorisation (from
+ * krige_grid too) and krige_cv, every few milliseconds of work (linalg.h
+ * LINALG_STOP_WORK), so a cancel or a stop is not held up by one big
+ * frame.  KD_ECANCEL then, with nothing left allocated; from krige_cv and
+ * krige_grid_until KD_ECANCEL as theirs.  ctx must outlive the object. */
+int krige_open_until(struct krige **out, const struct variogram *v, const struct stations *s,
+		     const struct krige_opts *o, int (*cancelled)(void *ctx), void *ctx, struct error *e);
+
 /* 1 when k kriges in a local neighbourhood (krige_open decided). */
 int krige_is_local(const struct krige *k);
 
@@ -169,7 +187,7 @@ struct krige_cv {
  * stations' order) get each left-out prediction and its variance.  threads
  * (1..64) share a local neighbourhood's stations; the result is the same
  * for any count.  KD_EINPUT as krige_grid for a singular neighbourhood,
- * KD_ENOMEM. */
+ * KD_ENOMEM, KD_ECANCEL from krige_open_until's hook. */
 int krige_cv(const struct krige *k, int threads, double *pred, double *var, struct krige_cv *cv,
 	     struct error *e);
 

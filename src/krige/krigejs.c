@@ -25,6 +25,22 @@ struct krigejs {
 	char warning[200];
 };
 
+/* The cancel hook of one train()/given() and the work since it was last
+ * asked (linalg.h's cadence); NULL hook: never asked. */
+struct kjs_stop {
+	int (*cancelled)(void *ctx);
+	void *ctx;
+	double work;
+};
+
+static int kjs_stopped(struct kjs_stop *st, double more)
+{
+	if (!st || !st->cancelled || (st->work += more) < LINALG_STOP_WORK)
+		return 0;
+	st->work = 0.0;
+	return st->cancelled(st->ctx) != 0;
+}
+
 /* kriging.js's variogram models (utils.ts). */
 static double kjs_model(const struct krigejs_variogram *v, double h)
 {
@@ -63,14 +79,17 @@ static void mat_mul(const double *X, const double *Y, size_t n, size_t m, size_t
 		}
 }
 
-/* matrixChol: in place, lower factor with the diagonal in place. */
-static int mat_chol(double *X, size_t n, double *p)
+/* matrixChol: in place, lower factor with the diagonal in place.  1, 0
+ * when not positive definite, -1 when st said stop. */
+static int mat_chol(double *X, size_t n, double *p, struct kjs_stop *st)
 {
 	size_t i, j, k;
 
 	for (i = 0; i < n; i++)
 		p[i] = X[i * n + i];
 	for (i = 0; i < n; i++) {
+		if (kjs_stopped(st, (double)(n - i) * (double)(i + 1)))
+			return -1;
 		for (j = 0; j < i; j++)
 			p[i] -= X[i * n + j] * X[i * n + j];
 		if (p[i] <= 0)
@@ -87,13 +106,15 @@ static int mat_chol(double *X, size_t n, double *p)
 	return 1;
 }
 
-/* matrixChol2inv. */
-static void mat_chol2inv(double *X, size_t n)
+/* matrixChol2inv.  -1 when st said stop (X is then garbage), else 0. */
+static int mat_chol2inv(double *X, size_t n, struct kjs_stop *st)
 {
 	size_t i, j, k;
 	double sum;
 
 	for (i = 0; i < n; i++) {
+		if (kjs_stopped(st, (double)(n - i) * (double)(n - i) / 2.0))
+			return -1;
 		X[i * n + i] = 1 / X[i * n + i];
 		for (j = i + 1; j < n; j++) {
 			sum = 0;
@@ -106,6 +127,8 @@ static void mat_chol2inv(double *X, size_t n)
 		for (j = i + 1; j < n; j++)
 			X[i * n + j] = 0;
 	for (i = 0; i < n; i++) {
+		if (kjs_stopped(st, (double)(n - i) * (double)(n - i) / 2.0))
+			return -1;
 		X[i * n + i] *= X[i * n + i];
 		for (k = i + 1; k < n; k++)
 			X[i * n + i] += X[k * n + i] * X[k * n + i];
@@ -116,12 +139,15 @@ static void mat_chol2inv(double *X, size_t n)
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
 			X[i * n + j] = X[j * n + i];
+	return 0;
 }
 
 /* matrixSolve: Gauss-Jordan inversion with full pivoting (Numerical
  * Recipes' gaussj), X replaced by its inverse.  Like the original, a zero
- * pivot stops it half way and the caller uses whatever is left. */
-static void mat_solve(double *X, size_t n, double *b, size_t *indxc, size_t *indxr, int *ipiv)
+ * pivot stops it half way and the caller uses whatever is left.  -1 when
+ * st said stop (X is then garbage), else 0. */
+static int mat_solve(double *X, size_t n, double *b, size_t *indxc, size_t *indxr, int *ipiv,
+		     struct kjs_stop *st)
 {
 	size_t i, j, k, l, ll, icol = 0, irow = 0;
 	double big, dum, pivinv, temp;
@@ -132,6 +158,8 @@ static void mat_solve(double *X, size_t n, double *b, size_t *indxc, size_t *ind
 	for (j = 0; j < n; j++)
 		ipiv[j] = 0;
 	for (i = 0; i < n; i++) {
+		if (kjs_stopped(st, 3.0 * (double)n * (double)n))
+			return -1;
 		big = 0;
 		for (j = 0; j < n; j++) {
 			if (ipiv[j] != 1) {
@@ -160,7 +188,7 @@ static void mat_solve(double *X, size_t n, double *b, size_t *indxc, size_t *ind
 		indxr[i] = irow;
 		indxc[i] = icol;
 		if (X[icol * n + icol] == 0)
-			return; /* singular */
+			return 0; /* singular */
 		pivinv = 1 / X[icol * n + icol];
 		X[icol * n + icol] = 1;
 		for (l = 0; l < n; l++)
@@ -187,12 +215,13 @@ static void mat_solve(double *X, size_t n, double *b, size_t *indxc, size_t *ind
 			}
 		}
 	}
+	return 0;
 }
 
 /* Invert the n x n matrix Z as train() does: Cholesky inverse on a copy,
  * Gauss-Jordan on the untouched original when Cholesky fails.  The result
- * replaces Z.  0 or KD_ENOMEM. */
-static int kjs_invert(double *Z, size_t n)
+ * replaces Z.  0, KD_ENOMEM or KD_ECANCEL (st said stop; st may be NULL). */
+static int kjs_invert(double *Z, size_t n, struct kjs_stop *st)
 {
 	double *clone = malloc(n * n * sizeof(double)), *b = malloc(n * n * sizeof(double));
 	double *p = malloc(n * sizeof(double));
@@ -200,14 +229,17 @@ static int kjs_invert(double *Z, size_t n)
 	int *ipiv = malloc(n * sizeof(int)), rc = KD_ENOMEM;
 
 	if (clone && b && p && indxc && indxr && ipiv) {
+		int ok;
+
 		memcpy(clone, Z, n * n * sizeof(double));
-		if (mat_chol(Z, n, p)) {
-			mat_chol2inv(Z, n);
-		} else {
-			mat_solve(clone, n, b, indxc, indxr, ipiv);
+		if ((ok = mat_chol(Z, n, p, st)) > 0) {
+			rc = mat_chol2inv(Z, n, st) < 0 ? KD_ECANCEL : 0;
+		} else if (ok == 0) {
+			rc = mat_solve(clone, n, b, indxc, indxr, ipiv, st) < 0 ? KD_ECANCEL : 0;
 			memcpy(Z, clone, n * n * sizeof(double));
+		} else {
+			rc = KD_ECANCEL;
 		}
-		rc = 0;
 	}
 	free(clone);
 	free(b);
@@ -236,7 +268,7 @@ static int pair_cmp(const void *pa, const void *pb)
 
 /* The second half of train(): K + sigma2 I, its inverse, M = C t; and a
  * condition estimate of K + sigma2 I for the warning. */
-static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct error *e)
+static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct kjs_stop *st, struct error *e)
 {
 	size_t n = k->n, *piv = NULL;
 	double *C = malloc(n * n * sizeof(double)), *lu = NULL, *work = NULL;
@@ -251,6 +283,10 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (kjs_stopped(st, 16.0 * (double)i)) { /* a model evaluation: some 16 multiply-adds */
+			rc = error_set(e, KD_ECANCEL, "cancelled while building the kriging.js system of %zu stations", n);
+			goto done;
+		}
 		for (size_t j = 0; j < i; j++) {
 			C[i * n + j] = kjs_model(&k->v, kjs_dist(k->x[i] - k->x[j], k->y[i] - k->y[j]));
 			C[j * n + i] = C[i * n + j];
@@ -264,8 +300,14 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 			C[i * n + j] = C[i * n + j] + (i == j ? sigma2 : 0);
 	memcpy(lu, C, n * n * sizeof(double));
 	{
-		double anorm = mat_norm1(lu, n);
-		double rcond = lu_factor(lu, piv, n) ? 0.0 : lu_rcond(lu, piv, n, anorm, work);
+		double anorm = mat_norm1(lu, n), rcond;
+		int f = lu_factor_until(lu, piv, n, st->cancelled, st->ctx);
+
+		if (f == LINALG_STOPPED) {
+			rc = error_set(e, KD_ECANCEL, "cancelled while factorising the kriging.js system of %zu stations", n);
+			goto done;
+		}
+		rcond = f ? 0.0 : lu_rcond(lu, piv, n, anorm, work);
 
 		if (!(rcond >= KJS_RCOND_WARN))
 			snprintf(k->warning, sizeof(k->warning),
@@ -273,8 +315,10 @@ static int kjs_system(struct krigejs *k, const double *t, double sigma2, struct 
 				 "predictions are dominated by rounding and cannot be reproduced exactly",
 				 vgm_model_name(k->v.model), rcond);
 	}
-	if ((rc = kjs_invert(C, n))) {
-		error_set(e, rc, "out of memory inverting the kriging.js system of %zu stations", n);
+	if ((rc = kjs_invert(C, n, st))) {
+		error_set(e, rc, rc == KD_ECANCEL ? "cancelled while inverting the kriging.js system of %zu stations"
+						  : "out of memory inverting the kriging.js system of %zu stations",
+			  n);
 		goto done;
 	}
 	mat_mul(C, t, n, n, 1, k->M);
@@ -352,7 +396,7 @@ static size_t bin_lags(const struct pair *distance, size_t npairs, double range,
 }
 
 /* The first half of train(): lags, ridge regression, nugget/range/sill. */
-static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct error *e)
+static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct kjs_stop *st, struct error *e)
 {
 	size_t n = k->n, npairs = (n * n - n) / 2, lags, l = 0, i, j, kk;
 	struct pair *distance = malloc(npairs * sizeof(*distance));
@@ -362,10 +406,16 @@ static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct erro
 
 	if (!distance)
 		return error_set(e, KD_ENOMEM, "out of memory for kriging.js lags");
-	for (i = 0, kk = 0; i < n; i++)
+	for (i = 0, kk = 0; i < n; i++) {
+		if (kjs_stopped(st, 16.0 * (double)i)) {
+			free(distance);
+			return error_set(e, KD_ECANCEL, "cancelled while fitting the kriging.js variogram to %zu stations",
+					 n);
+		}
 		for (j = 0; j < i; j++, kk++)
 			distance[kk] = (struct pair){ kjs_dist(k->x[i] - k->x[j], k->y[i] - k->y[j]),
 						      fabs(t[i] - t[j]), kk };
+	}
 	qsort(distance, npairs, sizeof(*distance), pair_cmp);
 	range = distance[npairs - 1].d;
 
@@ -416,7 +466,7 @@ static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct erro
 	Z[1] = Z[1] + 0;
 	Z[2] = Z[2] + 0;
 	Z[3] = Z[3] + 1 / alpha;
-	if ((rc = kjs_invert(Z, 2))) {
+	if ((rc = kjs_invert(Z, 2, NULL))) {
 		error_set(e, rc, "out of memory for kriging.js");
 		goto done;
 	}
@@ -442,8 +492,10 @@ done:
 }
 
 int krigejs_train(struct krigejs **out, const double *t, const double *x, const double *y, size_t n,
-		  enum vgm_model model, double sigma2, double alpha, struct error *e)
+		  enum vgm_model model, double sigma2, double alpha, int (*cancelled)(void *ctx), void *ctx,
+		  struct error *e)
 {
+	struct kjs_stop st = { cancelled, ctx, 0.0 };
 	struct krigejs *k;
 	int rc;
 
@@ -455,7 +507,7 @@ int krigejs_train(struct krigejs **out, const double *t, const double *x, const 
 	if ((rc = kjs_alloc(&k, t, x, y, n, e)))
 		return rc;
 	k->v.model = model;
-	if ((rc = kjs_fit(k, t, alpha, e)) || (rc = kjs_system(k, t, sigma2, e))) {
+	if ((rc = kjs_fit(k, t, alpha, &st, e)) || (rc = kjs_system(k, t, sigma2, &st, e))) {
 		krigejs_free(k);
 		return rc;
 	}
@@ -464,8 +516,10 @@ int krigejs_train(struct krigejs **out, const double *t, const double *x, const 
 }
 
 int krigejs_given(struct krigejs **out, const double *t, const double *x, const double *y, size_t n,
-		  const struct krigejs_variogram *v, double sigma2, struct error *e)
+		  const struct krigejs_variogram *v, double sigma2, int (*cancelled)(void *ctx), void *ctx,
+		  struct error *e)
 {
+	struct kjs_stop st = { cancelled, ctx, 0.0 };
 	struct krigejs *k;
 	int rc;
 
@@ -482,7 +536,7 @@ int krigejs_given(struct krigejs **out, const double *t, const double *x, const 
 	k->v.nugget = v->nugget;
 	k->v.range = v->range;
 	k->v.sill = v->sill;
-	if ((rc = kjs_system(k, t, sigma2, e))) {
+	if ((rc = kjs_system(k, t, sigma2, &st, e))) {
 		krigejs_free(k);
 		return rc;
 	}

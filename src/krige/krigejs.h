@@ -41,14 +41,19 @@ struct krigejs_variogram {
 
 /* train(t, x, y, model, sigma2, alpha).  Copies the inputs.  KD_EINPUT when
  * kriging.js would fail or produce NaN (fewer than 2 stations, fewer than
- * 2 lags, zero lag span), with a message saying so. */
+ * 2 lags, zero lag span), with a message saying so.  cancelled(ctx) (may
+ * be NULL) is asked every few milliseconds of the O(n^2) and O(n^3) loops
+ * (linalg.h's cadence; the one sort of the n^2 / 2 pairs is not
+ * interrupted): KD_ECANCEL then, *out NULL. */
 int krigejs_train(struct krigejs **out, const double *t, const double *x, const double *y, size_t n,
-		  enum vgm_model model, double sigma2, double alpha, struct error *e);
+		  enum vgm_model model, double sigma2, double alpha, int (*cancelled)(void *ctx), void *ctx,
+		  struct error *e);
 
 /* Like train, but with a given variogram (nugget, range, sill; A = 1/3 is
  * kriging.js's constant and is ignored in *v): no fit, only the system. */
 int krigejs_given(struct krigejs **out, const double *t, const double *x, const double *y, size_t n,
-		  const struct krigejs_variogram *v, double sigma2, struct error *e);
+		  const struct krigejs_variogram *v, double sigma2, int (*cancelled)(void *ctx), void *ctx,
+		  struct error *e);
 
 double krigejs_predict(const struct krigejs *k, double x, double y);
 const struct krigejs_variogram *krigejs_params(const struct krigejs *k);

@@ -10,11 +10,30 @@
 
 #include "linalg.h"
 
+/* Count work and ask stop once LINALG_STOP_WORK multiply-adds went by. */
+static int stopped(double *work, double more, linalg_stop_fn stop, void *ctx)
+{
+	if (!stop || (*work += more) < LINALG_STOP_WORK)
+		return 0;
+	*work = 0.0;
+	return stop(ctx) != 0;
+}
+
 int chol_factor(double *a, size_t n)
 {
+	return chol_factor_until(a, n, NULL, NULL);
+}
+
+int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t j = 0; j < n; j++) {
 		double *rj = a + j * n;
 		double d = rj[j];
+
+		if (stopped(&work, (double)(n - j) * (double)(j + 1), stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t k = 0; k < j; k++)
 			d -= rj[k] * rj[k];
@@ -57,8 +76,18 @@ static double dot4(const double *x, const double *y, size_t n)
 
 int chol_factor_rows(double *a, size_t n, size_t p)
 {
+	return chol_factor_rows_until(a, n, p, NULL, NULL);
+}
+
+int chol_factor_rows_until(double *a, size_t n, size_t p, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t i = p; i < n; i++) {
 		double *ri = a + i * n, d;
+
+		if (stopped(&work, (double)i * (double)(i + 1) / 2.0, stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t j = 0; j < i; j++) {
 			const double *rj = a + j * n;
@@ -197,9 +226,19 @@ double chol_rcond(const double *l, size_t n, double anorm, double *work)
 
 int lu_factor(double *a, size_t *piv, size_t n)
 {
+	return lu_factor_until(a, piv, n, NULL, NULL);
+}
+
+int lu_factor_until(double *a, size_t *piv, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	double work = 0.0;
+
 	for (size_t k = 0; k < n; k++) {
 		size_t p = k;
 		double best = fabs(a[k * n + k]);
+
+		if (stopped(&work, (double)(n - k) * (double)(n - k), stop, ctx))
+			return LINALG_STOPPED;
 
 		for (size_t i = k + 1; i < n; i++) {
 			if (fabs(a[i * n + k]) > best) {
@@ -304,6 +343,7 @@ double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, dou
 }
 
 #ifdef HAVE_LAPACK
+#include <cblas.h>
 #include <lapacke.h>
 
 /* OpenBLAS's own controls (its cblas.h is not on the include path). */
@@ -334,21 +374,52 @@ const char *chol_global_name(void)
 	return global_name;
 }
 
-int chol_factor_global(double *a, size_t n)
+#ifdef HAVE_LAPACK
+#define GLOBAL_BLOCK 256
+#define GLOBAL_BLOCK_MIN 16
+
+/* Row-major lower is column-major upper of the same symmetric matrix, so
+ * LAPACK's 'U' on a block leaves L^T there, i.e. L in our lower triangle;
+ * row-major BLAS calls do the panel and the trailing update in place. */
+static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	for (size_t k0 = 0, nb; k0 < n; k0 += nb) {
+		/* a block column's update is about (n - k0)^2 nb / 2 multiply-adds:
+		 * as wide as keeps that near LINALG_STOP_WORK (stop is asked per
+		 * block), at least GLOBAL_BLOCK_MIN, at most GLOBAL_BLOCK */
+		double rest = (double)(n - k0);
+		size_t m;
+		double *a11 = a + k0 * n + k0;
+
+		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_STOP_WORK / (rest * rest / 2.0 + 1.0)));
+		if (nb > n - k0)
+			nb = n - k0;
+		m = n - k0 - nb;
+
+		if (stop && stop(ctx))
+			return LINALG_STOPPED;
+		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)nb, a11, (lapack_int)n) != 0)
+			return -1;
+		if (m == 0)
+			break;
+		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)nb, 1.0, a11,
+			    (int)n, a11 + nb * n, (int)n);
+		cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)m, (int)nb, -1.0, a11 + nb * n, (int)n, 1.0,
+			    a11 + nb * n + nb, (int)n);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			a[i * n + j] = 0.0;
+	return 0;
+}
+#endif
+
+int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 {
 	pthread_once(&global_once, global_pick);
 #ifdef HAVE_LAPACK
-	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX) {
-		/* Row-major lower is column-major upper of the same (symmetric)
-		 * matrix: dpotrf 'U' leaves U = L^T there, i.e. L in our lower
-		 * triangle, with no transposed copy. */
-		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n) != 0)
-			return -1;
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = i + 1; j < n; j++)
-				a[i * n + j] = 0.0;
-		return 0;
-	}
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2)
+		return chol_blocked(a, n, stop, ctx);
 #endif
-	return chol_factor(a, n);
+	return chol_factor_until(a, n, stop, ctx);
 }

@@ -13,12 +13,26 @@
  * or -1 when a is not numerically positive definite (a is then garbage). */
 int chol_factor(double *a, size_t n);
 
-/* The same factor for the one big matrix of a global system: LAPACK's
- * blocked dpotrf (OpenBLAS, held to one thread so that krigd's own threads
- * own the CPUs) when built with LAPACK and the environment does not say
- * KRIGD_LAPACK=off, else chol_factor.  Same contract as chol_factor; the
- * two agree within rounding (not bit for bit). */
-int chol_factor_global(double *a, size_t n);
+/* A cooperative stop for the O(n^3) loops: asked about every
+ * LINALG_STOP_WORK multiply-adds (a few milliseconds), so a cancel reaches
+ * a factorisation of thousands of stations at once.  NULL: never asked. */
+typedef int (*linalg_stop_fn)(void *ctx);
+#define LINALG_STOP_WORK ((double)(1 << 22))
+#define LINALG_STOPPED (-2)
+
+/* chol_factor asking stop(ctx) as above: LINALG_STOPPED when it said 1 (a
+ * is then garbage). */
+int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
+
+/* The same factor for the one big matrix of a global system, asking stop
+ * as chol_factor_until does: a blocked right-looking Cholesky on LAPACK and
+ * BLAS-3 (dpotrf on diagonal blocks, dtrsm, dsyrk; OpenBLAS held to one
+ * thread so that krigd's own threads own the CPUs; stop asked between
+ * block columns, each sized to about LINALG_STOP_WORK multiply-adds, 16 to
+ * 256 wide) when built with LAPACK and the environment does not say
+ * KRIGD_LAPACK=off, else chol_factor_until.  Same contract; the two agree
+ * within rounding (not bit for bit). */
+int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx);
 
 /* "lapack (CORE)" or "own": what chol_factor_global uses in this process
  * (CORE: openblas_get_corename()).  For logs and the bench. */
@@ -30,6 +44,7 @@ const char *chol_global_name(void);
  * products are summed in four fixed partial sums (faster; the bits are a
  * function of the matrix, but not chol_factor's).  0 or -1 as chol_factor. */
 int chol_factor_rows(double *a, size_t n, size_t p);
+int chol_factor_rows_until(double *a, size_t n, size_t p, linalg_stop_fn stop, void *ctx);
 
 /* Solve L x = b (forward) and L^T x = b (backward) with the factor from
  * chol_factor(); x may alias b. */
@@ -49,6 +64,7 @@ double chol_rcond(const double *l, size_t n, double anorm, double *work);
  * pivot.  lu_rcond() estimates the reciprocal 1-norm condition number as
  * chol_rcond() does (work: 3 n doubles). */
 int lu_factor(double *a, size_t *piv, size_t n);
+int lu_factor_until(double *a, size_t *piv, size_t n, linalg_stop_fn stop, void *ctx); /* + LINALG_STOPPED */
 void lu_solve(const double *lu, const size_t *piv, size_t n, double *b);
 void lu_solve_t(const double *lu, const size_t *piv, size_t n, double *b);
 double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, double *work);

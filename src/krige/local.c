@@ -19,6 +19,8 @@ struct klocal {
 	double x0, y0, h;
 	long long nx, ny;
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
+	int (*cancelled)(void *ctx); /* copied into each lwork's system */
+	void *cancel_ctx;
 };
 
 const double *klocal_x(const struct klocal *l)
@@ -85,7 +87,7 @@ static void pick_buckets(struct klocal *l)
 }
 
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, struct error *e)
+	       double maxdist, int (*cancelled)(void *ctx), void *ctx, struct error *e)
 {
 	struct klocal *l = calloc(1, sizeof(*l));
 	size_t n = s->n, nb, *fill = NULL;
@@ -95,6 +97,8 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	l->v = *v;
 	l->n = n;
+	l->cancelled = cancelled;
+	l->cancel_ctx = ctx;
 	l->nmax = nmax == 0 || nmax > n ? n : nmax;
 	l->maxdist = maxdist;
 	l->sx = malloc(n * sizeof(double));
@@ -167,6 +171,8 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
+	w->sys.cancelled = l->cancelled;
+	w->sys.cancel_ctx = l->cancel_ctx;
 	return 0;
 }
 
@@ -347,7 +353,9 @@ static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct e
 		memcpy(s->l + i * n, w->co + i * n, (i + 1) * sizeof(double));
 	}
 	w->solves++;
-	if (chol_factor_rows(s->l, n, p))
+	if ((rc = chol_factor_rows_until(s->l, n, p, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
+		return error_set(e, KD_ECANCEL, "cancelled while factorising the kriging system of %zu neighbours", n);
+	if (rc)
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
 				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
@@ -389,7 +397,6 @@ static int factorise(const struct klocal *l, struct lwork *w, size_t n, struct e
 	ksys_model(s, &l->v, &w->m);
 	w->valid = 1;
 	return 0;
-	(void)rc;
 }
 
 /* Sort the found set by index and factorise it unless it is the set the
@@ -403,9 +410,9 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 	sort_idx(w->cand, n);
 	if (w->valid && n == w->nset && memcmp(w->cand, w->set, n * sizeof(size_t)) == 0)
 		return 0;
-	if ((rc = factorise(l, w, n, e)) < 0)
+	if ((rc = factorise(l, w, n, e)) < 0 && rc != KD_ECANCEL)
 		return error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
-	return 0;
+	return rc;
 }
 
 /* Prediction and variance at one point from one vector of covariances:

@@ -21,9 +21,10 @@ struct error;
 struct klocal;
 
 /* Index s (copied) for nmax (0: no limit) and maxdist (INFINITY: no
- * limit).  KD_ENOMEM. */
+ * limit).  cancelled(ctx) (may be NULL) is asked while a neighbourhood is
+ * factorised (klocal_at then returns KD_ECANCEL).  KD_ENOMEM. */
 int klocal_new(struct klocal **out, const struct variogram *v, const struct stations *s, size_t nmax,
-	       double maxdist, struct error *e);
+	       double maxdist, int (*cancelled)(void *ctx), void *ctx, struct error *e);
 void klocal_free(struct klocal *l);
 
 /* Per-thread scratch: the search heap, the current neighbour set and its
@@ -50,7 +51,8 @@ void lwork_release(struct lwork *w);
 /* Prediction (and variance when var != NULL) at (x, y), leaving station
  * skip out of the search ((size_t)-1: none).  NaN in both when no station
  * is a neighbour (*pred NaN is not an error).  KD_EINPUT when the
- * neighbours' system is singular (message names the point), KD_ENOMEM. */
+ * neighbours' system is singular (message names the point), KD_ENOMEM,
+ * KD_ECANCEL (klocal_new's hook; w must not be reused). */
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
 	      double *var, struct error *e);
 

@@ -53,12 +53,29 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
+int ksys_cancelled(const struct ksys *s)
+{
+	return s->cancelled && s->cancelled(s->cancel_ctx);
+}
+
+static int cancel_error(const struct ksys *s, const char *what, struct error *e)
+{
+	return error_set(e, KD_ECANCEL, "cancelled while %s the kriging system of %zu stations", what, s->n);
+}
+
 int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 {
 	size_t n = s->n;
-	double *c = s->l, *w = s->work, anorm, rcond, utw = 0.0;
+	double *c = s->l, *w = s->work, anorm, rcond, utw = 0.0, done = 0.0;
+	int rc;
 
 	for (size_t i = 0; i < n; i++) {
+		/* the matrix alone is n^2 / 2 model evaluations: ask per block */
+		if ((done += (double)i) >= LINALG_STOP_WORK / 16.0) {
+			done = 0.0;
+			if (ksys_cancelled(s))
+				return cancel_error(s, "building", e);
+		}
 		c[i * n + i] = cov(v, 0.0);
 		for (size_t j = 0; j < i; j++) {
 			double dx = s->sx[i] - s->sx[j], dy = s->sy[i] - s->sy[j];
@@ -67,7 +84,9 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 		}
 	}
 	anorm = mat_norm1(c, n);
-	if (chol_factor_global(c, n))
+	if ((rc = chol_factor_global(c, n, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
+		return cancel_error(s, "factorising", e);
+	if (rc)
 		return error_set(e, KD_EINPUT,
 				 "the kriging system is singular: the %s covariance matrix of the %zu stations is "
 				 "not positive definite (stations too close together for this variogram; a nugget > 0 "
@@ -118,8 +137,17 @@ int ksys_inverse_diag(const struct ksys *s, double *out, struct error *e)
 		return error_set(e, KD_ENOMEM, "out of memory for cross-validation of %zu stations", n);
 	}
 	/* (C^-1)_ii = |L^-1 e_i|^2: forward substitution from row i on. */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, done = 0; i < n; i++) {
 		double d = 0.0;
+
+		if ((done += (n - i) * (n - i) / 2) >= (size_t)LINALG_STOP_WORK) {
+			done = 0;
+			if (ksys_cancelled(s)) {
+				free(x);
+				free(cu);
+				return cancel_error(s, "cross-validating", e);
+			}
+		}
 
 		for (size_t r = i; r < n; r++) {
 			const double *lr = s->l + r * n;

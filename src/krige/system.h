@@ -24,7 +24,15 @@ struct ksys {
 	double *l;           /* Cholesky factor of C, cap x cap storage, n x n used */
 	double *u, *a, *rinv, *work; /* L^-1 1, dual weights, 1 / L_ii, 3 cap scratch */
 	double b, utu, suma;
+	/* Asked during the O(n^2) and O(n^3) loops (NULL: never); set after
+	 * ksys_reserve, which clears it. */
+	int (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
+
+/* 1 when s's cancel hook says stop (checked every few milliseconds of
+ * work, see linalg.h). */
+int ksys_cancelled(const struct ksys *s);
 
 /* Make room for n stations (keeps nothing).  0 or KD_ENOMEM. */
 int ksys_reserve(struct ksys *s, size_t n, struct error *e);
@@ -32,7 +40,8 @@ void ksys_release(struct ksys *s);
 
 /* Factorise the system of s->n stations (sx, sy, z filled) for v.  KD_EINPUT
  * when C is not positive definite or too ill-conditioned (the message says
- * which and why); s is then unusable until the next solve. */
+ * which and why), KD_ECANCEL when the cancel hook said so while the matrix
+ * was built or factorised; s is then unusable until the next solve. */
 int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e);
 
 /* The solved system as the kernels see it (pointers into s). */
@@ -40,7 +49,8 @@ void ksys_model(const struct ksys *s, const struct variogram *v, struct kmodel *
 
 /* Diagonal of the inverse of the bordered matrix [C 1; 1^T 0] (first n
  * entries) into out: (C^-1)_ii - (C^-1 1)_i^2 / (1^T C^-1 1).  Costs n^3/3;
- * used by the closed-form leave-one-out cross-validation.  KD_ENOMEM. */
+ * used by the closed-form leave-one-out cross-validation.  KD_ENOMEM;
+ * KD_ECANCEL when the cancel hook said so (out is then partly filled). */
 int ksys_inverse_diag(const struct ksys *s, double *out, struct error *e);
 
 /* The scalar reference predictor and variance of krige.c (work: n doubles). */

@@ -114,7 +114,27 @@ struct sample {
 	double np[GSTAT_INTERVALS + 1], dist[GSTAT_INTERVALS + 1], gamma[GSTAT_INTERVALS + 1];
 };
 
-static void sample_variogram(const struct stations *s, double cutoff, double width, struct sample *out)
+/* A cancel hook and how much work went by since it was last asked. */
+struct fit_stop {
+	int (*cancelled)(void *ctx);
+	void *ctx;
+	size_t pairs;
+};
+
+/* Pairs of stations between two looks at the cancel hook (a few ms). */
+#define FIT_STOP_PAIRS ((size_t)1 << 18)
+
+static int fit_stopped(struct fit_stop *st, size_t pairs)
+{
+	if (!st->cancelled || (st->pairs += pairs) < FIT_STOP_PAIRS)
+		return 0;
+	st->pairs = 0;
+	return st->cancelled(st->ctx) != 0;
+}
+
+/* -1 when st said stop before all pairs were seen. */
+static int sample_variogram(const struct stations *s, double cutoff, double width, struct sample *out,
+			    struct fit_stop *st)
 {
 	double np[GSTAT_INTERVALS + 2] = { 0 }, dist[GSTAT_INTERVALS + 2] = { 0 };
 	double gam[GSTAT_INTERVALS + 2] = { 0 };
@@ -123,6 +143,8 @@ static void sample_variogram(const struct stations *s, double cutoff, double wid
 	if (nbins > GSTAT_INTERVALS + 1)
 		nbins = GSTAT_INTERVALS + 1;
 	for (size_t i = 0; i < s->n; i++) {
+		if (fit_stopped(st, i))
+			return -1;
 		for (size_t j = 0; j < i; j++) {
 			double dx = s->x[i] - s->x[j], dy = s->y[i] - s->y[j];
 			double h = sqrt(dx * dx + dy * dy), frac, dz;
@@ -152,6 +174,7 @@ static void sample_variogram(const struct stations *s, double cutoff, double wid
 		out->gamma[out->nb] = gam[b] / (2.0 * np[b]);
 		out->nb++;
 	}
+	return 0;
 }
 
 /* d/d(range) of the unit shape, as gstat's da_fnct computes it.  Its
@@ -235,9 +258,10 @@ static int solve_small(double a[3][3], double *b, int k)
  * until the relative decrease of the weighted SSE is below 1e-5 after a
  * free (unscaled) step.  Returns 0; 1 when that did not happen within
  * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
- * normal equations are singular or the range leaves (0, inf). */
+ * normal equations are singular or the range leaves (0, inf); -2 when st
+ * said stop (asked every iteration). */
 static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double kappa, double *p,
-			const int *fit)
+			const int *fit, struct fit_stop *st)
 {
 	double old = INFINITY;
 
@@ -245,6 +269,8 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
 		int idx[3], k = 0, bounded = 0;
 
+		if (st->cancelled && st->cancelled(st->ctx))
+			return -2;
 		for (int j = 0; j < 3; j++)
 			if (fit[j])
 				idx[k++] = j;
@@ -312,7 +338,8 @@ static void fallback(const struct stations *s, enum vgm_model model, double kapp
 
 /* The sample variogram of s with gstat's cutoff and width into sv, its
  * fixed weights N_h / h^2 into w; cutoff, width, nbins into info. */
-static void prepare(const struct stations *s, struct sample *sv, double *w, struct fit_info *info)
+static int prepare(const struct stations *s, struct sample *sv, double *w, struct fit_info *info,
+		   struct fit_stop *st)
 {
 	double minx = s->x[0], maxx = s->x[0], miny = s->y[0], maxy = s->y[0], diag;
 
@@ -325,16 +352,19 @@ static void prepare(const struct stations *s, struct sample *sv, double *w, stru
 	diag = sqrt((maxx - minx) * (maxx - minx) + (maxy - miny) * (maxy - miny));
 	info->cutoff = diag > 0.0 ? diag * GSTAT_FRACTION : 1.0;
 	info->width = info->cutoff / GSTAT_INTERVALS;
-	sample_variogram(s, info->cutoff, info->width, sv);
+	if (sample_variogram(s, info->cutoff, info->width, sv, st) < 0)
+		return -1;
 	info->nbins = (int)sv->nb;
 	for (size_t i = 0; i < sv->nb; i++)
 		w[i] = sv->np[i] / (sv->dist[i] * sv->dist[i]);
+	return 0;
 }
 
 /* One model fitted to the sample as fit.variogram(v, vgm(model)) does:
- * 0 with v and its weighted SSE, or -1 with why (a sentence for users). */
+ * 0 with v and its weighted SSE, or -1 with why (a sentence for users);
+ * -2 when st said stop. */
 static int fit_model(const struct sample *sv, const double *w, double cutoff, enum vgm_model model, double kappa,
-		     struct variogram *v, double *wsse, const char **why)
+		     struct variogram *v, double *wsse, const char **why, struct fit_stop *st)
 {
 	double p[3], maxdist = 0.0;
 	int fit[3] = { 1, 1, 1 };
@@ -352,8 +382,10 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
 	 * the fit redone from the initial range. */
 	for (int round = 0; round < 3; round++) {
-		int rc = gauss_newton(sv, w, model, kappa, p, fit);
+		int rc = gauss_newton(sv, w, model, kappa, p, fit, st);
 
+		if (rc == -2)
+			return -2;
 		if (rc < 0 && p[2] > maxdist) {
 			*why = TREND_WHY " (the range the fit needs passes the largest distance)";
 			return -1;
@@ -391,10 +423,23 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 	return 0;
 }
 
+static int fit_cancelled(const struct stations *s, struct error *e)
+{
+	return error_set(e, KD_ECANCEL, "cancelled while fitting the variogram to %zu stations", s->n);
+}
+
 int krige_fit(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
 	      struct fit_info *info, struct error *e)
 {
+	return krige_fit_until(s, model, kappa, out, info, NULL, NULL, e);
+}
+
+int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
+		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
+	struct fit_stop st = { cancelled, ctx, 0 };
 	struct sample sv;
+	int rc;
 	double w[GSTAT_INTERVALS + 1], wsse;
 	const char *why = NULL;
 
@@ -406,7 +451,8 @@ int krige_fit(const struct stations *s, enum vgm_model model, double kappa, stru
 				 VGM_KAPPA_MAX, kappa);
 	if (s->n < 3)
 		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
-	prepare(s, &sv, w, info);
+	if (prepare(s, &sv, w, info, &st) < 0)
+		return fit_cancelled(s, e);
 	if (sv.nb < MIN_BINS) {
 		char msg[160];
 
@@ -415,7 +461,9 @@ int krige_fit(const struct stations *s, enum vgm_model model, double kappa, stru
 		fallback(s, model, kappa, info->cutoff, out, info, msg);
 		return 0;
 	}
-	if (fit_model(&sv, w, info->cutoff, model, kappa, out, &wsse, &why) < 0) {
+	if ((rc = fit_model(&sv, w, info->cutoff, model, kappa, out, &wsse, &why, &st)) == -2)
+		return fit_cancelled(s, e);
+	if (rc < 0) {
 		fallback(s, model, kappa, info->cutoff, out, info, why);
 		return 0;
 	}
@@ -446,6 +494,13 @@ static size_t candidates(int only_matern, struct fit_cand *c)
 int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
 		   struct error *e)
 {
+	return krige_fit_auto_until(s, only_matern, out, info, NULL, NULL, e);
+}
+
+int krige_fit_auto_until(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+			 int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
+	struct fit_stop st = { cancelled, ctx, 0 };
 	struct sample sv;
 	double w[GSTAT_INTERVALS + 1];
 	struct variogram best = { VGM_EXPONENTIAL, 0, 0, 0, 0 };
@@ -455,7 +510,8 @@ int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *
 	if (s->n < 3)
 		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
 	info->ncand = candidates(only_matern, info->cand);
-	prepare(s, &sv, w, info);
+	if (prepare(s, &sv, w, info, &st) < 0)
+		return fit_cancelled(s, e);
 	if (sv.nb < MIN_BINS) {
 		char msg[160];
 
@@ -470,8 +526,11 @@ int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *
 		struct fit_cand *c = &info->cand[i];
 		struct variogram v;
 		double wsse;
+		int rc = fit_model(&sv, w, info->cutoff, c->model, c->kappa, &v, &wsse, &c->why, &st);
 
-		if (fit_model(&sv, w, info->cutoff, c->model, c->kappa, &v, &wsse, &c->why) < 0)
+		if (rc == -2)
+			return fit_cancelled(s, e);
+		if (rc < 0)
 			continue;
 		c->fitted = 1;
 		c->sse = wsse;

@@ -735,13 +735,13 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 		struct error *e)
 {
 	long long ids[CHUNK];
-	int n, rc, stop = 0;
+	int kept[CHUNK], n, rc, stop = 0;
 
 	if (count)
 		*count = 0;
 	do {
 		/* Read-only pass: fn (deleting files) runs while no write lock is held. */
-		if ((n = q->ops->purge_scan(q, before, CHUNK, fn, ctx, ids, &stop, e)) < 0)
+		if ((n = q->ops->purge_scan(q, before, CHUNK, fn, ctx, ids, kept, &stop, e)) < 0)
 			return n;
 		if (n > 0) {
 			long long deleted = 0;
@@ -749,7 +749,7 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 			if ((rc = tx_begin(q, e)) < 0)
 				return rc;
 			for (int i = 0; i < n; i++) {
-				if ((rc = q->ops->purge_delete(q, ids[i], before, e)) < 0) {
+				if ((rc = q->ops->purge_delete(q, ids[i], before, kept[i], e)) < 0) {
 					tx_rollback(q);
 					return rc;
 				}
@@ -762,6 +762,11 @@ int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx,
 		}
 	} while (!stop && n == CHUNK);
 	return stop ? (e && e->code ? e->code : KD_EIO) : 0;
+}
+
+int queue_files_owned(struct queue *q, long long id, struct error *e)
+{
+	return q->ops->files_owned(q, id, e);
 }
 
 /* ---- reading ------------------------------------------------------------- */

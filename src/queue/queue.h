@@ -270,17 +270,27 @@ int queue_cancel(struct queue *q, long long id, long long now, struct error *e);
 int queue_retry(struct queue *q, long long id, int force, long long now, long long *count,
 		struct error *e);
 
-/* Called by queue_purge for each job about to be deleted, with its result
- * JSON (NULL if none), e.g. to delete its images.  Non-zero stops the purge
- * before that job's row is deleted. */
-typedef int (*queue_purge_fn)(void *ctx, long long id, const char *result, struct error *e);
+/* Called by queue_purge for each job about to be deleted, with its state
+ * ("done", "dead" or "cancelled") and result JSON (NULL if none), e.g. to
+ * delete its images.  *files_kept comes in as 1 for a done job, 0 else;
+ * fn sets it to whether the job's files stay (recorded in `purged`, so
+ * purge --orphans leaves them).  Non-zero stops the purge before that
+ * job's row is deleted. */
+typedef int (*queue_purge_fn)(void *ctx, long long id, const char *state, const char *result, int *files_kept,
+			      struct error *e);
 
 /* Delete done, dead and cancelled jobs finished before `before` (and their
  * attempts and delivered or failed callbacks; a job with a callback still
- * pending stays).  Ids are never given again after a purge.
+ * pending stays), and record each deleted id in `purged` with files_kept
+ * (fn's say; without fn, 1 for a done job).  Ids are never given again.
  * Works in chunks, so memory stays bounded.  *count gets the number deleted. */
 int queue_purge(struct queue *q, long long before, queue_purge_fn fn, void *ctx, long long *count,
 		struct error *e);
+
+/* Whether the image files of job id must stay: 1 when the job has a row,
+ * or was purged with its files kept; 0 when they belong to no one (purge
+ * --orphans deletes them); negative KD_E* on a database error. */
+int queue_files_owned(struct queue *q, long long id, struct error *e);
 
 struct queue_stats {
 	long long state[JOB_NSTATES]; /* rows per state now */

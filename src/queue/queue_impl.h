@@ -93,13 +93,16 @@ struct queue_ops {
 		       struct error *e);
 	/* (no tx: a read) Purgeable jobs (finished before `before`, done, dead
 	 * or cancelled, no pending callback), oldest first, at most max: fn on
-	 * each (non-zero from fn stops: *stopped = 1), ids[] filled.  Returns
-	 * how many passed fn. */
+	 * each (non-zero from fn stops: *stopped = 1), ids[] and kept[] (the
+	 * files_kept fn gave, or 1 for done without fn) filled.  Returns how
+	 * many passed fn. */
 	int (*purge_scan)(struct queue *q, long long before, int max, queue_purge_fn fn, void *ctx,
-			  long long *ids, int *stopped, struct error *e);
+			  long long *ids, int *kept, int *stopped, struct error *e);
 	/* (tx) Delete job id if still purgeable, with its callbacks and
-	 * attempts: 1 deleted, 0 not. */
-	int (*purge_delete)(struct queue *q, long long id, long long before, struct error *e);
+	 * attempts, and record it in purged with files_kept: 1 deleted, 0 not. */
+	int (*purge_delete)(struct queue *q, long long id, long long before, int files_kept, struct error *e);
+	/* (no tx) queue_files_owned. */
+	int (*files_owned)(struct queue *q, long long id, struct error *e);
 
 	/* ---- attempts (tx) ---- */
 	int (*attempt_start)(struct queue *q, long long job_id, int n, long long now,

@@ -554,7 +554,7 @@ const struct queue_ops queue_pg_ops = {
 	.claim = pg_claim, .renew = pg_renew, .cancel_flag = pg_cancel_flag, .get = pg_get,
 	.set_done = pg_set_done, .set_failed = pg_set_failed, .cancel_pending = pg_cancel_pending,
 	.cancel_running = pg_cancel_running, .running = pg_running, .requeue = pg_requeue,
-	.purge_scan = pg_purge_scan, .purge_delete = pg_purge_delete,
+	.purge_scan = pg_purge_scan, .purge_delete = pg_purge_delete, .files_owned = pg_files_owned,
 	.attempt_start = pg_attempt_start, .attempt_end = pg_attempt_end,
 	.stats = pg_stats, .list = pg_list, .attempts = pg_attempts, .source_has_job = pg_source_has_job,
 	.outbox_add = pg_outbox_add, .outbox_next = pg_outbox_next, .outbox_mark = pg_outbox_mark,

@@ -26,7 +26,7 @@ enum pg_stmt {
 	P_NOW, P_KEY_FIND, P_SCAN_FIND, P_INSERT, P_INSERT_MANY, P_COUNTER,
 	P_CLAIM, P_RENEW, P_CANCEL_REQ, P_GET, P_GET_LOCK, P_FINISH, P_FAIL,
 	P_RUNNING, P_RUNNING_EXPIRED, P_CANCEL_PENDING, P_CANCEL_RUNNING,
-	P_RETRY_ONE, P_RETRY_DEAD, P_RETRY_DEAD_SCAN, P_PURGE_SEL, P_PURGE_DEL,
+	P_RETRY_ONE, P_RETRY_DEAD, P_RETRY_DEAD_SCAN, P_PURGE_SEL, P_PURGE_DEL, P_FILES_OWNED,
 	P_ATT_START, P_ATT_END, P_ATT_LIST,
 	P_STATS_STATES, P_STATS_COUNTERS, P_STATS_CB, P_STATS_OLDEST, P_STATS_RATE, P_LIST, P_SOURCE,
 	P_CB_INSERT, P_OB_NEXT, P_OB_DONE, P_OB_FAILED,
@@ -96,8 +96,9 @@ int pg_running(struct queue *q, long long now, int expired_only, long long after
 	       struct queue_claimer *who, int max, struct error *e);
 int pg_requeue(struct queue *q, long long id, int force, long long now, long long *n, struct error *e);
 int pg_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn, void *ctx, long long *ids,
-		  int *stopped, struct error *e);
-int pg_purge_delete(struct queue *q, long long id, long long before, struct error *e);
+		  int *kept, int *stopped, struct error *e);
+int pg_purge_delete(struct queue *q, long long id, long long before, int files_kept, struct error *e);
+int pg_files_owned(struct queue *q, long long id, struct error *e);
 int pg_attempt_start(struct queue *q, long long job_id, int n, long long now, const struct queue_claimer *c,
 		     struct error *e);
 int pg_attempt_end(struct queue *q, long long job_id, int n, long long now, const char *outcome,

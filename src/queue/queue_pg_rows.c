@@ -84,15 +84,20 @@ const char *const pg_stmt_sql[P_NSTMT] = {
 			      "WHERE id = (SELECT id FROM jobs WHERE state = 'dead' AND kind = 'scan' "
 			      "ORDER BY id LIMIT 1) AND NOT EXISTS ("
 			      "SELECT 1 FROM jobs s WHERE s.kind = 'scan' AND s.state = 'pending')",
-	[P_PURGE_SEL] = "SELECT id, result FROM jobs j WHERE finished_at < $1 "
+	[P_PURGE_SEL] = "SELECT id, result, state FROM jobs j WHERE finished_at < $1 "
 			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
 			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending') "
 			"ORDER BY finished_at, id LIMIT $2",
 	/* The selection again (retry --force may have requeued it); callbacks
 	 * and attempts go with it (ON DELETE CASCADE). */
-	[P_PURGE_DEL] = "DELETE FROM jobs j WHERE id = $1 AND finished_at < $2 "
+	[P_PURGE_DEL] = "WITH d AS (DELETE FROM jobs j WHERE id = $1 AND finished_at < $2 "
 			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
-			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending')",
+			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending') RETURNING id) "
+			"INSERT INTO purged(id, files_kept, purged_at) "
+			"SELECT id, $3::boolean, " PG_NOW " FROM d "
+			"ON CONFLICT (id) DO UPDATE SET files_kept = excluded.files_kept, purged_at = excluded.purged_at",
+	[P_FILES_OWNED] = "SELECT EXISTS(SELECT 1 FROM jobs WHERE id = $1) "
+			  "OR EXISTS(SELECT 1 FROM purged WHERE id = $1 AND files_kept)",
 	[P_ATT_START] = "INSERT INTO attempts(job_id, n, started_at, claimer_boot, claimer_pidns, "
 			"claimer_pid, claimer_start) VALUES($1, $2, $3, $4, $5, $6, $7)",
 	[P_ATT_END] = "UPDATE attempts SET ended_at = $3, outcome = $4, error = $5 WHERE id = ("
@@ -451,7 +456,7 @@ int pg_requeue(struct queue *q, long long id, int force, long long now, long lon
 }
 
 int pg_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn, void *ctx, long long *ids,
-		  int *stopped, struct error *e)
+		  int *kept, int *stopped, struct error *e)
 {
 	char b[32], lim[32];
 	const char *p[2] = { b, lim };
@@ -464,7 +469,10 @@ int pg_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn,
 		return e->code;
 	for (int i = 0; i < PQntuples(r) && n < max; i++) {
 		long long id = pg_ll(r, i, 0, 0);
-		if (fn && fn(ctx, id, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1), e) != 0) {
+		const char *state = PQgetvalue(r, i, 2);
+
+		kept[n] = strcmp(state, "done") == 0;
+		if (fn && fn(ctx, id, state, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1), &kept[n], e) != 0) {
 			*stopped = 1;
 			break;
 		}
@@ -474,9 +482,31 @@ int pg_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn,
 	return n;
 }
 
-int pg_purge_delete(struct queue *q, long long id, long long before, struct error *e)
+int pg_purge_delete(struct queue *q, long long id, long long before, int files_kept, struct error *e)
 {
-	return id_now(q, P_PURGE_DEL, id, before, e);
+	char b[32], t[32];
+	const char *p[3] = { b, t, files_kept ? "true" : "false" };
+	long long n = 0;
+	int rc;
+
+	pg_num(b, id);
+	pg_num(t, before);
+	return (rc = pg_cmd(q, P_PURGE_DEL, 3, p, &n, e)) < 0 ? rc : n > 0;
+}
+
+int pg_files_owned(struct queue *q, long long id, struct error *e)
+{
+	char b[32];
+	const char *p[1] = { b };
+	PGresult *r;
+	int owned;
+
+	pg_num(b, id);
+	if (!(r = pg_run(q, P_FILES_OWNED, 1, p, e)))
+		return e->code;
+	owned = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return owned;
 }
 
 /* ---- attempts ------------------------------------------------------------------------ */

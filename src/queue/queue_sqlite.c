@@ -62,7 +62,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 			"WHERE id = ?1 AND (state IN ('dead', 'cancelled') OR (?3 AND state = 'done'))",
 	[S_RETRY_DEAD] = "UPDATE OR IGNORE jobs SET state = 'pending', attempts = 0, run_at = ?1, updated_at = ?1, "
 			 "finished_at = NULL, cancel_requested = 0, last_error = NULL WHERE state = 'dead'",
-	[S_PURGE_SEL] = "SELECT id, result FROM jobs j WHERE finished_at < ?1 "
+	[S_PURGE_SEL] = "SELECT id, result, state FROM jobs j WHERE finished_at < ?1 "
 			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
 			"SELECT 1 FROM callbacks c WHERE c.job_id = j.id AND c.state = 'pending') "
 			"ORDER BY finished_at, id LIMIT ?2",
@@ -72,6 +72,10 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_PURGE_DEL] = "DELETE FROM jobs WHERE id = ?1 AND finished_at < ?2 "
 			"AND state IN ('done', 'dead', 'cancelled') AND NOT EXISTS ("
 			"SELECT 1 FROM callbacks c WHERE c.job_id = ?1 AND c.state = 'pending')",
+	[S_PURGE_REC] = "INSERT OR REPLACE INTO purged(id, files_kept, purged_at) "
+			"VALUES(?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))",
+	[S_FILES_OWNED] = "SELECT EXISTS(SELECT 1 FROM jobs WHERE id = ?1) "
+			  "OR EXISTS(SELECT 1 FROM purged WHERE id = ?1 AND files_kept = 1)",
 	[S_ATT_START] = "INSERT INTO attempts(job_id, n, started_at, claimer_boot, claimer_pidns, "
 			"claimer_pid, claimer_start) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_ATT_END] = "UPDATE attempts SET ended_at = ?3, outcome = ?4, error = ?5 WHERE id = ("
@@ -603,7 +607,7 @@ static int sq_requeue(struct queue *q, long long id, int force, long long now, l
 }
 
 static int sq_purge_scan(struct queue *q, long long before, int max, queue_purge_fn fn, void *ctx,
-			 long long *ids, int *stopped, struct error *e)
+			 long long *ids, int *kept, int *stopped, struct error *e)
 {
 	sqlite3_stmt *p = sq_st(q, S_PURGE_SEL, e);
 	int rc = SQLITE_DONE, n = 0;
@@ -614,7 +618,10 @@ static int sq_purge_scan(struct queue *q, long long before, int max, queue_purge
 	sqlite3_bind_int(p, 2, max);
 	while (n < max && (rc = sqlite3_step(p)) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(p, 0);
-		if (fn && fn(ctx, id, (const char *)sqlite3_column_text(p, 1), e) != 0) {
+		const char *state = (const char *)sqlite3_column_text(p, 2);
+
+		kept[n] = strcmp(state, "done") == 0;
+		if (fn && fn(ctx, id, state, (const char *)sqlite3_column_text(p, 1), &kept[n], e) != 0) {
 			*stopped = 1;
 			break;
 		}
@@ -626,9 +633,35 @@ static int sq_purge_scan(struct queue *q, long long before, int max, queue_purge
 	return n;
 }
 
-static int sq_purge_delete(struct queue *q, long long id, long long before, struct error *e)
+static int sq_purge_delete(struct queue *q, long long id, long long before, int files_kept, struct error *e)
 {
-	return id_now(q, S_PURGE_DEL, id, before, e);
+	sqlite3_stmt *p;
+	int rc = id_now(q, S_PURGE_DEL, id, before, e);
+
+	if (rc <= 0)
+		return rc;
+	if (!(p = sq_st(q, S_PURGE_REC, e)))
+		return sq_fail(e);
+	sqlite3_bind_int64(p, 1, id);
+	sqlite3_bind_int(p, 2, files_kept != 0);
+	return (rc = sq_run(q, S_PURGE_REC, e)) < 0 ? rc : 1;
+}
+
+static int sq_files_owned(struct queue *q, long long id, struct error *e)
+{
+	sqlite3_stmt *p = sq_st(q, S_FILES_OWNED, e);
+	int rc, owned;
+
+	if (!p)
+		return sq_fail(e);
+	sqlite3_bind_int64(p, 1, id);
+	if ((rc = sqlite3_step(p)) != SQLITE_ROW) {
+		sq_done(p);
+		return sq_dberr(q, rc, e, "purge --orphans");
+	}
+	owned = sqlite3_column_int(p, 0) != 0;
+	sq_done(p);
+	return owned;
 }
 
 /* ---- attempts ------------------------------------------------------------ */
@@ -690,7 +723,7 @@ const struct queue_ops queue_sqlite_ops = {
 	.claim = sq_claim, .renew = sq_renew, .cancel_flag = sq_cancel_flag, .get = sq_get,
 	.set_done = sq_set_done, .set_failed = sq_set_failed, .cancel_pending = sq_cancel_pending,
 	.cancel_running = sq_cancel_running, .running = sq_running, .requeue = sq_requeue,
-	.purge_scan = sq_purge_scan, .purge_delete = sq_purge_delete,
+	.purge_scan = sq_purge_scan, .purge_delete = sq_purge_delete, .files_owned = sq_files_owned,
 	.attempt_start = sq_attempt_start, .attempt_end = sq_attempt_end,
 	.stats = sq_stats, .list = sq_list, .attempts = sq_attempts, .source_has_job = sq_source_has_job,
 	.outbox_add = sq_outbox_add, .outbox_next = sq_outbox_next, .outbox_mark = sq_outbox_mark,

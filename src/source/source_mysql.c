@@ -441,6 +441,20 @@ static int prepare(struct source *s, const char *sql, MYSQL_STMT **st, struct er
 	return stmt_fail(s, *st, "preparing statements", e);
 }
 
+/* 1 when the list statement's id_num is an integer column (its result
+ * metadata says so); 0 for text, decimal, float or unknown. */
+static int integer_ids(MYSQL_STMT *list)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(list);
+	MYSQL_FIELD *f = meta ? mysql_fetch_field_direct(meta, 0) : NULL;
+	int yes = f && (f->type == MYSQL_TYPE_TINY || f->type == MYSQL_TYPE_SHORT || f->type == MYSQL_TYPE_INT24 ||
+			f->type == MYSQL_TYPE_LONG || f->type == MYSQL_TYPE_LONGLONG);
+
+	if (meta)
+		mysql_free_result(meta);
+	return yes;
+}
+
 static int connect_db(struct source *s, struct error *e)
 {
 	struct my *m = s->impl;
@@ -490,6 +504,17 @@ static int connect_db(struct source *s, struct error *e)
 	snprintf(sql, sizeof(sql), "SELECT id_num FROM %s WHERE img_list IS NULL AND id_num > ? ORDER BY id_num LIMIT ?",
 		 m->table);
 	rc = prepare(s, sql, &m->list, e);
+	if (!rc && !integer_ids(m->list)) {
+		/* A text id_num sorts as text ("10" before "9") but is compared
+		 * with the page's last id as a number: page in numeric order, or
+		 * rows are skipped.  (No index helps then; an integer column
+		 * keeps its primary key order.) */
+		mysql_stmt_close(m->list);
+		m->list = NULL;
+		snprintf(sql, sizeof(sql), "SELECT id_num FROM %s WHERE img_list IS NULL AND id_num > ? "
+			 "ORDER BY CAST(id_num AS DECIMAL(65, 10)) LIMIT ?", m->table);
+		rc = prepare(s, sql, &m->list, e);
+	}
 	if (!rc) {
 		snprintf(sql, sizeof(sql), "SELECT map_index, ret_data FROM %s WHERE id_num = ?", m->table);
 		rc = prepare(s, sql, &m->fetch, e);

@@ -116,6 +116,16 @@ static void test_urls(void)
 	url("http://[64:ff9b::a9fe:a9fe]/", KD_EINPUT, &o, "NAT64 form of 169.254.169.254");
 	url("http://[64:ff9b::100.100.100.200]/", KD_EINPUT, &o, "NAT64 form of the Alibaba metadata");
 	url("http://[64:ff9b::808:808]/", 0, &o, "NAT64 form of an ordinary address is fine");
+	/* the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215), cut by a site
+	 * into a /96, /64, /56 or /48 prefix: 169.254.169.254 at each place */
+	url("http://[64:ff9b:1::a9fe:a9fe]/", KD_EINPUT, &o, "local-use NAT64 /96 form of 169.254.169.254");
+	url("http://[64:ff9b:1::100.100.100.200]/", KD_EINPUT, &o, "local-use NAT64 /96 form of the Alibaba metadata");
+	url("http://[64:ff9b:1:0:a9:fea9:fe00:0]/", KD_EINPUT, &o, "local-use NAT64 /64 form of 169.254.169.254");
+	url("http://[64:ff9b:1:a9:fe:a9fe::]/", KD_EINPUT, &o, "local-use NAT64 /56 form of 169.254.169.254");
+	url("http://[64:ff9b:1:a9fe:a9:fe00::]/", KD_EINPUT, &o, "local-use NAT64 /48 form of 169.254.169.254");
+	url("http://[64:ff9b:1:c000:0:c000::]/", KD_EINPUT, &o, "local-use NAT64 /48 form of the Oracle metadata");
+	url("http://[64:ff9b:1::808:808]/", 0, &o, "local-use NAT64 form of an ordinary address is fine");
+	url("http://[64:ff9b:2::a9fe:a9fe]/", 0, &o, "outside 64:ff9b:1::/48 it is an ordinary address");
 	url("http://example.org/a\r\nX-Injected: 1", KD_EINPUT, &o, "CR/LF in the URL");
 	url("http://example.org/a\nb", KD_EINPUT, &o, "LF in the URL");
 	url("http://example.org/\x1b[2J", KD_EINPUT, &o, "escape character in the URL");
@@ -154,6 +164,15 @@ static void test_link_local(void)
 	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::192.0.0.192 is refused");
 	inet_pton(AF_INET6, "64:ff9b::8.8.8.8", &b.sin6_addr);
 	tap_ok(!http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b::8.8.8.8 is not");
+	/* RFC 8215's local-use prefix, at delivery too */
+	inet_pton(AF_INET6, "64:ff9b:1::169.254.169.254", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b:1::169.254.169.254 (/96) is refused");
+	inet_pton(AF_INET6, "64:ff9b:1:a9fe:a9:fe00::", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b:1:a9fe:a9:fe00:: (/48) is refused");
+	inet_pton(AF_INET6, "64:ff9b:1:6464:64:c800::", &b.sin6_addr);
+	tap_ok(http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b:1:6464:64:c800:: (/48 Alibaba) is refused");
+	inet_pton(AF_INET6, "64:ff9b:1::8.8.8.8", &b.sin6_addr);
+	tap_ok(!http_addr_is_metadata((struct sockaddr *)&b), "64:ff9b:1::8.8.8.8 is not");
 }
 
 static void test_body(void)

@@ -25,7 +25,7 @@ inc="-I$build -I$src/tests/fuzz"
 for d in "$src"/src/*/; do inc="$inc -I$d"; done
 cflags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined $inc"
 objs=
-for f in "$src"/src/*/*.c "$build/src/queue/queue_schema.c"; do
+for f in "$src"/src/*/*.c "$build"/src/queue/*_schema.c; do
 	base=$(basename "$f" .c)
 	case $base in
 	main | cmd_*) continue ;;

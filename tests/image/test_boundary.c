@@ -101,6 +101,12 @@ static void test_refusals(void)
 	refuse("[[[0,0],[1],[1,1]]]", KD_EINPUT, "[longitude, latitude]", "point with one number");
 	refuse("[[[0,0],[200,0],[1,1]]]", KD_EINPUT, "longitude 200 is outside", "longitude out of range");
 	refuse("[[[0,0],[-180.5,0],[1,1]]]", KD_EINPUT, "longitude -180.5 is outside", "longitude below -180");
+	refuse("[[[0,0],[1,100],[1,1]]]", KD_EINPUT, "latitude 100 is outside [-90, 90]", "latitude out of range");
+	/* issue 20: a projected (EPSG:3857) file says how to convert it */
+	refuse("[[[12684540,2575000],[12700000,2575000],[12700000,2590000]]]", KD_EINPUT,
+	       "ogr2ogr -t_srs EPSG:4326", "a ring in EPSG:3857 metres");
+	refuse("{\"type\": \"Polygon\", \"coordinates\": [[[12684540,2575000],[12700000,2575000],[12700000,2590000]]]}",
+	       KD_EINPUT, "looks projected (metres, e.g. EPSG:3857)", "a GeoJSON Polygon in EPSG:3857");
 	refuse("[[[0,0],[1,95],[1,1]]]", KD_EINPUT, "latitude 95 is outside", "latitude out of range");
 	refuse("[[[0,0],[1,1],[0,0]]]", KD_EINPUT, "2 distinct points", "closed ring of 2 points");
 	refuse("[[[0,0],[1,1],[0,0],[1,1]]]", KD_EINPUT, "2 distinct points", "4 points, 2 distinct");

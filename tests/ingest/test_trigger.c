@@ -65,6 +65,14 @@ int main(void)
 	expect_error("not an object", S("[1, 2]"), KD_EINPUT, "must be a JSON object");
 	expect_error("a bare number", S("42"), KD_EINPUT, "must be a JSON object");
 	expect_error("Infinity", S("{\"source_id\": -Infinity}"), KD_EINPUT, "malformed JSON");
+	/* issue 20: a ping meant as text, read as JSON, says which rule and how to ping */
+	expect_error("text starting with n", S("new data ready"), KD_EINPUT, "malformed JSON at byte 0: ");
+	expect_error("... the rule", S("new data ready"), KD_EINPUT, "starts with {, [, \", -, a digit, t, f or n is read as JSON");
+	expect_error("... how to ping", S("true story"), KD_EINPUT, "any other text is a ping, one scan job: send e.g. \"ping\"");
+	expect_error("text starting with a digit", S("2024-03-01 data"), KD_EINPUT, "is read as JSON");
+	expect_error("a bare number says it too", S("42"), KD_EINPUT, "must be a JSON object (text that starts with");
+	tap_ok(parse(&t, S("{\"source_id\": 4"), &e) == KD_EINPUT && !strstr(e.msg, "ping"),
+	       "an object's error does not speak of pings (%s)", e.msg);
 	expect_error("control character", S("{\"req\": \"a\tb\", \"source_id\": 1}"), KD_EINPUT, "control character");
 	expect_error("wrong type", S("{\"source_id\": \"42\"}"), KD_EINPUT, "\"source_id\": expected an integer");
 	expect_error("zero id", S("{\"source_id\": 0}"), KD_EINPUT, "\"source_id\": must be between");
@@ -165,6 +173,8 @@ int main(void)
 		     KD_EINPUT, "metadata");
 	expect_error("callback in NAT64 form", S("{\"source_id\": 1, \"callback\": \"http://[64:ff9b::a9fe:a9fe]/\"}"),
 		     KD_EINPUT, "metadata");
+	expect_error("callback in local-use NAT64 form",
+		     S("{\"source_id\": 1, \"callback\": \"http://[64:ff9b:1:a9fe:a9:fe00::]/\"}"), KD_EINPUT, "metadata");
 	expect_error("priority over 100", S("{\"source_id\": 1, \"priority\": 1000000}"), KD_EINPUT,
 		     "\"priority\": must be between -100 and 100");
 	expect_error("priority under -100", S("{\"source_id\": 1, \"priority\": -101}"), KD_EINPUT,

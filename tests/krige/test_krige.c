@@ -335,7 +335,7 @@ static void test_krigejs(void)
 	struct krigejs *k = NULL;
 	struct error e = { 0 };
 
-	tap_ok(krigejs_train(&k, t, x, y, 6, VGM_EXPONENTIAL, 0, 100, &e) == 0, "kriging.js train, 6 stations");
+	tap_ok(krigejs_train(&k, t, x, y, 6, VGM_EXPONENTIAL, 0, 100, NULL, NULL, &e) == 0, "kriging.js train, 6 stations");
 	if (k) {
 		const struct krigejs_variogram *p = krigejs_params(k);
 
@@ -347,7 +347,7 @@ static void test_krigejs(void)
 			struct krigejs *kg = NULL;
 			struct krigejs_variogram v = *p;
 
-			tap_ok(krigejs_given(&kg, t, x, y, 6, &v, 0, &e) == 0, "kriging.js with a given variogram");
+			tap_ok(krigejs_given(&kg, t, x, y, 6, &v, 0, NULL, NULL, &e) == 0, "kriging.js with a given variogram");
 			if (kg) {
 				tap_ok(krigejs_predict(kg, 113.92, 22.51) == krigejs_predict(k, 113.92, 22.51),
 				       "given = trained variogram: identical prediction");
@@ -356,7 +356,7 @@ static void test_krigejs(void)
 		}
 		krigejs_free(k);
 	}
-	tap_ok(krigejs_train(&k, t, x, y, 1, VGM_EXPONENTIAL, 0, 100, &e) == KD_EINPUT,
+	tap_ok(krigejs_train(&k, t, x, y, 1, VGM_EXPONENTIAL, 0, 100, NULL, NULL, &e) == KD_EINPUT,
 	       "kriging.js with 1 station: KD_EINPUT, \"%s\"", e.msg);
 }
 

@@ -139,9 +139,9 @@ int main(void)
 		if (have_kv) {
 			struct krigejs_variogram v = { model, kv[0], kv[1], kv[2], 1.0 / 3.0 };
 
-			rc = krigejs_given(&k, sz.v, sx.v, sy.v, sx.n, &v, sigma2, &e);
+			rc = krigejs_given(&k, sz.v, sx.v, sy.v, sx.n, &v, sigma2, NULL, NULL, &e);
 		} else {
-			rc = krigejs_train(&k, sz.v, sx.v, sy.v, sx.n, model, sigma2, alpha, &e);
+			rc = krigejs_train(&k, sz.v, sx.v, sy.v, sx.n, model, sigma2, alpha, NULL, NULL, &e);
 		}
 		if (rc)
 			return fail(e.msg);

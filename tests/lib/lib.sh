@@ -28,6 +28,10 @@ skip() {    # skip "description" "reason"
 tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
 
 BOUNDARY=$top_srcdir/contrib/data/nanshan.geojson
+# What starts each log line on a plain stderr (grep's basic regex): an
+# ISO 8601 UTC time and a space.
+LOG_TS='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{3\}Z '
+
 # The PNG checker (stdlib Python, independent of krigd's code): FILE... or DIR.
 PNG_CHECK="python3 $top_srcdir/tests/lib/png_check.py"
 

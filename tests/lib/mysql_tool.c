@@ -10,6 +10,7 @@
  *   fetch ID         -> "ok MAP_INDEX FRAMES POINTS FIRST_PUBTIME"
  *   write ID JSON    -> "ok"
  *   name             -> "ok NAME"
+ *   skipped          -> "ok N": rows the last list skipped (id_num no integer)
  * or "err CODE MESSAGE", CODE one of EINPUT EIO EBUSY ENOMEM ELIMIT ... */
 #include "config.h"
 
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
 				printf("ok\n");
 		} else if (strcmp(line, "name") == 0) {
 			printf("ok %s\n", source_name(s));
+		} else if (strcmp(line, "skipped") == 0) {
+			printf("ok %lld\n", source_list_skipped(s));
 		} else if (strcmp(line, "quit") == 0) {
 			break;
 		} else {

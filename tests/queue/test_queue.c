@@ -193,10 +193,13 @@ static int never_less(const struct counter_snap *a, const struct counter_snap *b
 }
 
 static int purged, purged_with_result;
-static int on_purge(void *ctx, long long id, const char *result, struct error *e)
+static int on_purge(void *ctx, long long id, const char *state, const char *result, int *files_kept,
+		    struct error *e)
 {
 	(void)ctx;
 	(void)id;
+	(void)state;
+	(void)files_kept;
 	(void)e;
 	purged++;
 	if (result && strstr(result, "images"))
@@ -226,14 +229,75 @@ static int on_list(void *ctx, const struct queue_job *j)
  * its delete. */
 static struct queue *racer;
 static long long race_id, race_now;
-static int requeue_during_purge(void *ctx, long long id, const char *result, struct error *e)
+static int requeue_during_purge(void *ctx, long long id, const char *state, const char *result,
+				int *files_kept, struct error *e)
 {
 	long long n = 0;
 	(void)ctx;
+	(void)state;
 	(void)result;
+	(void)files_kept;
 	if (id == race_id && queue_retry(racer, id, 1, race_now, &n, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* purge --images: a done job's files go too (files_kept 0). */
+static long long images_of;
+static int purge_images_of(void *ctx, long long id, const char *state, const char *result, int *files_kept,
+			   struct error *e)
+{
+	(void)ctx;
+	(void)state;
+	(void)result;
+	(void)e;
+	if (id == images_of)
+		*files_kept = 0;
+	return 0;
+}
+
+/* Issue 20: every purged id is recorded with whether its files were kept
+ * (by default a done job's are, a dead or cancelled job's are not), and
+ * queue_files_owned says whose files purge --orphans must leave. */
+static void test_purge_records(struct queue *q, long long now)
+{
+	struct queue_job j;
+	struct error e = { 0 };
+	long long done1, done2, dead, cancelled, cnt = 0;
+	char sql[200];
+	int rc;
+
+	now += 500000;
+	done1 = add(q, "{\"purge\":1}", "purge-done1", 100, now, 1);
+	done2 = add(q, "{\"purge\":2}", "purge-done2", 100, now, 1);
+	dead = add(q, "{\"purge\":3}", "purge-dead", 100, now, 1);
+	cancelled = add(q, "{\"purge\":4}", "purge-cancelled", 100, now, 1);
+	queue_cancel(q, cancelled, now, &e);
+	for (int i = 0; i < 3 && queue_claim(q, now, 30, &j, &e) == 1; i++) {
+		if (j.id == dead)
+			queue_fail(q, j.id, j.lease_token, now + 1, KD_EINPUT, "bad", NULL, &e);
+		else
+			queue_finish(q, j.id, j.lease_token, now + 1, "{}", 0, &e);
+		queue_job_release(&j);
+	}
+	tap_ok(state_of(q, done1) == JOB_DONE && state_of(q, done2) == JOB_DONE && state_of(q, dead) == JOB_DEAD &&
+	       state_of(q, cancelled) == JOB_CANCELLED, "purge records: two done jobs, a dead one, a cancelled one");
+	tap_ok(queue_files_owned(q, dead, &e) == 1, "a job with a row owns its files");
+	images_of = done2;
+	rc = queue_purge(q, now + 10, purge_images_of, NULL, &cnt, &e);
+	tap_ok(rc == 0 && state_of(q, done1) < 0 && state_of(q, dead) < 0 && state_of(q, cancelled) < 0,
+	       "the four are purged (%d, %lld)", rc, cnt);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM purged WHERE id IN (%lld, %lld, %lld, %lld)", done1, done2,
+		 dead, cancelled);
+	tap_ok(sql_int(sql) == 4, "each purged id is recorded (%lld of 4)", sql_int(sql));
+	snprintf(sql, sizeof(sql), "SELECT sum(files_kept) FROM purged WHERE id IN (%lld, %lld, %lld, %lld)", done1,
+		 done2, dead, cancelled);
+	tap_ok(sql_int(sql) == 1, "... one with its files kept (%lld)", sql_int(sql));
+	tap_ok(queue_files_owned(q, done1, &e) == 1, "a done job purged without --images keeps its files");
+	tap_ok(queue_files_owned(q, done2, &e) == 0, "a done job whose files went too owns none");
+	tap_ok(queue_files_owned(q, dead, &e) == 0 && queue_files_owned(q, cancelled, &e) == 0,
+	       "a dead or cancelled job purged owns no files");
+	tap_ok(queue_files_owned(q, 1LL << 50, &e) == 0, "an id never given owns no files");
 }
 
 static void test_operator_races(const struct queue_opts *o)
@@ -401,7 +465,7 @@ int main(void)
 	rc = queue_open(&q, dbpath, &o, &e);
 	if (!tap_ok(rc == 0 && q, "open a new database (%s)", e.msg))
 		return tap_done();
-	tap_ok(sql_int("PRAGMA user_version") == 2, "schema version 2 recorded in user_version");
+	tap_ok(sql_int("PRAGMA user_version") == 3, "schema version 3 recorded in user_version");
 	tap_ok(sql_int("SELECT count(*) FROM sqlite_master WHERE name IN ('jobs','callbacks','counters',"
 		       "'pending_jobs','running_jobs','dead_jobs','recent_jobs')") == 7,
 	       "tables and views exist with their names");
@@ -701,6 +765,7 @@ int main(void)
 	test_outbox_skip(q, now);
 	test_history_and_ids(q, &o, now);
 	test_operator_races(&o);
+	test_purge_records(q, now);
 	tap_ok(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check='ok'") == 1,
 	       "integrity_check ok");
 
