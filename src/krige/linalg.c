@@ -352,7 +352,9 @@ char *openblas_get_corename(void);
 #endif
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+#ifdef HAVE_LAPACK
 static int global_lapack; /* configuration: set once from KRIGD_LAPACK */
+#endif
 static char global_name[64] = "own";
 
 static void global_pick(void)
