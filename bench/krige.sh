@@ -20,8 +20,14 @@
 # the same variogram, global neighbourhood (prediction + variance), on the
 # 256 grid's cells (N = 500: the first 3000 cells).  Ratios use cells/s.
 #
+# The global system of 2,000 stations (bench/solve_bench): its set-up with
+# LAPACK (dpotrf, OpenBLAS on one thread; the core OpenBLAS picked is
+# printed) and with KRIGD_LAPACK=off (our own Cholesky).
+#
 # Last, a whole frame: `krigd render` of contrib/demo/pm25-job.json at
-# width 1000 (fit + predict + PNG), wall time, best of 3.
+# width 1000 (fit + predict + PNG), wall time, best of 3; and the same
+# frames with a given matern (kappa 1.5) and exponential variogram: the
+# matern model's cost on the scalar path.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BENCHBIN=${KRIGE_BENCH:-./bench/krige_bench}
@@ -136,8 +142,36 @@ for i in 1 2 3; do
 done
 frames=$(grep -o '"pubtime"' "$SRC/contrib/demo/pm25-job.json" | wc -l)
 
+# ---- the global system of 2,000 stations: LAPACK against our own Cholesky
+SOLVEBIN=${SOLVE_BENCH:-./bench/solve_bench}
+solve_lapack= solve_own=
+if [ -x "$SOLVEBIN" ]; then
+	solve_lapack=$("$SOLVEBIN" 2000)
+	solve_own=$(KRIGD_LAPACK=off "$SOLVEBIN" 2000)
+fi
+
+# ---- the matern model (scalar path, tabulated correlation) against the
+# exponential (vector kernels): the demo frames with a given variogram of
+# each, same nugget, sill and range, width 1000, best of 3, same run.
+vgm_frame() { # MODEL_JSON -> best wall seconds
+	sed "s/\"model\": \"auto\"/\"variogram\": {$1, \"nugget\": 20, \"psill\": 1500, \"range\": 3000}/" \
+		"$SRC/contrib/demo/pm25-job.json" >"$DIR/vgm.json"
+	b=
+	for i in 1 2 3; do
+		t0=$(date +%s.%N)
+		"$KRIGD" render --in "$DIR/vgm.json" --out "$DIR/frame" --boundary-dir "$SRC/contrib/data" --width 1000 \
+			>/dev/null 2>"$DIR/render.err" || { cat "$DIR/render.err" >&2; break; }
+		t1=$(date +%s.%N)
+		b=$(echo "$t0 $t1 ${b:-1e9}" | awk '{ d = $2 - $1; print (d < $3 ? d : $3) }')
+	done
+	echo "${b:-0}"
+}
+t_exp=$(vgm_frame '"model": "exponential"')
+t_mat=$(vgm_frame '"model": "matern", "kappa": 1.5')
+
 # ---- the table
-cat "$DIR/ours" "$DIR/kjs" "$DIR/gstat" | awk -v ncpu="$NCPU" -v frame="${best:-}" -v frames="$frames" '
+cat "$DIR/ours" "$DIR/kjs" "$DIR/gstat" | awk -v ncpu="$NCPU" -v frame="${best:-}" -v frames="$frames" \
+	-v texp="$t_exp" -v tmat="$t_mat" -v slap="$solve_lapack" -v sown="$solve_own" '
 function rate(c, s) { return s > 0 ? c / s : 0 }
 function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
 function fmt(r) { return r >= 1e6 ? sprintf("%7.2fM", r / 1e6) : r > 0 ? sprintf("%7.1fk", r / 1e3) : "       -" }
@@ -190,4 +224,9 @@ END {
 	if (gs > 0) printf "  prediction + variance: ours %s cells/s (%s), gstat %s cells/s (measured on the 256 grid): %.1fx (target >= 30x)\n",
 		fmt(best[key, "predvar"]), bestp[key, "predvar"], fmt(gs), best[key, "predvar"] / gs
 	if (frame != "") printf "  krigd render, width 1000, %d frame(s) (fit + predict + PNG): %.3f s wall, best of 3 (target < 0.25 s per frame)\n", frames, frame
+	if (slap != "" && sown != "") {
+		split(slap, a, " "); split(sown, b, " "); name = slap; sub(/^solve [0-9]+ [0-9.]+ /, "", name)
+		printf "\nglobal system set-up, %d stations (matrix, factor, condition, weights; best of 3): %s %.3f s, own %.3f s: %.1fx (target < 0.05 s)\n", a[2], name, a[3], b[3], b[3] / a[3]
+	}
+	if (texp > 0 && tmat > 0) printf "\nmatern (scalar path, tabulated) vs exponential, the demo at width 1000, given variogram: %.3f s vs %.3f s wall: %.1fx\n", tmat, texp, tmat / texp
 }'

@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 		for (int mi = 0; mi < 3; mi++) {
 			/* The variogram the peers get too: a third of the width,
 			 * sill 400, a nugget of 5 % (so the gaussian is solvable). */
-			struct variogram v = { models[mi], 20.0, 400.0, w_m / 3 };
+			struct variogram v = { models[mi], 20.0, 400.0, w_m / 3, 0 };
 			struct krige *k = NULL;
 
 			if (krige_new(&k, &v, &s, 1, &e)) {

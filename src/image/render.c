@@ -25,6 +25,7 @@
 #include "pngout.h"
 #include "raster.h"
 #include "render.h"
+#include "vgm_pick.h"
 
 #define FRAME_NAME_MAX 96 /* a frame's file base name, with room for "-N" */
 
@@ -158,20 +159,6 @@ int render_cost_check(double cost, double limit, struct error *e)
 		return 0;
 	return error_set(e, KD_ELIMIT, "the job's estimated cost of %.3g multiply-adds (grid cells x stations, "
 			 "x stations again for the variance) is above --max-job-cost %.3g", cost, limit);
-}
-
-static struct json_object *variogram_json(const struct variogram *v, const struct fit_info *fi, int given)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "model", json_object_new_string(vgm_model_name(v->model)));
-	json_object_object_add(o, "nugget", json_object_new_double(v->nugget));
-	json_object_object_add(o, "psill", json_object_new_double(v->psill));
-	json_object_object_add(o, "range", json_object_new_double(v->range));
-	json_object_object_add(o, "source", json_object_new_string(given ? "given" : fi->fitted ? "fitted" : "fallback"));
-	if (!given && fi->note[0])
-		json_object_object_add(o, "note", json_object_new_string(fi->note));
-	return o;
 }
 
 /* Per-frame state that must be freed whatever happens. */
@@ -357,19 +344,12 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 	struct krige_opts ko = { wants_variance(o, t), t->cv != 0, 0, INFINITY };
 	struct variogram v;
 	struct fit_info fi;
-	int given = t->variogram != NULL, is_auto, rc;
+	struct json_object *vj;
+	int given, is_auto, rc;
 
-	memset(&fi, 0, sizeof(fi));
-	if (given) {
-		v.model = (enum vgm_model)t->model;
-		v.nugget = json_object_get_double(json_object_object_get(t->variogram, "nugget"));
-		v.psill = json_object_get_double(json_object_object_get(t->variogram, "psill"));
-		v.range = json_object_get_double(json_object_object_get(t->variogram, "range"));
-	} else if ((rc = krige_fit_until(&w->st, t->has_model ? (enum vgm_model)t->model : VGM_EXPONENTIAL, &v,
-					 &fi, o->cancelled, o->cancel_ctx, e)) < 0) {
+	if ((rc = vgm_pick(t, &w->st, o->cancelled, o->cancel_ctx, &v, &fi, &given, &vj, e)) < 0)
 		return rc;
-	}
-	json_object_object_add(fo, "variogram", variogram_json(&v, &fi, given));
+	json_object_object_add(fo, "variogram", vj);
 	pick_nbhd(o, t, w->st.n, &ko, &is_auto);
 	/* Say whose variogram it was: advice about "the gaussian model with
 	 * nugget 0" must not read as if the job had asked for it. */

@@ -313,6 +313,7 @@ static int model_parse(const char *name, int *model)
 {
 	static const struct { const char *name; int model; } models[] = {
 		{ "exponential", VGM_EXPONENTIAL }, { "gaussian", VGM_GAUSSIAN }, { "spherical", VGM_SPHERICAL },
+		{ "matern", VGM_MATERN },
 	};
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
 		if (strcmp(name, models[i].name) == 0) {
@@ -322,8 +323,19 @@ static int model_parse(const char *name, int *model)
 	return -1;
 }
 
+/* "kappa" (top level or in "variogram"): the matern smoothness. */
+static int get_kappa(struct json_object *v, const char *what, double *out, struct error *e)
+{
+	if (get_finite(v, what, out, e) < 0)
+		return e->code;
+	if (!(*out > 0 && *out <= VGM_KAPPA_MAX))
+		return error_set(e, KD_EINPUT, "\"%s\": must be greater than 0 and at most %g", what, VGM_KAPPA_MAX);
+	return 0;
+}
+
 /* A given variogram: ordinary kriging takes gstat's {model, nugget, psill,
- * range}; kriging.js its own {model, nugget, range, sill}. */
+ * range} (and "kappa" for matern); kriging.js its own {model, nugget,
+ * range, sill}. */
 static int check_variogram(struct trigger *t, struct json_object *v, struct error *e)
 {
 	const char *need[4] = { "nugget", t->method == METHOD_KRIGINGJS ? "sill" : "psill", "range", NULL };
@@ -342,8 +354,8 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 			return e->code;
 		if (model_parse(name, &model) < 0)
 			return error_set(e, KD_EINPUT,
-					 "\"variogram.model\": \"%s\" is not one of exponential, gaussian, spherical",
-					 name);
+					 "\"variogram.model\": \"%s\" is not one of exponential, gaussian, spherical, "
+					 "matern", name);
 		if (t->has_model && model != t->model)
 			return error_set(e, KD_EINPUT, "\"model\" and \"variogram.model\" disagree");
 		t->has_model = 1;
@@ -363,8 +375,19 @@ static int check_variogram(struct trigger *t, struct json_object *v, struct erro
 	}
 	json_object_object_foreach(v, key, val) {
 		(void)val;
-		if (strcmp(key, "model") && strcmp(key, "nugget") && strcmp(key, need[1]) && strcmp(key, "range"))
-			return error_set(e, KD_EINPUT, "\"variogram\": unknown field \"%s\"", key);
+		if (strcmp(key, "model") && strcmp(key, "nugget") && strcmp(key, need[1]) && strcmp(key, "range") &&
+		    (strcmp(key, "kappa") || t->model != VGM_MATERN))
+			return error_set(e, KD_EINPUT, "\"variogram\": unknown field \"%s\"%s", key,
+					 strcmp(key, "kappa") ? "" : " (kappa goes with the matern model)");
+	}
+	if (t->model == VGM_MATERN) {
+		if (!json_object_object_get_ex(v, "kappa", &x))
+			return error_set(e, KD_EINPUT, "\"variogram\": the matern model needs \"kappa\"");
+		if (get_kappa(x, "variogram.kappa", &d, e) < 0)
+			return e->code;
+		if (t->kappa > 0 && d != t->kappa)
+			return error_set(e, KD_EINPUT, "\"kappa\" and \"variogram.kappa\" disagree");
+		t->kappa = d;
 	}
 	t->variogram = v;
 	return 0;
@@ -476,10 +499,15 @@ static int render_field(struct trigger *t, const char *key, struct json_object *
 	} else if (!strcmp(key, "model")) {
 		const char *name;
 		rc = get_string(val, key, 32, &name, e);
-		if (rc == 0 && model_parse(name, &t->model) < 0)
-			rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of exponential, gaussian, spherical",
-				       name);
-		t->has_model = 1;
+		if (rc == 0 && !strcmp(name, "auto"))
+			t->model_auto = 1;
+		else if (rc == 0 && model_parse(name, &t->model) < 0)
+			rc = error_set(e, KD_EINPUT, "\"model\": \"%s\" is not one of auto, exponential, gaussian, "
+				       "spherical, matern", name);
+		else
+			t->has_model = 1;
+	} else if (!strcmp(key, "kappa")) {
+		rc = get_kappa(val, key, &t->kappa, e);
 	} else if (!strcmp(key, "variogram")) {
 		*variogram = val;
 	} else if (!strcmp(key, "method")) {
@@ -569,6 +597,13 @@ static int trigger_fields(struct trigger *t, const struct trigger_limits *lim, s
 		return e->code;
 	if ((t->sigma2 != 0 || t->alpha != 100) && t->method != METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"sigma2\" and \"alpha\" go with \"method\": \"kriging.js\"");
+	if (t->kappa > 0 && !(t->has_model && t->model == VGM_MATERN))
+		return error_set(e, KD_EINPUT, "\"kappa\" goes with \"model\": \"matern\"");
+	if (t->has_model && t->model == VGM_MATERN && t->method == METHOD_KRIGINGJS)
+		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no matern model");
+	if (t->model_auto && (t->variogram || t->method == METHOD_KRIGINGJS))
+		return error_set(e, KD_EINPUT, "\"model\": \"auto\" chooses a fitted model: not with %s",
+				 t->variogram ? "a given \"variogram\"" : "\"method\": \"kriging.js\" (it fits its own)");
 	if (t->variance && t->method == METHOD_KRIGINGJS)
 		return error_set(e, KD_EINPUT, "\"method\": \"kriging.js\" has no variance");
 	if (t->method == METHOD_KRIGINGJS && (t->nmax || isfinite(t->maxdist) || t->cv >= 0))

@@ -79,6 +79,8 @@ struct trigger {
 	double range[2];
 	int has_model;
 	int model;                         /* enum vgm_model when has_model */
+	int model_auto;                    /* "model": "auto" said (the default for ordinary kriging) */
+	double kappa;                      /* matern: "kappa" or variogram.kappa; 0 absent */
 	struct json_object *variogram;     /* borrowed, validated; NULL when fitting */
 	enum trigger_method method;
 	double sigma2, alpha;              /* kriging.js parameters (0, 100) */

@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+struct mtab;
+
 /* The model as plain arrays; owned by struct krige, read-only here. */
 struct kmodel {
 	int model;      /* enum vgm_model */
@@ -31,6 +33,8 @@ struct kmodel {
 	const double *l, *u;       /* Cholesky factor (n x n, row-major) and L^-1 1, or NULL */
 	const double *rinv;        /* 1 / L_ii, or NULL */
 	double utu;                /* u.u */
+	double kappa;              /* matern smoothness (0 for the others) */
+	const struct mtab *mt;     /* matern: its correlation table (mtab.h), or NULL: exact */
 };
 
 /* Per-thread scratch, sized for n stations by kwork_init. */

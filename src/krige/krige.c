@@ -30,6 +30,7 @@
 #include "krige.h"
 #include "linalg.h"
 #include "local.h"
+#include "mtab.h"
 #include "system.h"
 #include "raster.h"
 
@@ -40,18 +41,23 @@ struct krige {
 	struct kmodel m;     /* the same, as the kernels see it */
 	const struct kernel_ops *ops;
 	struct klocal *local; /* the neighbourhood search, or NULL: global */
+	struct mtab *mt;      /* global matern: the correlation table the cells use */
 	int (*cancelled)(void *ctx); /* krige_open_until's hook, or NULL */
 	void *cancel_ctx;
 };
 
-static double cov(const struct variogram *v, double h)
-{
-	return v->nugget + v->psill - variogram_gamma(v, h);
-}
-
 static struct variogram kmodel_variogram(const struct kmodel *m)
 {
-	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range };
+	return (struct variogram){ (enum vgm_model)m->model, m->nugget, m->psill, m->range, m->kappa };
+}
+
+/* gamma(h) of the model: variogram_gamma, or for matern with a table the
+ * table's correlation (within 1e-16 of it, mtab.h). */
+static double kgamma(const struct kmodel *m, const struct variogram *v, double h)
+{
+	if (m->mt && h > 0.0)
+		return m->nugget + m->psill * (1.0 - mtab_corr(m->mt, h));
+	return variogram_gamma(v, h);
 }
 
 /* The reference: N model evaluations through variogram_gamma and a dot
@@ -65,7 +71,7 @@ double kref_predict(const struct kmodel *m, double x, double y)
 	for (size_t i = 0; i < m->n; i++) {
 		double dx = x - m->sx[i], dy = y - m->sy[i];
 
-		sum += m->a[i] * variogram_gamma(&v, sqrt(dx * dx + dy * dy));
+		sum += m->a[i] * kgamma(m, &v, sqrt(dx * dx + dy * dy));
 	}
 	return sum + m->b;
 }
@@ -99,7 +105,7 @@ double kref_variance(const struct kmodel *m, double x, double y, double *work)
 	for (size_t i = 0; i < n; i++) {
 		double dx = x - m->sx[i], dy = y - m->sy[i];
 
-		work[i] = cov(&v, sqrt(dx * dx + dy * dy));
+		work[i] = m->c0 - kgamma(m, &v, sqrt(dx * dx + dy * dy));
 	}
 	chol_forward(m->l, n, work, work);
 	for (size_t i = 0; i < n; i++) {
@@ -200,6 +206,14 @@ static void kernel_pick(void)
 		kernel_default = &kernel_portable;
 }
 
+/* The matern model has no vector form (its K_nu is a series or a continued
+ * fraction per distance): every path runs it through the scalar reference,
+ * and krige_kernel says "scalar". */
+static const struct kernel_ops *model_ops(const struct krige *k, const struct kernel_ops *ops)
+{
+	return k->v.model == VGM_MATERN ? &kernel_scalar : ops;
+}
+
 int krige_set_kernel(struct krige *k, const char *name, struct error *e)
 {
 	const struct kernel_ops *ops = kernel_get(name);
@@ -215,7 +229,7 @@ int krige_set_kernel(struct krige *k, const char *name, struct error *e)
 				 "; built with --disable-simd"
 #endif
 		);
-	k->ops = ops;
+	k->ops = model_ops(k, ops);
 	return 0;
 }
 
@@ -235,23 +249,8 @@ void krige_free(struct krige *k)
 		return;
 	ksys_release(&k->sys);
 	klocal_free(k->local);
+	mtab_free(k->mt);
 	free(k);
-}
-
-static int check_variogram(const struct variogram *v, struct error *e)
-{
-	if (vgm_model_name(v->model)[0] == 'u')
-		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)v->model);
-	if (!(isfinite(v->nugget) && v->nugget >= 0.0))
-		return error_set(e, KD_EINPUT, "variogram nugget must be a finite number >= 0, got %g", v->nugget);
-	if (!(isfinite(v->psill) && v->psill >= 0.0))
-		return error_set(e, KD_EINPUT, "variogram psill must be a finite number >= 0, got %g", v->psill);
-	if (!(isfinite(v->range) && v->range > 0.0))
-		return error_set(e, KD_EINPUT, "variogram range must be a finite number > 0 (metres), got %g",
-				 v->range);
-	if (!(v->nugget + v->psill > 0.0))
-		return error_set(e, KD_EINPUT, "variogram nugget + psill must be > 0");
-	return 0;
 }
 
 /* Global: all stations in one system, factorised here. */
@@ -275,6 +274,11 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 		k->sys.l = k->sys.rinv = NULL;
 	}
 	ksys_model(&k->sys, &k->v, &k->m);
+	if (k->v.model == VGM_MATERN) { /* the cells' covariances from a table */
+		if (!(k->mt = mtab_new(k->v.kappa, k->v.range)))
+			return error_set(e, KD_ENOMEM, "out of memory for the matern table");
+		k->m.mt = k->mt;
+	}
 	return 0;
 }
 
@@ -292,7 +296,7 @@ int krige_open_until(struct krige **out, const struct variogram *v, const struct
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_variogram(v, e)))
+	if ((rc = variogram_check(v, e)))
 		return rc;
 	if (n < 1)
 		return error_set(e, KD_EINPUT, "kriging needs at least 1 station, got none");
@@ -311,7 +315,7 @@ int krige_open_until(struct krige **out, const struct variogram *v, const struct
 		error_prefix(e, "KRIGD_KERNEL: ");
 		goto fail;
 	}
-	k->ops = kernel_default;
+	k->ops = model_ops(k, kernel_default);
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
 		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, k->ops->name, cancelled, ctx, e);
 	else

@@ -13,20 +13,34 @@
 struct error;
 struct grid;
 
-enum vgm_model { VGM_EXPONENTIAL, VGM_GAUSSIAN, VGM_SPHERICAL };
+enum vgm_model { VGM_EXPONENTIAL, VGM_GAUSSIAN, VGM_SPHERICAL, VGM_MATERN };
+
+/* The Matern smoothness kappa: (0, VGM_KAPPA_MAX].  Above 20 the model is
+ * a gaussian for any purpose, and t^kappa K_kappa(t) leaves double range at
+ * distances that matter (bessel.h). */
+#define VGM_KAPPA_MAX 20.0
 
 /* gstat's conventions: gamma(0) = 0; for h > 0
  * exponential nugget + psill (1 - exp(-h/range)), gaussian with
  * exp(-(h/range)^2), spherical psill (1.5 h/range - 0.5 (h/range)^3) up to
- * range and nugget + psill beyond. */
+ * range and nugget + psill beyond, matern (gstat's "Ste", M. Stein's
+ * parameterisation) nugget + psill (1 - rho_kappa(h)) with rho as in
+ * bessel.h.  kappa is read by the matern model only (the others ignore
+ * it; 0 there). */
 struct variogram {
 	enum vgm_model model;
 	double nugget, psill, range; /* range in metres */
+	double kappa;
 };
 
 const char *vgm_model_name(enum vgm_model m);        /* "exponential", ... */
 int vgm_model_parse(const char *name, enum vgm_model *m); /* 0 or KD_EINPUT */
 double variogram_gamma(const struct variogram *v, double h);
+
+/* 0, or KD_EINPUT with a message when v is not a valid variogram: unknown
+ * model, nugget or psill < 0, range <= 0, nugget + psill = 0, a matern
+ * kappa outside (0, VGM_KAPPA_MAX], or a non-finite number. */
+int variogram_check(const struct variogram *v, struct error *e);
 
 /* Stations after repair: non-finite points dropped, points closer than 1 m
  * merged into one at their mean value. Owned arrays. */
@@ -44,12 +58,27 @@ struct stations {
 int stations_clean(struct stations *s, const double *x, const double *y, const double *z, size_t n, struct error *e);
 void stations_release(struct stations *s);
 
+/* One model tried by krige_fit_auto. */
+struct fit_cand {
+	enum vgm_model model;
+	double kappa;        /* matern; 0 for the others */
+	int fitted;          /* 1: converged with a usable sill and range */
+	double sse;          /* fitted: the weighted SSE; NaN otherwise */
+	const char *why;     /* not fitted: why, a static sentence; else NULL */
+};
+
+/* spherical, exponential, gaussian and 22 matern kappas (automap's grid) */
+#define FIT_CAND_MAX 25
+
 /* What a fit did, for the result JSON. */
 struct fit_info {
 	int fitted;          /* 1: gstat-style WLS fit converged; 0: fallback used */
-	char note[200];      /* why a fallback was used, or "" */
+	char note[320];      /* why a fallback was used, or "" */
+	double sse;          /* fitted: the weighted SSE gstat calls SSErr */
 	double cutoff, width; /* sample variogram cutoff and lag width, metres */
 	int nbins;           /* non-empty lag bins used */
+	size_t ncand;        /* krige_fit_auto: the models tried, in order; 0 otherwise */
+	struct fit_cand cand[FIT_CAND_MAX];
 };
 
 /* Fit model to s as gstat's variogram() + fit.variogram() do by default:
@@ -57,19 +86,38 @@ struct fit_info {
  * equal lags, semivariance (dz)^2/2, weighted least squares with weights
  * N_h / h^2, started where vgm("Exp") starts and iterated with gstat's own
  * steps and stopping rule (see variogram.c), so the result matches R.
- * Needs >= 3 stations (KD_EINPUT otherwise).  When fewer than 3 lag bins
+ * The matern model (kappa in (0, VGM_KAPPA_MAX], else KD_EINPUT) keeps
+ * kappa fixed, as fit.variogram does by default, and takes gstat's
+ * numerical range derivative.  Needs >= 3 stations (KD_EINPUT otherwise).  When fewer than 3 lag bins
  * are non-empty, or the fit is singular, diverges, does not converge in 200
  * iterations, or leaves no partial sill, the fallback is nugget 0, psill =
  * sample variance of z (1 when z is constant: predictions do not depend on
  * the sill's scale), range = cutoff / 3, with info->fitted = 0 and a note
  * saying why; that is not an error. */
-int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out,
+int krige_fit(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
 	      struct fit_info *info, struct error *e);
+
+/* The automatic choice, as automap's autofitVariogram: every candidate
+ * fitted as krige_fit fits it (spherical, exponential, gaussian, then
+ * matern at kappa 0.05, 0.2, 0.3, ... 2.0, 5 and 10; with only_matern the
+ * matern ones alone) on the same sample variogram, and the fitted one
+ * with the least weighted SSE kept; a later candidate must be lower by more
+ * than FIT_SSE_TIE relative to replace an earlier one, so that equivalent
+ * models (matern at kappa 0.5 is the exponential with range / sqrt 2) do
+ * not trade places on rounding.  info lists every
+ * candidate.  When none fits: the fallback of krige_fit for the first
+ * candidate's model, with a note saying why (a trend when any candidate
+ * saw one).  Errors as krige_fit. */
+#define FIT_SSE_TIE 1e-6
+int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+		   struct error *e);
+int krige_fit_auto_until(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+			 int (*cancelled)(void *ctx), void *ctx, struct error *e);
 
 /* krige_fit asking cancelled(ctx) (may be NULL) every block of station
  * pairs of the sample variogram and every iteration of the fit:
- * KD_ECANCEL then, out and info undefined. */
-int krige_fit_until(const struct stations *s, enum vgm_model model, struct variogram *out,
+ * KD_ECANCEL then, out and info undefined (krige_fit_auto_until too). */
+int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
 		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e);
 
 struct krige;
@@ -176,7 +224,9 @@ void krige_free(struct krige *k);
  * this build (--disable-simd) or CPU cannot run, makes krige_new fail with
  * KD_EINPUT naming it: a forced path is never silently replaced.  Every
  * path agrees with scalar within 1e-12 of sum |a_i gamma_i| per cell.
- * krige_set_kernel switches one object (KD_EINPUT as above, k unchanged). */
+ * krige_set_kernel switches one object (KD_EINPUT as above, k unchanged).
+ * The matern model runs on the scalar path whatever was picked (its Bessel
+ * function has no vector form), and krige_kernel then says "scalar". */
 int krige_set_kernel(struct krige *k, const char *name, struct error *e);
 const char *krige_kernel(const struct krige *k);
 

@@ -55,6 +55,8 @@ static double kjs_model(const struct krigejs_variogram *v, double h)
 		if (h > range)
 			return nugget + (sill - nugget) / range;
 		return nugget + ((sill - nugget) / range) * (1.5 * (h / range) - 0.5 * pow(h / range, 3));
+	case VGM_MATERN: /* not a kriging.js model: refused at entry */
+		break;
 	}
 	return NAN;
 }
@@ -448,6 +450,9 @@ static int kjs_fit(struct krigejs *k, const double *t, double alpha, struct kjs_
 		case VGM_SPHERICAL:
 			X[i * 2 + 1] = 1.5 * (lag[i] / range) - 0.5 * pow(lag[i] / range, 3);
 			break;
+		case VGM_MATERN: /* refused at entry */
+			X[i * 2 + 1] = NAN;
+			break;
 		}
 		Y[i] = semi[i];
 	}
@@ -495,8 +500,8 @@ int krigejs_train(struct krigejs **out, const double *t, const double *x, const 
 	int rc;
 
 	*out = NULL;
-	if (vgm_model_name(model)[0] == 'u')
-		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)model);
+	if (vgm_model_name(model)[0] == 'u' || model == VGM_MATERN)
+		return error_set(e, KD_EINPUT, "kriging.js has no variogram model \"%s\"", vgm_model_name(model));
 	if (!isfinite(sigma2) || !isfinite(alpha) || alpha == 0.0)
 		return error_set(e, KD_EINPUT, "kriging.js: sigma2 must be finite and alpha finite and non-zero");
 	if ((rc = kjs_alloc(&k, t, x, y, n, e)))
@@ -519,8 +524,8 @@ int krigejs_given(struct krigejs **out, const double *t, const double *x, const 
 	int rc;
 
 	*out = NULL;
-	if (vgm_model_name(v->model)[0] == 'u')
-		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)v->model);
+	if (vgm_model_name(v->model)[0] == 'u' || v->model == VGM_MATERN)
+		return error_set(e, KD_EINPUT, "kriging.js has no variogram model \"%s\"", vgm_model_name(v->model));
 	if (!isfinite(v->nugget) || !isfinite(v->sill) || !isfinite(v->range) || !(v->range > 0.0))
 		return error_set(e, KD_EINPUT, "kriging.js variogram: nugget and sill must be finite, range > 0");
 	if (!isfinite(sigma2))

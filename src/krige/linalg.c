@@ -2,6 +2,10 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "linalg.h"
@@ -336,4 +340,88 @@ double lu_rcond(const double *lu, const size_t *piv, size_t n, double anorm, dou
 	if (!(inv > 0.0) || !isfinite(inv))
 		return 0.0;
 	return 1.0 / (anorm * inv);
+}
+
+#ifdef HAVE_LAPACK
+#include <cblas.h>
+#include <lapacke.h>
+
+/* OpenBLAS's own controls (its cblas.h is not on the include path). */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+#endif
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+#ifdef HAVE_LAPACK
+static int global_lapack; /* configuration: set once from KRIGD_LAPACK */
+#endif
+static char global_name[64] = "own";
+
+static void global_pick(void)
+{
+#ifdef HAVE_LAPACK
+	const char *env = getenv("KRIGD_LAPACK");
+
+	if (env && strcmp(env, "off") == 0)
+		return;
+	openblas_set_num_threads(1);
+	global_lapack = 1;
+	snprintf(global_name, sizeof(global_name), "lapack (%s)", openblas_get_corename());
+#endif
+}
+
+const char *chol_global_name(void)
+{
+	pthread_once(&global_once, global_pick);
+	return global_name;
+}
+
+#ifdef HAVE_LAPACK
+#define GLOBAL_BLOCK 256
+#define GLOBAL_BLOCK_MIN 16
+
+/* Row-major lower is column-major upper of the same symmetric matrix, so
+ * LAPACK's 'U' on a block leaves L^T there, i.e. L in our lower triangle;
+ * row-major BLAS calls do the panel and the trailing update in place. */
+static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	for (size_t k0 = 0, nb; k0 < n; k0 += nb) {
+		/* a block column's update is about (n - k0)^2 nb / 2 multiply-adds:
+		 * as wide as keeps that near LINALG_STOP_WORK (stop is asked per
+		 * block), at least GLOBAL_BLOCK_MIN, at most GLOBAL_BLOCK */
+		double rest = (double)(n - k0);
+		size_t m;
+		double *a11 = a + k0 * n + k0;
+
+		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_STOP_WORK / (rest * rest / 2.0 + 1.0)));
+		if (nb > n - k0)
+			nb = n - k0;
+		m = n - k0 - nb;
+
+		if (stop && stop(ctx))
+			return LINALG_STOPPED;
+		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)nb, a11, (lapack_int)n) != 0)
+			return -1;
+		if (m == 0)
+			break;
+		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)nb, 1.0, a11,
+			    (int)n, a11 + nb * n, (int)n);
+		cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)m, (int)nb, -1.0, a11 + nb * n, (int)n, 1.0,
+			    a11 + nb * n + nb, (int)n);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			a[i * n + j] = 0.0;
+	return 0;
+}
+#endif
+
+int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2)
+		return chol_blocked(a, n, stop, ctx);
+#endif
+	return chol_factor_until(a, n, stop, ctx);
 }

@@ -24,6 +24,20 @@ typedef int (*linalg_stop_fn)(void *ctx);
  * is then garbage). */
 int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
 
+/* The same factor for the one big matrix of a global system, asking stop
+ * as chol_factor_until does: a blocked right-looking Cholesky on LAPACK and
+ * BLAS-3 (dpotrf on diagonal blocks, dtrsm, dsyrk; OpenBLAS held to one
+ * thread so that krigd's own threads own the CPUs; stop asked between
+ * block columns, each sized to about LINALG_STOP_WORK multiply-adds, 16 to
+ * 256 wide) when built with LAPACK and the environment does not say
+ * KRIGD_LAPACK=off, else chol_factor_until.  Same contract; the two agree
+ * within rounding (not bit for bit). */
+int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx);
+
+/* "lapack (CORE)" or "own": what chol_factor_global uses in this process
+ * (CORE: openblas_get_corename()).  For logs and the bench. */
+const char *chol_global_name(void);
+
 /* The same factor row by row, rows p..n-1 only: rows 0..p-1 of a must
  * already hold what this function computed for the leading p x p block
  * (row i of L depends only on the leading (i+1) x (i+1) block).  Dot

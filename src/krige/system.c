@@ -84,7 +84,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 		}
 	}
 	anorm = mat_norm1(c, n);
-	if ((rc = chol_factor_until(c, n, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
+	if ((rc = chol_factor_global(c, n, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
 		return cancel_error(s, "factorising", e);
 	if (rc)
 		return error_set(e, KD_EINPUT,
@@ -123,7 +123,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 void ksys_model(const struct ksys *s, const struct variogram *v, struct kmodel *m)
 {
 	*m = (struct kmodel){ (int)v->model, s->n, s->sx, s->sy, s->a, s->b, v->nugget, v->psill, v->range,
-			      v->nugget + v->psill, s->suma, s->l, s->u, s->rinv, s->utu };
+			      v->nugget + v->psill, s->suma, s->l, s->u, s->rinv, s->utu, v->kappa, NULL };
 }
 
 int ksys_inverse_diag(const struct ksys *s, double *out, struct error *e)

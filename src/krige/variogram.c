@@ -24,21 +24,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bessel.h"
 #include "error.h"
 #include "krige.h"
 
 #define GSTAT_FRACTION 0.33333 /* gstat defaults.h DEF_fraction */
 #define GSTAT_INTERVALS 15     /* gstat defaults.h DEF_intervals */
 #define GSTAT_FIT_LIMIT 1e-5   /* gstat defaults.h DEF_fit_limit */
+#define GSTAT_DA_DELTA 0.001 /* gstat vario.h DA_DELTA: numerical d/d(range) */
 #define GSTAT_ITER 200         /* gstat's iteration limit as R sets it */
 #define GSTAT_ZERO (DBL_EPSILON * 10.0)
 #define MIN_BINS 3             /* fewer non-empty lag bins: no fit */
 #define RANGE_MAX_FACTOR 100.0 /* a range beyond 100 x cutoff is no fit */
+#define TREND_WHY "no sill within the cutoff: the values have a trend"
+
 
 static const char *const model_names[] = {
 	[VGM_EXPONENTIAL] = "exponential",
 	[VGM_GAUSSIAN] = "gaussian",
 	[VGM_SPHERICAL] = "spherical",
+	[VGM_MATERN] = "matern",
 };
 
 const char *vgm_model_name(enum vgm_model m)
@@ -60,7 +65,7 @@ int vgm_model_parse(const char *name, enum vgm_model *m)
 }
 
 /* The unit-sill model shape at h > 0 (gstat's UnitSemivariance). */
-static double unit_shape(enum vgm_model m, double h, double range)
+static double unit_shape(enum vgm_model m, double h, double range, double kappa)
 {
 	double r = h / range;
 
@@ -71,6 +76,8 @@ static double unit_shape(enum vgm_model m, double h, double range)
 		return 1.0 - exp(-r * r);
 	case VGM_SPHERICAL:
 		return r >= 1.0 ? 1.0 : r * (1.5 - 0.5 * r * r);
+	case VGM_MATERN:
+		return 1.0 - matern_corr(kappa, h, range);
 	}
 	return NAN;
 }
@@ -79,7 +86,26 @@ double variogram_gamma(const struct variogram *v, double h)
 {
 	if (h == 0.0)
 		return 0.0;
-	return v->nugget + v->psill * unit_shape(v->model, h, v->range);
+	return v->nugget + v->psill * unit_shape(v->model, h, v->range, v->kappa);
+}
+
+int variogram_check(const struct variogram *v, struct error *e)
+{
+	if (vgm_model_name(v->model)[0] == 'u')
+		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)v->model);
+	if (!(isfinite(v->nugget) && v->nugget >= 0.0))
+		return error_set(e, KD_EINPUT, "variogram nugget must be a finite number >= 0, got %g", v->nugget);
+	if (!(isfinite(v->psill) && v->psill >= 0.0))
+		return error_set(e, KD_EINPUT, "variogram psill must be a finite number >= 0, got %g", v->psill);
+	if (!(isfinite(v->range) && v->range > 0.0))
+		return error_set(e, KD_EINPUT, "variogram range must be a finite number > 0 (metres), got %g",
+				 v->range);
+	if (!(v->nugget + v->psill > 0.0))
+		return error_set(e, KD_EINPUT, "variogram nugget + psill must be > 0");
+	if (v->model == VGM_MATERN && !(v->kappa > 0.0 && v->kappa <= VGM_KAPPA_MAX))
+		return error_set(e, KD_EINPUT, "the matern variogram's kappa must be > 0 and <= %g, got %g",
+				 VGM_KAPPA_MAX, v->kappa);
+	return 0;
 }
 
 /* The sample variogram: non-empty bins only, as gstat returns them. */
@@ -155,11 +181,16 @@ static int sample_variogram(const struct stations *s, double cutoff, double widt
  * gaussian one is -(h/a)/a exp(-(h/a)^2), lacking the factor 2 h/a of the
  * true derivative; gstat's iteration (and so its answer) depends on it,
  * so it is kept. */
-static double unit_shape_da(enum vgm_model m, double h, double range)
+static double unit_shape_da(enum vgm_model m, double h, double range, double kappa)
 {
 	double r = h / range;
 
 	switch (m) {
+	case VGM_MATERN: /* no derivative in gstat: its da_general() */
+		range = fmax(1e-20, range);
+		return (unit_shape(m, h, range * (1.0 + GSTAT_DA_DELTA), kappa) -
+			unit_shape(m, h, range * (1.0 - GSTAT_DA_DELTA), kappa)) /
+		       (2.0 * range * GSTAT_DA_DELTA);
 	case VGM_EXPONENTIAL:
 		return -exp(-r) * h / (range * range);
 	case VGM_GAUSSIAN:
@@ -170,12 +201,12 @@ static double unit_shape_da(enum vgm_model m, double h, double range)
 	return NAN;
 }
 
-static double sse(const struct sample *sv, const double *w, enum vgm_model m, const double *p)
+static double sse(const struct sample *sv, const double *w, enum vgm_model m, double kappa, const double *p)
 {
 	double s = 0.0;
 
 	for (size_t i = 0; i < sv->nb; i++) {
-		double r = sv->gamma[i] - p[0] - p[1] * unit_shape(m, sv->dist[i], p[2]);
+		double r = sv->gamma[i] - p[0] - p[1] * unit_shape(m, sv->dist[i], p[2], kappa);
 
 		s += w[i] * r * r;
 	}
@@ -229,8 +260,8 @@ static int solve_small(double a[3][3], double *b, int k)
  * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
  * normal equations are singular or the range leaves (0, inf); -2 when st
  * said stop (asked every iteration). */
-static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double *p, const int *fit,
-			struct fit_stop *st)
+static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double kappa, double *p,
+			const int *fit, struct fit_stop *st)
 {
 	double old = INFINITY;
 
@@ -240,17 +271,16 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 
 		if (st->cancelled && st->cancelled(st->ctx))
 			return -2;
-
 		for (int j = 0; j < 3; j++)
 			if (fit[j])
 				idx[k++] = j;
 		for (size_t i = 0; i < sv->nb; i++) {
 			double h = sv->dist[i], col[3];
-			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2]);
+			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2], kappa);
 
 			col[0] = 1.0;
-			col[1] = unit_shape(m, h, p[2]);
-			col[2] = p[1] * unit_shape_da(m, h, p[2]);
+			col[1] = unit_shape(m, h, p[2], kappa);
+			col[2] = p[1] * unit_shape_da(m, h, p[2], kappa);
 			for (int a = 0; a < k; a++) {
 				for (int b = 0; b < k; b++)
 					ata[a][b] += w[i] * col[idx[a]] * col[idx[b]];
@@ -275,7 +305,7 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 			p[idx[a]] += atb[a];
 		if (!(p[2] > 0.0) || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]))
 			return -1;
-		now = sse(sv, w, m, p);
+		now = sse(sv, w, m, kappa, p);
 		step = old - now;
 		if (now > GSTAT_ZERO)
 			step /= now;
@@ -286,7 +316,10 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 	return 1;
 }
 
-static void fallback(const struct stations *s, enum vgm_model model, double cutoff,
+/* The fallback variogram: nugget 0, psill the sample variance of z (1 for
+ * a constant field: predictions do not depend on the sill's scale, and 1
+ * keeps the system regular), range cutoff / 3. */
+static void fallback(const struct stations *s, enum vgm_model model, double kappa, double cutoff,
 		     struct variogram *out, struct fit_info *info, const char *why)
 {
 	double mean = 0.0, var = 0.0;
@@ -297,40 +330,19 @@ static void fallback(const struct stations *s, enum vgm_model model, double cuto
 	for (size_t i = 0; i < s->n; i++)
 		var += (s->z[i] - mean) * (s->z[i] - mean);
 	var /= (double)(s->n - 1);
-	out->model = model;
-	out->nugget = 0.0;
-	/* Predictions do not depend on the sill's scale; 1 keeps a constant
-	 * field's system regular. */
-	out->psill = var > 0.0 ? var : 1.0;
-	out->range = cutoff / 3.0;
+	*out = (struct variogram){ model, 0.0, var > 0.0 ? var : 1.0, cutoff / 3.0, model == VGM_MATERN ? kappa : 0.0 };
 	info->fitted = 0;
-	snprintf(info->note, sizeof(info->note), "%s; used nugget 0, psill = variance of z, range = cutoff/3",
-		 why);
+	snprintf(info->note, sizeof(info->note), "%s; used nugget 0, psill = variance of the values, range = "
+		 "cutoff/3", why);
 }
 
-int krige_fit(const struct stations *s, enum vgm_model model, struct variogram *out, struct fit_info *info,
-	      struct error *e)
+/* The sample variogram of s with gstat's cutoff and width into sv, its
+ * fixed weights N_h / h^2 into w; cutoff, width, nbins into info. */
+static int prepare(const struct stations *s, struct sample *sv, double *w, struct fit_info *info,
+		   struct fit_stop *st)
 {
-	return krige_fit_until(s, model, out, info, NULL, NULL, e);
-}
+	double minx = s->x[0], maxx = s->x[0], miny = s->y[0], maxy = s->y[0], diag;
 
-int krige_fit_until(const struct stations *s, enum vgm_model model, struct variogram *out,
-		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e)
-{
-	struct fit_stop st = { cancelled, ctx, 0 };
-	struct sample sv;
-	double w[GSTAT_INTERVALS + 1];
-	double minx, maxx, miny, maxy, diag, cutoff, maxdist = 0.0;
-	double p[3];
-	int fit[3] = { 1, 1, 1 };
-
-	memset(info, 0, sizeof(*info));
-	if (vgm_model_name(model)[0] == 'u')
-		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)model);
-	if (s->n < 3)
-		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
-	minx = maxx = s->x[0];
-	miny = maxy = s->y[0];
 	for (size_t i = 1; i < s->n; i++) {
 		minx = fmin(minx, s->x[i]);
 		maxx = fmax(maxx, s->x[i]);
@@ -338,74 +350,209 @@ int krige_fit_until(const struct stations *s, enum vgm_model model, struct vario
 		maxy = fmax(maxy, s->y[i]);
 	}
 	diag = sqrt((maxx - minx) * (maxx - minx) + (maxy - miny) * (maxy - miny));
-	cutoff = diag > 0.0 ? diag * GSTAT_FRACTION : 1.0;
-	info->cutoff = cutoff;
-	info->width = cutoff / GSTAT_INTERVALS;
-	if (sample_variogram(s, cutoff, info->width, &sv, &st) < 0)
-		return error_set(e, KD_ECANCEL, "stopped while fitting the variogram to %zu stations", s->n);
-	info->nbins = (int)sv.nb;
-	if (sv.nb < MIN_BINS) {
-		char why[100];
+	info->cutoff = diag > 0.0 ? diag * GSTAT_FRACTION : 1.0;
+	info->width = info->cutoff / GSTAT_INTERVALS;
+	if (sample_variogram(s, info->cutoff, info->width, sv, st) < 0)
+		return -1;
+	info->nbins = (int)sv->nb;
+	for (size_t i = 0; i < sv->nb; i++)
+		w[i] = sv->np[i] / (sv->dist[i] * sv->dist[i]);
+	return 0;
+}
 
-		snprintf(why, sizeof(why), "only %zu non-empty lag bins (need %d)", sv.nb, MIN_BINS);
-		fallback(s, model, cutoff, out, info, why);
-		return 0;
-	}
-	for (size_t i = 0; i < sv.nb; i++) {
-		w[i] = sv.np[i] / (sv.dist[i] * sv.dist[i]);
-		maxdist = fmax(maxdist, sv.dist[i]);
-	}
+/* One model fitted to the sample as fit.variogram(v, vgm(model)) does:
+ * 0 with v and its weighted SSE, or -1 with why (a sentence for users);
+ * -2 when st said stop. */
+static int fit_model(const struct sample *sv, const double *w, double cutoff, enum vgm_model model, double kappa,
+		     struct variogram *v, double *wsse, const char **why, struct fit_stop *st)
+{
+	double p[3], maxdist = 0.0;
+	int fit[3] = { 1, 1, 1 };
 
+	for (size_t i = 0; i < sv->nb; i++)
+		maxdist = fmax(maxdist, sv->dist[i]);
 	/* vgm("Exp") leaves everything NA; gstat's vgm_fill_na() picks: */
 	p[0] = 0.0;
-	for (size_t i = 0; i < sv.nb && i < 3; i++)
-		p[0] += sv.gamma[i] / (double)(sv.nb < 3 ? sv.nb : 3);
+	for (size_t i = 0; i < sv->nb && i < 3; i++)
+		p[0] += sv->gamma[i] / (double)(sv->nb < 3 ? sv->nb : 3);
 	p[1] = 0.0;
-	for (size_t i = sv.nb > 5 ? sv.nb - 5 : 0; i < sv.nb; i++)
-		p[1] += sv.gamma[i] / (double)(sv.nb < 5 ? sv.nb : 5);
+	for (size_t i = sv->nb > 5 ? sv->nb - 5 : 0; i < sv->nb; i++)
+		p[1] += sv->gamma[i] / (double)(sv->nb < 5 ? sv->nb : 5);
 	p[2] = maxdist / 3.0;
 	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
 	 * the fit redone from the initial range. */
 	for (int round = 0; round < 3; round++) {
-		int rc = gauss_newton(&sv, w, model, p, fit, &st);
+		int rc = gauss_newton(sv, w, model, kappa, p, fit, st);
 
 		if (rc == -2)
-			return error_set(e, KD_ECANCEL, "stopped while fitting the variogram to %zu stations",
-					 s->n);
+			return -2;
+		if (rc < 0 && p[2] > maxdist) {
+			*why = TREND_WHY " (the range the fit needs passes the largest distance)";
+			return -1;
+		}
 		if (rc < 0) {
-			fallback(s, model, cutoff, out, info, "the weighted least-squares fit is singular or diverged");
-			return 0;
+			*why = "the variogram fit failed (its least-squares system is singular or diverges): the "
+			       "sample variogram has no shape this model can follow";
+			return -1;
 		}
 		if (rc > 0) {
-			fallback(s, model, cutoff, out, info,
-				 "the fit did not converge in 200 iterations (no sill within the cutoff?)");
-			return 0;
+			*why = "the variogram fit did not converge in 200 iterations: the semivariance shows no "
+			       "clear sill within the cutoff (the values may have a trend)";
+			return -1;
 		}
-		if ((fit[0] && p[0] < 0.0) || (fit[1] && p[1] < 0.0)) {
-			for (int j = 0; j < 2; j++) {
-				if (fit[j] && p[j] < 0.0) {
-					p[j] = 0.0;
-					fit[j] = 0;
-				}
+		if (!((fit[0] && p[0] < 0.0) || (fit[1] && p[1] < 0.0)))
+			break;
+		for (int j = 0; j < 2; j++) {
+			if (fit[j] && p[j] < 0.0) {
+				p[j] = 0.0;
+				fit[j] = 0;
 			}
-			p[2] = maxdist / 3.0;
-			continue;
 		}
-		break;
+		p[2] = maxdist / 3.0;
 	}
-	out->model = model;
-	out->nugget = p[0];
-	out->psill = p[1];
-	out->range = p[2];
-	if (!(out->psill > 0.0)) {
-		fallback(s, model, cutoff, out, info, "the fitted partial sill is zero (pure nugget)");
+	*v = (struct variogram){ model, p[0], p[1], p[2], model == VGM_MATERN ? kappa : 0.0 };
+	*wsse = sse(sv, w, model, kappa, p);
+	if (!(v->psill > 0.0)) {
+		*why = "the fitted partial sill is zero: the values look spatially uncorrelated (pure nugget)";
+		return -1;
+	}
+	if (v->range > RANGE_MAX_FACTOR * cutoff) {
+		*why = TREND_WHY " (the fitted range runs away beyond 100 times the cutoff)";
+		return -1;
+	}
+	return 0;
+}
+
+static int fit_cancelled(const struct stations *s, struct error *e)
+{
+	return error_set(e, KD_ECANCEL, "stopped while fitting the variogram to %zu stations", s->n);
+}
+
+int krige_fit(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
+	      struct fit_info *info, struct error *e)
+{
+	return krige_fit_until(s, model, kappa, out, info, NULL, NULL, e);
+}
+
+int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa, struct variogram *out,
+		    struct fit_info *info, int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
+	struct fit_stop st = { cancelled, ctx, 0 };
+	struct sample sv;
+	int rc;
+	double w[GSTAT_INTERVALS + 1], wsse;
+	const char *why = NULL;
+
+	memset(info, 0, sizeof(*info));
+	if (vgm_model_name(model)[0] == 'u')
+		return error_set(e, KD_EINPUT, "unknown variogram model %d", (int)model);
+	if (model == VGM_MATERN && !(kappa > 0.0 && kappa <= VGM_KAPPA_MAX))
+		return error_set(e, KD_EINPUT, "the matern variogram's kappa must be > 0 and <= %g, got %g",
+				 VGM_KAPPA_MAX, kappa);
+	if (s->n < 3)
+		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
+	if (prepare(s, &sv, w, info, &st) < 0)
+		return fit_cancelled(s, e);
+	if (sv.nb < MIN_BINS) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "too few station pairs to fit a variogram: only %zu of the distance "
+			 "classes within the cutoff hold pairs (need %d)", sv.nb, MIN_BINS);
+		fallback(s, model, kappa, info->cutoff, out, info, msg);
 		return 0;
 	}
-	if (out->range > RANGE_MAX_FACTOR * cutoff) {
-		fallback(s, model, cutoff, out, info,
-			 "the fitted range runs away (no sill within the data's distances)");
+	if ((rc = fit_model(&sv, w, info->cutoff, model, kappa, out, &wsse, &why, &st)) == -2)
+		return fit_cancelled(s, e);
+	if (rc < 0) {
+		fallback(s, model, kappa, info->cutoff, out, info, why);
 		return 0;
 	}
+	info->fitted = 1;
+	info->sse = wsse;
+	info->note[0] = '\0';
+	return 0;
+}
+
+/* automap's kappa grid: 0.05, seq(0.2, 2, 0.1) (R computes from + i * by),
+ * 5, 10. */
+static size_t candidates(int only_matern, struct fit_cand *c)
+{
+	static const enum vgm_model first[] = { VGM_SPHERICAL, VGM_EXPONENTIAL, VGM_GAUSSIAN };
+	size_t n = 0;
+
+	if (!only_matern)
+		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+			c[n++] = (struct fit_cand){ first[i], 0.0, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 0.05, 0, NAN, NULL };
+	for (int i = 0; i <= 18; i++)
+		c[n++] = (struct fit_cand){ VGM_MATERN, 0.2 + (double)i * 0.1, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 5.0, 0, NAN, NULL };
+	c[n++] = (struct fit_cand){ VGM_MATERN, 10.0, 0, NAN, NULL };
+	return n;
+}
+
+int krige_fit_auto(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+		   struct error *e)
+{
+	return krige_fit_auto_until(s, only_matern, out, info, NULL, NULL, e);
+}
+
+int krige_fit_auto_until(const struct stations *s, int only_matern, struct variogram *out, struct fit_info *info,
+			 int (*cancelled)(void *ctx), void *ctx, struct error *e)
+{
+	struct fit_stop st = { cancelled, ctx, 0 };
+	struct sample sv;
+	double w[GSTAT_INTERVALS + 1];
+	struct variogram best = { VGM_EXPONENTIAL, 0, 0, 0, 0 };
+	int have = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (s->n < 3)
+		return error_set(e, KD_EINPUT, "a variogram fit needs at least 3 distinct stations, got %zu", s->n);
+	info->ncand = candidates(only_matern, info->cand);
+	if (prepare(s, &sv, w, info, &st) < 0)
+		return fit_cancelled(s, e);
+	if (sv.nb < MIN_BINS) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "too few station pairs to fit a variogram: only %zu of the distance "
+			 "classes within the cutoff hold pairs (need %d)", sv.nb, MIN_BINS);
+		for (size_t i = 0; i < info->ncand; i++)
+			info->cand[i].why = "too few station pairs to fit a variogram";
+		fallback(s, info->cand[0].model, info->cand[0].kappa, info->cutoff, out, info, msg);
+		return 0;
+	}
+	for (size_t i = 0; i < info->ncand; i++) {
+		struct fit_cand *c = &info->cand[i];
+		struct variogram v;
+		double wsse;
+		int rc = fit_model(&sv, w, info->cutoff, c->model, c->kappa, &v, &wsse, &c->why, &st);
+
+		if (rc == -2)
+			return fit_cancelled(s, e);
+		if (rc < 0)
+			continue;
+		c->fitted = 1;
+		c->sse = wsse;
+		if (!have || wsse < info->sse * (1.0 - FIT_SSE_TIE)) {
+			best = v;
+			info->sse = wsse;
+			have = 1;
+		}
+	}
+	if (!have) {
+		/* The reason that tells most: a trend, when any candidate saw one. */
+		const char *why = info->cand[0].why;
+
+		for (size_t i = 0; i < info->ncand; i++)
+			if (strncmp(info->cand[i].why, TREND_WHY, strlen(TREND_WHY)) == 0) {
+				why = TREND_WHY;
+				break;
+			}
+		fallback(s, info->cand[0].model, info->cand[0].kappa, info->cutoff, out, info, why);
+		return 0;
+	}
+	*out = best;
 	info->fitted = 1;
 	info->note[0] = '\0';
 	return 0;

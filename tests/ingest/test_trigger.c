@@ -255,6 +255,46 @@ int main(void)
 	       "inline ring list and a given variogram (%s)", e.msg);
 	trigger_release(&t);
 
+	/* the matern model: kappa at the top or in the variogram, never alone */
+	tap_ok(parse(&t, S("{\"source_id\":1,\"model\":\"matern\",\"kappa\":1.5}"), &e) == 0 && t.has_model &&
+		       t.model == VGM_MATERN && t.kappa == 1.5 && !t.variogram,
+	       "model matern with kappa (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("{\"source_id\":1,\"variogram\":{\"model\":\"matern\",\"kappa\":0.3,\"nugget\":1,"
+			   "\"psill\":2,\"range\":900}}"), &e) == 0 &&
+		       t.model == VGM_MATERN && t.kappa == 0.3 && t.variogram,
+	       "a given matern variogram with its kappa (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("{\"source_id\":1,\"model\":\"matern\"}"), &e) == 0 && t.has_model &&
+		       t.model == VGM_MATERN && t.kappa == 0,
+	       "matern without kappa: the kappa is chosen (%s)", e.msg);
+	trigger_release(&t);
+	tap_ok(parse(&t, S("{\"source_id\":1,\"model\":\"auto\"}"), &e) == 0 && t.model_auto && !t.has_model,
+	       "model auto (%s)", e.msg);
+	trigger_release(&t);
+	expect_error("auto with a variogram", S("{\"source_id\":1,\"model\":\"auto\",\"variogram\":{\"model\":"
+						"\"exponential\",\"nugget\":1,\"psill\":2,\"range\":900}}"),
+		     KD_EINPUT, "not with a given \"variogram\"");
+	expect_error("auto with kriging.js", S("{\"source_id\":1,\"method\":\"kriging.js\",\"model\":\"auto\"}"),
+		     KD_EINPUT, "not with \"method\": \"kriging.js\"");
+	expect_error("a matern variogram without kappa",
+		     S("{\"source_id\":1,\"variogram\":{\"model\":\"matern\",\"nugget\":1,\"psill\":2,\"range\":900}}"),
+		     KD_EINPUT, "the matern model needs \"kappa\"");
+	expect_error("kappa without matern", S("{\"source_id\":1,\"model\":\"gaussian\",\"kappa\":1}"), KD_EINPUT,
+		     "\"kappa\" goes with \"model\": \"matern\"");
+	expect_error("kappa in an exponential variogram",
+		     S("{\"source_id\":1,\"variogram\":{\"model\":\"exponential\",\"kappa\":1,\"nugget\":1,\"psill\":2,"
+		       "\"range\":900}}"), KD_EINPUT, "kappa goes with the matern model");
+	expect_error("kappa above 20", S("{\"source_id\":1,\"model\":\"matern\",\"kappa\":25}"), KD_EINPUT,
+		     "at most 20");
+	expect_error("kappa 0", S("{\"source_id\":1,\"model\":\"matern\",\"kappa\":0}"), KD_EINPUT,
+		     "greater than 0");
+	expect_error("kappa and variogram.kappa differ",
+		     S("{\"source_id\":1,\"kappa\":1,\"variogram\":{\"model\":\"matern\",\"kappa\":2,\"nugget\":1,"
+		       "\"psill\":2,\"range\":900}}"), KD_EINPUT, "disagree");
+	expect_error("kriging.js has no matern", S("{\"source_id\":1,\"method\":\"kriging.js\",\"model\":\"matern\","
+						   "\"kappa\":1}"), KD_EINPUT, "no matern model");
+
 	tap_ok(parse(&t, S("{\"source_id\":1,\"method\":\"kriging.js\",\"sigma2\":0.1,\"alpha\":50,"
 			   "\"variogram\":{\"model\":\"spherical\",\"nugget\":0,\"range\":0.1,\"sill\":3}}"), &e) == 0 &&
 	       t.method == METHOD_KRIGINGJS && t.sigma2 == 0.1 && t.alpha == 50 && t.variogram,

@@ -94,14 +94,14 @@ static void test_fit(const struct stations *s)
 	struct error e = { 0 };
 	int rc;
 
-	tap_ok(krige_fit(s, VGM_EXPONENTIAL, &v0, &i0, &e) == 0, "fit without a hook (%s)", e.msg);
-	rc = krige_fit_until(s, VGM_EXPONENTIAL, &v, &i, hook, &h, &e);
+	tap_ok(krige_fit(s, VGM_EXPONENTIAL, 0.0, &v0, &i0, &e) == 0, "fit without a hook (%s)", e.msg);
+	rc = krige_fit_until(s, VGM_EXPONENTIAL, 0.0, &v, &i, hook, &h, &e);
 	tap_ok(rc == 0 && v.model == v0.model && v.nugget == v0.nugget && v.psill == v0.psill && v.range == v0.range,
 	       "fit with a hook that never stops: the same variogram (range %g m)", v.range);
 	/* N (N - 1) / 2 pairs, asked every 2^18 of them, plus every iteration */
 	tap_ok(h.calls >= (long)N * (N - 1) / 2 / (1 << 18) + 1, "fit: the hook was asked %ld times", h.calls);
 	h = (struct hook){ 0, 1 };
-	rc = krige_fit_until(s, VGM_EXPONENTIAL, &v, &i, hook, &h, &e);
+	rc = krige_fit_until(s, VGM_EXPONENTIAL, 0.0, &v, &i, hook, &h, &e);
 	tap_ok(rc == KD_ECANCEL && h.calls == 1 && strstr(e.msg, "fitting the variogram"),
 	       "fit: stop at the first question: KD_ECANCEL (%s)", e.msg);
 }
@@ -207,7 +207,7 @@ static void test_krigejs(const struct stations *s)
 int main(void)
 {
 	struct stations s = field();
-	struct variogram v = { VGM_EXPONENTIAL, 0.5, 30.0, 1500.0 };
+	struct variogram v = { VGM_EXPONENTIAL, 0.5, 30.0, 1500.0, 0 };
 
 	test_fit(&s);
 	test_global(&s, &v);

@@ -110,7 +110,7 @@ static void make_stations(const struct tgrid *t, size_t n, double *x, double *y,
 
 static double sum_abs_terms(const struct kmodel *m, double x, double y)
 {
-	struct variogram v = { (enum vgm_model)m->model, m->nugget, m->psill, m->range };
+	struct variogram v = { (enum vgm_model)m->model, m->nugget, m->psill, m->range, m->kappa };
 	double s = 0;
 
 	for (size_t i = 0; i < m->n; i++)
@@ -268,7 +268,7 @@ int main(void)
 			double range = models[mi] == VGM_GAUSSIAN ? 700.0 + 5000.0 / (double)ns[ni] : 2500.0 + 1000.0 * mi;
 
 			for (int nug = 0; nug < 2; nug++) {
-				struct variogram v = { models[mi], nug ? 7.0 : 0.0, 30.0, range };
+				struct variogram v = { models[mi], nug ? 7.0 : 0.0, 30.0, range, 0 };
 
 				check_case(&t, &s, &v, worst);
 			}
@@ -281,7 +281,7 @@ int main(void)
 	/* An unknown or unsupported path is refused, and the object kept. */
 	{
 		double x1[] = { 0 }, y1[] = { 0 }, z1[] = { 5 };
-		struct variogram v = { VGM_EXPONENTIAL, 0, 1, 100 };
+		struct variogram v = { VGM_EXPONENTIAL, 0, 1, 100, 0 };
 		struct stations s;
 
 		stations_clean(&s, x1, y1, z1, 1, &e);

@@ -23,9 +23,9 @@ static struct stations mk(const double *x, const double *y, const double *z, siz
 
 static void test_models(void)
 {
-	struct variogram ve = { VGM_EXPONENTIAL, 1.0, 2.0, 100.0 };
-	struct variogram vg = { VGM_GAUSSIAN, 1.0, 2.0, 100.0 };
-	struct variogram vs = { VGM_SPHERICAL, 1.0, 2.0, 100.0 };
+	struct variogram ve = { VGM_EXPONENTIAL, 1.0, 2.0, 100.0, 0 };
+	struct variogram vg = { VGM_GAUSSIAN, 1.0, 2.0, 100.0, 0 };
+	struct variogram vs = { VGM_SPHERICAL, 1.0, 2.0, 100.0, 0 };
 	enum vgm_model m;
 
 	tap_near(variogram_gamma(&ve, 0.0), 0.0, 0, "gamma(0) = 0 even with a nugget");
@@ -33,6 +33,12 @@ static void test_models(void)
 	tap_near(variogram_gamma(&vg, 50.0), 1.0 + 2.0 * (1.0 - exp(-0.25)), 1e-15, "gaussian at h = range/2");
 	tap_near(variogram_gamma(&vs, 50.0), 1.0 + 2.0 * (0.75 - 0.0625), 1e-15, "spherical at h = range/2");
 	tap_near(variogram_gamma(&vs, 250.0), 3.0, 0, "spherical = nugget + psill beyond range");
+	{
+		struct variogram vm = { VGM_MATERN, 1.0, 2.0, 100.0 * sqrt(2.0), 0.5 };
+
+		tap_near(variogram_gamma(&vm, 70.0), variogram_gamma(&ve, 70.0), 1e-15,
+			 "matern at kappa 1/2 is the exponential with range / sqrt 2 (gstat's Ste)");
+	}
 	tap_near(variogram_gamma(&vs, 1e-9), 1.0, 1e-6, "nugget is the limit at h -> 0+");
 	tap_ok(vgm_model_parse("gaussian", &m) == 0 && m == VGM_GAUSSIAN, "parse gaussian");
 	tap_ok(vgm_model_parse("Gau", &m) == KD_EINPUT, "parse rejects an unknown name");
@@ -62,7 +68,7 @@ static void test_clean(void)
 static void test_one_two(void)
 {
 	double x[] = { 0, 100 }, y[] = { 0, 0 }, z[] = { 5, 9 };
-	struct variogram v = { VGM_EXPONENTIAL, 0.0, 1.0, 50.0 };
+	struct variogram v = { VGM_EXPONENTIAL, 0.0, 1.0, 50.0, 0 };
 	struct stations s1 = mk(x, y, z, 1), s2 = mk(x, y, z, 2);
 	struct krige *k = NULL;
 	struct error e = { 0 };
@@ -124,8 +130,8 @@ static void test_properties(void)
 	for (size_t i = 0; i < n; i++)
 		c[i] = 42.5;
 	for (int mi = 0; mi < 3; mi++) {
-		struct variogram v = { models[mi], 0.0, 2.0, 300.0 };
-		struct variogram vn = { models[mi], 0.5, 2.0, 300.0 };
+		struct variogram v = { models[mi], 0.0, 2.0, 300.0, 0 };
+		struct variogram vn = { models[mi], 0.5, 2.0, 300.0, 0 };
 		struct stations s = mk(x, y, z, n), sc = mk(x, y, c, n);
 		struct krige *k = NULL, *kn = NULL, *kc = NULL;
 		const char *name = vgm_model_name(models[mi]);
@@ -187,20 +193,20 @@ static void test_errors(void)
 	struct krige *k = NULL;
 	struct error e = { 0 };
 
-	tap_ok(krige_fit(&s, VGM_EXPONENTIAL, &v, &info, &e) == KD_EINPUT && strstr(e.msg, "at least 3"),
+	tap_ok(krige_fit(&s, VGM_EXPONENTIAL, 0.0, &v, &info, &e) == KD_EINPUT && strstr(e.msg, "at least 3"),
 	       "fit with 2 stations: KD_EINPUT, \"%s\"", e.msg);
-	tap_ok(krige_fit(&s3, VGM_EXPONENTIAL, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
+	tap_ok(krige_fit(&s3, VGM_EXPONENTIAL, 0.0, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
 	       "fit with 3 stations: fallback with a note (\"%s\")", info.note);
 	tap_ok(v.nugget == 0 && v.psill > 0 && v.range > 0, "fallback variogram is usable");
 	tap_ok(krige_new(&k, &v, &s0, 0, &e) == KD_EINPUT, "no stations: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_GAUSSIAN, 0.0, 1.0, 1e9 };
+	v = (struct variogram){ VGM_GAUSSIAN, 0.0, 1.0, 1e9, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT && strstr(e.msg, "kriging system"),
 	       "gaussian, range >> spacing, no nugget: singular, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_EXPONENTIAL, 0.0, 0.0, 100 };
+	v = (struct variogram){ VGM_EXPONENTIAL, 0.0, 0.0, 100, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "zero sill: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_EXPONENTIAL, -1.0, 1.0, 100 };
+	v = (struct variogram){ VGM_EXPONENTIAL, -1.0, 1.0, 100, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "negative nugget: KD_EINPUT, \"%s\"", e.msg);
-	v = (struct variogram){ VGM_SPHERICAL, 0.0, 1.0, 0.0 };
+	v = (struct variogram){ VGM_SPHERICAL, 0.0, 1.0, 0.0, 0 };
 	tap_ok(krige_new(&k, &v, &s3, 0, &e) == KD_EINPUT, "zero range: KD_EINPUT, \"%s\"", e.msg);
 	stations_release(&s);
 	stations_release(&s3);
@@ -232,24 +238,23 @@ static void test_fit(void)
 	/* gstat 2.1 fits gaussian nugget 0, psill 171.836, range 2977.18 here
 	 * (and gives up on the other two models); gstat.test checks the
 	 * numbers against R itself. */
-	tap_ok(krige_fit(&s, VGM_GAUSSIAN, &v, &info, &e) == 0, "fit runs");
+	tap_ok(krige_fit(&s, VGM_GAUSSIAN, 0.0, &v, &info, &e) == 0, "fit runs");
 	tap_ok(info.nbins >= 10, "sample variogram has %d non-empty bins", info.nbins);
 	tap_near(info.cutoff, sqrt(1e8 + 64e6) * 0.33333, 0.01 * info.cutoff, "cutoff is a third of the diagonal");
 	tap_near(info.width, info.cutoff / 15, 1e-9, "width is cutoff / 15");
 	tap_ok(info.fitted == 1 && v.psill > 0 && v.range > 0 && v.nugget >= 0,
 	       "fitted: nugget %g psill %g range %g (%s)", v.nugget, v.psill, v.range, info.note);
-	tap_ok(krige_fit(&s, VGM_SPHERICAL, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
+	tap_ok(krige_fit(&s, VGM_SPHERICAL, 0.0, &v, &info, &e) == 0 && info.fitted == 0 && info.note[0],
 	       "a sample variogram still rising at the cutoff: spherical fit falls back (%s)", info.note);
 	tap_ok(v.nugget == 0 && v.range > 0 && v.psill > 0, "fallback: nugget 0, psill %g, range %g", v.psill,
 	       v.range);
 	stations_release(&s);
 }
 
-static void test_threads(void)
+static void test_threads(struct variogram v)
 {
 	double x[12], y[12], z[12];
 	size_t n;
-	struct variogram v = { VGM_SPHERICAL, 0.2, 2.0, 400.0 };
 	struct stations s;
 	struct krige *k = NULL;
 	struct error e = { 0 };
@@ -292,7 +297,9 @@ static void test_threads(void)
 	for (int t = 1; t < 4; t++)
 		same &= memcmp(val[0], val[t], cells * sizeof(double)) == 0 &&
 			memcmp(var[0], var[t], cells * sizeof(double)) == 0;
-	tap_ok(same, "values and variances bit-identical for 1, 2, 3, 4 threads");
+	tap_ok(same, "%s: values and variances bit-identical for 1, 2, 3, 4 threads", vgm_model_name(v.model));
+	if (v.model == VGM_MATERN)
+		tap_ok(strcmp(krige_kernel(k), "scalar") == 0, "matern runs on the scalar path (%s)", krige_kernel(k));
 	for (int r = 0; r < g.height; r++) {
 		for (int c = 0; c < g.width; c++) {
 			int inside = 0;
@@ -353,6 +360,56 @@ static void test_krigejs(void)
 	       "kriging.js with 1 station: KD_EINPUT, \"%s\"", e.msg);
 }
 
+/* The automatic choice: 25 candidates, the least weighted SSE kept; data
+ * with a plain trend has no sill, and the fallback says so in words. */
+static void test_fit_auto(void)
+{
+	enum { N = 150 };
+	double x[N], y[N], z[N], zt[N], least = INFINITY;
+	struct stations s, st;
+	struct variogram v;
+	struct fit_info info;
+	struct error e = { 0 };
+	unsigned long r = 777;
+	size_t nfit = 0, nmat = 0;
+
+	for (int i = 0; i < N; i++) {
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		x[i] = (double)(r >> 33) / (double)(1UL << 31) * 10000.0;
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		y[i] = (double)(r >> 33) / (double)(1UL << 31) * 8000.0;
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		z[i] = 50.0 + 20.0 * sin(x[i] / 1500.0) * cos(y[i] / 1800.0) + (double)(r >> 40) / (double)(1UL << 24);
+		zt[i] = 0.01 * x[i] + 0.004 * y[i] + 0.01 * (double)(r >> 40) / (double)(1UL << 24);
+	}
+	s = mk(x, y, z, N);
+	tap_ok(krige_fit_auto(&s, 0, &v, &info, &e) == 0 && info.fitted == 1, "auto fit runs and fits (%s)",
+	       info.note);
+	for (size_t i = 0; i < info.ncand; i++) {
+		nmat += info.cand[i].model == VGM_MATERN;
+		if (info.cand[i].fitted) {
+			nfit++;
+			least = fmin(least, info.cand[i].sse);
+		}
+	}
+	tap_ok(info.ncand == 25 && nmat == 22 && info.cand[0].model == VGM_SPHERICAL &&
+		       info.cand[3].kappa == 0.05 && info.cand[4].kappa == 0.2 && info.cand[22].kappa == 2.0 &&
+		       info.cand[24].kappa == 10.0,
+	       "25 candidates: spherical, exponential, gaussian, matern at 0.05, 0.2 .. 2, 5, 10");
+	tap_ok(nfit > 0 && info.sse <= least * (1.0 + FIT_SSE_TIE) && info.sse >= least,
+	       "the choice has the least weighted SSE of the %zu fitted (%g, least %g): %s kappa %g", nfit,
+	       info.sse, least, vgm_model_name(v.model), v.kappa);
+	tap_ok(krige_fit_auto(&s, 1, &v, &info, &e) == 0 && info.ncand == 22 && v.model == VGM_MATERN &&
+		       v.kappa > 0, "matern only: 22 kappas, a matern kept (kappa %g)", v.kappa);
+	st = mk(x, y, zt, N);
+	tap_ok(krige_fit_auto(&st, 0, &v, &info, &e) == 0 && info.fitted == 0 &&
+		       strncmp(info.note, "no sill within the cutoff: the values have a trend", 50) == 0,
+	       "a plain trend: the fallback says \"%s\"", info.note);
+	tap_ok(v.nugget == 0 && v.psill > 0 && v.range > 0, "... and its variogram is usable");
+	stations_release(&s);
+	stations_release(&st);
+}
+
 int main(void)
 {
 	test_models();
@@ -361,7 +418,9 @@ int main(void)
 	test_properties();
 	test_errors();
 	test_fit();
-	test_threads();
+	test_fit_auto();
+	test_threads((struct variogram){ VGM_SPHERICAL, 0.2, 2.0, 400.0, 0 });
+	test_threads((struct variogram){ VGM_MATERN, 0.2, 2.0, 400.0, 1.3 });
 	test_krigejs();
 	return tap_done();
 }

@@ -81,7 +81,7 @@ static struct stations clustered(size_t n)
 
 static void test_threads_nodata(void)
 {
-	struct variogram v = { VGM_EXPONENTIAL, 0.5, 20.0, 700.0 };
+	struct variogram v = { VGM_EXPONENTIAL, 0.5, 20.0, 700.0, 0 };
 	struct krige_opts o = { 1, 1, 12, 600.0 };
 	struct stations s = clustered(400);
 	struct krige *k = NULL;
@@ -153,7 +153,7 @@ static void test_threads_nodata(void)
  * global kriging of the stations chosen by brute force. */
 static void test_ties(void)
 {
-	struct variogram v = { VGM_SPHERICAL, 0.1, 5.0, 450.0 };
+	struct variogram v = { VGM_SPHERICAL, 0.1, 5.0, 450.0, 0 };
 	double x[64], y[64], z[64], qx[] = { 0, 50, 100, 150, 250, 1000 }, qy[] = { 0, 50, 0, 100, 350, -500 };
 	size_t order[64], nq = sizeof(qx) / sizeof(qx[0]), nmax = 7;
 	struct stations s;
@@ -214,7 +214,7 @@ static void test_ties(void)
 /* The closed form against leaving each station out and kriging again. */
 static void test_cv_global(void)
 {
-	struct variogram v = { VGM_GAUSSIAN, 0.3, 12.0, 900.0 };
+	struct variogram v = { VGM_GAUSSIAN, 0.3, 12.0, 900.0, 0 };
 	struct stations s = clustered(60), rest;
 	struct krige_opts o = { 0, 1, 0, INFINITY };
 	struct krige *k = NULL;

@@ -2,7 +2,10 @@
  * stdin, printed with %.17g so shell tests can compare with R gstat and
  * kriging.js.  Input, one item per line ('#' comments):
  *   method ordinary|kriging.js      (default ordinary)
- *   model exponential|gaussian|spherical
+ *   model exponential|gaussian|spherical|matern|auto  (matern without kappa:
+ *                                   the automatic choice among matern kappas)
+ *   kappa K                         (matern smoothness)
+ *   bessel NU X                     (prints K_nu(x), nothing else is done)
  *   variogram NUGGET PSILL RANGE    (ordinary: fixed variogram, no fit)
  *   kjsvariogram NUGGET RANGE SILL  (kriging.js: fixed variogram, no fit)
  *   sigma2 S / alpha A              (kriging.js, defaults 0 and 100)
@@ -12,9 +15,12 @@
  *   s X Y Z                         (a station)
  *   p X Y                           (a query point)
  * Output lines:
+ *   k NU X K_NU(X) E^X*K_NU(X)                    (bessel lines, then exit)
+ *   global NAME                                   (ordinary: chol_global_name())
  *   stations N MERGED DROPPED
  *   variogram MODEL NUGGET PSILL RANGE FITTED     (ordinary)
  *   fit CUTOFF WIDTH NBINS NOTE...                (ordinary, when fitted)
+ *   cand MODEL KAPPA FITTED SSE                   (automatic choice: each candidate)
  *   kjs NUGGET RANGE SILL A                       (kriging.js)
  *   warning TEXT                                  (kriging.js, if any)
  *   p X Y VALUE [VARIANCE]
@@ -28,9 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bessel.h"
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
+#include "linalg.h"
 
 struct vec {
 	double *v;
@@ -82,7 +90,8 @@ int main(void)
 {
 	struct vec sx = { 0 }, sy = { 0 }, sz = { 0 }, px = { 0 }, py = { 0 };
 	char line[1024], method[32] = "ordinary", model_name[32] = "exponential";
-	double vg[3] = { 0 }, kv[3] = { 0 }, sigma2 = 0, alpha = 100;
+	double vg[3] = { 0 }, kv[3] = { 0 }, sigma2 = 0, alpha = 100, kappa = 0;
+	int nbessel = 0;
 	int have_vg = 0, have_kv = 0, want_var = 0, want_cv = 0, rc = 0;
 	struct krige_opts ko = { 0, 0, 0, INFINITY };
 	enum vgm_model model;
@@ -91,7 +100,12 @@ int main(void)
 	while (fgets(line, sizeof(line), stdin)) {
 		double a, b, c;
 
-		if (sscanf(line, "s %lf %lf %lf", &a, &b, &c) == 3) {
+		if (sscanf(line, "bessel %lf %lf", &a, &b) == 2) {
+			printf("k %.17g %.17g %.17g %.17g\n", a, b, bessel_k(a, b), bessel_k_scaled(a, b));
+			nbessel++;
+		} else if (sscanf(line, "kappa %lf", &kappa) == 1) {
+			continue;
+		} else if (sscanf(line, "s %lf %lf %lf", &a, &b, &c) == 3) {
 			if (push(&sx, a) || push(&sy, b) || push(&sz, c))
 				return fail("out of memory");
 		} else if (sscanf(line, "p %lf %lf", &a, &b) == 2) {
@@ -111,7 +125,11 @@ int main(void)
 			return fail("unrecognised input line");
 		}
 	}
-	if (vgm_model_parse(model_name, &model))
+	if (nbessel)
+		return 0;
+	if (strcmp(model_name, "auto") == 0)
+		model = VGM_EXPONENTIAL; /* unused */
+	else if (vgm_model_parse(model_name, &model))
 		return fail("unknown model");
 
 	if (strcmp(method, "kriging.js") == 0) {
@@ -136,21 +154,29 @@ int main(void)
 		krigejs_free(k);
 	} else if (strcmp(method, "ordinary") == 0) {
 		struct stations s;
-		struct variogram v = { model, vg[0], vg[1], vg[2] };
+		struct variogram v = { model, vg[0], vg[1], vg[2], kappa };
 		struct fit_info info = { 0 };
 		struct krige *k = NULL;
+		int is_auto = strcmp(model_name, "auto") == 0 || (model == VGM_MATERN && kappa == 0);
 
 		if (stations_clean(&s, sx.v, sy.v, sz.v, sx.n, &e))
 			return fail(e.msg);
+		printf("global %s\n", chol_global_name());
 		printf("stations %zu %zu %zu\n", s.n, s.merged, s.dropped);
-		if (!have_vg && krige_fit(&s, model, &v, &info, &e)) {
+		if (!have_vg && (is_auto ? krige_fit_auto(&s, strcmp(model_name, "auto") != 0, &v, &info, &e)
+					 : krige_fit(&s, model, kappa, &v, &info, &e))) {
 			stations_release(&s);
 			return fail(e.msg);
 		}
 		printf("variogram %s %.17g %.17g %.17g %d\n", vgm_model_name(v.model), v.nugget, v.psill, v.range,
 		       have_vg ? 0 : info.fitted);
+		if (v.model == VGM_MATERN)
+			printf("kappa %.17g\n", v.kappa);
 		if (!have_vg)
 			printf("fit %.17g %.17g %d %s\n", info.cutoff, info.width, info.nbins, info.note);
+		for (size_t i = 0; i < info.ncand; i++)
+			printf("cand %s %.17g %d %.17g\n", vgm_model_name(info.cand[i].model), info.cand[i].kappa,
+			       info.cand[i].fitted, info.cand[i].sse);
 		ko.variance = want_var;
 		ko.cv = want_cv;
 		if (krige_open(&k, &v, &s, &ko, &e)) {

@@ -1,0 +1,24 @@
+/* mtab.h - the matern correlation of one kappa as piecewise Chebyshev
+ * series, for the per-cell work of global kriging (internal to src/krige).
+ *
+ * K_nu by series or continued fraction costs a few hundred nanoseconds;
+ * a grid of a million cells times the stations cannot afford it.  The
+ * table holds rho(t) (bessel.h, t = 2 sqrt(kappa) h / range) on dyadic
+ * pieces [2^-10, 1) and pieces of width 1/2 from 1 to where rho < 1e-18,
+ * degree 22 each: absolute error about 1e-16 (tests/krige/test_bessel.c
+ * checks 1e-14).  Below 2^-10 the exact function is used, beyond the last
+ * piece 0. */
+#ifndef KD_MTAB_H
+#define KD_MTAB_H
+
+struct mtab;
+
+/* A table for kappa (0 < kappa <= VGM_KAPPA_MAX) and range (> 0): NULL
+ * only without memory.  Owned by the caller; mtab_free(NULL) is a no-op. */
+struct mtab *mtab_new(double kappa, double range);
+void mtab_free(struct mtab *t);
+
+/* rho(h) for h >= 0, within about 1e-16 of matern_corr(kappa, h, range). */
+double mtab_corr(const struct mtab *t, double h);
+
+#endif
