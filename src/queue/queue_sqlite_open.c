@@ -120,6 +120,11 @@ static int classify(sqlite3 *db, const char *path, int *version, struct error *e
 	long long app, objects, jobs;
 	int rc;
 
+	/* One read transaction, so the four reads see one snapshot: read one
+	 * by one, a queue that another process (serve's other child) creates
+	 * right now could look like application_id 0, version 0 and then
+	 * tables, i.e. a foreign database, and be refused for good. */
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	app = pragma_int(db, "PRAGMA application_id", &rc);
 	if (rc == SQLITE_OK)
 		*version = (int)pragma_int(db, "PRAGMA user_version", &rc);
@@ -128,6 +133,7 @@ static int classify(sqlite3 *db, const char *path, int *version, struct error *e
 	if (rc == SQLITE_OK)
 		jobs = pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
 				  "AND name = 'jobs'", &rc);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 			return error_set(e, KD_EBUSY, "queue busy");

@@ -29,8 +29,8 @@ for f in "$src"/src/*/*.c "$build"/src/queue/*_schema.c; do
 	base=$(basename "$f" .c)
 	case $base in
 	main | cmd_*) continue ;;
-	kernel_avx2) extra="-mavx2 -mfma -ffp-contract=off" ;;
-	kernel_avx512) extra="-mavx512f -ffp-contract=off" ;;
+	kernel_avx2 | lkernel_avx2) extra="-mavx2 -mfma -ffp-contract=off" ;;
+	kernel_avx512 | lkernel_avx512) extra="-mavx512f -ffp-contract=off" ;;
 	source_mysql)
 		grep -q '^#define HAVE_MYSQL 1' "$build/config.h" || continue
 		extra= ;;

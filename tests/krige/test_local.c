@@ -329,8 +329,8 @@ static int brute(const struct variogram *v, const struct stations *s, size_t nma
  * the brute-force choice; a hopeless system is refused, not drawn. */
 static void test_sizes(void)
 {
-	struct variogram vs[] = { { VGM_EXPONENTIAL, 0.0, 10.0, 800.0 }, { VGM_SPHERICAL, 0.2, 5.0, 900.0 },
-				  { VGM_GAUSSIAN, 0.0, 4.0, 500.0 } };
+	struct variogram vs[] = { { VGM_EXPONENTIAL, 0.0, 10.0, 800.0, 0.0 }, { VGM_SPHERICAL, 0.2, 5.0, 900.0, 0.0 },
+				  { VGM_GAUSSIAN, 0.0, 4.0, 500.0, 0.0 } };
 	struct krige_opts os[] = { { 1, 0, 40, INFINITY }, { 1, 0, 6, 700.0 }, { 1, 0, 9, INFINITY } };
 	size_t n = 150;
 	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), *z = malloc(n * sizeof(double));
@@ -367,7 +367,7 @@ static void test_sizes(void)
 		krige_free(k);
 	}
 	{
-		struct variogram v = { VGM_GAUSSIAN, 0.0, 1.0, 20000 };
+		struct variogram v = { VGM_GAUSSIAN, 0.0, 1.0, 20000, 0.0 };
 		struct krige_opts o = { 1, 0, 8, INFINITY };
 		struct krige *k = NULL;
 		struct grid g;
