@@ -117,7 +117,7 @@ static int migrate(sqlite3 *db, struct error *e)
  * database, KD_EINPUT anything else (nothing written). */
 static int classify(sqlite3 *db, const char *path, int *version, struct error *e)
 {
-	long long app, objects, jobs;
+	long long app, objects = 0, jobs = 0;
 	int rc;
 
 	/* One read transaction, so the four reads see one snapshot: read one
