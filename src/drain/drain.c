@@ -610,7 +610,8 @@ static void *timer_main(void *arg)
 	struct drain *d = arg;
 	struct queue *q = NULL;
 	struct error e;
-	int period_ms = d->o->lease * 1000 / 3, since_renew = 0;
+	int period_ms = d->o->lease * 1000 / 3;
+	double last_renew = 0.0;
 
 	if (period_ms < 200)
 		period_ms = 200;
@@ -622,8 +623,14 @@ static void *timer_main(void *arg)
 	 * like any other final state: the outbox row goes in that transaction. */
 	queue_set_notify(q, outbox_notify, &d->outbox);
 	while (!(*d->stop && busy(d) == 0)) {
-		int renew = since_renew == 0;
+		/* By the clock, not by turns of this loop: every commit anywhere
+		 * (a scan's batches) wakes it, and a renewal is a write that
+		 * would queue behind each of them. */
+		int renew = last_renew == 0.0 || (mono() - last_renew) * 1000.0 >= period_ms;
 		unsigned long seen = hub_gen(&d->hub);
+
+		if (renew)
+			last_renew = mono();
 
 		if (busy(d))
 			check_slots(d, q, renew);
@@ -631,9 +638,6 @@ static void *timer_main(void *arg)
 		if (renew && queue_reclaim_expired(q, queue_now(q), 0, &e) < 0)
 			log_warn("reclaiming expired leases: %s", e.msg);
 		hub_wait(&d->hub, seen, CANCEL_POLL_MS); /* a commit anywhere: look at the flags now */
-		since_renew += CANCEL_POLL_MS;
-		if (since_renew >= period_ms)
-			since_renew = 0;
 	}
 	queue_close(q);
 	return NULL;
