@@ -388,18 +388,24 @@ void queue_callback_release(struct queue_callback *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Load a running job and check its lease token: KD_ELEASE when it is not the
+/* Begin a transaction, load a running job and check its lease token; on
+ * any error the transaction is rolled back: KD_ELEASE when it is not the
  * current claim (expired and reclaimed, finished, or never ours). */
-static int load_leased(struct queue *q, long long id, const char *token, struct queue_job *j,
-		       struct error *e)
+static int begin_leased(struct queue *q, long long id, const char *token, struct queue_job *j,
+			struct error *e)
 {
-	int rc = q->ops->get(q, id, j, e);
+	int rc;
 
-	if (rc < 0)
+	if ((rc = tx_begin(q, e)) < 0)
 		return rc;
+	if ((rc = q->ops->get(q, id, j, e)) < 0) {
+		tx_rollback(q);
+		return rc;
+	}
 	if (rc == 0 || j->state != JOB_RUNNING || !token || strcmp(j->lease_token, token) != 0) {
 		if (rc)
 			queue_job_release(j);
+		tx_rollback(q);
 		return error_set(e, KD_ELEASE, "job %lld: lease lost (another worker owns it, or it "
 				 "ended)", id);
 	}
@@ -522,12 +528,8 @@ int queue_finish(struct queue *q, long long id, const char *token, long long now
 	struct queue_job j;
 	int rc;
 
-	if ((rc = tx_begin(q, e)) < 0)
+	if ((rc = begin_leased(q, id, token, &j, e)) < 0)
 		return rc;
-	if ((rc = load_leased(q, id, token, &j, e)) < 0) {
-		tx_rollback(q);
-		return rc;
-	}
 	if ((rc = q->ops->set_done(q, id, now, result_json, e)) < 0 ||
 	    (rc = q->ops->attempt_end(q, id, j.attempts, now, "done", NULL, e)) < 0 ||
 	    (rc = notify_final(q, &j, "done", j.attempts, NULL, result_json, now, e)) < 0 ||
@@ -595,12 +597,8 @@ int queue_fail(struct queue *q, long long id, const char *token, long long now, 
 	struct queue_job j;
 	int rc;
 
-	if ((rc = tx_begin(q, e)) < 0)
+	if ((rc = begin_leased(q, id, token, &j, e)) < 0)
 		return rc;
-	if ((rc = load_leased(q, id, token, &j, e)) < 0) {
-		tx_rollback(q);
-		return rc;
-	}
 	rc = fail_locked(q, &j, now, code, msg, 0, new_state, e);
 	queue_job_release(&j);
 	return tx_end(q, rc, e);
@@ -614,12 +612,8 @@ int queue_release(struct queue *q, long long id, const char *token, long long no
 	struct queue_job j;
 	int rc;
 
-	if ((rc = tx_begin(q, e)) < 0)
+	if ((rc = begin_leased(q, id, token, &j, e)) < 0)
 		return rc;
-	if ((rc = load_leased(q, id, token, &j, e)) < 0) {
-		tx_rollback(q);
-		return rc;
-	}
 	if ((rc = q->ops->set_failed(q, id, &r, e)) == 0)
 		rc = q->ops->attempt_end(q, id, j.attempts, now, "released", msg, e);
 	queue_job_release(&j);
