@@ -289,6 +289,7 @@ out:
  * per SCAN_BATCH rows instead of one per row, yet the write lock is never
  * held while the source is read, so ingest waits at most for one batch. */
 #define SCAN_BATCH 256
+#define SCAN_GAP_MS 3
 
 struct scan_ctx {
 	struct worker *w;
@@ -351,6 +352,15 @@ static int scan_flush(struct scan_ctx *sc, struct error *e)
 	}
 	sc->made += made;
 	sc->n = 0;
+	/* The lock is free for a moment only between two batches: leave it
+	 * free for a few ms, so a writer waiting for it (an operator's cancel,
+	 * the listener, another worker) is let in instead of starved until its
+	 * --busy-timeout while a big table is scanned. */
+	{
+		struct timespec gap = { 0, SCAN_GAP_MS * 1000000L };
+
+		nanosleep(&gap, NULL);
+	}
 	return rc;
 fail:
 	queue_rollback(q);

@@ -5,6 +5,7 @@
 #define KD_QUEUE_SQLITE_H
 
 #include <sqlite3.h>
+#include <time.h>
 
 #include "queue_impl.h"
 #include "queue_wake.h"
@@ -16,6 +17,8 @@ struct sq {
 	sqlite3 *db;
 	sqlite3_stmt **stmt;  /* SQ_NSTMT, prepared on first use */
 	struct queue_wake wake;
+	int busy_ms;          /* how long a lock is waited for (--busy-timeout) */
+	struct timespec busy_t0; /* when this wait for a lock began */
 };
 
 /* Map an SQLite result to our codes: a lock is KD_EBUSY (retry later),

@@ -148,6 +148,29 @@ static int classify(sqlite3 *db, const char *path, int *version, struct error *e
 			 objects == 1 ? "" : "s", app);
 }
 
+/* SQLite's own busy handler sleeps 25 to 100 ms between tries: a writer
+ * that commits batch after batch (a scan) frees the lock for a few ms at a
+ * time, so such a waiter (an operator's cancel, the listener) missed every
+ * gap until its time-out.  This one tries every millisecond, then every 5
+ * once it has waited a second, until --busy-timeout. */
+static int busy_wait(void *arg, int count)
+{
+	struct sq *x = arg;
+	struct timespec now, nap = { 0, 1000000 };
+	long long waited_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		x->busy_t0 = now;
+	waited_ms = (now.tv_sec - x->busy_t0.tv_sec) * 1000LL + (now.tv_nsec - x->busy_t0.tv_nsec) / 1000000;
+	if (waited_ms >= x->busy_ms)
+		return 0;
+	if (waited_ms >= 1000)
+		nap.tv_nsec = 5000000;
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
 /* Settings of every connection; journal_mode only where we may write the
  * file's header (a creating open of a krigd or empty database). */
 static int settings(struct queue *q, sqlite3 *db, int creating, struct error *e)
@@ -155,7 +178,6 @@ static int settings(struct queue *q, sqlite3 *db, int creating, struct error *e)
 	char pragma[160];
 	int rc;
 
-	sqlite3_busy_timeout(db, q->opts.busy_timeout_ms);
 	/* WAL: readers never block the writer; synchronous FULL fsyncs the WAL
 	 * at each commit, so a reply sent after COMMIT means the job is on disk. */
 	snprintf(pragma, sizeof(pragma), "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;%s",
@@ -216,7 +238,8 @@ int sq_open_db(struct queue *q, struct sq *x, const char *path, struct error *e)
 	if ((rc = sqlite3_open_v2(path, &x->db, flags, NULL)) != SQLITE_OK)
 		return error_set(e, KD_EIO, "%s: %s", path, x->db ? sqlite3_errmsg(x->db) : sqlite3_errstr(rc));
 	sqlite3_extended_result_codes(x->db, 1);
-	sqlite3_busy_timeout(x->db, q->opts.busy_timeout_ms);
+	x->busy_ms = q->opts.busy_timeout_ms;
+	sqlite3_busy_handler(x->db, busy_wait, x);
 	if ((kind = classify(x->db, path, &version, e)) < 0)
 		return kind;
 	if (!create && kind == 0)

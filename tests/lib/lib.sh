@@ -58,7 +58,7 @@ lib_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	BG_PIDS=
-	rm -rf "$TMP"
+	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
 }
 # lib_ours PID: PID is still a child of this shell (not reaped, not reused).
 lib_ours() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]; }
