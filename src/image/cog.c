@@ -23,11 +23,13 @@ int cog_write(int dirfd, const char *name, const struct grid *g, const double *v
 
 #else
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -41,38 +43,73 @@ int cog_write(int dirfd, const char *name, const struct grid *g, const double *v
 
 #define COG_NODATA (-9999.0)
 
-static pthread_once_t cog_once = PTHREAD_ONCE_INIT;
+/* GDAL is opened on the first cog, not linked: its 115 libraries cost
+ * every krigd process (each `krigd submit`, the listener) about 80 ms of
+ * dynamic loading, for an output few jobs ask for.  The headers still
+ * type every pointer, so a changed prototype fails the build. */
+#define GDAL_FUNCS(X) \
+	X(GDALAllRegister) X(GDALGetDriverByName) X(GDALCreate) X(GDALCreateCopy) X(GDALClose) \
+	X(GDALGetRasterBand) X(GDALRasterIO) X(GDALSetRasterNoDataValue) X(GDALSetGeoTransform) \
+	X(GDALSetProjection) X(CPLPushErrorHandler) X(CPLPopErrorHandler) X(CPLQuietErrorHandler) \
+	X(CPLErrorReset) X(CPLGetLastErrorMsg) X(CPLGetLastErrorType) X(CSLSetNameValue) X(CSLDestroy) \
+	X(VSIGetMemFileBuffer) X(VSIUnlink)
 
-static void cog_register(void)
+static struct {
+#define GDAL_FIELD(f) __typeof__(&f) f;
+	GDAL_FUNCS(GDAL_FIELD)
+#undef GDAL_FIELD
+} gdal;
+static pthread_once_t gdal_once = PTHREAD_ONCE_INIT;
+static char gdal_why[256]; /* empty once GDAL is loaded and has its drivers */
+
+static void gdal_load(void)
 {
-	GDALAllRegister();
+	void *h = dlopen(GDAL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *p;
+
+	if (!h) {
+		snprintf(gdal_why, sizeof(gdal_why), "cannot load GDAL (%s)", dlerror());
+		return;
+	}
+#define GDAL_SYM(f)                                                                          \
+	if (!(p = dlsym(h, #f))) {                                                           \
+		snprintf(gdal_why, sizeof(gdal_why), "%s has no %s", GDAL_SONAME, #f);        \
+		return;                                                                      \
+	}                                                                                    \
+	memcpy(&gdal.f, &p, sizeof(p)); /* ISO C has no cast from void * to a function */
+	GDAL_FUNCS(GDAL_SYM)
+#undef GDAL_SYM
+	gdal.GDALAllRegister();
+	if (!gdal.GDALGetDriverByName("COG") || !gdal.GDALGetDriverByName("MEM"))
+		snprintf(gdal_why, sizeof(gdal_why), "GDAL has no COG driver here (GDAL 3.1 or later)");
+	/* h stays open: GDAL's drivers live until the process ends. */
 }
 
 int cog_available(void)
 {
-	pthread_once(&cog_once, cog_register);
-	return GDALGetDriverByName("COG") != NULL && GDALGetDriverByName("MEM") != NULL;
+	return 1;
 }
 
 /* GDAL's last message, or what failed. */
 static int gdal_failed(struct error *e, const char *what)
 {
-	const char *m = CPLGetLastErrorMsg();
+	const char *m = gdal.CPLGetLastErrorMsg();
 	return error_set(e, KD_EIO, "%s: %s", what, m && *m ? m : "GDAL gave no reason");
 }
 
 /* One band of g's shape from doubles: float32, NaN as NoData. */
 static int fill_band(GDALDatasetH ds, int b, const struct grid *g, const double *v, float *row, struct error *e)
 {
-	GDALRasterBandH band = GDALGetRasterBand(ds, b);
+	GDALRasterBandH band = gdal.GDALGetRasterBand(ds, b);
 
-	GDALSetRasterNoDataValue(band, COG_NODATA);
+	gdal.GDALSetRasterNoDataValue(band, COG_NODATA);
 	for (int r = 0; r < g->height; r++) {
 		for (int c = 0; c < g->width; c++) {
 			double x = v[(size_t)r * g->width + c];
 			row[c] = isnan(x) ? (float)COG_NODATA : (float)x;
 		}
-		if (GDALRasterIO(band, GF_Write, 0, r, g->width, 1, row, g->width, 1, GDT_Float32, 0, 0) != CE_None)
+		if (gdal.GDALRasterIO(band, GF_Write, 0, r, g->width, 1, row, g->width, 1, GDT_Float32, 0, 0) !=
+		    CE_None)
 			return gdal_failed(e, "filling the GeoTIFF's band");
 	}
 	return 0;
@@ -89,10 +126,12 @@ static int mem_dataset(GDALDatasetH *ds, const struct grid *g, const double *val
 	*ds = NULL;
 	if (!row)
 		return error_set(e, KD_ENOMEM, "out of memory for a GeoTIFF row");
-	*ds = GDALCreate(GDALGetDriverByName("MEM"), "", g->width, g->height, variance ? 2 : 1, GDT_Float32, NULL);
+	*ds = gdal.GDALCreate(gdal.GDALGetDriverByName("MEM"), "", g->width, g->height, variance ? 2 : 1,
+			      GDT_Float32, NULL);
 	if (!*ds)
 		rc = gdal_failed(e, "creating the GeoTIFF in memory");
-	else if (GDALSetGeoTransform(*ds, gt) != CE_None || GDALSetProjection(*ds, RASTER_WGS84_WKT) != CE_None)
+	else if (gdal.GDALSetGeoTransform(*ds, gt) != CE_None ||
+		 gdal.GDALSetProjection(*ds, RASTER_WGS84_WKT) != CE_None)
 		rc = gdal_failed(e, "georeferencing the GeoTIFF");
 	else if ((rc = fill_band(*ds, 1, g, values, row, e)) == 0 && variance)
 		rc = fill_band(*ds, 2, g, variance, row, e);
@@ -111,35 +150,36 @@ int cog_write(int dirfd, const char *name, const struct grid *g, const double *v
 	vsi_l_offset len = 0;
 	int rc;
 
-	if (!cog_available())
-		return error_set(e, KD_EINPUT, "%s: GDAL has no COG driver here (GDAL 3.1 or later)", name);
+	pthread_once(&gdal_once, gdal_load);
+	if (gdal_why[0])
+		return error_set(e, KD_EIO, "%s: %s", name, gdal_why);
 	snprintf(mem, sizeof(mem), "/vsimem/krigd-%ld-%lu.tif", (long)getpid(), (unsigned long)atomic_fetch_add(&serial, 1));
-	CPLPushErrorHandler(CPLQuietErrorHandler);
-	CPLErrorReset();
+	gdal.CPLPushErrorHandler(gdal.CPLQuietErrorHandler);
+	gdal.CPLErrorReset();
 	if ((rc = mem_dataset(&src, g, values, variance, e)) == 0) {
-		opt = CSLSetNameValue(opt, "BLOCKSIZE", "512");
-		opt = CSLSetNameValue(opt, "COMPRESS", "DEFLATE");
-		opt = CSLSetNameValue(opt, "PREDICTOR", "YES");
-		opt = CSLSetNameValue(opt, "RESAMPLING", "AVERAGE");
-		opt = CSLSetNameValue(opt, "OVERVIEWS", "AUTO");
-		opt = CSLSetNameValue(opt, "NUM_THREADS", "1");
-		cog = GDALCreateCopy(GDALGetDriverByName("COG"), mem, src, FALSE, opt, NULL, NULL);
+		opt = gdal.CSLSetNameValue(opt, "BLOCKSIZE", "512");
+		opt = gdal.CSLSetNameValue(opt, "COMPRESS", "DEFLATE");
+		opt = gdal.CSLSetNameValue(opt, "PREDICTOR", "YES");
+		opt = gdal.CSLSetNameValue(opt, "RESAMPLING", "AVERAGE");
+		opt = gdal.CSLSetNameValue(opt, "OVERVIEWS", "AUTO");
+		opt = gdal.CSLSetNameValue(opt, "NUM_THREADS", "1");
+		cog = gdal.GDALCreateCopy(gdal.GDALGetDriverByName("COG"), mem, src, FALSE, opt, NULL, NULL);
 		if (cog)
-			GDALClose(cog); /* void before GDAL 3.8: its errors are the last error */
-		if (!cog || CPLGetLastErrorType() >= CE_Failure)
+			gdal.GDALClose(cog); /* void before GDAL 3.8: its errors are the last error */
+		if (!cog || gdal.CPLGetLastErrorType() >= CE_Failure)
 			rc = gdal_failed(e, "writing the Cloud-Optimized GeoTIFF");
 	}
-	CSLDestroy(opt);
+	gdal.CSLDestroy(opt);
 	if (src)
-		GDALClose(src);
-	CPLPopErrorHandler();
+		gdal.GDALClose(src);
+	gdal.CPLPopErrorHandler();
 	if (rc == 0) {
-		if (!(buf = VSIGetMemFileBuffer(mem, &len, FALSE)) || len == 0)
+		if (!(buf = gdal.VSIGetMemFileBuffer(mem, &len, FALSE)) || len == 0)
 			rc = error_set(e, KD_EIO, "the GeoTIFF is missing from GDAL's memory");
 		else
 			rc = outputs_write_bytes(dirfd, name, buf, (size_t)len, e);
 	}
-	VSIUnlink(mem);
+	gdal.VSIUnlink(mem);
 	return rc;
 }
 
