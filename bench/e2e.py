@@ -20,7 +20,7 @@ def square(lon0=113.9, lat0=22.5, dlon=0.1):
 def job(i, rng, ring, dlat):
     pts = [{"longitude": 113.9 + 0.1 * rng.random(), "latitude": 22.5 + dlat * rng.random(),
             "value_air": round(40 + 30 * rng.random(), 1)} for _ in range(20)]
-    return {"index": "pm25", "boundary": ring, "width": 100, "key": "bench-%d" % i,
+    return {"index": "pm25", "boundary": ring, "width": 100, "key": "bench-%d" % i, "model": "exponential",
             "frames": [{"pubtime": "t%d" % i, "points": pts}]}
 
 def wait_for(pred, secs, what):

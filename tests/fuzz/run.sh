@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/fuzz/run.sh SRCDIR BUILDDIR TARGET... - build each fuzz target with
 # clang's libFuzzer (+ASan+UBSan) from the library sources and run it for
-# $FUZZ_SECONDS over a scratch copy of its corpus.  A crash leaves its
+# $FUZZ_SECONDS (or, with $FUZZ_RUNS, for that many executions) over a
+# scratch copy of its corpus.  A crash leaves its
 # input in BUILDDIR/fuzz/TARGET/: copy it into tests/fuzz/corpus/TARGET/
 # so it becomes a regression test of `make check`.  Exits 1 when a target
 # failed to build or found a crash, a leak or undefined behaviour.
@@ -10,6 +11,12 @@ src=$1 build=$2
 shift 2
 cc=${CC_FUZZ:-clang}
 secs=${FUZZ_SECONDS:-60}
+runs=${FUZZ_RUNS:-}
+case $runs in
+'') limit=-max_total_time=$secs what="$secs s" ;;
+*[!0-9]*) echo "fuzz: FUZZ_RUNS must be a number of executions, got '$runs'" >&2; exit 1 ;;
+*) limit=-runs=$runs what="$runs executions" ;;
+esac
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 # FUZZ_LIBS and FUZZ_CFLAGS: what the build links with and compiles with
 # (make fuzz passes KD_LIBS and every library's CFLAGS: FreeType, libpq,
@@ -49,9 +56,9 @@ for t in "$@"; do
 	cp "$src/tests/fuzz/corpus/$t"/* "$dir/corpus/" 2>/dev/null || true
 	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined $inc \
 		-o "$dir/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $objs $libs -lm -pthread
-	echo "== fuzz_$t for $secs s"
+	echo "== fuzz_$t for $what"
 	rc=0
-	(cd "$dir" && ./fuzz_$t -max_total_time="$secs" -max_len=65536 -print_final_stats=1 corpus) \
+	(cd "$dir" && ./fuzz_$t "$limit" -max_len=65536 -print_final_stats=1 corpus) \
 		> "$dir/fuzz.log" 2>&1 || rc=$?
 	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|#[0-9]+ *DONE)' "$dir/fuzz.log" || true
 	if [ $rc -ne 0 ]; then
