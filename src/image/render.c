@@ -233,7 +233,7 @@ static int krigejs_frame(const struct render_opts *o, const struct grid *g, cons
 		w->value[i] = NAN;
 	for (int r = 0; r < g->height; r++) {
 		if (o->cancelled && o->cancelled(o->cancel_ctx))
-			return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
+			return error_set(e, KD_ECANCEL, "stopped while predicting the grid");
 		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
 			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
 				w->value[(size_t)r * g->width + c] = krigejs_predict(w->kj, grid_lon(g, c), grid_lat(g, r));

@@ -619,7 +619,7 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 		if (jobs[t].rc && jobs[t].rc != KD_ECANCEL)
 			return error_set(e, jobs[t].rc, "%s", jobs[t].err.msg);
 	if (stop)
-		return error_set(e, KD_ECANCEL, "cancelled while predicting the grid");
+		return error_set(e, KD_ECANCEL, "stopped while predicting the grid");
 	return 0;
 }
 
