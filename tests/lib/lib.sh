@@ -58,7 +58,7 @@ lib_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	BG_PIDS=
-	[ -n "$KEEP_TMP" ] || rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"   # KEEP_TMP=1: leave it for a post-mortem
 }
 # lib_ours PID: PID is still a child of this shell (not reaped, not reused).
 lib_ours() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]; }
@@ -104,6 +104,26 @@ wait_for() {
 	until "$@" >/dev/null 2>&1; do
 		if [ "$(date +%s)" -ge "$deadline" ]; then
 			echo "# wait_for: not true after $secs s: $*" >&2
+			return 1
+		fi
+		sleep "${WAIT_POLL:-0.05}"
+	done
+}
+# wait_progress SECONDS COUNT_CMD CMD...: wait_for CMD, but the deadline is
+# for progress: it is pushed back whenever COUNT_CMD's output changes (a
+# job finished), so a slow machine (a sanitizer build under load) is not
+# taken for a stuck daemon; it gives up after SECONDS without a change, or
+# after 10 x SECONDS in all.
+wait_progress() {
+	local secs=$1 count=$2 last now deadline end
+	shift 2
+	last=$($count 2>/dev/null)
+	deadline=$(( $(date +%s) + secs )) end=$(( $(date +%s) + 10 * secs ))
+	until "$@" >/dev/null 2>&1; do
+		now=$($count 2>/dev/null)
+		[ "$now" != "$last" ] && last=$now deadline=$(( $(date +%s) + secs ))
+		if [ "$(date +%s)" -ge "$deadline" ] || [ "$(date +%s)" -ge "$end" ]; then
+			echo "# wait_progress: not true, and $count stayed at '$now' for $secs s: $*" >&2
 			return 1
 		fi
 		sleep "${WAIT_POLL:-0.05}"
