@@ -213,6 +213,23 @@ static double sse(const struct sample *sv, const double *w, enum vgm_model m, do
 	return s;
 }
 
+/* sse() that also keeps each bin's shape at p[2] in g: the next
+ * iteration's residuals and columns are taken at this same p. */
+static double sse_keep(const struct sample *sv, const double *w, enum vgm_model m, double kappa, const double *p,
+		       double *g)
+{
+	double s = 0.0;
+
+	for (size_t i = 0; i < sv->nb; i++) {
+		double r;
+
+		g[i] = unit_shape(m, sv->dist[i], p[2], kappa);
+		r = sv->gamma[i] - p[0] - p[1] * g[i];
+		s += w[i] * r * r;
+	}
+	return s;
+}
+
 /* Solve the k x k system a x = b (k <= 3) by Gaussian elimination with
  * partial pivoting; -1 when (nearly) singular. */
 static int solve_small(double a[3][3], double *b, int k)
@@ -263,8 +280,10 @@ static int solve_small(double a[3][3], double *b, int k)
 static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double kappa, double *p,
 			const int *fit, struct fit_stop *st)
 {
-	double old = INFINITY;
+	double old = INFINITY, g[GSTAT_INTERVALS + 1];
 
+	for (size_t i = 0; i < sv->nb; i++)
+		g[i] = unit_shape(m, sv->dist[i], p[2], kappa);
 	for (int iter = 0; iter <= GSTAT_ITER; iter++) {
 		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
 		int idx[3], k = 0, bounded = 0;
@@ -276,10 +295,10 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 				idx[k++] = j;
 		for (size_t i = 0; i < sv->nb; i++) {
 			double h = sv->dist[i], col[3];
-			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2], kappa);
+			double y = sv->gamma[i] - p[0] - p[1] * g[i];
 
 			col[0] = 1.0;
-			col[1] = unit_shape(m, h, p[2], kappa);
+			col[1] = g[i];
 			col[2] = p[1] * unit_shape_da(m, h, p[2], kappa);
 			for (int a = 0; a < k; a++) {
 				for (int b = 0; b < k; b++)
@@ -305,7 +324,7 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 			p[idx[a]] += atb[a];
 		if (!(p[2] > 0.0) || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]))
 			return -1;
-		now = sse(sv, w, m, kappa, p);
+		now = sse_keep(sv, w, m, kappa, p, g);
 		step = old - now;
 		if (now > GSTAT_ZERO)
 			step /= now;
