@@ -3,22 +3,50 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bessel.h"
 #include "mtab.h"
 
 #define MT_DEG 22            /* degree of each piece's series */
+#define MT_N (MT_DEG + 1)    /* points (and coefficients) per piece */
 #define MT_DYADIC 10         /* [2^-10, 2^-9) ... [1/2, 1) */
 #define MT_TMIN (1.0 / 1024.0)
 #define MT_STEP 0.5          /* pieces above t = 1 */
 #define MT_TAIL 1e-18        /* rho below this is 0 */
+#define LZ_DYADIC 30         /* the lazy table: [2^-30, 2^-29) ... [1/2, 1) */
+#define LZ_UNI 126           /* and [1, 1.5) ... [63.5, 64) */
+
+/* The Chebyshev points of the first kind and the cosines of the discrete
+ * transform, the same expressions whichever table uses them. */
+struct dct {
+	double node[MT_N], cosm[MT_N][MT_N];
+};
 
 struct mtab {
 	double kappa, range, scale; /* t = h * scale */
 	double tmax;                /* rho(t) = 0 beyond */
 	int npiece;
-	double c[][MT_DEG + 1];     /* Chebyshev coefficients per piece */
+	double c[][MT_N];           /* Chebyshev coefficients per piece */
 };
+
+struct mtab_lazy {
+	double kappa;
+	struct dct d;
+	unsigned char have[LZ_DYADIC + LZ_UNI]; /* piece i fitted for kappa */
+	double c[LZ_DYADIC + LZ_UNI][MT_N];
+};
+
+static void dct_init(struct dct *d)
+{
+	const int n = MT_N;
+
+	for (int k = 0; k < n; k++)
+		d->node[k] = cos(M_PI * (k + 0.5) / n);
+	for (int j = 0; j < n; j++)
+		for (int k = 0; k < n; k++)
+			d->cosm[j][k] = cos(M_PI * j * (k + 0.5) / n);
+}
 
 static double rho_t(double kappa, double t)
 {
@@ -27,21 +55,57 @@ static double rho_t(double kappa, double t)
 }
 
 /* The piece [a, b] fitted at the Chebyshev points of the first kind. */
-static void fit_piece(double kappa, double a, double b, double *c)
+static void fit_piece(const struct dct *d, double kappa, double a, double b, double *c)
 {
-	const int n = MT_DEG + 1;
-	double f[MT_DEG + 1], mid = 0.5 * (a + b), half = 0.5 * (b - a);
+	const int n = MT_N;
+	double f[MT_N], mid = 0.5 * (a + b), half = 0.5 * (b - a);
 
 	for (int k = 0; k < n; k++)
-		f[k] = rho_t(kappa, mid + half * cos(M_PI * (k + 0.5) / n));
+		f[k] = rho_t(kappa, mid + half * d->node[k]);
 	for (int j = 0; j < n; j++) {
 		double s = 0.0;
 
 		for (int k = 0; k < n; k++)
-			s += f[k] * cos(M_PI * j * (k + 0.5) / n);
+			s += f[k] * d->cosm[j][k];
 		c[j] = 2.0 * s / n;
 	}
 	c[0] *= 0.5;
+}
+
+/* The series c on [a, b] at x (Clenshaw). */
+static double series(const double *c, double a, double b, double x)
+{
+	double s = (2.0 * x - a - b) / (b - a), b1 = 0.0, b2 = 0.0;
+
+	for (int j = MT_DEG; j >= 1; j--) {
+		double b0 = 2.0 * s * b1 - b2 + c[j];
+
+		b2 = b1;
+		b1 = b0;
+	}
+	return s * b1 - b2 + c[0];
+}
+
+/* The piece of x (2^-ndyadic <= x < 1 + MT_STEP * nuni) with its [a, b]:
+ * the dyadic ones first, then those of width MT_STEP; nuni caps x. */
+static int piece_of(double x, int ndyadic, int nuni, double *a, double *b)
+{
+	int i;
+
+	if (x < 1.0) {
+		int e;
+
+		(void)frexp(x, &e); /* x in [2^(e-1), 2^e) */
+		*a = ldexp(1.0, e - 1);
+		*b = 2.0 * *a;
+		return e + ndyadic - 1;
+	}
+	i = (int)((x - 1.0) / MT_STEP);
+	if (i >= nuni)
+		i = nuni - 1;
+	*a = 1.0 + MT_STEP * i;
+	*b = *a + MT_STEP;
+	return ndyadic + i;
 }
 
 struct mtab *mtab_new(double kappa, double range)
@@ -49,23 +113,30 @@ struct mtab *mtab_new(double kappa, double range)
 	double tmax = 2.0;
 	int nuni, n;
 	struct mtab *t;
+	struct dct *d = malloc(sizeof(*d));
 
+	if (!d)
+		return NULL;
 	while (tmax < 400.0 && rho_t(kappa, tmax) >= MT_TAIL)
 		tmax += 2.0;
 	nuni = (int)ceil((tmax - 1.0) / MT_STEP);
 	n = MT_DYADIC + nuni;
 	t = malloc(sizeof(*t) + (size_t)n * sizeof(t->c[0]));
-	if (!t)
+	if (!t) {
+		free(d);
 		return NULL;
+	}
+	dct_init(d);
 	t->kappa = kappa;
 	t->range = range;
 	t->scale = 2.0 * sqrt(kappa) / range;
 	t->tmax = 1.0 + MT_STEP * nuni;
 	t->npiece = n;
 	for (int i = 0; i < MT_DYADIC; i++)
-		fit_piece(kappa, ldexp(MT_TMIN, i), ldexp(MT_TMIN, i + 1), t->c[i]);
+		fit_piece(d, kappa, ldexp(MT_TMIN, i), ldexp(MT_TMIN, i + 1), t->c[i]);
 	for (int i = 0; i < nuni; i++)
-		fit_piece(kappa, 1.0 + MT_STEP * i, 1.0 + MT_STEP * (i + 1), t->c[MT_DYADIC + i]);
+		fit_piece(d, kappa, 1.0 + MT_STEP * i, 1.0 + MT_STEP * (i + 1), t->c[MT_DYADIC + i]);
+	free(d);
 	return t;
 }
 
@@ -76,8 +147,7 @@ void mtab_free(struct mtab *t)
 
 double mtab_corr(const struct mtab *t, double h)
 {
-	double x = h * t->scale, a, b, s, b1 = 0.0, b2 = 0.0;
-	const double *c;
+	double x = h * t->scale, a, b;
 	int i;
 
 	if (h == 0.0)
@@ -86,28 +156,42 @@ double mtab_corr(const struct mtab *t, double h)
 		return matern_corr(t->kappa, h, t->range);
 	if (x >= t->tmax)
 		return 0.0;
-	if (x < 1.0) {
-		int e;
+	i = piece_of(x, MT_DYADIC, t->npiece - MT_DYADIC, &a, &b);
+	return series(t->c[i], a, b, x);
+}
 
-		(void)frexp(x, &e); /* x in [2^(e-1), 2^e) */
-		i = e + MT_DYADIC - 1;
-		a = ldexp(1.0, e - 1);
-		b = 2.0 * a;
-	} else {
-		i = (int)((x - 1.0) / MT_STEP);
-		if (i >= t->npiece - MT_DYADIC)
-			i = t->npiece - MT_DYADIC - 1;
-		a = 1.0 + MT_STEP * i;
-		b = a + MT_STEP;
-		i += MT_DYADIC;
-	}
-	c = t->c[i];
-	s = (2.0 * x - a - b) / (b - a);
-	for (int j = MT_DEG; j >= 1; j--) { /* Clenshaw */
-		double b0 = 2.0 * s * b1 - b2 + c[j];
+struct mtab_lazy *mtab_lazy_new(void)
+{
+	struct mtab_lazy *t = malloc(sizeof(*t));
 
-		b2 = b1;
-		b1 = b0;
+	if (!t)
+		return NULL;
+	dct_init(&t->d);
+	t->kappa = NAN;
+	memset(t->have, 0, sizeof(t->have));
+	return t;
+}
+
+void mtab_lazy_free(struct mtab_lazy *t)
+{
+	free(t);
+}
+
+double mtab_lazy_rho(struct mtab_lazy *t, double kappa, double x)
+{
+	double a, b;
+	int i;
+
+	if (!(x >= ldexp(1.0, -LZ_DYADIC) && x < 1.0 + MT_STEP * LZ_UNI))
+		return rho_t(kappa, x);
+	if (kappa != t->kappa) {
+		memset(t->have, 0, sizeof(t->have));
+		t->kappa = kappa;
 	}
-	return s * b1 - b2 + c[0];
+	i = piece_of(x, LZ_DYADIC, LZ_UNI, &a, &b);
+	if (!t->have[i]) {
+		fit_piece(&t->d, kappa, a, b, t->c[i]);
+		t->have[i] = 1;
+	}
+	return series(t->c[i], a, b, x);
 }
