@@ -22,20 +22,21 @@ void mtab_free(struct mtab *t);
 double mtab_corr(const struct mtab *t, double h);
 
 /* The same series in t itself, each piece fitted when first asked for:
- * the variogram fit asks for a few hundred distinct t per kappa at ranges
- * that change every iteration, so it pays for the pieces it visits (23
- * Bessel evaluations each) instead of one Bessel evaluation per call.
- * Dyadic pieces from 2^-30, pieces of width 1/2 up to t = 64, the exact
- * function outside.  One owner at a time (it writes on reads); NULL only
+ * the variogram fit asks for up to some 10^4 distinct t per kappa (ranges
+ * change every iteration), so it pays for the pieces it visits (23 Bessel
+ * evaluations each, 5-10 pieces a kappa) instead of one per call.
+ * Dyadic pieces from t = 2^-30 to 64 (36 in all), the exact function
+ * outside.  One owner at a time (it writes on reads); NULL only
  * without memory; mtab_lazy_free(NULL) is a no-op. */
 struct mtab_lazy;
 
 struct mtab_lazy *mtab_lazy_new(void);
 void mtab_lazy_free(struct mtab_lazy *t);
 
-/* rho at t = x >= 0 for kappa (0 < kappa <= VGM_KAPPA_MAX), within about
- * 1e-16 of matern_corr(kappa, x, 2 sqrt(kappa)); a kappa other than the
- * last one asked for forgets the fitted pieces. */
+/* rho at t = x >= 0 for kappa (0 < kappa <= VGM_KAPPA_MAX), within a few
+ * 1e-15 of matern_corr(kappa, x, 2 sqrt(kappa)) (whose own rounding at the
+ * fitted points is most of that; tests/krige/test_bessel.c checks 1e-14);
+ * a kappa other than the last one asked for forgets the fitted pieces. */
 double mtab_lazy_rho(struct mtab_lazy *t, double kappa, double x);
 
 #endif
