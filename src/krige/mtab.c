@@ -11,6 +11,9 @@
 
 #define MT_DEG 22            /* degree of each piece's series */
 #define MT_N (MT_DEG + 1)    /* points (and coefficients) per piece */
+#if MT_DEG % 2
+#error "series() splits an even MT_DEG into its even and odd parts"
+#endif
 #define MT_DYADIC 10         /* [2^-10, 2^-9) ... [1/2, 1) */
 #define MT_TMIN (1.0 / 1024.0)
 #define MT_STEP 0.5          /* pieces above t = 1 */
@@ -75,32 +78,18 @@ static void fit_piece(const struct dct *d, double kappa, double mc, double a, do
 	c[0] *= 0.5;
 }
 
-/* The series c on [a, b] at x (Clenshaw). */
+/* The series c on [a, b] at x by Clenshaw's recurrence in two chains of
+ * half the length that run side by side (one chain of 22 dependent steps
+ * was most of a lookup): with u = 2 s^2 - 1, T_2k(s) = T_k(u) and
+ * T_2k+1(s) = s V_k(u) (V: Chebyshev polynomials of the third kind, the
+ * same recurrence from V_0 = 1, V_1 = 2u - 1). */
 static double series(const double *c, double a, double b, double x)
-{
-	double s = (2.0 * x - a - b) / (b - a), b1 = 0.0, b2 = 0.0;
-
-	for (int j = MT_DEG; j >= 1; j--) {
-		double b0 = 2.0 * s * b1 - b2 + c[j];
-
-		b2 = b1;
-		b1 = b0;
-	}
-	return s * b1 - b2 + c[0];
-}
-
-/* series() in two chains of half the length, for the fit, whose calls
- * wait on each other more than the cells' do: with u = 2 s^2 - 1,
- * T_2k(s) = T_k(u) and T_2k+1(s) = s V_k(u) (V: Chebyshev polynomials of
- * the third kind, the same recurrence from V_0 = 1, V_1 = 2u - 1).  The
- * same sum, rounded differently. */
-static double series2(const double *c, double a, double b, double x)
 {
 	double s = (2.0 * x - a - b) / (b - a), u = 2.0 * s * s - 1.0, u2 = 2.0 * u;
 	double e1 = c[MT_DEG], e2 = 0.0, o1 = 0.0, o2 = 0.0;
 
-	/* MT_DEG = 22: b_k of sum c[2k] T_k(u), k = 11..1, and of sum
-	 * c[2k+1] V_k(u), k = 10..1 */
+	/* b_k of sum c[2k] T_k(u), k = MT_DEG/2 .. 1, and of sum c[2k+1] V_k(u),
+	 * k = MT_DEG/2 - 1 .. 1 */
 	for (int k = MT_DEG / 2 - 1; k >= 1; k--) {
 		double e0 = u2 * e1 - e2 + c[2 * k];
 		double o0 = u2 * o1 - o2 + c[2 * k + 1];
@@ -195,10 +184,6 @@ double mtab_corr(const struct mtab *t, double h)
 	return series(t->c[i], a, b, x);
 }
 
-#if MT_DEG != 22
-#error "series2() is written for MT_DEG 22"
-#endif
-
 struct mtab_lazy *mtab_lazy_new(void)
 {
 	struct mtab_lazy *t = malloc(sizeof(*t));
@@ -237,5 +222,5 @@ double mtab_lazy_rho(struct mtab_lazy *t, double kappa, double x)
 		fit_piece(&t->d, kappa, t->mc, a, b, t->c[i]);
 		t->have[i] = 1;
 	}
-	return series2(t->c[i], a, b, x);
+	return series(t->c[i], a, b, x);
 }
