@@ -5,7 +5,8 @@
  * a grid of a million cells times the stations cannot afford it.  The
  * table holds rho(t) (bessel.h, t = 2 sqrt(kappa) h / range) on dyadic
  * pieces [2^-10, 1) and pieces of width 1/2 from 1 to where rho < 1e-18,
- * degree 22 each: absolute error about 1e-16 (tests/krige/test_bessel.c
+ * degree 22 each: a few 1e-15 from matern_corr, most of it that
+ * function's own rounding at the fitted points (tests/krige/test_bessel.c
  * checks 1e-14).  Below 2^-10 the exact function is used, beyond the last
  * piece 0. */
 #ifndef KD_MTAB_H
@@ -18,7 +19,7 @@ struct mtab;
 struct mtab *mtab_new(double kappa, double range);
 void mtab_free(struct mtab *t);
 
-/* rho(h) for h >= 0, within about 1e-16 of matern_corr(kappa, h, range). */
+/* rho(h) for h >= 0, within 1e-14 of matern_corr(kappa, h, range). */
 double mtab_corr(const struct mtab *t, double h);
 
 /* The same series in t itself, each piece fitted when first asked for:

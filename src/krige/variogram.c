@@ -204,8 +204,8 @@ static double unit_shape_da(enum vgm_model m, double h, double range, double kap
 
 /* The model being fitted.  The fit asks for the matern shape at some
  * 10^4 (h, range) pairs per kappa; tab (one per fit, filled lazily in
- * t = tscale h / range) answers them within about 1e-16 from a few hundred
- * Bessel evaluations (mtab.h). */
+ * t = tscale h / range) answers them within 1e-14 of matern_corr from a
+ * few hundred Bessel evaluations (mtab.h). */
 struct fmodel {
 	enum vgm_model m;
 	double kappa, tscale; /* tscale = 2 sqrt(kappa), as matern_corr has it */
