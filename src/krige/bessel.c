@@ -177,17 +177,26 @@ double bessel_k_scaled(double nu, double x)
 	return bessel_k_any(nu, x, 1);
 }
 
-double matern_corr(double nu, double h, double range)
+double matern_const(double nu)
 {
-	double t, c;
+	return pow(2.0, 1.0 - nu) / tgamma(nu);
+}
+
+double matern_corr_c(double nu, double c, double h, double range)
+{
+	double t;
 
 	if (h == 0.0)
 		return 1.0;
 	t = 2.0 * sqrt(nu) * h / range;
 	if (t < 2.0 && nu * log(2.0 / t) > 700.0)
 		return 1.0;
-	c = pow(2.0, 1.0 - nu) / tgamma(nu);
 	if (t < 600.0)
 		return c * pow(t, nu) * exp(-t) * bessel_k_scaled(nu, t);
 	return c * exp(nu * log(t) - t) * bessel_k_scaled(nu, t);
+}
+
+double matern_corr(double nu, double h, double range)
+{
+	return matern_corr_c(nu, matern_const(nu), h, range);
 }

@@ -24,4 +24,10 @@ double bessel_k_scaled(double nu, double x);
  * 1 - rho is below 1e-30 for such nu and 1 is returned. */
 double matern_corr(double nu, double h, double range);
 
+/* matern_corr with its constant c = matern_const(nu) = 2^(1-nu) / Gamma(nu)
+ * computed by the caller once per nu (the same value, bit for bit): the
+ * tables (mtab.h) evaluate thousands of points of one nu. */
+double matern_const(double nu);
+double matern_corr_c(double nu, double c, double h, double range);
+
 #endif

@@ -52,7 +52,7 @@ static struct variogram kmodel_variogram(const struct kmodel *m)
 }
 
 /* gamma(h) of the model: variogram_gamma, or for matern with a table the
- * table's correlation (within 1e-16 of it, mtab.h). */
+ * table's correlation (within 1e-14 of it, mtab.h). */
 static double kgamma(const struct kmodel *m, const struct variogram *v, double h)
 {
 	if (m->mt && h > 0.0)

@@ -27,6 +27,7 @@
 #include "bessel.h"
 #include "error.h"
 #include "krige.h"
+#include "mtab.h"
 
 #define GSTAT_FRACTION 0.33333 /* gstat defaults.h DEF_fraction */
 #define GSTAT_INTERVALS 15     /* gstat defaults.h DEF_intervals */
@@ -201,13 +202,65 @@ static double unit_shape_da(enum vgm_model m, double h, double range, double kap
 	return NAN;
 }
 
-static double sse(const struct sample *sv, const double *w, enum vgm_model m, double kappa, const double *p)
+/* The model being fitted.  The fit asks for the matern shape at some
+ * 10^4 (h, range) pairs per kappa; tab (one per fit, filled lazily in
+ * t = tscale h / range) answers them within 1e-14 of matern_corr from a
+ * few hundred Bessel evaluations (mtab.h). */
+struct fmodel {
+	enum vgm_model m;
+	double kappa, tscale; /* tscale = 2 sqrt(kappa), as matern_corr has it */
+	struct mtab_lazy *tab;
+};
+
+static struct fmodel fmodel_of(enum vgm_model m, double kappa, struct mtab_lazy *tab)
+{
+	return (struct fmodel){ m, kappa, 2.0 * sqrt(kappa), tab };
+}
+
+/* unit_shape() for the fit. */
+static double fshape(const struct fmodel *fm, double h, double range)
+{
+	if (fm->m != VGM_MATERN)
+		return unit_shape(fm->m, h, range, fm->kappa);
+	if (h == 0.0)
+		return 0.0;
+	return 1.0 - mtab_lazy_rho(fm->tab, fm->kappa, fm->tscale * h / range);
+}
+
+/* unit_shape_da() for the fit. */
+static double fshape_da(const struct fmodel *fm, double h, double range)
+{
+	if (fm->m != VGM_MATERN)
+		return unit_shape_da(fm->m, h, range, fm->kappa);
+	range = fmax(1e-20, range);
+	return (fshape(fm, h, range * (1.0 + GSTAT_DA_DELTA)) - fshape(fm, h, range * (1.0 - GSTAT_DA_DELTA))) /
+	       (2.0 * range * GSTAT_DA_DELTA);
+}
+
+static double sse(const struct sample *sv, const double *w, const struct fmodel *fm, const double *p)
 {
 	double s = 0.0;
 
 	for (size_t i = 0; i < sv->nb; i++) {
-		double r = sv->gamma[i] - p[0] - p[1] * unit_shape(m, sv->dist[i], p[2], kappa);
+		double r = sv->gamma[i] - p[0] - p[1] * fshape(fm, sv->dist[i], p[2]);
 
+		s += w[i] * r * r;
+	}
+	return s;
+}
+
+/* sse() that also keeps each bin's shape at p[2] in g: the next
+ * iteration's residuals and columns are taken at this same p. */
+static double sse_keep(const struct sample *sv, const double *w, const struct fmodel *fm, const double *p,
+		       double *g)
+{
+	double s = 0.0;
+
+	for (size_t i = 0; i < sv->nb; i++) {
+		double r;
+
+		g[i] = fshape(fm, sv->dist[i], p[2]);
+		r = sv->gamma[i] - p[0] - p[1] * g[i];
 		s += w[i] * r * r;
 	}
 	return s;
@@ -260,11 +313,13 @@ static int solve_small(double a[3][3], double *b, int k)
  * gstat's 200 iterations (gstat warns "No convergence"); -1 when the
  * normal equations are singular or the range leaves (0, inf); -2 when st
  * said stop (asked every iteration). */
-static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model m, double kappa, double *p,
+static int gauss_newton(const struct sample *sv, const double *w, const struct fmodel *fm, double *p,
 			const int *fit, struct fit_stop *st)
 {
-	double old = INFINITY;
+	double old = INFINITY, g[GSTAT_INTERVALS + 1];
 
+	for (size_t i = 0; i < sv->nb; i++)
+		g[i] = fshape(fm, sv->dist[i], p[2]);
 	for (int iter = 0; iter <= GSTAT_ITER; iter++) {
 		double ata[3][3] = { { 0 } }, atb[3] = { 0 }, norm_b = 0.0, norm_p = 0.0, now, step;
 		int idx[3], k = 0, bounded = 0;
@@ -276,11 +331,11 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 				idx[k++] = j;
 		for (size_t i = 0; i < sv->nb; i++) {
 			double h = sv->dist[i], col[3];
-			double y = sv->gamma[i] - p[0] - p[1] * unit_shape(m, h, p[2], kappa);
+			double y = sv->gamma[i] - p[0] - p[1] * g[i];
 
 			col[0] = 1.0;
-			col[1] = unit_shape(m, h, p[2], kappa);
-			col[2] = p[1] * unit_shape_da(m, h, p[2], kappa);
+			col[1] = g[i];
+			col[2] = p[1] * fshape_da(fm, h, p[2]);
 			for (int a = 0; a < k; a++) {
 				for (int b = 0; b < k; b++)
 					ata[a][b] += w[i] * col[idx[a]] * col[idx[b]];
@@ -305,7 +360,7 @@ static int gauss_newton(const struct sample *sv, const double *w, enum vgm_model
 			p[idx[a]] += atb[a];
 		if (!(p[2] > 0.0) || !isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]))
 			return -1;
-		now = sse(sv, w, m, kappa, p);
+		now = sse_keep(sv, w, fm, p, g);
 		step = old - now;
 		if (now > GSTAT_ZERO)
 			step /= now;
@@ -363,9 +418,11 @@ static int prepare(const struct stations *s, struct sample *sv, double *w, struc
 /* One model fitted to the sample as fit.variogram(v, vgm(model)) does:
  * 0 with v and its weighted SSE, or -1 with why (a sentence for users);
  * -2 when st said stop. */
-static int fit_model(const struct sample *sv, const double *w, double cutoff, enum vgm_model model, double kappa,
+static int fit_model(const struct sample *sv, const double *w, double cutoff, const struct fmodel *fm,
 		     struct variogram *v, double *wsse, const char **why, struct fit_stop *st)
 {
+	enum vgm_model model = fm->m;
+	double kappa = fm->kappa;
 	double p[3], maxdist = 0.0;
 	int fit[3] = { 1, 1, 1 };
 
@@ -382,7 +439,7 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 	/* fit.variogram(): a sill that comes out negative is fixed at 0 and
 	 * the fit redone from the initial range. */
 	for (int round = 0; round < 3; round++) {
-		int rc = gauss_newton(sv, w, model, kappa, p, fit, st);
+		int rc = gauss_newton(sv, w, fm, p, fit, st);
 
 		if (rc == -2)
 			return -2;
@@ -411,7 +468,7 @@ static int fit_model(const struct sample *sv, const double *w, double cutoff, en
 		p[2] = maxdist / 3.0;
 	}
 	*v = (struct variogram){ model, p[0], p[1], p[2], model == VGM_MATERN ? kappa : 0.0 };
-	*wsse = sse(sv, w, model, kappa, p);
+	*wsse = sse(sv, w, fm, p);
 	if (!(v->psill > 0.0)) {
 		*why = "the fitted partial sill is zero: the values look spatially uncorrelated (pure nugget)";
 		return -1;
@@ -439,6 +496,8 @@ int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa
 {
 	struct fit_stop st = { cancelled, ctx, 0 };
 	struct sample sv;
+	struct mtab_lazy *tab = NULL;
+	struct fmodel fm;
 	int rc;
 	double w[GSTAT_INTERVALS + 1], wsse;
 	const char *why = NULL;
@@ -461,7 +520,12 @@ int krige_fit_until(const struct stations *s, enum vgm_model model, double kappa
 		fallback(s, model, kappa, info->cutoff, out, info, msg);
 		return 0;
 	}
-	if ((rc = fit_model(&sv, w, info->cutoff, model, kappa, out, &wsse, &why, &st)) == -2)
+	if (model == VGM_MATERN && !(tab = mtab_lazy_new()))
+		return error_set(e, KD_ENOMEM, "out of memory fitting the variogram");
+	fm = fmodel_of(model, kappa, tab);
+	rc = fit_model(&sv, w, info->cutoff, &fm, out, &wsse, &why, &st);
+	mtab_lazy_free(tab);
+	if (rc == -2)
 		return fit_cancelled(s, e);
 	if (rc < 0) {
 		fallback(s, model, kappa, info->cutoff, out, info, why);
@@ -504,6 +568,7 @@ int krige_fit_auto_until(const struct stations *s, int only_matern, struct vario
 	struct sample sv;
 	double w[GSTAT_INTERVALS + 1];
 	struct variogram best = { VGM_EXPONENTIAL, 0, 0, 0, 0 };
+	struct mtab_lazy *tab;
 	int have = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -522,14 +587,20 @@ int krige_fit_auto_until(const struct stations *s, int only_matern, struct vario
 		fallback(s, info->cand[0].model, info->cand[0].kappa, info->cutoff, out, info, msg);
 		return 0;
 	}
+	/* one table for all the matern candidates: a new kappa refills it */
+	if (!(tab = mtab_lazy_new()))
+		return error_set(e, KD_ENOMEM, "out of memory fitting the variogram");
 	for (size_t i = 0; i < info->ncand; i++) {
 		struct fit_cand *c = &info->cand[i];
+		struct fmodel fm = fmodel_of(c->model, c->kappa, tab);
 		struct variogram v;
 		double wsse;
-		int rc = fit_model(&sv, w, info->cutoff, c->model, c->kappa, &v, &wsse, &c->why, &st);
+		int rc = fit_model(&sv, w, info->cutoff, &fm, &v, &wsse, &c->why, &st);
 
-		if (rc == -2)
+		if (rc == -2) {
+			mtab_lazy_free(tab);
 			return fit_cancelled(s, e);
+		}
 		if (rc < 0)
 			continue;
 		c->fitted = 1;
@@ -540,6 +611,7 @@ int krige_fit_auto_until(const struct stations *s, int only_matern, struct vario
 			have = 1;
 		}
 	}
+	mtab_lazy_free(tab);
 	if (!have) {
 		/* The reason that tells most: a trend, when any candidate saw one. */
 		const char *why = info->cand[0].why;

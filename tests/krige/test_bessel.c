@@ -151,6 +151,37 @@ static void test_mtab(void)
 	tap_ok(worst <= 1e-14, "the table is within 1e-14 of the exact matern correlation from 1 mm to 2000 km");
 }
 
+/* The lazily filled table in t: every kappa of the automatic choice and
+ * the largest, t from 1e-10 (below its first piece) to 100 (beyond its
+ * last), kappas interleaved so a table that kept another kappa's pieces
+ * would be caught. */
+static void test_mtab_lazy(void)
+{
+	static const double kappas[] = { 0.05, 0.2, 0.5, 0.7, 1.2, 1.8, 2.0, 5.0, 10.0, 20.0 };
+	struct mtab_lazy *t = mtab_lazy_new();
+	double worst = 0.0, wk = 0, wt = 0;
+
+	if (!t) {
+		tap_ok(0, "lazy table allocated");
+		return;
+	}
+	for (double x = 1e-10; x < 100.0; x *= 1.0123) {
+		for (size_t i = 0; i < sizeof(kappas) / sizeof(kappas[0]); i++) {
+			double k = kappas[i], d = fabs(mtab_lazy_rho(t, k, x) - matern_corr(k, x, 2.0 * sqrt(k)));
+
+			if (d > worst) {
+				worst = d;
+				wk = k;
+				wt = x;
+			}
+		}
+	}
+	printf("# mtab_lazy: max absolute error %.3g at kappa %g t %g\n", worst, wk, wt);
+	tap_ok(worst <= 1e-14, "the lazy table is within 1e-14 of the exact matern correlation for t in [1e-10, 100]");
+	tap_ok(mtab_lazy_rho(t, 1.5, 0.0) == 1.0, "lazy table: rho(0) = 1");
+	mtab_lazy_free(t);
+}
+
 int main(void)
 {
 	test_closed_forms();
@@ -158,5 +189,6 @@ int main(void)
 	test_domain();
 	test_matern();
 	test_mtab();
+	test_mtab_lazy();
 	return tap_done();
 }
