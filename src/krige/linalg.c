@@ -416,6 +416,53 @@ static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 }
 #endif
 
+void chol_forward_global(const double *l, size_t n, double *b)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	/* dtrsv runs the solve in vector blocks; ours is one dependent chain
+	 * of multiply-adds per row (latency-bound at thousands of stations) */
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2) {
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+		return;
+	}
+#endif
+	chol_forward(l, n, b, b);
+}
+
+void chol_backward_global(const double *l, size_t n, double *b)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2) {
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+		return;
+	}
+#endif
+	chol_backward(l, n, b, b);
+}
+
+static void chol_solve_global_ctx(const void *ctx, double *b)
+{
+	const struct chol_ctx *c = ctx;
+
+	chol_forward_global(c->l, c->n, b);
+	chol_backward_global(c->l, c->n, b);
+}
+
+double chol_rcond_global(const double *l, size_t n, double anorm, double *work)
+{
+	struct chol_ctx ctx = { l, n };
+	double inv;
+
+	if (n == 0 || !(anorm > 0.0))
+		return 0.0;
+	inv = norm1_inverse(&ctx, chol_solve_global_ctx, chol_solve_global_ctx, n, work);
+	if (!(inv > 0.0) || !isfinite(inv))
+		return 0.0;
+	return 1.0 / (anorm * inv);
+}
+
 int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 {
 	pthread_once(&global_once, global_pick);

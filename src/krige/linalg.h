@@ -34,6 +34,14 @@ int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
  * within rounding (not bit for bit). */
 int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx);
 
+/* In-place L x = b, L^T x = b and chol_rcond for the factor of
+ * chol_factor_global, on BLAS (dtrsv) when it factorised on LAPACK, else
+ * chol_forward, chol_backward and chol_rcond: the same results within
+ * rounding, not bit for bit. */
+void chol_forward_global(const double *l, size_t n, double *b);
+void chol_backward_global(const double *l, size_t n, double *b);
+double chol_rcond_global(const double *l, size_t n, double anorm, double *work);
+
 /* "lapack (CORE)" or "own": what chol_factor_global uses in this process
  * (CORE: openblas_get_corename()).  For logs and the bench. */
 const char *chol_global_name(void);
