@@ -102,7 +102,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 	 * its largest row sum, summed here on the way. */
 	memset(colsum, 0, n * sizeof(*colsum));
 	for (size_t i = 0; i < n; i++) {
-		double *ri = c + i * n, xi = s->sx[i], yi = s->sy[i], row = 0.0;
+		double *ri = c + i * n, row;
 
 		/* the matrix alone is n^2 / 2 model evaluations: ask per block */
 		if ((done += (double)i) >= LINALG_STOP_WORK / 16.0) {
@@ -110,12 +110,18 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 			if (ksys_cancelled(s))
 				return cancel_error(s, "building", e);
 		}
-		for (size_t j = 0; j < i; j++) {
-			double dx = xi - s->sx[j], dy = yi - s->sy[j], cij = cov(v, sqrt(dx * dx + dy * dy));
+		if (s->cov_row && (v->model == VGM_EXPONENTIAL || v->model == VGM_GAUSSIAN)) {
+			row = s->cov_row(v->model == VGM_GAUSSIAN, s->sx[i], s->sy[i], s->sx, s->sy, i, v->nugget,
+					 v->psill, v->range, ri, colsum);
+		} else {
+			row = 0.0;
+			for (size_t j = 0; j < i; j++) {
+				double dx = s->sx[i] - s->sx[j], dy = s->sy[i] - s->sy[j];
 
-			ri[j] = cij;
-			row += fabs(cij);
-			colsum[j] += fabs(cij);
+				ri[j] = cov(v, sqrt(dx * dx + dy * dy));
+				row += fabs(ri[j]);
+				colsum[j] += fabs(ri[j]);
+			}
 		}
 		ri[i] = c0;
 		colsum[i] += row + fabs(c0);
