@@ -378,7 +378,7 @@ const char *chol_global_name(void)
 
 #ifdef HAVE_LAPACK
 #define GLOBAL_BLOCK 256
-#define GLOBAL_BLOCK_MIN 16
+#define GLOBAL_BLOCK_MIN 64
 
 /* Row-major lower is column-major upper of the same symmetric matrix, so
  * LAPACK's 'U' on a block leaves L^T there, i.e. L in our lower triangle;
@@ -387,13 +387,14 @@ static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 {
 	for (size_t k0 = 0, nb; k0 < n; k0 += nb) {
 		/* a block column's update is about (n - k0)^2 nb / 2 multiply-adds:
-		 * as wide as keeps that near LINALG_STOP_WORK (stop is asked per
-		 * block), at least GLOBAL_BLOCK_MIN, at most GLOBAL_BLOCK */
+		 * as wide as keeps that near LINALG_GLOBAL_STOP_WORK (stop is asked
+		 * per block), at least GLOBAL_BLOCK_MIN (narrower updates ran 10 %
+		 * slower), at most GLOBAL_BLOCK */
 		double rest = (double)(n - k0);
 		size_t m;
 		double *a11 = a + k0 * n + k0;
 
-		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_STOP_WORK / (rest * rest / 2.0 + 1.0)));
+		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_GLOBAL_STOP_WORK / (rest * rest / 2.0 + 1.0)));
 		if (nb > n - k0)
 			nb = n - k0;
 		m = n - k0 - nb;
