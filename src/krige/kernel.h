@@ -69,6 +69,13 @@ struct kernel_ops {
 	void (*gauss_table)(const struct kmodel *m, const double *xs, int ncell, double *ex, size_t stride);
 	/* This path's exp over n values in [-708, 0] (for tests and the bench). */
 	void (*vexp)(const double *x, double *y, size_t n);
+	/* A row of the global system's covariances: out[i] = C(h_i), h_i the
+	 * distance from (x, y) to (sx[i], sy[i]), for the exponential (gauss
+	 * 0) or gaussian (gauss 1) model of nugget, psill and range, in
+	 * variogram_gamma's formula with this path's exp (C(0) = nugget +
+	 * psill); colsum[i] += |out[i]|; returns the sum of |out[i]|. */
+	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			  double nugget, double psill, double range, double *out, double *colsum);
 };
 
 /* The path called name if this build and CPU run it, else NULL (krige.c). */

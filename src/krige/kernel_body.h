@@ -57,6 +57,51 @@ static inline __attribute__((always_inline)) vd KFN(vexp1)(vd x)
 	return p * AS_D((AS_I(t) - AS_I(shift) + 1023) << 52);
 }
 
+static inline __attribute__((always_inline)) vd KFN(cov1)(int gauss, vd x, vd y, vd sx, vd sy, vd nugget, vd psill,
+							  vd range)
+{
+	vd dx = x - sx, dy = y - sy, h = VSQRT(dx * dx + dy * dy), r = h / range, c0 = nugget + psill;
+	vd e = KFN(vexp1)(gauss ? -(r * r) : -r);
+
+	/* gamma(0) = 0, not the nugget */
+	return SEL(CMPEQ(h, BCAST(0.0)), c0, c0 - (nugget + psill * (BCAST(1.0) - e)));
+}
+
+static double KFN(cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			   double nugget, double psill, double range, double *out, double *colsum)
+{
+	vd acc = BCAST(0.0), vx = BCAST(x), vy = BCAST(y), vn = BCAST(nugget), vp = BCAST(psill), vr = BCAST(range);
+	double lanes[VL], sum = 0.0;
+	size_t i = 0;
+
+	for (; i + VL <= n; i += VL) {
+		vd c = KFN(cov1)(gauss, vx, vy, LOADU(sx + i), LOADU(sy + i), vn, vp, vr);
+		vd a = SEL(CMPLT(c, BCAST(0.0)), -c, c);
+
+		STOREU(out + i, c);
+		STOREU(colsum + i, LOADU(colsum + i) + a);
+		acc = acc + a;
+	}
+	if (i < n) { /* the tail padded to a vector, so it gets the same exp */
+		double bx[VL], by[VL], bc[VL];
+
+		for (size_t j = 0; j < VL; j++) {
+			bx[j] = i + j < n ? sx[i + j] : x;
+			by[j] = i + j < n ? sy[i + j] : y;
+		}
+		STOREU(bc, KFN(cov1)(gauss, vx, vy, LOADU(bx), LOADU(by), vn, vp, vr));
+		for (size_t j = 0; i + j < n; j++) {
+			out[i + j] = bc[j];
+			colsum[i + j] += fabs(bc[j]);
+			sum += fabs(bc[j]);
+		}
+	}
+	STOREU(lanes, acc);
+	for (size_t j = 0; j < VL; j++)
+		sum += lanes[j];
+	return sum;
+}
+
 static void KFN(vexp)(const double *x, double *y, size_t n)
 {
 	size_t i = 0;

@@ -139,8 +139,25 @@ static void vexp_scalar(const double *x, double *y, size_t n)
 		y[i] = exp(x[i]);
 }
 
+static double cov_row_scalar(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			     double nugget, double psill, double range, double *out, double *colsum)
+{
+	double sum = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		double dx = x - sx[i], dy = y - sy[i], h = sqrt(dx * dx + dy * dy), r = h / range;
+
+		/* variogram_gamma's bits: libm's exp, the same formula */
+		out[i] = h == 0.0 ? nugget + psill
+				  : nugget + psill - (nugget + psill * (1.0 - exp(gauss ? -(r * r) : -r)));
+		colsum[i] += fabs(out[i]);
+		sum += fabs(out[i]);
+	}
+	return sum;
+}
+
 static const struct kernel_ops kernel_scalar = {
-	"scalar", row_scalar, predict_scalar, variance_scalar, gauss_table_scalar, vexp_scalar,
+	"scalar", row_scalar, predict_scalar, variance_scalar, gauss_table_scalar, vexp_scalar, cov_row_scalar,
 };
 
 int kwork_init(struct kwork *w, size_t n)
@@ -266,6 +283,8 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 	memcpy(k->sys.z, s->z, s->n * sizeof(double));
 	k->sys.cancelled = k->cancelled;
 	k->sys.cancel_ctx = k->cancel_ctx;
+	/* the kernel path's exp (what its cells' covariances use too) */
+	k->sys.cov_row = k->ops->cov_row;
 	if ((rc = ksys_solve(&k->sys, &k->v, e)) < 0)
 		return rc;
 	if (!keep_factor) { /* n^2 doubles nobody will read */

@@ -378,7 +378,7 @@ const char *chol_global_name(void)
 
 #ifdef HAVE_LAPACK
 #define GLOBAL_BLOCK 256
-#define GLOBAL_BLOCK_MIN 16
+#define GLOBAL_BLOCK_MIN 64
 
 /* Row-major lower is column-major upper of the same symmetric matrix, so
  * LAPACK's 'U' on a block leaves L^T there, i.e. L in our lower triangle;
@@ -387,13 +387,14 @@ static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 {
 	for (size_t k0 = 0, nb; k0 < n; k0 += nb) {
 		/* a block column's update is about (n - k0)^2 nb / 2 multiply-adds:
-		 * as wide as keeps that near LINALG_STOP_WORK (stop is asked per
-		 * block), at least GLOBAL_BLOCK_MIN, at most GLOBAL_BLOCK */
+		 * as wide as keeps that near LINALG_GLOBAL_STOP_WORK (stop is asked
+		 * per block), at least GLOBAL_BLOCK_MIN (narrower updates ran 10 %
+		 * slower), at most GLOBAL_BLOCK */
 		double rest = (double)(n - k0);
 		size_t m;
 		double *a11 = a + k0 * n + k0;
 
-		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_STOP_WORK / (rest * rest / 2.0 + 1.0)));
+		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_GLOBAL_STOP_WORK / (rest * rest / 2.0 + 1.0)));
 		if (nb > n - k0)
 			nb = n - k0;
 		m = n - k0 - nb;
@@ -415,6 +416,53 @@ static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 	return 0;
 }
 #endif
+
+void chol_forward_global(const double *l, size_t n, double *b)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	/* dtrsv runs the solve in vector blocks; ours is one dependent chain
+	 * of multiply-adds per row (latency-bound at thousands of stations) */
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2) {
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+		return;
+	}
+#endif
+	chol_forward(l, n, b, b);
+}
+
+void chol_backward_global(const double *l, size_t n, double *b)
+{
+	pthread_once(&global_once, global_pick);
+#ifdef HAVE_LAPACK
+	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2) {
+		cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+		return;
+	}
+#endif
+	chol_backward(l, n, b, b);
+}
+
+static void chol_solve_global_ctx(const void *ctx, double *b)
+{
+	const struct chol_ctx *c = ctx;
+
+	chol_forward_global(c->l, c->n, b);
+	chol_backward_global(c->l, c->n, b);
+}
+
+double chol_rcond_global(const double *l, size_t n, double anorm, double *work)
+{
+	struct chol_ctx ctx = { l, n };
+	double inv;
+
+	if (n == 0 || !(anorm > 0.0))
+		return 0.0;
+	inv = norm1_inverse(&ctx, chol_solve_global_ctx, chol_solve_global_ctx, n, work);
+	if (!(inv > 0.0) || !isfinite(inv))
+		return 0.0;
+	return 1.0 / (anorm * inv);
+}
 
 int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 {

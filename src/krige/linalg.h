@@ -28,11 +28,21 @@ int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
  * as chol_factor_until does: a blocked right-looking Cholesky on LAPACK and
  * BLAS-3 (dpotrf on diagonal blocks, dtrsm, dsyrk; OpenBLAS held to one
  * thread so that krigd's own threads own the CPUs; stop asked between
- * block columns, each sized to about LINALG_STOP_WORK multiply-adds, 16 to
- * 256 wide) when built with LAPACK and the environment does not say
- * KRIGD_LAPACK=off, else chol_factor_until.  Same contract; the two agree
- * within rounding (not bit for bit). */
+ * block columns, each sized to about LINALG_GLOBAL_STOP_WORK multiply-adds
+ * (BLAS-3 does them some 20 times faster than the scalar loops: the same
+ * few milliseconds), 64 to 256 wide) when built with LAPACK and the
+ * environment does not say KRIGD_LAPACK=off, else chol_factor_until.  Same
+ * contract; the two agree within rounding (not bit for bit). */
+#define LINALG_GLOBAL_STOP_WORK (16.0 * LINALG_STOP_WORK)
 int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx);
+
+/* In-place L x = b, L^T x = b and chol_rcond for the factor of
+ * chol_factor_global, on BLAS (dtrsv) when it factorised on LAPACK, else
+ * chol_forward, chol_backward and chol_rcond: the same results within
+ * rounding, not bit for bit. */
+void chol_forward_global(const double *l, size_t n, double *b);
+void chol_backward_global(const double *l, size_t n, double *b);
+double chol_rcond_global(const double *l, size_t n, double anorm, double *work);
 
 /* "lapack (CORE)" or "own": what chol_factor_global uses in this process
  * (CORE: openblas_get_corename()).  For logs and the bench. */

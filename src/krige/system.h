@@ -28,6 +28,11 @@ struct ksys {
 	 * ksys_reserve, which clears it. */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
+	/* A row of C for the exponential and gaussian models, the kernel
+	 * path's (kernel_ops.cov_row: its exp); NULL: cov().  Set like
+	 * cancelled. */
+	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			  double nugget, double psill, double range, double *out, double *colsum);
 };
 
 /* 1 when s's cancel hook says stop (checked every few milliseconds of
