@@ -128,7 +128,7 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 	}
 	for (size_t j = 0; j < n; j++)
 		anorm = colsum[j] > anorm ? colsum[j] : anorm;
-	if ((rc = chol_factor_global(c, n, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
+	if ((rc = chol_factor_global(c, n, s->threads < 1 ? 1 : s->threads, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
 		return cancel_error(s, "factorising", e);
 	if (rc)
 		return error_set(e, KD_EINPUT,

@@ -28,6 +28,9 @@ struct ksys {
 	 * ksys_reserve, which clears it. */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
+	/* Threads for the factorisation (linalg.h chol_factor_global: the
+	 * result does not depend on them); < 1 is 1.  Set like cancelled. */
+	int threads;
 	/* A row of C for the exponential and gaussian models, the kernel
 	 * path's (kernel_ops.cov_row: its exp); NULL: cov().  Set like
 	 * cancelled. */
