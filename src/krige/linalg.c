@@ -384,59 +384,46 @@ const char *chol_global_name(void)
 #define GLOBAL_TILE 256
 #define GLOBAL_THREADS_MAX 64
 
-/* One block column's work after its diagonal block: the panel (dtrsm) in
- * row tiles, then the trailing update in the lower triangle's tiles
- * (dsyrk on the diagonal ones, dgemm below). */
+/* One block column's work after its diagonal block: phase 0 the panel
+ * (dtrsm) in row tiles and zeroing the block's rows right of the block
+ * (nothing reads them again), phase 1 the trailing update in row tiles,
+ * each a dgemm left of its diagonal tile and a dsyrk on it. */
 struct chol_step {
 	double *a;
 	size_t n, k0, nb, m, tiles; /* tiles: row tiles of the panel */
 };
 
-/* Tile t of the trailing update: row tile i, column tile j <= i, t =
- * i (i + 1) / 2 + j. */
-static void tile_ij(size_t t, size_t *i, size_t *j)
-{
-	size_t r = 0;
-
-	while ((r + 1) * (r + 2) / 2 <= t)
-		r++;
-	*i = r;
-	*j = t - r * (r + 1) / 2;
-}
-
 static size_t step_tasks(const struct chol_step *st, int phase)
 {
-	return phase == 0 ? st->tiles : st->tiles * (st->tiles + 1) / 2;
+	return phase == 0 ? st->tiles + 1 : st->tiles;
 }
 
 static void step_task(const struct chol_step *st, int phase, size_t t)
 {
 	size_t n = st->n, nb = st->nb, r0 = st->k0 + st->nb; /* first row below the diagonal block */
 	double *a11 = st->a + st->k0 * n + st->k0;
+	size_t i0, mi;
 
+	if (phase == 0 && t == st->tiles) {
+		for (size_t i = st->k0; i < r0 && r0 < n; i++)
+			memset(st->a + i * n + r0, 0, (n - r0) * sizeof(double));
+		return;
+	}
+	/* the bottom tile first: in phase 1 the longest rows, so the last
+	 * tasks taken are the short ones */
+	i0 = (st->tiles - 1 - t) * GLOBAL_TILE;
+	mi = st->m - i0 < GLOBAL_TILE ? st->m - i0 : GLOBAL_TILE;
 	if (phase == 0) {
-		size_t i0 = t * GLOBAL_TILE, mi = st->m - i0 < GLOBAL_TILE ? st->m - i0 : GLOBAL_TILE;
-
 		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)mi, (int)nb, 1.0,
 			    a11, (int)n, a11 + (nb + i0) * n, (int)n);
-	} else {
-		size_t i, j, i0, j0, mi, mj;
-		const double *pi, *pj;
-
-		tile_ij(t, &i, &j);
-		i0 = i * GLOBAL_TILE;
-		j0 = j * GLOBAL_TILE;
-		mi = st->m - i0 < GLOBAL_TILE ? st->m - i0 : GLOBAL_TILE;
-		mj = st->m - j0 < GLOBAL_TILE ? st->m - j0 : GLOBAL_TILE;
-		pi = st->a + (r0 + i0) * n + st->k0;
-		pj = st->a + (r0 + j0) * n + st->k0;
-		if (i == j)
-			cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)mi, (int)nb, -1.0, pi, (int)n, 1.0,
-				    st->a + (r0 + i0) * n + r0 + i0, (int)n);
-		else
-			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mi, (int)mj, (int)nb, -1.0, pi,
-				    (int)n, pj, (int)n, 1.0, st->a + (r0 + i0) * n + r0 + j0, (int)n);
+		return;
 	}
+	if (i0 > 0)
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mi, (int)i0, (int)nb, -1.0,
+			    a11 + (nb + i0) * n, (int)n, a11 + nb * n, (int)n, 1.0, st->a + (r0 + i0) * n + r0,
+			    (int)n);
+	cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)mi, (int)nb, -1.0, a11 + (nb + i0) * n, (int)n,
+		    1.0, st->a + (r0 + i0) * n + r0 + i0, (int)n);
 }
 
 /* The factorising thread and its helpers: the caller posts a phase of a
@@ -531,14 +518,11 @@ static int chol_steps(double *a, size_t n, struct chol_team *tm, linalg_stop_fn 
 			return LINALG_STOPPED;
 		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)nb, a + k0 * n + k0, (lapack_int)n) != 0)
 			return -1;
-		if (st.m == 0)
-			break;
+		for (size_t i = k0; i < k0 + nb; i++) /* the strict upper triangle of the block */
+			memset(a + i * n + i + 1, 0, (k0 + nb - i - 1) * sizeof(double));
 		team_run(tm, &st, 0);
 		team_run(tm, &st, 1);
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			a[i * n + j] = 0.0;
 	return 0;
 }
 
@@ -554,8 +538,8 @@ static int chol_blocked(double *a, size_t n, int threads, linalg_stop_fn stop, v
 	/* more threads than the first update's tiles would only wait */
 	if (threads < 2 || tiles < 2)
 		return chol_steps(a, n, NULL, stop, ctx);
-	if ((size_t)threads > tiles * (tiles + 1) / 2)
-		threads = (int)(tiles * (tiles + 1) / 2);
+	if ((size_t)threads > tiles)
+		threads = (int)tiles;
 	if (pthread_mutex_init(&tm.mu, NULL))
 		return chol_steps(a, n, NULL, stop, ctx);
 	if (pthread_cond_init(&tm.go, NULL)) {

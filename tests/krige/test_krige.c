@@ -423,7 +423,7 @@ static void test_global_threads(void)
 	for (size_t q = 0; q < sizeof(sizes) / sizeof(sizes[0]); q++) {
 		size_t n = sizes[q];
 		double *px = malloc(n * sizeof(double)), *py = malloc(n * sizeof(double));
-		double *a[3];
+		double *a[3], *own = n < 1000 ? malloc(n * n * sizeof(double)) : NULL, upper = 0.0, diff = 0.0;
 		int rc[3], same = 1;
 
 		for (int t = 0; t < 3; t++)
@@ -444,8 +444,25 @@ static void test_global_threads(void)
 						  400.0 * exp(-hypot(px[i] - px[j], py[i] - py[j]) / 3000.0);
 		memcpy(a[1], a[0], n * n * sizeof(double));
 		memcpy(a[2], a[0], n * n * sizeof(double));
+		if (own)
+			memcpy(own, a[0], n * n * sizeof(double));
+		for (size_t i = 0; i < n; i++) /* the upper triangle is not read: garbage in it */
+			for (size_t j = i + 1; j < n; j++)
+				a[0][i * n + j] = a[1][i * n + j] = a[2][i * n + j] = NAN;
 		for (int t = 0; t < 3; t++)
 			rc[t] = chol_factor_global(a[t], n, t + 1, NULL, NULL);
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				upper = fmax(upper, fabs(a[1][i * n + j])) + (a[1][i * n + j] != 0.0);
+		tap_ok(upper == 0.0, "global factor of %zu stations on 2 threads: the strict upper triangle zeroed", n);
+		if (own && chol_factor_until(own, n, NULL, NULL) == 0) {
+			for (size_t i = 0; i < n * n; i++)
+				diff = fmax(diff, fabs(a[1][i] - own[i]));
+			/* entries of L are at most sqrt(420) */
+			tap_ok(diff <= 1e-12 * sqrt(420.0), "global factor of %zu stations on 2 threads: within %g of the "
+			       "scalar Cholesky's (1e-12 of sqrt(C(0)))", n, diff);
+		}
+		free(own);
 		for (int t = 1; t < 3; t++)
 			same &= memcmp(a[0], a[t], n * n * sizeof(double)) == 0;
 		tap_ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 0, "global factor of %zu stations (%s) on 1, 2, 3 threads", n,
