@@ -36,9 +36,10 @@ int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
  * threads (>= 1; at most 64 used): a block column's panel and trailing
  * update are cut into tiles of fixed rows (not depending on threads), run
  * by the calling thread and threads - 1 helpers it starts and joins before
- * returning (one that cannot start leaves its tiles to the others), so the
- * factor is bit-identical for any thread count; a is shared by them only
- * during the call.  The own path ignores threads. */
+ * returning, also on an error or a stop (one that cannot start leaves its
+ * tiles to the others), so the factor is bit-identical for any thread
+ * count; a is theirs only during the call, stop is asked by the calling
+ * thread alone.  The own path ignores threads. */
 #define LINALG_GLOBAL_STOP_WORK (16.0 * LINALG_STOP_WORK)
 int chol_factor_global(double *a, size_t n, int threads, linalg_stop_fn stop, void *ctx);
 
