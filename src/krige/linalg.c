@@ -535,9 +535,9 @@ static int chol_blocked(double *a, size_t n, int threads, linalg_stop_fn stop, v
 
 	if (threads > GLOBAL_THREADS_MAX)
 		threads = GLOBAL_THREADS_MAX;
-	/* more threads than the first update's tiles would only wait */
 	if (threads < 2 || tiles < 2)
 		return chol_steps(a, n, NULL, stop, ctx);
+	/* more threads than the first update's tiles would only wait */
 	if ((size_t)threads > tiles)
 		threads = (int)tiles;
 	if (pthread_mutex_init(&tm.mu, NULL))
