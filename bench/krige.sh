@@ -146,8 +146,8 @@ frames=$(grep -o '"pubtime"' "$SRC/contrib/demo/pm25-job.json" | wc -l)
 SOLVEBIN=${SOLVE_BENCH:-./bench/solve_bench}
 solve_lapack= solve_own=
 if [ -x "$SOLVEBIN" ]; then
-	solve_lapack=$("$SOLVEBIN" 2000)
-	solve_own=$(KRIGD_LAPACK=off "$SOLVEBIN" 2000)
+	solve_lapack=$("$SOLVEBIN" 2000 20 1 3)
+	solve_own=$(KRIGD_LAPACK=off "$SOLVEBIN" 2000 20 1 3)
 fi
 
 # ---- the matern model (scalar path, tabulated correlation) against the

@@ -75,7 +75,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 	size_t cells = (size_t)g->width * g->height;
 	double *val = malloc(cells * sizeof(double)), *var = malloc(cells * sizeof(double)), t0;
 	struct variogram v = { VGM_EXPONENTIAL, 20.0, 400.0, w_m / 10, 0 };
-	struct krige_opts lo = { 1, 1, 32, INFINITY }, go = { 0, 1, 0, INFINITY };
+	struct krige_opts lo = { 1, 1, 32, INFINITY, 1 }, go = { 0, 1, 0, INFINITY, 1 };
 	struct stations s;
 	struct krige *k = NULL;
 	struct krige_cv cv;

@@ -341,7 +341,7 @@ static int ordinary_frame(const struct render_opts *o, const struct trigger *t, 
 			  struct frame_work *w, struct json_object *fo, struct error *e)
 {
 	size_t cells = (size_t)g->width * (size_t)g->height;
-	struct krige_opts ko = { wants_variance(o, t), t->cv != 0, 0, INFINITY };
+	struct krige_opts ko = { wants_variance(o, t), t->cv != 0, 0, INFINITY, o->threads };
 	struct variogram v;
 	struct fit_info fi;
 	struct json_object *vj;

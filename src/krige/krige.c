@@ -271,7 +271,7 @@ void krige_free(struct krige *k)
 }
 
 /* Global: all stations in one system, factorised here. */
-static int open_global(struct krige *k, const struct stations *s, int keep_factor, struct error *e)
+static int open_global(struct krige *k, const struct stations *s, int keep_factor, int threads, struct error *e)
 {
 	int rc;
 
@@ -283,6 +283,7 @@ static int open_global(struct krige *k, const struct stations *s, int keep_facto
 	memcpy(k->sys.z, s->z, s->n * sizeof(double));
 	k->sys.cancelled = k->cancelled;
 	k->sys.cancel_ctx = k->cancel_ctx;
+	k->sys.threads = threads;
 	/* the kernel path's exp (what its cells' covariances use too) */
 	k->sys.cov_row = k->ops->cov_row;
 	if ((rc = ksys_solve(&k->sys, &k->v, e)) < 0)
@@ -338,7 +339,7 @@ int krige_open_until(struct krige **out, const struct variogram *v, const struct
 	if ((o->nmax > 0 && o->nmax < n) || isfinite(o->maxdist))
 		rc = klocal_new(&k->local, v, s, o->nmax, o->maxdist, k->ops->name, cancelled, ctx, e);
 	else
-		rc = open_global(k, s, o->variance || o->cv, e);
+		rc = open_global(k, s, o->variance || o->cv, o->threads, e);
 	if (rc < 0)
 		goto fail;
 	*out = k;
@@ -351,7 +352,7 @@ fail:
 int krige_new(struct krige **out, const struct variogram *v, const struct stations *s, int want_variance,
 	      struct error *e)
 {
-	struct krige_opts o = { want_variance, 0, 0, INFINITY };
+	struct krige_opts o = { want_variance, 0, 0, INFINITY, 1 };
 
 	return krige_open(out, v, s, &o, e);
 }

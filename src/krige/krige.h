@@ -145,6 +145,8 @@ struct krige_opts {
 	int cv;       /* global: keep what krige_cv needs */
 	size_t nmax;  /* 0: no limit */
 	double maxdist; /* metres, > 0; INFINITY: no limit */
+	int threads;  /* global: threads building and factorising the system (< 1: 1); any
+		       * count gives the same bits (linalg.h chol_factor_global) */
 };
 
 /* As krige_new, with o's neighbourhood.  Global errors as krige_new; a

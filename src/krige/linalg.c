@@ -379,11 +379,127 @@ const char *chol_global_name(void)
 #ifdef HAVE_LAPACK
 #define GLOBAL_BLOCK 256
 #define GLOBAL_BLOCK_MIN 64
+/* Rows per tile of a block column's panel and trailing update: fixed, so
+ * the BLAS calls (and the bits) are the same whatever the thread count. */
+#define GLOBAL_TILE 256
+#define GLOBAL_THREADS_MAX 64
+
+/* One block column's work after its diagonal block: phase 0 the panel
+ * (dtrsm) in row tiles and zeroing the block's rows right of the block
+ * (nothing reads them again), phase 1 the trailing update in row tiles,
+ * each a dgemm left of its diagonal tile and a dsyrk on it. */
+struct chol_step {
+	double *a;
+	size_t n, k0, nb, m, tiles; /* tiles: row tiles of the panel */
+};
+
+static size_t step_tasks(const struct chol_step *st, int phase)
+{
+	return phase == 0 ? st->tiles + 1 : st->tiles;
+}
+
+static void step_task(const struct chol_step *st, int phase, size_t t)
+{
+	size_t n = st->n, nb = st->nb, r0 = st->k0 + st->nb; /* first row below the diagonal block */
+	double *a11 = st->a + st->k0 * n + st->k0;
+	size_t i0, mi;
+
+	if (phase == 0 && t == st->tiles) {
+		for (size_t i = st->k0; i < r0 && r0 < n; i++)
+			memset(st->a + i * n + r0, 0, (n - r0) * sizeof(double));
+		return;
+	}
+	/* the bottom tile first: in phase 1 the longest rows, so the last
+	 * tasks taken are the short ones */
+	i0 = (st->tiles - 1 - t) * GLOBAL_TILE;
+	mi = st->m - i0 < GLOBAL_TILE ? st->m - i0 : GLOBAL_TILE;
+	if (phase == 0) {
+		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)mi, (int)nb, 1.0,
+			    a11, (int)n, a11 + (nb + i0) * n, (int)n);
+		return;
+	}
+	if (i0 > 0)
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mi, (int)i0, (int)nb, -1.0,
+			    a11 + (nb + i0) * n, (int)n, a11 + nb * n, (int)n, 1.0, st->a + (r0 + i0) * n + r0,
+			    (int)n);
+	cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)mi, (int)nb, -1.0, a11 + (nb + i0) * n, (int)n,
+		    1.0, st->a + (r0 + i0) * n + r0 + i0, (int)n);
+}
+
+/* The factorising thread and its helpers: the caller posts a phase of a
+ * step (gen++), everyone takes its tasks one by one, the caller waits for
+ * the last.  Which thread runs a task changes nothing in its result. */
+struct chol_team {
+	pthread_mutex_t mu;
+	pthread_cond_t go, idle;
+	unsigned gen;
+	int quit, phase;
+	size_t next, ntask, left;
+	struct chol_step st;
+};
+
+/* Take and run the posted phase's tasks until none is left; mu held on
+ * entry and on return. */
+static void team_work(struct chol_team *tm)
+{
+	while (tm->next < tm->ntask) {
+		size_t t = tm->next++;
+		struct chol_step st = tm->st;
+		int phase = tm->phase;
+
+		pthread_mutex_unlock(&tm->mu);
+		step_task(&st, phase, t);
+		pthread_mutex_lock(&tm->mu);
+		if (--tm->left == 0)
+			pthread_cond_signal(&tm->idle);
+	}
+}
+
+static void *team_helper(void *arg)
+{
+	struct chol_team *tm = arg;
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&tm->mu);
+	for (;;) {
+		while (tm->gen == seen && !tm->quit)
+			pthread_cond_wait(&tm->go, &tm->mu);
+		if (tm->quit)
+			break;
+		seen = tm->gen;
+		team_work(tm);
+	}
+	pthread_mutex_unlock(&tm->mu);
+	return NULL;
+}
+
+/* Run phase of st: on the team when there is one, else here in order. */
+static void team_run(struct chol_team *tm, const struct chol_step *st, int phase)
+{
+	size_t nt = step_tasks(st, phase);
+
+	if (!tm || nt < 2) {
+		for (size_t t = 0; t < nt; t++)
+			step_task(st, phase, t);
+		return;
+	}
+	pthread_mutex_lock(&tm->mu);
+	tm->st = *st;
+	tm->phase = phase;
+	tm->next = 0;
+	tm->ntask = tm->left = nt;
+	tm->gen++;
+	pthread_cond_broadcast(&tm->go);
+	team_work(tm);
+	while (tm->left > 0)
+		pthread_cond_wait(&tm->idle, &tm->mu);
+	pthread_mutex_unlock(&tm->mu);
+}
 
 /* Row-major lower is column-major upper of the same symmetric matrix, so
  * LAPACK's 'U' on a block leaves L^T there, i.e. L in our lower triangle;
  * row-major BLAS calls do the panel and the trailing update in place. */
-static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+static int chol_steps(double *a, size_t n, struct chol_team *tm, linalg_stop_fn stop, void *ctx)
 {
 	for (size_t k0 = 0, nb; k0 < n; k0 += nb) {
 		/* a block column's update is about (n - k0)^2 nb / 2 multiply-adds:
@@ -391,29 +507,65 @@ static int chol_blocked(double *a, size_t n, linalg_stop_fn stop, void *ctx)
 		 * per block), at least GLOBAL_BLOCK_MIN (narrower updates ran 10 %
 		 * slower), at most GLOBAL_BLOCK */
 		double rest = (double)(n - k0);
-		size_t m;
-		double *a11 = a + k0 * n + k0;
+		struct chol_step st;
 
 		nb = (size_t)fmin((double)GLOBAL_BLOCK, fmax((double)GLOBAL_BLOCK_MIN, LINALG_GLOBAL_STOP_WORK / (rest * rest / 2.0 + 1.0)));
 		if (nb > n - k0)
 			nb = n - k0;
-		m = n - k0 - nb;
+		st = (struct chol_step){ a, n, k0, nb, n - k0 - nb, (n - k0 - nb + GLOBAL_TILE - 1) / GLOBAL_TILE };
 
 		if (stop && stop(ctx))
 			return LINALG_STOPPED;
-		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)nb, a11, (lapack_int)n) != 0)
+		if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)nb, a + k0 * n + k0, (lapack_int)n) != 0)
 			return -1;
-		if (m == 0)
-			break;
-		cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)nb, 1.0, a11,
-			    (int)n, a11 + nb * n, (int)n);
-		cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)m, (int)nb, -1.0, a11 + nb * n, (int)n, 1.0,
-			    a11 + nb * n + nb, (int)n);
+		for (size_t i = k0; i < k0 + nb; i++) /* the strict upper triangle of the block */
+			memset(a + i * n + i + 1, 0, (k0 + nb - i - 1) * sizeof(double));
+		team_run(tm, &st, 0);
+		team_run(tm, &st, 1);
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			a[i * n + j] = 0.0;
 	return 0;
+}
+
+static int chol_blocked(double *a, size_t n, int threads, linalg_stop_fn stop, void *ctx)
+{
+	struct chol_team tm = { .gen = 0 };
+	pthread_t tid[GLOBAL_THREADS_MAX];
+	int helpers = 0, rc;
+	size_t tiles = (n + GLOBAL_TILE - 1) / GLOBAL_TILE;
+
+	if (threads > GLOBAL_THREADS_MAX)
+		threads = GLOBAL_THREADS_MAX;
+	if (threads < 2 || tiles < 2)
+		return chol_steps(a, n, NULL, stop, ctx);
+	/* more threads than the first update's tiles would only wait */
+	if ((size_t)threads > tiles)
+		threads = (int)tiles;
+	if (pthread_mutex_init(&tm.mu, NULL))
+		return chol_steps(a, n, NULL, stop, ctx);
+	if (pthread_cond_init(&tm.go, NULL)) {
+		pthread_mutex_destroy(&tm.mu);
+		return chol_steps(a, n, NULL, stop, ctx);
+	}
+	if (pthread_cond_init(&tm.idle, NULL)) {
+		pthread_cond_destroy(&tm.go);
+		pthread_mutex_destroy(&tm.mu);
+		return chol_steps(a, n, NULL, stop, ctx);
+	}
+	/* a helper that cannot start leaves its share to the others (and at
+	 * worst all of it to this thread): the same tiles, the same result */
+	while (helpers < threads - 1 && pthread_create(&tid[helpers], NULL, team_helper, &tm) == 0)
+		helpers++;
+	rc = chol_steps(a, n, helpers ? &tm : NULL, stop, ctx);
+	pthread_mutex_lock(&tm.mu);
+	tm.quit = 1;
+	pthread_cond_broadcast(&tm.go);
+	pthread_mutex_unlock(&tm.mu);
+	for (int t = 0; t < helpers; t++)
+		pthread_join(tid[t], NULL);
+	pthread_cond_destroy(&tm.idle);
+	pthread_cond_destroy(&tm.go);
+	pthread_mutex_destroy(&tm.mu);
+	return rc;
 }
 #endif
 
@@ -464,12 +616,12 @@ double chol_rcond_global(const double *l, size_t n, double anorm, double *work)
 	return 1.0 / (anorm * inv);
 }
 
-int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx)
+int chol_factor_global(double *a, size_t n, int threads, linalg_stop_fn stop, void *ctx)
 {
 	pthread_once(&global_once, global_pick);
 #ifdef HAVE_LAPACK
 	if (global_lapack && n > 0 && n <= (size_t)INT32_MAX / 2)
-		return chol_blocked(a, n, stop, ctx);
+		return chol_blocked(a, n, threads, stop, ctx);
 #endif
 	return chol_factor_until(a, n, stop, ctx);
 }

@@ -32,9 +32,16 @@ int chol_factor_until(double *a, size_t n, linalg_stop_fn stop, void *ctx);
  * (BLAS-3 does them some 20 times faster than the scalar loops: the same
  * few milliseconds), 64 to 256 wide) when built with LAPACK and the
  * environment does not say KRIGD_LAPACK=off, else chol_factor_until.  Same
- * contract; the two agree within rounding (not bit for bit). */
+ * contract; the two agree within rounding (not bit for bit).
+ * threads (>= 1; at most 64 used): a block column's panel and trailing
+ * update are cut into tiles of fixed rows (not depending on threads), run
+ * by the calling thread and threads - 1 helpers it starts and joins before
+ * returning, also on an error or a stop (one that cannot start leaves its
+ * tiles to the others), so the factor is bit-identical for any thread
+ * count; a is theirs only during the call, stop is asked by the calling
+ * thread alone.  The own path ignores threads. */
 #define LINALG_GLOBAL_STOP_WORK (16.0 * LINALG_STOP_WORK)
-int chol_factor_global(double *a, size_t n, linalg_stop_fn stop, void *ctx);
+int chol_factor_global(double *a, size_t n, int threads, linalg_stop_fn stop, void *ctx);
 
 /* In-place L x = b, L^T x = b and chol_rcond for the factor of
  * chol_factor_global, on BLAS (dtrsv) when it factorised on LAPACK, else

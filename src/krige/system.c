@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,6 +24,7 @@ void ksys_release(struct ksys *s)
 	free(s->a);
 	free(s->rinv);
 	free(s->work);
+	free(s->part);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -59,7 +61,9 @@ int ksys_reserve(struct ksys *s, size_t n, struct error *e)
 	s->a = malloc(n * sizeof(double));
 	s->rinv = malloc(n * sizeof(double));
 	s->work = malloc(3 * n * sizeof(double));
-	if (!s->sx || !s->sy || !s->z || !s->l || !s->u || !s->a || !s->rinv || !s->work) {
+	s->part = n >= KSYS_BUILD_MIN ? malloc(KSYS_BUILD_CHUNKS * n * sizeof(double)) : NULL;
+	if (!s->sx || !s->sy || !s->z || !s->l || !s->u || !s->a || !s->rinv || !s->work ||
+	    (n >= KSYS_BUILD_MIN && !s->part)) {
 		ksys_release(s);
 		return error_set(e, KD_ENOMEM, "out of memory for the kriging system of %zu stations", n);
 	}
@@ -89,26 +93,24 @@ static int psd_model(enum vgm_model m)
 	return m == VGM_EXPONENTIAL || m == VGM_GAUSSIAN || m == VGM_SPHERICAL;
 }
 
-int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
+/* Building C: rows r0..r1-1 of its lower triangle, their absolute values
+ * added to colsum (each row's own sum to its diagonal's column: C is
+ * symmetric).  0, or 1 when the cancel hook said stop (asked as *done,
+ * the thread's entries since it last asked, grows past a block). */
+static int build_rows(const struct ksys *s, const struct variogram *v, size_t r0, size_t r1, double *colsum,
+		      double *done)
 {
 	size_t n = s->n;
-	double *c = s->l, *w = s->work, *colsum = s->work, anorm = 0.0, rcond, utw = 0.0, done = 0.0;
-	double c0 = cov(v, 0.0), dn = (double)n, lam = v->nugget - dn * c0 * 1e-14;
-	int rc;
+	double *c = s->l, c0 = cov(v, 0.0);
 
-	/* Only the lower triangle, row by row: both factorisations read no
-	 * more, and a column-wise write of the upper one missed the cache on
-	 * every entry.  C is symmetric, so its 1-norm (largest column sum) is
-	 * its largest row sum, summed here on the way. */
-	memset(colsum, 0, n * sizeof(*colsum));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = r0; i < r1; i++) {
 		double *ri = c + i * n, row;
 
 		/* the matrix alone is n^2 / 2 model evaluations: ask per block */
-		if ((done += (double)i) >= LINALG_STOP_WORK / 16.0) {
-			done = 0.0;
+		if ((*done += (double)i) >= LINALG_STOP_WORK / 16.0) {
+			*done = 0.0;
 			if (ksys_cancelled(s))
-				return cancel_error(s, "building", e);
+				return 1;
 		}
 		if (s->cov_row && (v->model == VGM_EXPONENTIAL || v->model == VGM_GAUSSIAN)) {
 			row = s->cov_row(v->model == VGM_GAUSSIAN, s->sx[i], s->sy[i], s->sx, s->sy, i, v->nugget,
@@ -126,9 +128,96 @@ int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
 		ri[i] = c0;
 		colsum[i] += row + fabs(c0);
 	}
+	return 0;
+}
+
+/* The build's chunks, taken one by one by the calling thread and its
+ * helpers; chunk k is rows n sqrt(k / K) .. n sqrt((k + 1) / K). */
+struct build {
+	const struct ksys *s;
+	const struct variogram *v;
+	pthread_mutex_t mu;
+	size_t next;
+	int stop;
+};
+
+static size_t chunk_row(size_t n, size_t k)
+{
+	return k >= KSYS_BUILD_CHUNKS ? n : (size_t)((double)n * sqrt((double)k / KSYS_BUILD_CHUNKS));
+}
+
+static void *build_chunks(void *arg)
+{
+	struct build *b = arg;
+	size_t n = b->s->n;
+	double done = 0.0;
+
+	for (;;) {
+		size_t k;
+		int stop;
+
+		pthread_mutex_lock(&b->mu);
+		k = b->next++;
+		stop = b->stop;
+		pthread_mutex_unlock(&b->mu);
+		if (stop || k >= KSYS_BUILD_CHUNKS)
+			return NULL;
+		if (build_rows(b->s, b->v, chunk_row(n, k), chunk_row(n, k + 1), b->s->part + k * n, &done)) {
+			pthread_mutex_lock(&b->mu);
+			b->stop = 1;
+			pthread_mutex_unlock(&b->mu);
+		}
+	}
+}
+
+/* C's lower triangle and its column sums (colsum: n doubles); 0, or 1 on
+ * a cancel.  The same bits whatever s->threads. */
+static int build_matrix(const struct ksys *s, const struct variogram *v, double *colsum)
+{
+	size_t n = s->n;
+	struct build b = { s, v, PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	pthread_t tid[KSYS_BUILD_CHUNKS];
+	int helpers = 0, threads = s->threads < 1 ? 1 : s->threads > KSYS_BUILD_CHUNKS ? KSYS_BUILD_CHUNKS : s->threads;
+	double done = 0.0;
+
+	memset(colsum, 0, n * sizeof(*colsum));
+	if (n < KSYS_BUILD_MIN || !s->part)
+		return build_rows(s, v, 0, n, colsum, &done);
+	memset(s->part, 0, KSYS_BUILD_CHUNKS * n * sizeof(double));
+	/* a helper that cannot start leaves its chunks to the others */
+	while (helpers < threads - 1 && pthread_create(&tid[helpers], NULL, build_chunks, &b) == 0)
+		helpers++;
+	build_chunks(&b);
+	for (int t = 0; t < helpers; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&b.mu);
+	if (b.stop)
+		return 1;
+	for (size_t k = 0; k < KSYS_BUILD_CHUNKS; k++) {
+		const double *p = s->part + k * n;
+
+		for (size_t j = 0; j < chunk_row(n, k + 1); j++)
+			colsum[j] += p[j];
+	}
+	return 0;
+}
+
+int ksys_solve(struct ksys *s, const struct variogram *v, struct error *e)
+{
+	size_t n = s->n;
+	double *c = s->l, *w = s->work, *colsum = s->work, anorm = 0.0, rcond, utw = 0.0;
+	double c0 = cov(v, 0.0), dn = (double)n, lam = v->nugget - dn * c0 * 1e-14;
+	int rc;
+
+	/* Only the lower triangle, row by row: both factorisations read no
+	 * more, and a column-wise write of the upper one missed the cache on
+	 * every entry.  C is symmetric, so its 1-norm (largest column sum) is
+	 * its largest row sum, summed here on the way. */
+	if (build_matrix(s, v, colsum))
+		return cancel_error(s, "building", e);
 	for (size_t j = 0; j < n; j++)
 		anorm = colsum[j] > anorm ? colsum[j] : anorm;
-	if ((rc = chol_factor_global(c, n, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
+	if ((rc = chol_factor_global(c, n, s->threads < 1 ? 1 : s->threads, s->cancelled, s->cancel_ctx)) == LINALG_STOPPED)
 		return cancel_error(s, "factorising", e);
 	if (rc)
 		return error_set(e, KD_EINPUT,

@@ -23,17 +23,28 @@ struct ksys {
 	double *sx, *sy, *z; /* the stations of the system, in a fixed order */
 	double *l;           /* Cholesky factor of C, cap x cap storage, n x n used */
 	double *u, *a, *rinv, *work; /* L^-1 1, dual weights, 1 / L_ii, 3 cap scratch */
+	double *part;  /* KSYS_BUILD_CHUNKS cap: the build's partial column sums */
 	double b, utu, suma;
 	/* Asked during the O(n^2) and O(n^3) loops (NULL: never); set after
 	 * ksys_reserve, which clears it. */
 	int (*cancelled)(void *ctx);
 	void *cancel_ctx;
+	/* Threads for building C and its factorisation (linalg.h
+	 * chol_factor_global); the result does not depend on them; < 1 is 1.
+	 * Set like cancelled. */
+	int threads;
 	/* A row of C for the exponential and gaussian models, the kernel
 	 * path's (kernel_ops.cov_row: its exp); NULL: cov().  Set like
 	 * cancelled. */
 	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
 			  double nugget, double psill, double range, double *out, double *colsum);
 };
+
+/* From this many stations on, C is built in KSYS_BUILD_CHUNKS fixed row
+ * chunks of about equal area (each summing its own column sums, added in
+ * chunk order: the same bits for any thread count), else in one. */
+#define KSYS_BUILD_CHUNKS 16
+#define KSYS_BUILD_MIN 512
 
 /* 1 when s's cancel hook says stop (checked every few milliseconds of
  * work, see linalg.h). */

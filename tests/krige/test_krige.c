@@ -8,6 +8,7 @@
 #include "error.h"
 #include "krige.h"
 #include "krigejs.h"
+#include "linalg.h"
 #include "raster.h"
 #include "tap.h"
 
@@ -410,6 +411,70 @@ static void test_fit_auto(void)
 	stations_release(&st);
 }
 
+/* The global factor (chol_factor_global) is the same bits for 1, 2 and 3
+ * threads: its tiles do not depend on the thread count.  Sizes around and
+ * off the 256-row tiles; the matrix an exponential covariance with a
+ * nugget, as a global system's. */
+static void test_global_threads(void)
+{
+	static const size_t sizes[] = { 700, 1337, 2000 };
+	unsigned long r = 7;
+
+	for (size_t q = 0; q < sizeof(sizes) / sizeof(sizes[0]); q++) {
+		size_t n = sizes[q];
+		double *px = malloc(n * sizeof(double)), *py = malloc(n * sizeof(double));
+		double *a[3], *own = n < 1000 ? malloc(n * n * sizeof(double)) : NULL, upper = 0.0, diff = 0.0;
+		int rc[3], same = 1;
+
+		for (int t = 0; t < 3; t++)
+			a[t] = malloc(n * n * sizeof(double));
+		if (!px || !py || !a[0] || !a[1] || !a[2]) {
+			tap_ok(0, "global factor of %zu: out of memory", n);
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			px[i] = (double)(r >> 33) / (double)(1UL << 31) * 25000.0;
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			py[i] = (double)(r >> 33) / (double)(1UL << 31) * 20000.0;
+		}
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < n; j++)
+				a[0][i * n + j] = (i == j ? 20.0 : 0.0) +
+						  400.0 * exp(-hypot(px[i] - px[j], py[i] - py[j]) / 3000.0);
+		memcpy(a[1], a[0], n * n * sizeof(double));
+		memcpy(a[2], a[0], n * n * sizeof(double));
+		if (own)
+			memcpy(own, a[0], n * n * sizeof(double));
+		for (size_t i = 0; i < n; i++) /* the upper triangle is not read: garbage in it */
+			for (size_t j = i + 1; j < n; j++)
+				a[0][i * n + j] = a[1][i * n + j] = a[2][i * n + j] = NAN;
+		for (int t = 0; t < 3; t++)
+			rc[t] = chol_factor_global(a[t], n, t + 1, NULL, NULL);
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				upper = fmax(upper, fabs(a[1][i * n + j])) + (a[1][i * n + j] != 0.0);
+		tap_ok(upper == 0.0, "global factor of %zu stations on 2 threads: the strict upper triangle zeroed", n);
+		if (own && chol_factor_until(own, n, NULL, NULL) == 0) {
+			for (size_t i = 0; i < n * n; i++)
+				diff = fmax(diff, fabs(a[1][i] - own[i]));
+			/* entries of L are at most sqrt(420) */
+			tap_ok(diff <= 1e-12 * sqrt(420.0), "global factor of %zu stations on 2 threads: within %g of the "
+			       "scalar Cholesky's (1e-12 of sqrt(C(0)))", n, diff);
+		}
+		free(own);
+		for (int t = 1; t < 3; t++)
+			same &= memcmp(a[0], a[t], n * n * sizeof(double)) == 0;
+		tap_ok(rc[0] == 0 && rc[1] == 0 && rc[2] == 0, "global factor of %zu stations (%s) on 1, 2, 3 threads", n,
+		       chol_global_name());
+		tap_ok(same, "global factor of %zu stations: bit-identical on 1, 2 and 3 threads", n);
+		for (int t = 0; t < 3; t++)
+			free(a[t]);
+		free(px);
+		free(py);
+	}
+}
+
 int main(void)
 {
 	test_models();
@@ -422,5 +487,6 @@ int main(void)
 	test_threads((struct variogram){ VGM_SPHERICAL, 0.2, 2.0, 400.0, 0 });
 	test_threads((struct variogram){ VGM_MATERN, 0.2, 2.0, 400.0, 1.3 });
 	test_krigejs();
+	test_global_threads();
 	return tap_done();
 }

@@ -82,7 +82,7 @@ static struct stations clustered(size_t n)
 static void test_threads_nodata(void)
 {
 	struct variogram v = { VGM_EXPONENTIAL, 0.5, 20.0, 700.0, 0 };
-	struct krige_opts o = { 1, 1, 12, 600.0 };
+	struct krige_opts o = { 1, 1, 12, 600.0, 1 };
 	struct stations s = clustered(400);
 	struct krige *k = NULL;
 	struct error e = { 0 };
@@ -158,7 +158,7 @@ static void test_ties(void)
 	size_t order[64], nq = sizeof(qx) / sizeof(qx[0]), nmax = 7;
 	struct stations s;
 	struct krige *k = NULL;
-	struct krige_opts o = { 1, 0, 7, INFINITY };
+	struct krige_opts o = { 1, 0, 7, INFINITY, 1 };
 	struct error e = { 0 };
 	double worst = 0;
 
@@ -216,7 +216,7 @@ static void test_cv_global(void)
 {
 	struct variogram v = { VGM_GAUSSIAN, 0.3, 12.0, 900.0, 0 };
 	struct stations s = clustered(60), rest;
-	struct krige_opts o = { 0, 1, 0, INFINITY };
+	struct krige_opts o = { 0, 1, 0, INFINITY, 1 };
 	struct krige *k = NULL;
 	struct krige_cv cv;
 	struct error e = { 0 };
@@ -331,7 +331,7 @@ static void test_sizes(void)
 {
 	struct variogram vs[] = { { VGM_EXPONENTIAL, 0.0, 10.0, 800.0, 0.0 }, { VGM_SPHERICAL, 0.2, 5.0, 900.0, 0.0 },
 				  { VGM_GAUSSIAN, 0.0, 4.0, 500.0, 0.0 } };
-	struct krige_opts os[] = { { 1, 0, 40, INFINITY }, { 1, 0, 6, 700.0 }, { 1, 0, 9, INFINITY } };
+	struct krige_opts os[] = { { 1, 0, 40, INFINITY, 1 }, { 1, 0, 6, 700.0, 1 }, { 1, 0, 9, INFINITY, 1 } };
 	size_t n = 150;
 	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), *z = malloc(n * sizeof(double));
 	struct stations s;
@@ -368,7 +368,7 @@ static void test_sizes(void)
 	}
 	{
 		struct variogram v = { VGM_GAUSSIAN, 0.0, 1.0, 20000, 0.0 };
-		struct krige_opts o = { 1, 0, 8, INFINITY };
+		struct krige_opts o = { 1, 0, 8, INFINITY, 1 };
 		struct krige *k = NULL;
 		struct grid g;
 		size_t spans[H + 1], cells = (size_t)W * H;

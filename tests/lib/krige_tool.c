@@ -12,6 +12,7 @@
  *   variance 1                      (ordinary: also print variances)
  *   nmax N / maxdist D              (ordinary: local neighbourhood, gstat's)
  *   cv 1                            (ordinary: leave-one-out cross-validation)
+ *   threads T                       (ordinary, global: the factorisation's threads, default 1)
  *   s X Y Z                         (a station)
  *   p X Y                           (a query point)
  * Output lines:
@@ -93,7 +94,7 @@ int main(void)
 	double vg[3] = { 0 }, kv[3] = { 0 }, sigma2 = 0, alpha = 100, kappa = 0;
 	int nbessel = 0;
 	int have_vg = 0, have_kv = 0, want_var = 0, want_cv = 0, rc = 0;
-	struct krige_opts ko = { 0, 0, 0, INFINITY };
+	struct krige_opts ko = { 0, 0, 0, INFINITY, 1 };
 	enum vgm_model model;
 	struct error e = { 0 };
 
@@ -119,7 +120,8 @@ int main(void)
 			have_kv = 1;
 		} else if (sscanf(line, "sigma2 %lf", &sigma2) == 1 || sscanf(line, "alpha %lf", &alpha) == 1 ||
 			   sscanf(line, "variance %d", &want_var) == 1 || sscanf(line, "cv %d", &want_cv) == 1 ||
-			   sscanf(line, "nmax %zu", &ko.nmax) == 1 || sscanf(line, "maxdist %lf", &ko.maxdist) == 1) {
+			   sscanf(line, "nmax %zu", &ko.nmax) == 1 || sscanf(line, "maxdist %lf", &ko.maxdist) == 1 ||
+			   sscanf(line, "threads %d", &ko.threads) == 1) {
 			continue;
 		} else if (line[0] != '#' && line[0] != '\n') {
 			return fail("unrecognised input line");
