@@ -29,6 +29,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define CMPEQ(a, b) ((vi)((a) == (b)))
 #define SEL(m, x, y) ((vd)(((vi)(x) & (m)) | ((vi)(y) & ~(m))))
 #define KVB 16
+#define KVR 3
 #define KFN(name) name##_avx2
 
 #include "kernel_body.h"

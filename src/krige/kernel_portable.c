@@ -31,6 +31,7 @@ static inline double loadu(const double *p) { return *p; }
 #define CMPEQ(a, b) ((a) == (b))
 #define SEL(m, x, y) ((m) ? (x) : (y))
 #define KVB 8
+#define KVR 2
 #define KFN(name) name##_portable
 
 #include "kernel_body.h"
