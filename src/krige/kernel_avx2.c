@@ -29,6 +29,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define CMPEQ(a, b) ((vi)((a) == (b)))
 #define SEL(m, x, y) ((vd)(((vi)(x) & (m)) | ((vi)(y) & ~(m))))
 #define KVB 16
+#define KVR 3 /* 3 x 4 = 12 accumulators of the 16 ymm registers (4 rows spill: slower) */
 #define KFN(name) name##_avx2
 
 #include "kernel_body.h"

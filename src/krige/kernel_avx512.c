@@ -29,6 +29,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define CMPEQ(a, b) ((vi)((a) == (b)))
 #define SEL(m, x, y) ((vd)(((vi)(x) & (m)) | ((vi)(y) & ~(m))))
 #define KVB 32
+#define KVR 6 /* 6 rows x 4 vectors = 24 accumulators of the 32 zmm registers */
 #define KFN(name) name##_avx512
 
 #include "kernel_body.h"

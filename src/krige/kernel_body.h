@@ -12,6 +12,7 @@
  *   SEL(m, x, y)    lane-wise m ? x : y
  *   KFN(name)       the path's function name
  *   KVB             cells per variance block (<= KBLOCK, a multiple of VL)
+ *   KVR             rows per step of the variance's substitution (1 .. 6)
  * The loops over the KU or NV vectors of a step are unrolled (UNROLL), so
  * their accumulators live in registers.
  * Every function here is lane-wise: a lane's result never depends on the
@@ -334,10 +335,16 @@ static inline __attribute__((always_inline)) void KFN(cov)(const struct kmodel *
 }
 
 /* sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u, v = L^-1 c(x), for KVB cells
- * at once: rows i and i + 1 of the forward substitution are done together
- * for the whole block, so the inner loop runs across cells and each row of
- * v already solved is loaded once for two rows.  1 / L_ii comes from the
- * model (a multiply, not a divide, per row). */
+ * at once (the inner loops run across cells).  The covariances of all n
+ * rows come first, into blk, where v_i later replaces c_i: they are
+ * independent, so their sqrt and exp overlap, and no row of the
+ * substitution waits on its own covariance's latency.  The substitution
+ * then takes KVR rows at a time (set per path by its register count):
+ * each v_j already solved is loaded once for KVR rows, KVR * NV
+ * accumulators in flight.  Per lane the order is that of the plain
+ * substitution: row i starts from c_i and adds -L_ij v_j for j = 0 .. i-1
+ * ascending, then times 1 / L_ii (from the model: a multiply, not a
+ * divide); v.v and u.v are summed in row order. */
 static inline __attribute__((always_inline)) void KFN(finish)(const struct kmodel *m, size_t i, double *blk, vd *acc, vd *vv, vd *uv)
 {
 	vd r = BCAST(m->rinv[i]), ui = BCAST(m->u[i]);
@@ -347,62 +354,106 @@ static inline __attribute__((always_inline)) void KFN(finish)(const struct kmode
 		vd v = acc[q] * r;
 
 		STOREU(blk + i * KVB + q * VL, v);
+		acc[q] = v;
 		vv[q] = VFMA(v, v, vv[q]);
 		uv[q] = VFMA(ui, v, uv[q]);
+	}
+}
+
+/* Rows i .. i + R - 1 (R <= KVR, a constant where called): blk holds v_j
+ * for j < i and c_j from i on. */
+static inline __attribute__((always_inline)) void KFN(rows)(const struct kmodel *m, double *blk, size_t i, int R, vd *vv,
+							    vd *uv)
+{
+	size_t n = m->n;
+	const double *l = m->l + i * n;
+	vd acc[KVR][NV];
+
+	UNROLL
+	for (int r = 0; r < R; r++) {
+		UNROLL
+		for (int q = 0; q < NV; q++)
+			acc[r][q] = LOADU(blk + (i + r) * KVB + q * VL);
+	}
+	for (size_t j = 0; j < i; j++) {
+		const double *vj = blk + j * KVB;
+		vd v[NV];
+
+		UNROLL
+		for (int q = 0; q < NV; q++)
+			v[q] = LOADU(vj + q * VL);
+		UNROLL
+		for (int r = 0; r < R; r++) {
+			vd lr = BCAST(-l[r * n + j]);
+
+			UNROLL
+			for (int q = 0; q < NV; q++)
+				acc[r][q] = VFMA(lr, v[q], acc[r][q]);
+		}
+	}
+	/* the triangle inside the R rows */
+	UNROLL
+	for (int r = 0; r < R; r++) {
+		KFN(finish)(m, i + r, blk, acc[r], vv, uv);
+		UNROLL
+		for (int s = r + 1; s < R; s++) {
+			vd ls = BCAST(-l[s * n + i + r]);
+
+			UNROLL
+			for (int q = 0; q < NV; q++)
+				acc[s][q] = VFMA(ls, acc[r][q], acc[s][q]);
+		}
 	}
 }
 
 static void KFN(block)(const struct kmodel *m, double *blk, double y, const double *xs, double *out)
 {
 	size_t n = m->n, i = 0;
-	vd xv[NV], acc[NV], acc1[NV], vv[NV], uv[NV];
+	vd xv[NV], vv[NV], uv[NV];
 
 	UNROLL
 	for (int q = 0; q < NV; q++) {
 		xv[q] = LOADU(xs + q * VL);
 		vv[q] = uv[q] = BCAST(0.0);
 	}
-	for (; i + 1 < n; i += 2) {
-		const double *li = m->l + i * n, *li1 = li + n;
+	for (size_t r = 0; r < n; r++) {
+		vd c[NV];
 
-		KFN(cov)(m, i, y, xv, acc);
-		KFN(cov)(m, i + 1, y, xv, acc1);
-		for (size_t j = 0; j < i; j++) {
-			vd l0 = BCAST(-li[j]), l1 = BCAST(-li1[j]);
-			const double *vj = blk + j * KVB;
-
-			UNROLL
-			for (int q = 0; q < NV; q++) {
-				vd v = LOADU(vj + q * VL);
-
-				acc[q] = VFMA(l0, v, acc[q]);
-				acc1[q] = VFMA(l1, v, acc1[q]);
-			}
-		}
-		KFN(finish)(m, i, blk, acc, vv, uv);
-		{
-			vd l1 = BCAST(-li1[i]);
-			const double *vi_ = blk + i * KVB;
-
-			UNROLL
-			for (int q = 0; q < NV; q++)
-				acc1[q] = VFMA(l1, LOADU(vi_ + q * VL), acc1[q]);
-		}
-		KFN(finish)(m, i + 1, blk, acc1, vv, uv);
+		KFN(cov)(m, r, y, xv, c);
+		UNROLL
+		for (int q = 0; q < NV; q++)
+			STOREU(blk + r * KVB + q * VL, c[q]);
 	}
-	if (i < n) {
-		const double *li = m->l + i * n;
-
-		KFN(cov)(m, i, y, xv, acc);
-		for (size_t j = 0; j < i; j++) {
-			vd l0 = BCAST(-li[j]);
-			const double *vj = blk + j * KVB;
-
-			UNROLL
-			for (int q = 0; q < NV; q++)
-				acc[q] = VFMA(l0, LOADU(vj + q * VL), acc[q]);
-		}
-		KFN(finish)(m, i, blk, acc, vv, uv);
+	for (; i + KVR <= n; i += KVR)
+		KFN(rows)(m, blk, i, KVR, vv, uv);
+	switch (n - i) { /* the last rows, each count a constant */
+#if KVR > 5
+	case 5:
+		KFN(rows)(m, blk, i, 5, vv, uv);
+		break;
+#endif
+#if KVR > 4
+	case 4:
+		KFN(rows)(m, blk, i, 4, vv, uv);
+		break;
+#endif
+#if KVR > 3
+	case 3:
+		KFN(rows)(m, blk, i, 3, vv, uv);
+		break;
+#endif
+#if KVR > 2
+	case 2:
+		KFN(rows)(m, blk, i, 2, vv, uv);
+		break;
+#endif
+#if KVR > 1
+	case 1:
+		KFN(rows)(m, blk, i, 1, vv, uv);
+		break;
+#endif
+	default:
+		break;
 	}
 	UNROLL
 	for (int q = 0; q < NV; q++) {

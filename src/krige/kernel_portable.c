@@ -31,6 +31,7 @@ static inline double loadu(const double *p) { return *p; }
 #define CMPEQ(a, b) ((a) == (b))
 #define SEL(m, x, y) ((m) ? (x) : (y))
 #define KVB 8
+#define KVR 2 /* as the two rows at a time before; 2 x 8 scalars */
 #define KFN(name) name##_portable
 
 #include "kernel_body.h"

@@ -166,7 +166,9 @@ int kwork_init(struct kwork *w, size_t n)
 	w->w = malloc(n * sizeof(double));
 	w->d = malloc(n * sizeof(double));
 	w->near = malloc(n * sizeof(size_t));
-	w->blk = malloc(n * KBLOCK * sizeof(double));
+	/* On cache lines: the variance kernels load its rows as whole vectors
+	 * (n * KBLOCK doubles is a multiple of 64 bytes, as aligned_alloc wants). */
+	w->blk = aligned_alloc(64, n * KBLOCK * sizeof(double));
 	if (!w->w || !w->d || !w->near || !w->blk) {
 		kwork_release(w);
 		return -1;
