@@ -638,27 +638,10 @@ static int tile_collect(const struct klocal *l, struct lwork *w, double cx, doub
 	return 0;
 }
 
-/* The neighbour set of (x, y) from the tile's lists, which hold every
- * station that can be in it, into w->cand in index order: the same
- * stations the search picks (same distances, same order); returns its
- * size.  The tile's stations are kept sorted by (distance, index) from
- * one cell to the next, an insertion sort of a nearly sorted list (first:
- * the list is new). */
-static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first)
+/* Insertion sort of the tile's positions sm by (distance sd, position):
+ * positions are in index order, so that is (distance, index) order. */
+static void tile_sort(size_t *sm, double *sd, size_t tn)
 {
-	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki;
-	double md = l->maxdist, *sd = w->kd;
-
-	if (tn == 0) /* the lists may not even exist yet */
-		return 0;
-
-	for (size_t q = 0; q < tn; q++) {
-		size_t m = first ? q : sm[q];
-		double dx = x - w->tx[m], dy = y - w->ty[m];
-
-		sm[q] = m;
-		sd[q] = dx * dx + dy * dy;
-	}
 	for (size_t q = 1; q < tn; q++) {
 		double d = sd[q];
 		size_t m = sm[q], j = q;
@@ -670,14 +653,117 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 		sd[j] = d;
 		sm[j] = m;
 	}
-	/* the positions m are in index order, so (d, m) is (d, index) order;
-	 * within maxdist is a prefix of it */
+}
+
+/* Put the kk first of sm[0 .. tn) in (distance, position) order in front
+ * (in no order): quickselect, Lomuto partitions around the middle entry.
+ * Positions are distinct, so the order is total and every step shrinks
+ * the range. */
+static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
+{
+	size_t lo = 0, hi = tn - 1;
+
+	while (kk > 0 && kk < tn && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, tm;
+		double td;
+
+#define TSWAP(a, b) (td = sd[a], sd[a] = sd[b], sd[b] = td, tm = sm[a], sm[a] = sm[b], sm[b] = tm)
+		TSWAP(mid, hi);
+		for (size_t j = lo; j < hi; j++)
+			if (after(sd[hi], sm[hi], sd[j], sm[j])) {
+				TSWAP(i, j);
+				i++;
+			}
+		TSWAP(i, hi);
+#undef TSWAP
+		/* sm[lo .. i) come before sm[i], sm(i .. hi] after it */
+		if (i == kk - 1 || i == kk)
+			return;
+		if (i > kk)
+			hi = i - 1;
+		else
+			lo = i + 1;
+	}
+}
+
+/* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
+ * order, from a split that was right for a nearby cell: swap the last of
+ * the first part with the first of the rest while they are out of order.
+ * Returns the swaps, or -1 after kk + 1 of them (no order: a NaN
+ * distance; the caller sorts instead); *far: the kk-th distance. */
+static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
+{
+	for (int swaps = 0;; swaps++) {
+		size_t a = 0, b = kk;
+
+		for (size_t q = 1; q < kk; q++)
+			if (after(sd[q], sm[q], sd[a], sm[a]))
+				a = q;
+		*far = sd[a];
+		if (kk == tn)
+			return 0;
+		for (size_t q = kk + 1; q < tn; q++)
+			if (after(sd[b], sm[b], sd[q], sm[q]))
+				b = q;
+		if (after(sd[b], sm[b], sd[a], sm[a]))
+			return swaps;
+		if ((size_t)swaps > kk)
+			return -1;
+		double td = sd[a];
+		size_t tm = sm[a];
+		sd[a] = sd[b];
+		sm[a] = sm[b];
+		sd[b] = td;
+		sm[b] = tm;
+	}
+}
+
+/* The neighbour set of (x, y) from the tile's lists, which hold every
+ * station that can be in it, into w->cand in index order: the same
+ * stations the search picks (same distances, same order); returns its
+ * size.  The tile's positions are split into the nmax nearest and the
+ * rest: selected for the tile's first cell, then each next cell moves the
+ * few stations that cross the split.  When the last cell's set is still
+ * the set of this one, returns it with *same set and leaves w->cand
+ * alone. */
+static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first, int *same)
+{
+	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki, kk = tn < k ? tn : k;
+	double md = l->maxdist, *sd = w->kd, far = INFINITY;
+	int swaps = -1;
+
+	*same = 0;
+	if (tn == 0) /* the lists may not even exist yet */
+		return 0;
+
+	for (size_t q = 0; q < tn; q++) {
+		size_t m = first ? q : sm[q];
+		double dx = x - w->tx[m], dy = y - w->ty[m];
+
+		sm[q] = m;
+		sd[q] = dx * dx + dy * dy;
+	}
+	if (first)
+		tile_select(sm, sd, kk, tn);
+	swaps = tile_split(sm, sd, kk, tn, &far);
+	if (swaps < 0) {
+		tile_sort(sm, sd, tn);
+		far = sd[kk - 1];
+	}
+	/* the kk nearest all within maxdist, and the same as the last cell's */
+	if (!first && swaps == 0 && w->tprev == kk && (isinf(md) || sqrt(far) <= md)) {
+		*same = 1;
+		return kk;
+	}
+	/* the set: those of the kk nearest within maxdist */
 	memset(w->tok, 0, tn);
-	for (size_t q = 0; q < tn && q < k && (isinf(md) || sqrt(sd[q]) <= md); q++)
-		w->tok[sm[q]] = 1;
+	for (size_t q = 0; q < kk; q++)
+		if (isinf(md) || sqrt(sd[q]) <= md)
+			w->tok[sm[q]] = 1;
 	for (size_t m = 0; m < tn; m++)
 		if (w->tok[m])
 			w->cand[n++] = w->tidx[m];
+	w->tprev = n;
 	return n;
 }
 
@@ -715,7 +801,8 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		if (tile_collect(l, w, cx, y, r))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 		for (int c = c0; c < c1; c++) {
-			size_t n = tile_set(l, w, xs[c], y, c == c0);
+			int same;
+			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
 
 			if (n == 0) {
 				pred[c] = NAN;
@@ -723,8 +810,10 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 					var[c] = NAN;
 				continue;
 			}
-			if ((rc = take_set(l, w, n, xs[c], y, e)) < 0)
+			if (!same && (rc = take_set(l, w, n, xs[c], y, e)) < 0) {
+				w->tprev = 0; /* w->cur is not this set */
 				return rc;
+			}
 			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
 		}
 	}

@@ -66,8 +66,10 @@ struct lwork {
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one
 	 * of its cells (index order: tidx, tx, ty), their positions in that
 	 * list sorted by distance from the last cell (ki, squared distances
-	 * kd), membership flags tok; tdk: the last tile's nmax-th distance */
-	size_t tn, tcap, *tidx, *ki;
+	 * kd), membership flags tok; tdk: the last tile's nmax-th distance;
+	 * tprev: the size of the last cell's set (w->cur, the first tprev of
+	 * ki), 0 when none */
+	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
 };
