@@ -56,11 +56,13 @@ struct lwork {
 	size_t *hi;          /* heap: station indices */
 	size_t *cand;        /* the set being searched for */
 	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
+	size_t *runs;        /* 2 cap: runs of them that keep their order (build_cov) */
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 3 x ld: the scratch vectors below */
+	double *vec;         /* 4 x ld: the scratch vectors below */
 	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one
