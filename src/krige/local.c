@@ -210,7 +210,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->slot = calloc(w->nslot, sizeof(*w->slot));
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
-	w->cand = malloc(cap * sizeof(size_t));
+	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
 	w->vec = alloc_vec(4 * ld);
@@ -729,6 +729,18 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
  * distance; the caller sorts instead); *far: the kk-th distance. */
 static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 {
+	double in = sd[0], out = INFINITY;
+
+	/* most cells: every one of the first part strictly nearer than all
+	 * of the rest, plain compares without the tie rule */
+	for (size_t q = 1; q < kk; q++)
+		in = sd[q] > in ? sd[q] : in;
+	for (size_t q = kk; q < tn; q++)
+		out = sd[q] < out ? sd[q] : out;
+	if (in < out) {
+		*far = in;
+		return 0;
+	}
 	for (int swaps = 0;; swaps++) {
 		size_t a = 0, b = kk;
 
@@ -796,9 +808,11 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 	for (size_t q = 0; q < kk; q++)
 		if (isinf(md) || sqrt(sd[q]) <= md)
 			w->tok[sm[q]] = 1;
-	for (size_t m = 0; m < tn; m++)
-		if (w->tok[m])
-			w->cand[n++] = w->tidx[m];
+	/* without a branch: which of them are in is not predictable */
+	for (size_t m = 0; m < tn; m++) {
+		w->cand[n] = w->tidx[m];
+		n += w->tok[m];
+	}
 	w->tprev = n;
 	return n;
 }

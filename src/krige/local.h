@@ -54,7 +54,7 @@ struct lwork {
 	size_t cap, ld, hn;
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
-	size_t *cand;        /* the set being searched for */
+	size_t *cand;        /* the set being searched for (cap + 1) */
 	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
 	size_t *runs;        /* 2 cap: runs of them that keep their order (build_cov) */
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
