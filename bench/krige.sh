@@ -21,8 +21,14 @@
 # 256 grid's cells (N = 500: the first 3000 cells).  Ratios use cells/s.
 #
 # The global system of 2,000 stations (bench/solve_bench): its set-up with
-# LAPACK (dpotrf, OpenBLAS on one thread; the core OpenBLAS picked is
-# printed) and with KRIGD_LAPACK=off (our own Cholesky).
+# LAPACK (dpotrf, OpenBLAS on one thread, its tiles on krigd's 1 and all
+# threads; the core OpenBLAS picked is printed) and with KRIGD_LAPACK=off
+# (our own Cholesky, one thread).
+#
+# The ceiling (bench/peak_bench): OpenBLAS's dgemm on 1 and all threads,
+# with the core OpenBLAS picks for this CPU (OPENBLAS_CORETYPE unset), set
+# against what 100x gstat's prediction + variance would ask in useful
+# flops (bench/README's rule) at N = 100 and 500.
 #
 # Last, a whole frame: `krigd render` of contrib/demo/pm25-job.json at
 # width 1000 (fit + predict + PNG), wall time, best of 3; and the same
@@ -146,9 +152,13 @@ frames=$(grep -o '"pubtime"' "$SRC/contrib/demo/pm25-job.json" | wc -l)
 SOLVEBIN=${SOLVE_BENCH:-./bench/solve_bench}
 solve_lapack= solve_own=
 if [ -x "$SOLVEBIN" ]; then
-	solve_lapack=$("$SOLVEBIN" 2000 20 1 3)
-	solve_own=$(KRIGD_LAPACK=off "$SOLVEBIN" 2000 20 1 3)
+	# one line per thread count: "solve N SECONDS NAME (CORE) threads T"
+	solve_lapack=$("$SOLVEBIN" 2000 20 "1,$NCPU" 3 2>/dev/null | grep '^solve' | tr '\n' ';')
+	solve_own=$(KRIGD_LAPACK=off "$SOLVEBIN" 2000 20 1 3 2>/dev/null | grep '^solve' | head -1)
 fi
+PEAKBIN=${PEAK_BENCH:-./bench/peak_bench}
+peak=
+[ -x "$PEAKBIN" ] && peak=$(env -u OPENBLAS_CORETYPE "$PEAKBIN" 2048 "$NCPU" 3 | grep '^peak [0-9]' | tail -1)
 
 # ---- the matern model (scalar path, tabulated correlation) against the
 # exponential (vector kernels): the demo frames with a given variogram of
@@ -171,7 +181,7 @@ t_mat=$(vgm_frame '"model": "matern", "kappa": 1.5')
 
 # ---- the table
 cat "$DIR/ours" "$DIR/kjs" "$DIR/gstat" | awk -v ncpu="$NCPU" -v frame="${best:-}" -v frames="$frames" \
-	-v texp="$t_exp" -v tmat="$t_mat" -v slap="$solve_lapack" -v sown="$solve_own" '
+	-v texp="$t_exp" -v tmat="$t_mat" -v slap="$solve_lapack" -v sown="$solve_own" -v peak="$peak" '
 function rate(c, s) { return s > 0 ? c / s : 0 }
 function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
 function fmt(r) { return r >= 1e6 ? sprintf("%7.2fM", r / 1e6) : r > 0 ? sprintf("%7.1fk", r / 1e3) : "       -" }
@@ -225,8 +235,26 @@ END {
 		fmt(best[key, "predvar"]), bestp[key, "predvar"], fmt(gs), best[key, "predvar"] / gs
 	if (frame != "") printf "  krigd render, width 1000, %d frame(s) (fit + predict + PNG): %.3f s wall, best of 3 (target < 0.25 s per frame)\n", frames, frame
 	if (slap != "" && sown != "") {
-		split(slap, a, " "); split(sown, b, " "); name = slap; sub(/^solve [0-9]+ [0-9.]+ /, "", name)
-		printf "\nglobal system set-up, %d stations (matrix, factor, condition, weights; best of 3): %s %.3f s, own %.3f s: %.1fx (target < 0.05 s)\n", a[2], name, a[3], b[3], b[3] / a[3]
+		split(sown, b, " ")
+		printf "\nglobal system set-up, %d stations (matrix, factor, condition, weights; best of 3; target < 0.05 s):\n", b[2]
+		printf "  own Cholesky, 1 thread: %.3f s\n", b[3]
+		nl = split(slap, L, ";")
+		for (i = 1; i <= nl; i++) {
+			if (L[i] == "") continue
+			split(L[i], a, " "); name = L[i]; sub(/^solve [0-9]+ [0-9.]+ /, "", name)
+			printf "  %s: %.3f s, %.1fx the own Cholesky\n", name, a[3], b[3] / a[3]
+		}
+	}
+	split(peak, pk, " ")
+	if (pk[3] > 0) {
+		printf "\nceiling: OpenBLAS dgemm %.1f Gflop/s on %d thread(s) (%s core); useful flops per cell as bench/README counts them:\n", pk[3], pk[2], pk[4]
+		for (ni = 1; ni <= 2; ni++) {
+			n = ni == 1 ? 100 : 500; key = "exponential " n " 1000"; gs = G["exponential " n, "predvar"]
+			f = n * (n - 1) + 19 * n
+			if (!(gs > 0) || !(best[key, "predvar"] > 0)) continue
+			printf "  N = %d, prediction + variance, %d flops/cell: ours %.1f Gflop/s (%.1fx gstat); 100x gstat would need %.1f Gflop/s, %.0f %% of dgemm\n",
+				n, f, best[key, "predvar"] * f / 1e9, best[key, "predvar"] / gs, 100 * gs * f / 1e9, 100 * 100 * gs * f / 1e9 / pk[3]
+		}
 	}
 	if (texp > 0 && tmat > 0) printf "\nmatern (scalar path, tabulated) vs exponential, the demo at width 1000, given variogram: %.3f s vs %.3f s wall: %.1fx\n", tmat, texp, tmat / texp
 }'

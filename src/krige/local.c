@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kernel.h"
 #include "linalg.h"
 #include "local.h"
 
@@ -20,6 +21,10 @@ struct klocal {
 	long long nx, ny;
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
 	const struct lkernel_ops *ops;
+	/* the exponential and gaussian covariances on the kernel path's
+	 * vector exp (kernel.h), else NULL: cov() one at a time */
+	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
+			  double psill, double range, double *out, double *colsum);
 	int (*cancelled)(void *ctx); /* asked while a large neighbourhood is factorised */
 	void *cancel_ctx;
 };
@@ -111,6 +116,11 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 	l->v = *v;
 	l->n = n;
 	l->ops = lkernel_pick(path);
+	if (v->model == VGM_EXPONENTIAL || v->model == VGM_GAUSSIAN) {
+		const struct kernel_ops *ko = path ? kernel_get(path) : NULL;
+
+		l->cov_row = ko ? ko->cov_row : NULL;
+	}
 	l->cancelled = cancelled;
 	l->cancel_ctx = ctx;
 	l->nmax = nmax == 0 || nmax > n ? n : nmax;
@@ -161,6 +171,7 @@ void lwork_release(struct lwork *w)
 	free(w->hi);
 	free(w->cand);
 	free(w->oldpos);
+	free(w->runs);
 	free(w->vec);
 	free(w->lt);
 	free(w->tidx);
@@ -199,10 +210,11 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->slot = calloc(w->nslot, sizeof(*w->slot));
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
-	w->cand = malloc(cap * sizeof(size_t));
+	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(cap * sizeof(size_t));
-	w->vec = alloc_vec(3 * ld);
-	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->vec;
+	w->runs = malloc(2 * cap * sizeof(size_t));
+	w->vec = alloc_vec(4 * ld);
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec;
 	for (size_t k = 0; !bad && k < w->nslot; k++) {
 		struct lslot *t = &w->slot[k];
 
@@ -227,6 +239,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->t1 = w->vec;
 	w->t2 = w->vec + ld;
 	w->c = w->vec + 2 * ld;
+	w->colsum = w->vec + 3 * ld;
 	return 0;
 }
 
@@ -344,53 +357,79 @@ static double cov(const struct variogram *v, double h)
 	return v->nugget + v->psill - variogram_gamma(v, h);
 }
 
-static double pair_cov(const struct klocal *l, size_t a, size_t b)
+/* The covariances from (x, y) to the n stations (sx, sy) into out: by the
+ * kernel path's cov_row, else one by one.  Either way an entry's bits are
+ * a function of the two points alone (a vector lane never sees its
+ * neighbours; dx^2 does not see the sign), whichever call computes it. */
+static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, const double *sx, const double *sy,
+		   size_t n, double *out)
 {
-	double dx = l->sx[a] - l->sx[b], dy = l->sy[a] - l->sy[b];
+	if (l->cov_row) {
+		l->cov_row(l->v.model == VGM_GAUSSIAN, x, y, sx, sy, n, l->v.nugget, l->v.psill, l->v.range, out,
+			   w->colsum);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double dx = x - sx[i], dy = y - sy[i];
 
-	/* the same bits for (a, b) and (b, a): dx^2 does not see the sign */
-	return cov(&l->v, sqrt(dx * dx + dy * dy));
+		out[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
+	}
 }
 
-/* The covariance matrix of the set in w->cand into t->co (upper triangle
- * and diagonal of n rows of ld, padding zero; the strict lower triangle is
- * left as it was).  Pairs that are also in the current set are copied
- * from its matrix, in runs of stations that keep their order: the same
- * numbers as computing them again. */
+/* The covariance matrix of slot t's set (n stations, index order, their
+ * coordinates in t->sx, t->sy) into t->co (upper triangle and diagonal of
+ * n rows of ld, padding zero; the strict lower triangle is left as it
+ * was).  Pairs of two stations that are also in the current set are
+ * copied from its matrix, in runs of stations that keep their order: the
+ * same numbers as computing them again.  A new station's covariances are
+ * computed as one vector, then written to its column and its row. */
 static void build_cov(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n)
 {
 	const struct lslot *o = w->cur && w->cur->ok ? w->cur : NULL;
-	size_t *op = w->oldpos, a = 0, ld = w->ld;
-	double c0 = cov(&l->v, 0.0);
+	size_t *op = w->oldpos, a = 0, ld = w->ld, *rs = w->runs, *re = w->runs + w->cap, nr = 0;
+	double c0 = cov(&l->v, 0.0), *cj = w->t1;
 
 	for (size_t i = 0; i < n; i++) {
-		while (o && a < o->n && o->set[a] < w->cand[i])
+		while (o && a < o->n && o->set[a] < t->set[i])
 			a++;
-		op[i] = o && a < o->n && o->set[a] == w->cand[i] ? a : (size_t)-1;
+		op[i] = o && a < o->n && o->set[a] == t->set[i] ? a : (size_t)-1;
+	}
+	/* the runs [rs, re) of old stations that keep their order, the same
+	 * for every row */
+	for (size_t j = 0, e; j < n; j = e) {
+		e = j + 1;
+		if (op[j] == (size_t)-1)
+			continue;
+		while (e < n && op[e] != (size_t)-1 && op[e] == op[e - 1] + 1)
+			e++;
+		rs[nr] = j;
+		re[nr++] = e;
 	}
 	for (size_t i = 0; i < n; i++) {
 		double *ri = t->co + i * ld;
 
 		ri[i] = c0;
-		if (op[i] == (size_t)-1) {
-			for (size_t j = i + 1; j < n; j++)
-				ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
-		} else {
-			const double *ro = o->co + op[i] * ld;
-
-			for (size_t j = i + 1, e; j < n; j = e) {
-				if (op[j] == (size_t)-1) {
-					ri[j] = pair_cov(l, w->cand[i], w->cand[j]);
-					e = j + 1;
-					continue;
-				}
-				for (e = j + 1; e < n && op[e] == op[e - 1] + 1; e++)
-					;
-				memcpy(ri + j, ro + op[j], (e - j) * sizeof(double));
-			}
-		}
 		for (size_t j = n; j < ld; j++)
 			ri[j] = 0.0;
+		if (op[i] == (size_t)-1)
+			continue;
+		const double *ro = o->co + op[i] * ld;
+
+		for (size_t r = 0; r < nr; r++) {
+			size_t j = rs[r] > i + 1 ? rs[r] : i + 1;
+
+			if (j < re[r])
+				memcpy(ri + j, ro + op[j], (re[r] - j) * sizeof(double));
+		}
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (op[j] != (size_t)-1)
+			continue;
+		cov_to(l, w, t->sx[j], t->sy[j], t->sx, t->sy, n, cj);
+		for (size_t i = 0; i < j; i++)
+			t->co[i * ld + j] = cj[i];
+		for (size_t i = j + 1; i < n; i++)
+			t->co[j * ld + i] = cj[i];
 	}
 }
 
@@ -442,7 +481,6 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 	int rc;
 
 	t->ok = 0;
-	build_cov(l, w, t, n);
 	memcpy(t->set, w->cand, n * sizeof(size_t));
 	t->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -450,6 +488,7 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 		t->sy[i] = l->sy[t->set[i]];
 		t->z[i] = l->z[t->set[i]];
 	}
+	build_cov(l, w, t, n);
 	memcpy(t->f, t->co, n * ld * sizeof(double));
 	w->solves++;
 	if ((rc = ops->factor(t->f, n, ld, t->rinv, l->cancelled, l->cancel_ctx)) == LINALG_STOPPED)
@@ -543,12 +582,9 @@ static void point(const struct klocal *l, struct lwork *w, double x, double y, d
 	size_t n = t->n;
 	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
 
-	for (size_t i = 0; i < n; i++) {
-		double dx = x - t->sx[i], dy = y - t->sy[i];
-
-		c[i] = cov(&l->v, sqrt(dx * dx + dy * dy));
+	cov_to(l, w, x, y, t->sx, t->sy, n, c);
+	for (size_t i = 0; i < n; i++)
 		sum += t->a[i] * (c0 - c[i]);
-	}
 	*pred = sum + t->b;
 	if (!var)
 		return;
@@ -638,27 +674,10 @@ static int tile_collect(const struct klocal *l, struct lwork *w, double cx, doub
 	return 0;
 }
 
-/* The neighbour set of (x, y) from the tile's lists, which hold every
- * station that can be in it, into w->cand in index order: the same
- * stations the search picks (same distances, same order); returns its
- * size.  The tile's stations are kept sorted by (distance, index) from
- * one cell to the next, an insertion sort of a nearly sorted list (first:
- * the list is new). */
-static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first)
+/* Insertion sort of the tile's positions sm by (distance sd, position):
+ * positions are in index order, so that is (distance, index) order. */
+static void tile_sort(size_t *sm, double *sd, size_t tn)
 {
-	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki;
-	double md = l->maxdist, *sd = w->kd;
-
-	if (tn == 0) /* the lists may not even exist yet */
-		return 0;
-
-	for (size_t q = 0; q < tn; q++) {
-		size_t m = first ? q : sm[q];
-		double dx = x - w->tx[m], dy = y - w->ty[m];
-
-		sm[q] = m;
-		sd[q] = dx * dx + dy * dy;
-	}
 	for (size_t q = 1; q < tn; q++) {
 		double d = sd[q];
 		size_t m = sm[q], j = q;
@@ -670,14 +689,131 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 		sd[j] = d;
 		sm[j] = m;
 	}
-	/* the positions m are in index order, so (d, m) is (d, index) order;
-	 * within maxdist is a prefix of it */
+}
+
+/* Put the kk first of sm[0 .. tn) in (distance, position) order in front
+ * (in no order): quickselect, Lomuto partitions around the middle entry.
+ * Positions are distinct, so the order is total and every step shrinks
+ * the range. */
+static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
+{
+	size_t lo = 0, hi = tn - 1;
+
+	while (kk > 0 && kk < tn && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, tm;
+		double td;
+
+#define TSWAP(a, b) (td = sd[a], sd[a] = sd[b], sd[b] = td, tm = sm[a], sm[a] = sm[b], sm[b] = tm)
+		TSWAP(mid, hi);
+		for (size_t j = lo; j < hi; j++)
+			if (after(sd[hi], sm[hi], sd[j], sm[j])) {
+				TSWAP(i, j);
+				i++;
+			}
+		TSWAP(i, hi);
+#undef TSWAP
+		/* sm[lo .. i) come before sm[i], sm(i .. hi] after it */
+		if (i == kk - 1 || i == kk)
+			return;
+		if (i > kk)
+			hi = i - 1;
+		else
+			lo = i + 1;
+	}
+}
+
+/* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
+ * order, from a split that was right for a nearby cell: swap the last of
+ * the first part with the first of the rest while they are out of order.
+ * Returns the swaps, or -1 after kk + 1 of them (no order: a NaN
+ * distance; the caller sorts instead); *far: the kk-th distance. */
+static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
+{
+	double in = sd[0], out = INFINITY;
+
+	/* most cells: every one of the first part strictly nearer than all
+	 * of the rest, plain compares without the tie rule */
+	for (size_t q = 1; q < kk; q++)
+		in = sd[q] > in ? sd[q] : in;
+	for (size_t q = kk; q < tn; q++)
+		out = sd[q] < out ? sd[q] : out;
+	if (in < out) {
+		*far = in;
+		return 0;
+	}
+	for (int swaps = 0;; swaps++) {
+		size_t a = 0, b = kk;
+
+		for (size_t q = 1; q < kk; q++)
+			if (after(sd[q], sm[q], sd[a], sm[a]))
+				a = q;
+		*far = sd[a];
+		if (kk == tn)
+			return 0;
+		for (size_t q = kk + 1; q < tn; q++)
+			if (after(sd[b], sm[b], sd[q], sm[q]))
+				b = q;
+		if (after(sd[b], sm[b], sd[a], sm[a]))
+			return swaps;
+		if ((size_t)swaps > kk)
+			return -1;
+		double td = sd[a];
+		size_t tm = sm[a];
+		sd[a] = sd[b];
+		sm[a] = sm[b];
+		sd[b] = td;
+		sm[b] = tm;
+	}
+}
+
+/* The neighbour set of (x, y) from the tile's lists, which hold every
+ * station that can be in it, into w->cand in index order: the same
+ * stations the search picks (same distances, same order); returns its
+ * size.  The tile's positions are split into the nmax nearest and the
+ * rest: selected for the tile's first cell, then each next cell moves the
+ * few stations that cross the split.  When the last cell's set is still
+ * the set of this one, returns it with *same set and leaves w->cand
+ * alone. */
+static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first, int *same)
+{
+	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki, kk = tn < k ? tn : k;
+	double md = l->maxdist, *sd = w->kd, far = INFINITY;
+	int swaps = -1;
+
+	*same = 0;
+	if (tn == 0) /* the lists may not even exist yet */
+		return 0;
+
+	for (size_t q = 0; q < tn; q++) {
+		size_t m = first ? q : sm[q];
+		double dx = x - w->tx[m], dy = y - w->ty[m];
+
+		sm[q] = m;
+		sd[q] = dx * dx + dy * dy;
+	}
+	if (first)
+		tile_select(sm, sd, kk, tn);
+	swaps = tile_split(sm, sd, kk, tn, &far);
+	if (swaps < 0) {
+		tile_sort(sm, sd, tn);
+		far = sd[kk - 1];
+	}
+	/* the kk nearest all within maxdist, and the same as the last cell's */
+	if (!first && swaps == 0 && w->tprev == kk && (isinf(md) || sqrt(far) <= md)) {
+		*same = 1;
+		return kk;
+	}
+	/* the set: those of the kk nearest within maxdist */
 	memset(w->tok, 0, tn);
-	for (size_t q = 0; q < tn && q < k && (isinf(md) || sqrt(sd[q]) <= md); q++)
-		w->tok[sm[q]] = 1;
-	for (size_t m = 0; m < tn; m++)
-		if (w->tok[m])
-			w->cand[n++] = w->tidx[m];
+	for (size_t q = 0; q < kk; q++)
+		if (isinf(md) || sqrt(sd[q]) <= md)
+			w->tok[sm[q]] = 1;
+	/* without a branch: which of them are in is not predictable */
+	for (size_t m = 0; m < tn; m++) {
+		w->cand[n] = w->tidx[m];
+		n += w->tok[m];
+	}
+	w->tprev = n;
 	return n;
 }
 
@@ -715,7 +851,8 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		if (tile_collect(l, w, cx, y, r))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 		for (int c = c0; c < c1; c++) {
-			size_t n = tile_set(l, w, xs[c], y, c == c0);
+			int same;
+			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
 
 			if (n == 0) {
 				pred[c] = NAN;
@@ -723,8 +860,10 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 					var[c] = NAN;
 				continue;
 			}
-			if ((rc = take_set(l, w, n, xs[c], y, e)) < 0)
+			if (!same && (rc = take_set(l, w, n, xs[c], y, e)) < 0) {
+				w->tprev = 0; /* w->cur is not this set */
 				return rc;
+			}
 			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
 		}
 	}

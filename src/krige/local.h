@@ -54,20 +54,24 @@ struct lwork {
 	size_t cap, ld, hn;
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
-	size_t *cand;        /* the set being searched for */
+	size_t *cand;        /* the set being searched for (cap + 1) */
 	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
+	size_t *runs;        /* 2 cap: runs of them that keep their order (build_cov) */
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 3 x ld: the scratch vectors below */
+	double *vec;         /* 4 x ld: the scratch vectors below */
 	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one
 	 * of its cells (index order: tidx, tx, ty), their positions in that
 	 * list sorted by distance from the last cell (ki, squared distances
-	 * kd), membership flags tok; tdk: the last tile's nmax-th distance */
-	size_t tn, tcap, *tidx, *ki;
+	 * kd), membership flags tok; tdk: the last tile's nmax-th distance;
+	 * tprev: the size of the last cell's set (w->cur, the first tprev of
+	 * ki), 0 when none */
+	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
 };

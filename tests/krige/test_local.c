@@ -390,10 +390,82 @@ static void test_sizes(void)
 	free(z);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Stations on every third cell centre of the grid, so that many cells
+ * are equally far from two stations at the edge of their set: a grid's
+ * cells (klocal_cells' tiles, the split carried from cell to cell) must
+ * pick the very sets that each point's own search picks (ties by station
+ * order), with and without maxdist. */
+static void test_cells_ties(void)
+{
+	struct variogram v = { VGM_EXPONENTIAL, 0.3, 9.0, 500.0, 0 };
+	struct krige_opts os[] = { { 1, 0, 7, INFINITY, 1 }, { 1, 0, 12, 260.0, 1 }, { 1, 0, 4, INFINITY, 1 } };
+	size_t spans[H + 1], cells = (size_t)W * H, n = 0;
+	struct span sp[H];
+	struct grid g;
+	double x[(W / 3 + 1) * (H / 3 + 1)], y[(W / 3 + 1) * (H / 3 + 1)], z[(W / 3 + 1) * (H / 3 + 1)];
+	double *val = malloc(cells * sizeof(double)), *var = malloc(cells * sizeof(double));
+	struct stations s;
+
+	mkgrid(&g, spans, sp);
+	for (int r = 1; r < H; r += 3)
+		for (int c = 1; c < W; c += 3) {
+			x[n] = grid_x(&g, grid_lon(&g, c));
+			y[n] = grid_y(&g, grid_lat(&g, r));
+			z[n] = 15 + 6 * sin(n * 0.9) + 0.002 * x[n];
+			n++;
+		}
+	s = mk(x, y, z, n);
+	for (int t = 0; t < 3; t++) {
+		struct krige *k = NULL;
+		struct error e = { 0 };
+		size_t diff = 0, ties = 0, nodata = 0;
+
+		tap_ok(krige_open(&k, &v, &s, &os[t], &e) == 0 && krige_is_local(k) &&
+			       krige_grid(k, &g, val, var, 2, &e) == 0,
+		       "lattice grid, nmax %zu, maxdist %g (%s)", os[t].nmax, os[t].maxdist, e.msg);
+		for (int r = 0; k && r < H; r++)
+			for (int c = 0; c < W; c++) {
+				size_t i = (size_t)r * W + c, below = 0, at = 0;
+				double px = grid_x(&g, grid_lon(&g, c)), py = grid_y(&g, grid_lat(&g, r)), d[sizeof(x) / sizeof(x[0])];
+				double p = krige_predict(k, px, py), q = krige_variance(k, px, py), kth;
+
+				/* a tie at the edge: the nmax-th distance shared
+				 * by a station inside the set and one outside */
+				for (size_t j = 0; j < s.n; j++)
+					d[j] = (px - s.x[j]) * (px - s.x[j]) + (py - s.y[j]) * (py - s.y[j]);
+				qsort(d, s.n, sizeof(d[0]), cmp_double);
+				kth = d[os[t].nmax - 1];
+				for (size_t j = 0; j < s.n; j++) {
+					below += d[j] < kth;
+					at += d[j] == kth;
+				}
+				ties += below < os[t].nmax && below + at > os[t].nmax;
+				nodata += isnan(val[i]);
+				diff += !(memcmp(&val[i], &p, sizeof(p)) == 0 && memcmp(&var[i], &q, sizeof(q)) == 0);
+			}
+		tap_ok(k && diff == 0 && ties > 0,
+		       "nmax %zu, maxdist %g: every cell equals krige_predict/krige_variance at its centre, bit for bit "
+		       "(%zu differ; %zu cells with a tie at the set's edge, %zu NODATA)",
+		       os[t].nmax, os[t].maxdist, diff, ties, nodata);
+		krige_free(k);
+	}
+	stations_release(&s);
+	free(val);
+	free(var);
+}
+
 int main(void)
 {
 	test_sizes();
 	test_threads_nodata();
+	test_cells_ties();
 	test_ties();
 	test_cv_global();
 	return tap_done();
