@@ -682,13 +682,25 @@ static void tile_sort(size_t *sm, double *sd, size_t tn)
 		double d = sd[q];
 		size_t m = sm[q], j = q;
 
-		for (; j > 0 && (sd[j - 1] > d || (sd[j - 1] == d && sm[j - 1] > m)); j--) {
+		for (; j > 0 && after(sd[j - 1], sm[j - 1], d, m); j--) {
 			sd[j] = sd[j - 1];
 			sm[j] = sm[j - 1];
 		}
 		sd[j] = d;
 		sm[j] = m;
 	}
+}
+
+/* Swap entries a and b of the tile's (position, distance) pairs. */
+static void tile_swap(size_t *sm, double *sd, size_t a, size_t b)
+{
+	double td = sd[a];
+	size_t tm = sm[a];
+
+	sd[a] = sd[b];
+	sm[a] = sm[b];
+	sd[b] = td;
+	sm[b] = tm;
 }
 
 /* Put the kk first of sm[0 .. tn) in (distance, position) order in front
@@ -700,18 +712,13 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 	size_t lo = 0, hi = tn - 1;
 
 	while (kk > 0 && kk < tn && lo < hi) {
-		size_t mid = lo + (hi - lo) / 2, i = lo, tm;
-		double td;
+		size_t mid = lo + (hi - lo) / 2, i = lo;
 
-#define TSWAP(a, b) (td = sd[a], sd[a] = sd[b], sd[b] = td, tm = sm[a], sm[a] = sm[b], sm[b] = tm)
-		TSWAP(mid, hi);
+		tile_swap(sm, sd, mid, hi);
 		for (size_t j = lo; j < hi; j++)
-			if (after(sd[hi], sm[hi], sd[j], sm[j])) {
-				TSWAP(i, j);
-				i++;
-			}
-		TSWAP(i, hi);
-#undef TSWAP
+			if (after(sd[hi], sm[hi], sd[j], sm[j]))
+				tile_swap(sm, sd, i++, j);
+		tile_swap(sm, sd, i, hi);
 		/* sm[lo .. i) come before sm[i], sm(i .. hi] after it */
 		if (i == kk - 1 || i == kk)
 			return;
@@ -757,12 +764,7 @@ static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 			return swaps;
 		if ((size_t)swaps > kk)
 			return -1;
-		double td = sd[a];
-		size_t tm = sm[a];
-		sd[a] = sd[b];
-		sm[a] = sm[b];
-		sd[b] = td;
-		sm[b] = tm;
+		tile_swap(sm, sd, a, b);
 	}
 }
 
@@ -777,8 +779,8 @@ static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first, int *same)
 {
 	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki, kk = tn < k ? tn : k;
-	double md = l->maxdist, *sd = w->kd, far = INFINITY;
-	int swaps = -1;
+	double md = l->maxdist, *sd = w->kd, far;
+	int swaps;
 
 	*same = 0;
 	if (tn == 0) /* the lists may not even exist yet */
