@@ -9,7 +9,9 @@
  * its kriging system (and hence every bit of the result) is a function of
  * the set and the kernel path alone; a thread keeps its last sets
  * factorised (struct lwork), and points that come back to one of them
- * share its factorisation. */
+ * share its factorisation.  The sets' algebra is lkernel.h's, their
+ * exponential and gaussian covariances the kernel path's cov_row
+ * (docs/DESIGN.md departures 65 and 72). */
 #ifndef KD_LOCAL_H
 #define KD_LOCAL_H
 
