@@ -151,6 +151,22 @@ static int slot_stop(void *ctx)
 	return s->lost || s->cancel || s->overtime || *w->d->stop >= 2;
 }
 
+/* Each frame's start and end, at debug level: where a long job is (and,
+ * for tests, that a stop from here on lands inside the kriging). */
+static void frame_begun(void *ctx, size_t index, size_t total, const char *pubtime)
+{
+	struct worker *w = ctx;
+
+	log_debug("job %lld: frame %zu of %zu (%.64s): kriging", w->d->slots[w->index].id, index + 1, total, pubtime);
+}
+
+static void frame_written(void *ctx, size_t done, size_t total, const char *pubtime)
+{
+	struct worker *w = ctx;
+
+	log_debug("job %lld: frame %zu of %zu (%.64s): written", w->d->slots[w->index].id, done, total, pubtime);
+}
+
 /* Why a job stopped that was not cancelled (KD_ECANCEL from below). */
 static int stop_reason(struct worker *w, struct error *e)
 {
@@ -251,6 +267,9 @@ static int run_render(struct worker *w, const struct queue_job *job, char **resu
 	ro.lang = o->lang;
 	ro.cancelled = slot_stop;
 	ro.cancel_ctx = w;
+	ro.frame_begin = frame_begun;
+	ro.progress = frame_written;
+	ro.progress_ctx = w;
 	/* Too costly is permanent: a source row is estimated here, once its
 	 * frames are known (the listener did it for inline triggers). */
 	if ((rc = render_job_cost(&ro, &rj, &cost, e)) < 0 || (rc = render_cost_check(cost, o->max_job_cost, e)) < 0)

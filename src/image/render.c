@@ -651,6 +651,8 @@ static int render_frames(struct job_ctx *c, struct json_object *frames, struct e
 				rc = error_set(e, KD_ECANCEL, "cancelled before frame %zu (%s)", i, fr->pubtime);
 				break;
 			}
+			if (pass == 1 && c->o->frame_begin)
+				c->o->frame_begin(c->o->progress_ctx, i, fs->n, fr->pubtime);
 			rc = pass == 1 ? frame_pass1(c, i, fo, e) : frame_pass2(c, i, fo, values, e);
 			if (rc < 0 && rc != KD_ECANCEL)
 				error_prefix(e, "frame %zu (%s): ", i, fr->pubtime);

@@ -47,6 +47,10 @@ struct render_opts {
 	/* Called after each frame is written, for a progress display (may be NULL). */
 	void (*progress)(void *ctx, size_t done, size_t total, const char *pubtime);
 	void *progress_ctx;
+	/* Called as frame `index` (from 0) starts its kriging, past the cancel
+	 * check before it: the next check is in the fit (may be NULL; gets
+	 * progress_ctx). */
+	void (*frame_begin)(void *ctx, size_t index, size_t total, const char *pubtime);
 };
 
 /* What to render: an inline trigger, or a source row turned into one
