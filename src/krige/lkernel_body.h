@@ -12,7 +12,7 @@
  * being read back from memory just written by a vector store (a store
  * forwarding stall on every step).  Same operations, same bits. */
 
-#define LREG_MAX 32
+#define LREG_MAX LK_PAIR_MAX
 #if defined(__GNUC__) && !defined(__clang__)
 #define LUNROLL _Pragma("GCC unroll 16")
 #else
@@ -62,49 +62,73 @@ static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_
 }
 
 /* LPIV pivot rows at a time, kept in registers; each later row is read
- * and written once per block. */
-static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+ * and written once per block.  M matrices (1 or 2, a constant once
+ * inlined) of the same n side by side, block by block: one matrix's
+ * pivots are a chain of dependent square roots and divisions, and the
+ * other's fill the wait; each matrix sees the operations it would alone. */
+static inline __attribute__((always_inline)) int LFN(factor_regm)(double *const *as, double *const *rs, int M,
+								  size_t n, size_t ld)
 {
 	const size_t nv = ld / VL;
 
 	for (size_t k = 0; k < n; k += LPIV) {
 		const size_t pb = n - k < LPIV ? n - k : LPIV;
-		vd piv[LPIV][NVR];
+		vd piv[2][LPIV][NVR];
 
 		LUNROLL
-		for (size_t p = 0; p < LPIV; p++)
+		for (int m = 0; m < M; m++)
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				piv[p][v] = p < pb && v < nv ? LOADU(a + (k + p) * ld + v * VL) : BCAST(0.0);
+			for (size_t p = 0; p < LPIV; p++)
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					piv[m][p][v] = p < pb && v < nv ? LOADU(as[m] + (k + p) * ld + v * VL) : BCAST(0.0);
 		for (size_t p = 0; p < pb; p++)
-			if (LFN(pivot)(piv, p, k + p, nv, a + (k + p) * ld, rinv))
-				return -1;
+			LUNROLL
+			for (int m = 0; m < M; m++)
+				if (LFN(pivot)(piv[m], p, k + p, nv, as[m] + (k + p) * ld, rs[m]))
+					return -1;
 		for (size_t i = k + pb; i < n; i++) {
-			double *ri = a + i * ld;
 			const size_t iv = i / VL;
-			vd row[NVR];
 
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				row[v] = v >= iv && v < nv ? LOADU(ri + v * VL) : BCAST(0.0);
-			LUNROLL
-			for (size_t p = 0; p < LPIV; p++) {
-				vd m = -LANE_BCAST(piv[p][iv], i % VL);
+			for (int m = 0; m < M; m++) {
+				double *ri = as[m] + i * ld;
+				vd row[NVR];
 
-				if (p >= pb)
-					break;
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					row[v] = v >= iv && v < nv ? LOADU(ri + v * VL) : BCAST(0.0);
+				LUNROLL
+				for (size_t p = 0; p < LPIV; p++) {
+					vd mul = -LANE_BCAST(piv[m][p][iv], i % VL);
+
+					if (p >= pb)
+						break;
+					LUNROLL
+					for (size_t v = 0; v < NVR; v++)
+						if (v >= iv && v < nv)
+							row[v] = VFMA(mul, piv[m][p][v], row[v]);
+				}
 				LUNROLL
 				for (size_t v = 0; v < NVR; v++)
 					if (v >= iv && v < nv)
-						row[v] = VFMA(m, piv[p][v], row[v]);
+						STOREU(ri + v * VL, row[v]);
 			}
-			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				if (v >= iv && v < nv)
-					STOREU(ri + v * VL, row[v]);
 		}
 	}
 	return 0;
+}
+
+static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+{
+	return LFN(factor_regm)(&a, &rinv, 1, n, ld);
+}
+
+static int LFN(factor_reg2)(double *a0, double *a1, size_t n, size_t ld, double *r0, double *r1)
+{
+	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
+
+	return LFN(factor_regm)(as, rs, 2, n, ld);
 }
 
 static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
@@ -210,6 +234,15 @@ static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)
 		}
 	}
 	return 0;
+}
+
+static int LFN(factor2)(double *a0, double *a1, size_t n, size_t ld, double *r0, double *r1)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX)
+		return LFN(factor_reg2)(a0, a1, n, ld, r0, r1);
+#endif
+	return LFN(factor)(a0, n, ld, r0, NULL, NULL) || LFN(factor)(a1, n, ld, r1, NULL, NULL) ? -1 : 0;
 }
 
 static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b)

@@ -180,6 +180,7 @@ void lwork_release(struct lwork *w)
 	free(w->tx);
 	free(w->ty);
 	free(w->kd);
+	free(w->bcand);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -214,7 +215,9 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
 	w->vec = alloc_vec(4 * ld);
-	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec;
+	w->bcand = malloc(LW_BATCH * cap * sizeof(size_t));
+	w->bmax = (int)(w->nslot - 1 < LW_BATCH ? w->nslot - 1 : LW_BATCH);
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec || !w->bcand;
 	for (size_t k = 0; !bad && k < w->nslot; k++) {
 		struct lslot *t = &w->slot[k];
 
@@ -379,13 +382,12 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 /* The covariance matrix of slot t's set (n stations, index order, their
  * coordinates in t->sx, t->sy) into t->co (upper triangle and diagonal of
  * n rows of ld, padding zero; the strict lower triangle is left as it
- * was).  Pairs of two stations that are also in the current set are
- * copied from its matrix, in runs of stations that keep their order: the
+ * was).  Pairs of two stations that are also in set o (NULL: none; its
+ * matrix built) are copied from its matrix, in runs of stations that keep their order: the
  * same numbers as computing them again.  A new station's covariances are
  * computed as one vector, then written to its column and its row. */
-static void build_cov(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n)
+static void build_cov(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, size_t n)
 {
-	const struct lslot *o = w->cur && w->cur->ok ? w->cur : NULL;
 	size_t *op = w->oldpos, a = 0, ld = w->ld, *rs = w->runs, *re = w->runs + w->cap, nr = 0;
 	double c0 = cov(&l->v, 0.0), *cj = w->t1;
 
@@ -469,36 +471,48 @@ static double set_rcond(const struct klocal *l, struct lwork *w, const struct ls
 	return chol_rcond(w->lt, n, anorm, w->lt + n * n);
 }
 
-/* Factorise the set in w->cand (n stations, index order) into slot t:
- * C = U^T U, the condition check, then u = U^-T 1, b and the dual weights
- * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra).  t is not ok on
- * error. */
-static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n, struct error *e)
+/* Slot t takes the set cand (n stations, index order, hash h): its
+ * stations and covariance matrix (pairs shared with o copied, see
+ * build_cov), and f a copy of it to factorise.  t holds the set from here
+ * on (other sets are looked up against it) but is not ok until finish(). */
+static void fill_slot(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
+		      const size_t *cand, size_t n, unsigned long long h)
 {
-	const struct lkernel_ops *ops = l->ops;
-	size_t ld = w->ld;
-	double rcond, utw = 0.0;
-	int rc;
-
 	t->ok = 0;
-	memcpy(t->set, w->cand, n * sizeof(size_t));
+	t->held = 1;
+	t->hash = h;
+	t->used = ++w->tick;
+	memcpy(t->set, cand, n * sizeof(size_t));
 	t->n = n;
 	for (size_t i = 0; i < n; i++) {
 		t->sx[i] = l->sx[t->set[i]];
 		t->sy[i] = l->sy[t->set[i]];
 		t->z[i] = l->z[t->set[i]];
 	}
-	build_cov(l, w, t, n);
-	memcpy(t->f, t->co, n * ld * sizeof(double));
+	build_cov(l, w, o, t, n);
+	memcpy(t->f, t->co, n * w->ld * sizeof(double));
 	w->solves++;
-	if ((rc = ops->factor(t->f, n, ld, t->rinv, l->cancelled, l->cancel_ctx)) == LINALG_STOPPED)
-		return error_set(e, KD_ECANCEL, "stopped while factorising the kriging system of %zu neighbours", n);
-	if (rc)
-		return error_set(e, KD_EINPUT,
-				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
-				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
-				 "another model helps)",
-				 vgm_model_name(l->v.model), n);
+}
+
+static int singular(const struct klocal *l, size_t n, struct error *e)
+{
+	return error_set(e, KD_EINPUT,
+			 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
+			 "positive definite (stations too close together for this variogram; a nugget > 0 or "
+			 "another model helps)",
+			 vgm_model_name(l->v.model), n);
+}
+
+/* Slot t's set factorised (t->f = U, C = U^T U): the condition check, then
+ * u = U^-T 1, b and the dual weights a = C^-1 (z - b 1) from U^-T z
+ * (krige.c's algebra).  t is ok after, else no longer held. */
+static int finish(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+{
+	const struct lkernel_ops *ops = l->ops;
+	size_t ld = w->ld, n = t->n;
+	double rcond, utw = 0.0;
+
+	t->held = 0;
 	rcond = set_rcond(l, w, t, n);
 	if (isnan(rcond))
 		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
@@ -523,13 +537,99 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 	for (size_t i = 0; i < ld; i++)
 		w->t1[i] = i < n ? t->b * t->u[i] - w->t2[i] : 0.0;
 	ops->backward(t->f, n, ld, t->rinv, w->t1, t->a);
+	t->held = 1;
 	t->ok = 1;
 	return 0;
 }
 
+/* Factorise slot t alone (fill_slot done).  t is not held on error. */
+static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+{
+	int rc = l->ops->factor(t->f, t->n, w->ld, t->rinv, l->cancelled, l->cancel_ctx);
+
+	if (rc) {
+		t->held = 0;
+		return rc == LINALG_STOPPED ? error_set(e, KD_ECANCEL,
+							"stopped while factorising the kriging system of %zu neighbours",
+							t->n)
+					    : singular(l, t->n, e);
+	}
+	return finish(l, w, t, e);
+}
+
+/* Slots s and r (fill_slot done, same n) factorised side by side when the
+ * kernel can (factor2: the same bits as one at a time), else in turn.  On
+ * error neither is held; the error is s's when s fails, else r's. */
+static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
+{
+	int rc;
+
+	if (w->ld <= LK_PAIR_MAX && s->n == r->n) {
+		if (l->ops->factor2(s->f, r->f, s->n, w->ld, s->rinv, r->rinv) == 0) {
+			if ((rc = finish(l, w, s, e)) < 0) {
+				r->held = 0;
+				return rc;
+			}
+			return finish(l, w, r, e);
+		}
+		/* one is not positive definite: which, one at a time */
+		memcpy(s->f, s->co, s->n * w->ld * sizeof(double));
+		memcpy(r->f, r->co, r->n * w->ld * sizeof(double));
+	}
+	if ((rc = factorise(l, w, s, e)) < 0) {
+		r->held = 0;
+		return rc;
+	}
+	return factorise(l, w, r, e);
+}
+
 static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigned long long h)
 {
-	return t->ok && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+	return t->held && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+}
+
+static unsigned long long set_hash(const size_t *cand, size_t n)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ cand[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot that holds the set cand already (marked used), else NULL. */
+static struct lslot *find_set(struct lwork *w, const size_t *cand, size_t n, unsigned long long h)
+{
+	if (w->cur && same_set(w->cur, cand, n, h)) {
+		w->cur->used = ++w->tick;
+		return w->cur;
+	}
+	for (size_t k = 0; k < w->nslot; k++)
+		if (same_set(&w->slot[k], cand, n, h)) {
+			w->slot[k].used = ++w->tick;
+			return &w->slot[k];
+		}
+	return NULL;
+}
+
+/* The slot a new set goes to: one that holds nothing, else the least
+ * recently used of those not used since tick since (the sets of the
+ * batch being resolved) and not keep (a copy source). */
+static struct lslot *victim(struct lwork *w, unsigned long long since, const struct lslot *keep)
+{
+	struct lslot *t = NULL;
+
+	for (size_t k = 0; k < w->nslot; k++) {
+		struct lslot *s = &w->slot[k];
+
+		if (s == keep || (s->held && s->used > since))
+			continue;
+		if (!t || !s->held || (t->held && s->used < t->used))
+			t = s;
+		if (!t->held)
+			break;
+	}
+	return t;
 }
 
 /* Make the set in w->cand (n stations, index order) the current one: a
@@ -538,29 +638,16 @@ static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigne
  * slot it comes from never shows in a result. */
 static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
 {
-	unsigned long long h = 14695981039346656037ULL;
-	struct lslot *t = NULL;
+	unsigned long long h = set_hash(w->cand, n);
+	struct lslot *t = find_set(w, w->cand, n, h);
 	int rc;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ w->cand[i]) * 1099511628211ULL;
-	if (w->cur && same_set(w->cur, w->cand, n, h))
-		return 0;
-	for (size_t k = 0; k < w->nslot; k++) {
-		struct lslot *s = &w->slot[k];
-
-		if (same_set(s, w->cand, n, h)) {
-			s->used = ++w->tick;
-			w->cur = s;
-			return 0;
-		}
-		if (s != w->cur && (!t || !s->ok || (t->ok && s->used < t->used)))
-			t = s;
+	if (!t) {
+		t = victim(w, w->tick, w->cur);
+		fill_slot(l, w, w->cur, t, w->cand, n, h);
+		if ((rc = factorise(l, w, t, e)) < 0)
+			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
 	}
-	if ((rc = factorise(l, w, t, n, e)) < 0)
-		return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
-	t->hash = h;
-	t->used = ++w->tick;
 	w->cur = t;
 	return 0;
 }
@@ -820,13 +907,74 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 }
 
 /* Cells per tile: the tile's half-width about an eighth of the last
- * tile's neighbourhood radius (candidates stay near nmax), 1 to 32. */
+ * tile's neighbourhood radius (candidates stay near nmax), 1 to LW_TILE. */
 static int tile_len(const struct lwork *w, const double *xs, int nc)
 {
 	double step = nc > 1 ? fabs(xs[1] - xs[0]) : 0.0;
 	double t = step > 0 && w->tdk > 0 ? w->tdk / (4 * step) : 8;
 
-	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
+	return t < 1 ? 1 : t > LW_TILE ? LW_TILE : (int)t;
+}
+
+/* The batch's sets resolved, each to a slot that holds it: new ones
+ * filled in order (each copying the pairs it shares with the one before),
+ * then factorised two by two; then the tile's cells b0 .. b1 (tile from
+ * t0), which use them.  On error no slot of the batch is left half done. */
+static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int t0, int b0, int b1, double y,
+		     double *pred, double *var, struct error *e)
+{
+	unsigned long long since = w->tick;
+	const struct lslot *prev = w->cur;
+	struct lslot *fresh[LW_BATCH];
+	int nf = 0, of[LW_BATCH], rc;
+
+	for (int b = 0; b < w->nb; b++) {
+		const size_t *cand = w->bcand + (size_t)b * w->cap;
+		size_t n = w->bn[b];
+		unsigned long long h = set_hash(cand, n);
+		struct lslot *t = find_set(w, cand, n, h);
+
+		if (!t) {
+			/* not the batch's slots (used since), nor w->cur: prev
+			 * is one of those */
+			t = victim(w, since, w->cur);
+			fill_slot(l, w, prev, t, cand, n, h);
+			of[nf] = b;
+			fresh[nf++] = t;
+		}
+		w->bslot[b] = t;
+		prev = t;
+	}
+	for (int k = 0; k < nf; k += 2) {
+		rc = k + 1 < nf ? factorise2(l, w, fresh[k], fresh[k + 1], e) : factorise(l, w, fresh[k], e);
+		if (rc < 0) {
+			int b = of[fresh[k]->ok ? k + 1 : k];
+
+			for (int j = 0; j < nf; j++)
+				if (!fresh[j]->ok)
+					fresh[j]->held = 0;
+			w->cur = NULL;
+			w->tprev = 0; /* the split's set is in no slot */
+			return rc == KD_ECANCEL ? rc
+						: error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[w->bcell[b]], y);
+		}
+	}
+	for (int c = b0; c < b1; c++) {
+		int b = w->cset[c - t0];
+
+		if (b < 0) {
+			pred[c] = NAN;
+			if (var)
+				var[c] = NAN;
+			continue;
+		}
+		w->cur = w->bslot[b];
+		point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+	}
+	if (w->nb > 0)
+		w->cur = w->bslot[w->nb - 1];
+	w->nb = 0;
+	return 0;
 }
 
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
@@ -834,7 +982,7 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 {
 	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
 		double cx, h = 0.0, r;
-		int rc;
+		int rc, b0 = c0;
 
 		c1 = c0 + tile_len(w, xs + c0, nc - c0);
 		c1 = c1 > nc ? nc : c1;
@@ -852,22 +1000,31 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		r = r * (1 + 1e-9) + 1e-6;
 		if (tile_collect(l, w, cx, y, r))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
+		w->nb = 0;
 		for (int c = c0; c < c1; c++) {
 			int same;
 			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
 
 			if (n == 0) {
-				pred[c] = NAN;
-				if (var)
-					var[c] = NAN;
+				w->cset[c - c0] = -1;
 				continue;
 			}
-			if (!same && (rc = take_set(l, w, n, xs[c], y, e)) < 0) {
-				w->tprev = 0; /* w->cur is not this set */
-				return rc;
+			/* same: the set of the batch's last (a tile's first cell
+			 * is never same, nor one after a cell with no set) */
+			if (!same) {
+				if (w->nb == w->bmax) {
+					if ((rc = run_batch(l, w, xs, c0, b0, c, y, pred, var, e)) < 0)
+						return rc;
+					b0 = c;
+				}
+				memcpy(w->bcand + (size_t)w->nb * w->cap, w->cand, n * sizeof(size_t));
+				w->bn[w->nb] = n;
+				w->bcell[w->nb++] = c;
 			}
-			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+			w->cset[c - c0] = w->nb - 1;
 		}
+		if ((rc = run_batch(l, w, xs, c0, b0, c1, y, pred, var, e)) < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -37,9 +37,17 @@ void klocal_free(struct klocal *l);
 /* Most neighbour sets a thread keeps factorised. */
 #define LW_SLOTS 24
 
+/* Most new sets klocal_cells resolves at once (then factorised two by
+ * two), at most the slots less one. */
+#define LW_BATCH 8
+
+/* Cells per tile, at most (klocal_cells). */
+#define LW_TILE 32
+
 /* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
  * up to LK_PAD), padding columns zero. */
 struct lslot {
+	int held;                  /* holds set[0..n) and its matrix co (f, the rest: once ok) */
 	int ok;                    /* holds the system of set[0..n) */
 	size_t n, *set;            /* the set, sorted by index */
 	unsigned long long hash, used; /* of the set; last use (lwork.tick) */
@@ -76,6 +84,12 @@ struct lwork {
 	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
+	/* the batch: nb sets (bcand, LW_BATCH x cap; sizes bn), the first
+	 * cell of each (bcell), their slots once resolved (bslot); each tile
+	 * cell's set in it (cset, -1: none); bmax: the batch's size */
+	size_t *bcand, bn[LW_BATCH];
+	int nb, bmax, bcell[LW_BATCH], cset[LW_TILE];
+	struct lslot *bslot[LW_BATCH];
 };
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e); /* 0 or KD_ENOMEM */
@@ -93,7 +107,8 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
  * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
  * Cells are taken in tiles; one search per tile yields every station that
  * can be a neighbour of its cells, so a cell's own choice scans a short
- * list.  The first error stops it (cells after it are left alone). */
+ * list; a tile's new sets are found first, then factorised two at a time.
+ * The first error stops it (the row's values are then undefined). */
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
 		 double *var, struct error *e);
 
