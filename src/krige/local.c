@@ -181,6 +181,7 @@ void lwork_release(struct lwork *w)
 	free(w->ty);
 	free(w->kd);
 	free(w->bcand);
+	free(w->cset);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -214,7 +215,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
-	w->vec = alloc_vec(4 * ld);
+	w->vec = alloc_vec(7 * ld);
 	w->bcand = malloc(LW_BATCH * cap * sizeof(size_t));
 	w->bmax = (int)(w->nslot - 1 < LW_BATCH ? w->nslot - 1 : LW_BATCH);
 	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec || !w->bcand;
@@ -239,10 +240,12 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
-	w->t1 = w->vec;
-	w->t2 = w->vec + ld;
-	w->c = w->vec + 2 * ld;
-	w->colsum = w->vec + 3 * ld;
+	for (int m = 0; m < 2; m++) {
+		w->t1[m] = w->vec + m * ld;
+		w->t2[m] = w->vec + (2 + m) * ld;
+		w->c[m] = w->vec + (4 + m) * ld;
+	}
+	w->colsum = w->vec + 6 * ld;
 	return 0;
 }
 
@@ -389,7 +392,7 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 static void build_cov(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, size_t n)
 {
 	size_t *op = w->oldpos, a = 0, ld = w->ld, *rs = w->runs, *re = w->runs + w->cap, nr = 0;
-	double c0 = cov(&l->v, 0.0), *cj = w->t1;
+	double c0 = cov(&l->v, 0.0), *cj = w->t1[0];
 
 	for (size_t i = 0; i < n; i++) {
 		while (o && a < o->n && o->set[a] < t->set[i])
@@ -473,7 +476,7 @@ static double set_rcond(const struct klocal *l, struct lwork *w, const struct ls
 
 /* Slot t takes the set cand (n stations, index order, hash h): its
  * stations and covariance matrix (pairs shared with o copied, see
- * build_cov), and f a copy of it to factorise.  t holds the set from here
+ * build_cov), to be factorised into f.  t holds the set from here
  * on (other sets are looked up against it) but is not ok until finish(). */
 static void fill_slot(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
 		      const size_t *cand, size_t n, unsigned long long h)
@@ -490,7 +493,6 @@ static void fill_slot(const struct klocal *l, struct lwork *w, const struct lslo
 		t->z[i] = l->z[t->set[i]];
 	}
 	build_cov(l, w, o, t, n);
-	memcpy(t->f, t->co, n * w->ld * sizeof(double));
 	w->solves++;
 }
 
@@ -503,17 +505,15 @@ static int singular(const struct klocal *l, size_t n, struct error *e)
 			 vgm_model_name(l->v.model), n);
 }
 
-/* Slot t's set factorised (t->f = U, C = U^T U): the condition check, then
- * u = U^-T 1, b and the dual weights a = C^-1 (z - b 1) from U^-T z
- * (krige.c's algebra).  t is ok after, else no longer held. */
-static int finish(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+/* The condition check of slot t's factorised set.  t is no longer held
+ * on error. */
+static int check_cond(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
 {
-	const struct lkernel_ops *ops = l->ops;
-	size_t ld = w->ld, n = t->n;
-	double rcond, utw = 0.0;
+	size_t n = t->n;
+	double rcond = set_rcond(l, w, t, n);
 
-	t->held = 0;
-	rcond = set_rcond(l, w, t, n);
+	if (isnan(rcond) || !(rcond >= KSYS_RCOND_MIN))
+		t->held = 0;
 	if (isnan(rcond))
 		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
 	if (!(rcond >= KSYS_RCOND_MIN))
@@ -522,30 +522,60 @@ static int finish(const struct klocal *l, struct lwork *w, struct lslot *t, stru
 				 "%.3g < %g) for the %s model with nugget %g, psill %g, range %g m; a nugget > 0 or "
 				 "another model helps",
 				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
-	for (size_t i = 0; i < ld; i++) {
-		t->u[i] = i < n ? 1.0 : 0.0;
-		w->t2[i] = i < n ? t->z[i] : 0.0;
+	return 0;
+}
+
+/* Slots ts[0 .. M) (M 1 or 2; one n) factorised (f = U, C = U^T U): the
+ * condition checks, then u = U^-T 1, b and the dual weights
+ * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra), the solves of both
+ * side by side.  All are ok after; on error the one that failed is no
+ * longer held, nor any after it (one before it may be held, not ok). */
+static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, struct error *e)
+{
+	const struct lkernel_ops *ops = l->ops;
+	size_t ld = w->ld, n = ts[0]->n;
+	int rc;
+
+	for (int m = 0; m < M; m++)
+		if ((rc = check_cond(l, w, ts[m], e)) < 0) {
+			ts[M - 1]->held = 0;
+			return rc;
+		}
+	for (int m = 0; m < M; m++) {
+		struct lslot *t = ts[m];
+		double utw = 0.0, *t2 = w->t2[m];
+
+		for (size_t i = 0; i < ld; i++) {
+			t->u[i] = i < n ? 1.0 : 0.0;
+			t2[i] = i < n ? t->z[i] : 0.0;
+		}
+		ops->forward2(t->f, t->f, n, ld, t->rinv, t->rinv, t->u, t2);
+		t->utu = 0.0;
+		for (size_t i = 0; i < n; i++) {
+			t->utu += t->u[i] * t->u[i];
+			utw += t->u[i] * t2[i];
+		}
+		t->b = utw / t->utu;
+		for (size_t i = 0; i < ld; i++)
+			w->t1[m][i] = i < n ? t->b * t->u[i] - t2[i] : 0.0;
 	}
-	ops->forward(t->f, n, ld, t->rinv, t->u);
-	ops->forward(t->f, n, ld, t->rinv, w->t2);
-	t->utu = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		t->utu += t->u[i] * t->u[i];
-		utw += t->u[i] * w->t2[i];
-	}
-	t->b = utw / t->utu;
-	for (size_t i = 0; i < ld; i++)
-		w->t1[i] = i < n ? t->b * t->u[i] - w->t2[i] : 0.0;
-	ops->backward(t->f, n, ld, t->rinv, w->t1, t->a);
-	t->held = 1;
-	t->ok = 1;
+	if (M == 2)
+		ops->backward2(ts[0]->f, ts[1]->f, n, ld, ts[0]->rinv, ts[1]->rinv, w->t1[0], w->t1[1], ts[0]->a,
+			       ts[1]->a);
+	else
+		ops->backward(ts[0]->f, n, ld, ts[0]->rinv, w->t1[0], ts[0]->a);
+	for (int m = 0; m < M; m++)
+		ts[m]->ok = 1;
 	return 0;
 }
 
 /* Factorise slot t alone (fill_slot done).  t is not held on error. */
 static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
 {
-	int rc = l->ops->factor(t->f, t->n, w->ld, t->rinv, l->cancelled, l->cancel_ctx);
+	int rc;
+
+	memcpy(t->f, t->co, t->n * w->ld * sizeof(double));
+	rc = l->ops->factor(t->f, t->n, w->ld, t->rinv, l->cancelled, l->cancel_ctx);
 
 	if (rc) {
 		t->held = 0;
@@ -554,7 +584,7 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 							t->n)
 					    : singular(l, t->n, e);
 	}
-	return finish(l, w, t, e);
+	return finish(l, w, &t, 1, e);
 }
 
 /* Slots s and r (fill_slot done, same n) factorised side by side when the
@@ -565,16 +595,12 @@ static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, 
 	int rc;
 
 	if (w->ld <= LK_PAIR_MAX && s->n == r->n) {
-		if (l->ops->factor2(s->f, r->f, s->n, w->ld, s->rinv, r->rinv) == 0) {
-			if ((rc = finish(l, w, s, e)) < 0) {
-				r->held = 0;
-				return rc;
-			}
-			return finish(l, w, r, e);
+		if (l->ops->factor2(s->co, r->co, s->f, r->f, s->n, w->ld, s->rinv, r->rinv) == 0) {
+			struct lslot *ts[2] = { s, r };
+
+			return finish(l, w, ts, 2, e);
 		}
 		/* one is not positive definite: which, one at a time */
-		memcpy(s->f, s->co, s->n * w->ld * sizeof(double));
-		memcpy(r->f, r->co, r->n * w->ld * sizeof(double));
 	}
 	if ((rc = factorise(l, w, s, e)) < 0) {
 		r->held = 0;
@@ -660,30 +686,44 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 	return take_set(l, w, w->hn, x, y, e);
 }
 
-/* Prediction and variance at one point from one vector of covariances:
+/* Prediction and variance at M points (1 or 2; xs, ys) from one vector
+ * of covariances each, with the systems of slots ts (one n):
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = U^-T c. */
-static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
+ * v = U^-T c, the two solves side by side. */
+static void points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
+		   const double *ys, double *const *pred, double *const *var)
 {
-	const struct lslot *t = w->cur;
-	size_t n = t->n;
-	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
+	double c0 = cov(&l->v, 0.0);
 
-	cov_to(l, w, x, y, t->sx, t->sy, n, c);
-	for (size_t i = 0; i < n; i++)
-		sum += t->a[i] * (c0 - c[i]);
-	*pred = sum + t->b;
-	if (!var)
-		return;
-	for (size_t i = n; i < w->ld; i++)
-		c[i] = 0.0;
-	l->ops->forward(t->f, n, w->ld, t->rinv, c);
-	for (size_t i = 0; i < n; i++) {
-		vv += c[i] * c[i];
-		uv += t->u[i] * c[i];
+	for (int m = 0; m < M; m++) {
+		const struct lslot *t = ts[m];
+		double *c = w->c[m], sum = 0.0;
+
+		cov_to(l, w, xs[m], ys[m], t->sx, t->sy, t->n, c);
+		for (size_t i = 0; i < t->n; i++)
+			sum += t->a[i] * (c0 - c[i]);
+		*pred[m] = sum + t->b;
+		for (size_t i = t->n; i < w->ld; i++)
+			c[i] = 0.0;
 	}
-	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
-	*var = s2 > 0.0 ? s2 : 0.0;
+	if (!var[0])
+		return;
+	if (M == 2)
+		l->ops->forward2(ts[0]->f, ts[1]->f, ts[0]->n, w->ld, ts[0]->rinv, ts[1]->rinv, w->c[0], w->c[1]);
+	else
+		l->ops->forward(ts[0]->f, ts[0]->n, w->ld, ts[0]->rinv, w->c[0]);
+	for (int m = 0; m < M; m++) {
+		const struct lslot *t = ts[m];
+		const double *c = w->c[m];
+		double vv = 0.0, uv = 0.0, s2;
+
+		for (size_t i = 0; i < t->n; i++) {
+			vv += c[i] * c[i];
+			uv += t->u[i] * c[i];
+		}
+		s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
+		*var[m] = s2 > 0.0 ? s2 : 0.0;
+	}
 }
 
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
@@ -700,7 +740,7 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	}
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
-	point(l, w, x, y, pred, var);
+	points(l, w, &w->cur, 1, &x, &y, &pred, &var);
 	return 0;
 }
 
@@ -907,20 +947,20 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 }
 
 /* Cells per tile: the tile's half-width about an eighth of the last
- * tile's neighbourhood radius (candidates stay near nmax), 1 to LW_TILE. */
+ * tile's neighbourhood radius (candidates stay near nmax), 1 to 32. */
 static int tile_len(const struct lwork *w, const double *xs, int nc)
 {
 	double step = nc > 1 ? fabs(xs[1] - xs[0]) : 0.0;
 	double t = step > 0 && w->tdk > 0 ? w->tdk / (4 * step) : 8;
 
-	return t < 1 ? 1 : t > LW_TILE ? LW_TILE : (int)t;
+	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
 }
 
 /* The batch's sets resolved, each to a slot that holds it: new ones
  * filled in order (each copying the pairs it shares with the one before),
- * then factorised two by two; then the tile's cells b0 .. b1 (tile from
- * t0), which use them.  On error no slot of the batch is left half done. */
-static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int t0, int b0, int b1, double y,
+ * then factorised two by two; then the cells b0 .. b1, which use them.
+ * On error no slot of the batch is left half done. */
+static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int b0, int b1, double y,
 		     double *pred, double *var, struct error *e)
 {
 	unsigned long long since = w->tick;
@@ -948,7 +988,8 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 	for (int k = 0; k < nf; k += 2) {
 		rc = k + 1 < nf ? factorise2(l, w, fresh[k], fresh[k + 1], e) : factorise(l, w, fresh[k], e);
 		if (rc < 0) {
-			int b = of[fresh[k]->ok ? k + 1 : k];
+			/* the failed one is no longer held (see finish) */
+			int b = of[fresh[k]->held ? k + 1 : k];
 
 			for (int j = 0; j < nf; j++)
 				if (!fresh[j]->ok)
@@ -959,17 +1000,26 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 						: error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[w->bcell[b]], y);
 		}
 	}
-	for (int c = b0; c < b1; c++) {
-		int b = w->cset[c - t0];
+	/* the cells two by two where two in a row have sets of one size */
+	for (int c = b0, m; c < b1; c += m) {
+		int b = w->cset[c], b2 = c + 1 < b1 ? w->cset[c + 1] : -1;
+		struct lslot *ts[2];
+		double ys[2] = { y, y }, *pp[2] = { pred + c, pred + c + 1 };
+		double *vp[2] = { var ? var + c : NULL, var ? var + c + 1 : NULL };
 
+		m = 1;
 		if (b < 0) {
 			pred[c] = NAN;
 			if (var)
 				var[c] = NAN;
 			continue;
 		}
-		w->cur = w->bslot[b];
-		point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+		ts[0] = w->bslot[b];
+		if (b2 >= 0 && w->bslot[b2]->n == ts[0]->n) {
+			ts[1] = w->bslot[b2];
+			m = 2;
+		}
+		points(l, w, ts, m, xs + c, ys, pp, vp);
 	}
 	if (w->nb > 0)
 		w->cur = w->bslot[w->nb - 1];
@@ -980,9 +1030,21 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
 		 double *var, struct error *e)
 {
+	int rc, b0 = 0;
+
+	if (nc <= 0)
+		return 0;
+	if ((size_t)nc > w->ncset) {
+		int *p = realloc(w->cset, (size_t)nc * sizeof(int));
+
+		if (!p)
+			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
+		w->cset = p;
+		w->ncset = (size_t)nc;
+	}
+	w->nb = 0;
 	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
 		double cx, h = 0.0, r;
-		int rc, b0 = c0;
 
 		c1 = c0 + tile_len(w, xs + c0, nc - c0);
 		c1 = c1 > nc ? nc : c1;
@@ -1000,20 +1062,19 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		r = r * (1 + 1e-9) + 1e-6;
 		if (tile_collect(l, w, cx, y, r))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
-		w->nb = 0;
 		for (int c = c0; c < c1; c++) {
 			int same;
 			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
 
 			if (n == 0) {
-				w->cset[c - c0] = -1;
+				w->cset[c] = -1;
 				continue;
 			}
 			/* same: the set of the batch's last (a tile's first cell
 			 * is never same, nor one after a cell with no set) */
 			if (!same) {
 				if (w->nb == w->bmax) {
-					if ((rc = run_batch(l, w, xs, c0, b0, c, y, pred, var, e)) < 0)
+					if ((rc = run_batch(l, w, xs, b0, c, y, pred, var, e)) < 0)
 						return rc;
 					b0 = c;
 				}
@@ -1021,10 +1082,8 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 				w->bn[w->nb] = n;
 				w->bcell[w->nb++] = c;
 			}
-			w->cset[c - c0] = w->nb - 1;
+			w->cset[c] = w->nb - 1;
 		}
-		if ((rc = run_batch(l, w, xs, c0, b0, c1, y, pred, var, e)) < 0)
-			return rc;
 	}
-	return 0;
+	return run_batch(l, w, xs, b0, nc, y, pred, var, e);
 }

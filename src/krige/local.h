@@ -41,9 +41,6 @@ void klocal_free(struct klocal *l);
  * two), at most the slots less one. */
 #define LW_BATCH 8
 
-/* Cells per tile, at most (klocal_cells). */
-#define LW_TILE 32
-
 /* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
  * up to LK_PAD), padding columns zero. */
 struct lslot {
@@ -70,8 +67,8 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 4 x ld: the scratch vectors below */
-	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double *vec;         /* 7 x ld: the scratch vectors below */
+	double *t1[2], *t2[2], *c[2]; /* scratch, two of each (paired solves); c: a point's covariances */
 	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
@@ -85,10 +82,11 @@ struct lwork {
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
 	/* the batch: nb sets (bcand, LW_BATCH x cap; sizes bn), the first
-	 * cell of each (bcell), their slots once resolved (bslot); each tile
-	 * cell's set in it (cset, -1: none); bmax: the batch's size */
-	size_t *bcand, bn[LW_BATCH];
-	int nb, bmax, bcell[LW_BATCH], cset[LW_TILE];
+	 * cell of each (bcell), their slots once resolved (bslot); each
+	 * cell's set in it (cset, ncset cells of the row, -1: none); bmax:
+	 * the batch's size */
+	size_t *bcand, bn[LW_BATCH], ncset;
+	int nb, bmax, bcell[LW_BATCH], *cset;
 	struct lslot *bslot[LW_BATCH];
 };
 
@@ -107,8 +105,9 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
  * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
  * Cells are taken in tiles; one search per tile yields every station that
  * can be a neighbour of its cells, so a cell's own choice scans a short
- * list; a tile's new sets are found first, then factorised two at a time.
- * The first error stops it (the row's values are then undefined). */
+ * list; the cells' sets are found first, up to LW_BATCH new ones, then
+ * factorised two at a time, then the cells predicted two at a time.  The
+ * first error stops it (the row's values are then undefined). */
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
 		 double *var, struct error *e);
 
