@@ -177,6 +177,9 @@ void lwork_release(struct lwork *w)
 	free(w->tidx);
 	free(w->ki);
 	free(w->tok);
+	free(w->tcp);
+	free(w->tcm);
+	free(w->tcd);
 	free(w->tx);
 	free(w->ty);
 	free(w->kd);
@@ -763,6 +766,15 @@ static int tile_grow(struct lwork *w, size_t need)
 	if (!(p = realloc(w->tok, cap)))
 		return -1;
 	w->tok = p;
+	if (!(p = realloc(w->tcp, cap * sizeof(size_t))))
+		return -1;
+	w->tcp = p;
+	if (!(p = realloc(w->tcm, cap * sizeof(size_t))))
+		return -1;
+	w->tcm = p;
+	if (!(p = realloc(w->tcd, cap * sizeof(double))))
+		return -1;
+	w->tcd = p;
 	for (int a = 0; a < 3; a++) {
 		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : &w->kd;
 
@@ -857,13 +869,20 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 }
 
 /* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
- * order, from a split that was right for a nearby cell: swap the last of
- * the first part with the first of the rest while they are out of order.
- * Returns the swaps, or -1 after kk + 1 of them (no order: a NaN
- * distance; the caller sorts instead); *far: the kk-th distance. */
-static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
+ * order, from a split that was right for a nearby cell.  With in the
+ * first part's largest distance and out the rest's smallest, only those
+ * of the first part at or beyond out and those of the rest at or before
+ * in can cross; every other one of the first part is nearer than all of
+ * them, every other one of the rest farther.  So those few are sorted
+ * and the first of them fill the first part's places.  Returns how many
+ * came in from the rest (0: the same set), or -1 (a NaN distance: no
+ * order; the caller sorts instead); *far: the kk-th distance. */
+static int tile_split(struct lwork *w, size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 {
-	double in = sd[0], out = INFINITY;
+	double in = sd[0], out = INFINITY, *cd = w->tcd;
+	size_t nc = 0, na, *cp = w->tcp, *cm = w->tcm;
+	unsigned char *from = w->tok; /* scratch here: tile_set fills it after */
+	int moved = 0;
 
 	/* most cells: every one of the first part strictly nearer than all
 	 * of the rest, plain compares without the tie rule */
@@ -875,24 +894,42 @@ static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 		*far = in;
 		return 0;
 	}
-	for (int swaps = 0;; swaps++) {
-		size_t a = 0, b = kk;
-
-		for (size_t q = 1; q < kk; q++)
-			if (after(sd[q], sm[q], sd[a], sm[a]))
-				a = q;
-		*far = sd[a];
-		if (kk == tn)
-			return 0;
-		for (size_t q = kk + 1; q < tn; q++)
-			if (after(sd[b], sm[b], sd[q], sm[q]))
-				b = q;
-		if (after(sd[b], sm[b], sd[a], sm[a]))
-			return swaps;
-		if ((size_t)swaps > kk)
-			return -1;
-		tile_swap(sm, sd, a, b);
+	if (isnan(in) || isnan(out))
+		return -1;
+	/* the ones that may cross (no branch: which are is not predictable) */
+	for (size_t q = 0; q < kk; q++) {
+		cp[nc] = q;
+		nc += sd[q] >= out;
 	}
+	na = nc;
+	for (size_t q = kk; q < tn; q++) {
+		cp[nc] = q;
+		nc += sd[q] <= in;
+	}
+	if (na == 0) /* in >= out yet none at or beyond out: a NaN */
+		return -1;
+	/* a few: insertion sort by (distance, position) */
+	for (size_t j = 0; j < nc; j++) {
+		double d = sd[cp[j]];
+		size_t m = sm[cp[j]], i = j;
+		unsigned char f = j >= na;
+
+		for (; i > 0 && after(cd[i - 1], cm[i - 1], d, m); i--) {
+			cd[i] = cd[i - 1];
+			cm[i] = cm[i - 1];
+			from[i] = from[i - 1];
+		}
+		cd[i] = d;
+		cm[i] = m;
+		from[i] = f;
+	}
+	for (size_t j = 0; j < nc; j++) {
+		sd[cp[j]] = cd[j];
+		sm[cp[j]] = cm[j];
+		moved += j < na && from[j];
+	}
+	*far = cd[na - 1];
+	return moved;
 }
 
 /* The neighbour set of (x, y) from the tile's lists, which hold every
@@ -922,7 +959,7 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 	}
 	if (first)
 		tile_select(sm, sd, kk, tn);
-	swaps = tile_split(sm, sd, kk, tn, &far);
+	swaps = tile_split(w, sm, sd, kk, tn, &far);
 	if (swaps < 0) {
 		tile_sort(sm, sd, tn);
 		far = sd[kk - 1];

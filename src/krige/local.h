@@ -81,6 +81,8 @@ struct lwork {
 	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
+	size_t *tcp, *tcm;   /* tcap each: tile_split's scratch (with tcd) */
+	double *tcd;
 	/* the batch: nb sets (bcand, LW_BATCH x cap; sizes bn), the first
 	 * cell of each (bcell), their slots once resolved (bslot); each
 	 * cell's set in it (cset, ncset cells of the row, -1: none); bmax:
