@@ -183,7 +183,6 @@ void lwork_release(struct lwork *w)
 	free(w->tx);
 	free(w->ty);
 	free(w->kd);
-	free(w->bcand);
 	free(w->cset);
 	memset(w, 0, sizeof(*w));
 }
@@ -219,9 +218,10 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
 	w->vec = alloc_vec(7 * ld);
-	w->bcand = malloc(LW_BATCH * cap * sizeof(size_t));
-	w->bmax = (int)(w->nslot - 1 < LW_BATCH ? w->nslot - 1 : LW_BATCH);
-	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec || !w->bcand;
+	/* a batch's sets and w->cur never evicted while the batch runs */
+	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
+	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec;
 	for (size_t k = 0; !bad && k < w->nslot; k++) {
 		struct lslot *t = &w->slot[k];
 
@@ -993,48 +993,48 @@ static int tile_len(const struct lwork *w, const double *xs, int nc)
 	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
 }
 
-/* The batch's sets resolved, each to a slot that holds it: new ones
- * filled in order (each copying the pairs it shares with the one before),
- * then factorised two by two; then the cells b0 .. b1, which use them.
- * On error no slot of the batch is left half done. */
+/* Cell c's new set (w->cand, n stations) into the batch: the slot that
+ * holds it, else a slot filled with it now (pairs shared with the set
+ * before copied), to be factorised with the batch. */
+static void batch_add(const struct klocal *l, struct lwork *w, size_t n, int c)
+{
+	unsigned long long h = set_hash(w->cand, n);
+	struct lslot *t = find_set(w, w->cand, n, h);
+
+	if (!t) {
+		/* not one the batch uses (used since it began), nor w->cur,
+		 * the first one's copy source */
+		t = victim(w, w->bsince, w->cur);
+		fill_slot(l, w, w->nb ? w->bslot[w->nb - 1] : w->cur, t, w->cand, n, h);
+		w->fcell[w->nf] = c;
+		w->fresh[w->nf++] = t;
+	}
+	w->bslot[w->nb++] = t;
+}
+
+/* The batch's new sets factorised two by two, then the cells b0 .. b1,
+ * which use its sets; a batch after it starts with its last set (the
+ * one the next cells may still have).  On error no slot of the batch is
+ * left half done. */
 static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int b0, int b1, double y,
 		     double *pred, double *var, struct error *e)
 {
-	unsigned long long since = w->tick;
-	const struct lslot *prev = w->cur;
-	struct lslot *fresh[LW_BATCH];
-	int nf = 0, of[LW_BATCH], rc;
+	struct lslot **fresh = w->fresh;
+	int nf = w->nf, rc;
 
-	for (int b = 0; b < w->nb; b++) {
-		const size_t *cand = w->bcand + (size_t)b * w->cap;
-		size_t n = w->bn[b];
-		unsigned long long h = set_hash(cand, n);
-		struct lslot *t = find_set(w, cand, n, h);
-
-		if (!t) {
-			/* not the batch's slots (used since), nor w->cur: prev
-			 * is one of those */
-			t = victim(w, since, w->cur);
-			fill_slot(l, w, prev, t, cand, n, h);
-			of[nf] = b;
-			fresh[nf++] = t;
-		}
-		w->bslot[b] = t;
-		prev = t;
-	}
 	for (int k = 0; k < nf; k += 2) {
 		rc = k + 1 < nf ? factorise2(l, w, fresh[k], fresh[k + 1], e) : factorise(l, w, fresh[k], e);
 		if (rc < 0) {
 			/* the failed one is no longer held (see finish) */
-			int b = of[fresh[k]->held ? k + 1 : k];
+			int c = w->fcell[fresh[k]->held ? k + 1 : k];
 
 			for (int j = 0; j < nf; j++)
 				if (!fresh[j]->ok)
 					fresh[j]->held = 0;
 			w->cur = NULL;
 			w->tprev = 0; /* the split's set is in no slot */
-			return rc == KD_ECANCEL ? rc
-						: error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[w->bcell[b]], y);
+			w->nb = w->nf = 0;
+			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[c], y);
 		}
 	}
 	/* the cells two by two where two in a row have sets of one size */
@@ -1058,9 +1058,13 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 		}
 		points(l, w, ts, m, xs + c, ys, pp, vp);
 	}
-	if (w->nb > 0)
+	if (w->nb > 0) {
 		w->cur = w->bslot[w->nb - 1];
-	w->nb = 0;
+		w->bslot[0] = w->cur;
+		w->nb = 1;
+	}
+	w->nf = 0;
+	w->bsince = w->tick;
 	return 0;
 }
 
@@ -1079,7 +1083,8 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 		w->cset = p;
 		w->ncset = (size_t)nc;
 	}
-	w->nb = 0;
+	w->nb = w->nf = 0;
+	w->bsince = w->tick;
 	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
 		double cx, h = 0.0, r;
 
@@ -1107,17 +1112,16 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 				w->cset[c] = -1;
 				continue;
 			}
-			/* same: the set of the batch's last (a tile's first cell
-			 * is never same, nor one after a cell with no set) */
+			/* same: the batch's last set (a tile's first cell is
+			 * never same, nor one after a cell with no set; a
+			 * batch starts with the last one's last set) */
 			if (!same) {
-				if (w->nb == w->bmax) {
+				if (w->nf == w->bmax || w->nb == w->emax) {
 					if ((rc = run_batch(l, w, xs, b0, c, y, pred, var, e)) < 0)
 						return rc;
 					b0 = c;
 				}
-				memcpy(w->bcand + (size_t)w->nb * w->cap, w->cand, n * sizeof(size_t));
-				w->bn[w->nb] = n;
-				w->bcell[w->nb++] = c;
+				batch_add(l, w, n, c);
 			}
 			w->cset[c] = w->nb - 1;
 		}

@@ -37,9 +37,10 @@ void klocal_free(struct klocal *l);
 /* Most neighbour sets a thread keeps factorised. */
 #define LW_SLOTS 24
 
-/* Most new sets klocal_cells resolves at once (then factorised two by
- * two), at most the slots less one. */
+/* klocal_cells' batches: at most LW_BATCH new sets (factorised two by
+ * two) and LW_ENTRIES sets in all, and fewer than the slots. */
 #define LW_BATCH 8
+#define LW_ENTRIES 16
 
 /* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
  * up to LK_PAD), padding columns zero. */
@@ -83,13 +84,14 @@ struct lwork {
 	unsigned char *tok;
 	size_t *tcp, *tcm;   /* tcap each: tile_split's scratch (with tcd) */
 	double *tcd;
-	/* the batch: nb sets (bcand, LW_BATCH x cap; sizes bn), the first
-	 * cell of each (bcell), their slots once resolved (bslot); each
-	 * cell's set in it (cset, ncset cells of the row, -1: none); bmax:
-	 * the batch's size */
-	size_t *bcand, bn[LW_BATCH], ncset;
-	int nb, bmax, bcell[LW_BATCH], *cset;
-	struct lslot *bslot[LW_BATCH];
+	/* the batch: the slots of its nb sets (bslot), the nf of them new,
+	 * filled, not yet factorised (fresh; fcell: the first cell of each);
+	 * each cell's set in it (cset, ncset cells of the row, -1: none);
+	 * bsince: the tick it began at; bmax, emax: most new, most in all */
+	struct lslot *bslot[LW_ENTRIES], *fresh[LW_BATCH];
+	int nb, nf, bmax, emax, fcell[LW_BATCH], *cset;
+	size_t ncset;
+	unsigned long long bsince;
 };
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e); /* 0 or KD_ENOMEM */
