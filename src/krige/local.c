@@ -602,9 +602,10 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 	return finish(l, w, &t, 1, e);
 }
 
-/* Slots s and r (fill_slot done, same n) factorised side by side when the
- * kernel can (factor2: the same bits as one at a time), else in turn.  On
- * error neither is held; the error is s's when s fails, else r's. */
+/* Slots s and r (fill_slot done) factorised side by side when the kernel
+ * can (factor2: the same bits as one at a time), else in turn.  On error
+ * the one that failed is not held, nor r when s failed; the error is s's
+ * when s fails, else r's. */
 static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
 {
 	int rc;
