@@ -385,18 +385,6 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 	}
 }
 
-/* dst[0 .. k) = src[0 .. k): runs of a row, tens of doubles, a few per
- * row; inline, where a call to memcpy cost more than the copy. */
-static inline void copy_run(double *dst, const double *src, size_t k)
-{
-	size_t i = 0;
-
-	for (; i + 4 <= k; i += 4)
-		memcpy(dst + i, src + i, 4 * sizeof(double)); /* fixed size: one vector move */
-	for (; i < k; i++)
-		dst[i] = src[i];
-}
-
 /* The covariance matrix of slot t's set (n stations, index order, their
  * coordinates in t->sx, t->sy) into t->co (upper triangle and diagonal of
  * n rows of ld, padding zero; the strict lower triangle is left as it
@@ -439,7 +427,7 @@ static void build_cov(const struct klocal *l, struct lwork *w, const struct lslo
 			size_t j = rs[r] > i + 1 ? rs[r] : i + 1;
 
 			if (j < re[r])
-				copy_run(ri + j, ro + op[j], re[r] - j);
+				memcpy(ri + j, ro + op[j], (re[r] - j) * sizeof(double));
 		}
 	}
 	for (size_t j = 0; j < n; j++) {
