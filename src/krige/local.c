@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -787,25 +788,101 @@ static int tile_grow(struct lwork *w, size_t need)
 	return 0;
 }
 
-/* Every station within r of (cx, cy), in index order, into the tile's
- * lists.  0 or -1 (no memory). */
-static int tile_collect(const struct klocal *l, struct lwork *w, double cx, double cy, double r)
+/* The k-th smallest (k >= 1) of v[0 .. n) (n >= k), v reordered: Wirth's
+ * selection on plain values (a tie is the same value). */
+static double kth_smallest(double *v, size_t n, size_t k)
 {
-	long long i0 = bucket_of(cx - r, l->x0, l->h, l->nx), i1 = bucket_of(cx + r, l->x0, l->h, l->nx);
-	long long j0 = bucket_of(cy - r, l->y0, l->h, l->ny), j1 = bucket_of(cy + r, l->y0, l->h, l->ny);
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k - 1;
+
+	while (lo < hi) {
+		double p = v[kk], t;
+		ptrdiff_t i = lo, j = hi;
+
+		do {
+			while (v[i] < p)
+				i++;
+			while (p < v[j])
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		} while (i <= j);
+		/* v[lo .. j] <= p <= v[i .. hi] */
+		if (j < kk)
+			lo = i;
+		if (kk < i)
+			hi = j;
+	}
+	return v[kk];
+}
+
+/* Every station within R of (cx, cy) into the tile's lists (tidx; squared
+ * distances kd), in bucket order.  0 or -1 (no memory). */
+static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double cy, double R)
+{
+	long long i0 = bucket_of(cx - R, l->x0, l->h, l->nx), i1 = bucket_of(cx + R, l->x0, l->h, l->nx);
+	long long j0 = bucket_of(cy - R, l->y0, l->h, l->ny), j1 = bucket_of(cy + R, l->y0, l->h, l->ny);
 
 	w->tn = 0;
 	for (long long j = j0; j <= j1; j++)
 		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
 			size_t i = l->idx[k];
-			double dx = cx - l->sx[i], dy = cy - l->sy[i];
+			double dx = cx - l->sx[i], dy = cy - l->sy[i], d2 = dx * dx + dy * dy;
 
-			if (dx * dx + dy * dy > r * r)
+			if (d2 > R * R)
 				continue;
 			if (tile_grow(w, w->tn + 1))
 				return -1;
+			w->kd[w->tn] = d2;
 			w->tidx[w->tn++] = i;
 		}
+	return 0;
+}
+
+/* The tile's lists for its centre (cx, cy) and half-width h: every
+ * station within r of the centre, in index order, where r is maxdist + h
+ * or, with fewer neighbours than stations, at most D + 2 h (D: the
+ * centre's nmax-th distance, into w->tdk): cell p of the tile has its
+ * nmax nearest within D(p) + h <= D + 2 h of the centre.  One scan of a
+ * guessed radius gives D (the guess holds every station within it, so its
+ * nmax-th distance is the true one) and the list; a guess too short is
+ * doubled.  The next tile along the row moves by about 2 h, so the last
+ * D + 4 h is the guess.  0 or -1 (no memory). */
+static int tile_gather(const struct klocal *l, struct lwork *w, double cx, double cy, double h)
+{
+	int nlim = l->nmax < l->n;
+	double R = w->tdk > 0 ? w->tdk + 4 * h : 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
+
+	for (;;) {
+		R = R * (1 + 1e-9) + 1e-6;
+		if (tile_scan(l, w, cx, cy, R))
+			return -1;
+		r = l->maxdist + h;
+		if (nlim) {
+			if (w->tn < l->nmax) {
+				R *= 2;
+				continue;
+			}
+			memcpy(w->tcd, w->kd, w->tn * sizeof(double));
+			w->tdk = sqrt(kth_smallest(w->tcd, w->tn, l->nmax));
+			r = fmin(r, w->tdk + 2 * h);
+		}
+		r = r * (1 + 1e-9) + 1e-6;
+		if (r <= R)
+			break;
+		R = r;
+	}
+	{
+		size_t m = 0;
+
+		for (size_t q = 0; q < w->tn; q++) {
+			w->tidx[m] = w->tidx[q];
+			m += w->kd[q] <= r * r;
+		}
+		w->tn = m;
+	}
 	sort_idx(w->tidx, w->tn);
 	for (size_t m = 0; m < w->tn; m++) {
 		w->tx[m] = l->sx[w->tidx[m]];
@@ -1087,23 +1164,14 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 	w->nb = w->nf = 0;
 	w->bsince = w->tick;
 	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
-		double cx, h = 0.0, r;
+		double cx, h = 0.0;
 
 		c1 = c0 + tile_len(w, xs + c0, nc - c0);
 		c1 = c1 > nc ? nc : c1;
 		cx = (xs[c0] + xs[c1 - 1]) / 2;
 		for (int c = c0; c < c1; c++)
 			h = fmax(h, fabs(xs[c] - cx));
-		/* Cell p of the tile has its nmax nearest within D(cx) + h, so
-		 * within D(cx) + 2 h of the centre; maxdist + h bounds the rest. */
-		r = l->maxdist + h;
-		if (l->nmax < l->n) {
-			search(l, w, cx, y, (size_t)-1, INFINITY);
-			w->tdk = sqrt(w->hd[0]);
-			r = fmin(r, w->tdk + 2 * h);
-		}
-		r = r * (1 + 1e-9) + 1e-6;
-		if (tile_collect(l, w, cx, y, r))
+		if (tile_gather(l, w, cx, y, h))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 		for (int c = c0; c < c1; c++) {
 			int same;
