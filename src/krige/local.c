@@ -1185,7 +1185,11 @@ int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int 
 			 * never same, nor one after a cell with no set; a
 			 * batch starts with the last one's last set) */
 			if (!same) {
-				if (w->nf == w->bmax || w->nb == w->emax) {
+				/* nb >= emax, not ==: sets found in the cache
+				 * join a batch too, and after a batch the next
+				 * starts at 1 (its last set): room for a victim
+				 * needs fewer than the slots in use */
+				if (w->nf == w->bmax || w->nb >= w->emax) {
 					if ((rc = run_batch(l, w, xs, b0, c, y, pred, var, e)) < 0)
 						return rc;
 					b0 = c;
