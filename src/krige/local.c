@@ -753,37 +753,28 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 static int tile_grow(struct lwork *w, size_t need)
 {
 	size_t cap = w->tcap ? w->tcap : 64;
+	/* the lists of size_t and of double (the flags tok below) */
+	size_t **zs[] = { &w->tidx, &w->ki, &w->tcp, &w->tcm };
+	double **ds[] = { &w->tx, &w->ty, &w->kd, &w->tcd };
 	void *p;
 
 	if (need <= w->tcap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	if (!(p = realloc(w->tidx, cap * sizeof(size_t))))
-		return -1;
-	w->tidx = p;
-	if (!(p = realloc(w->ki, cap * sizeof(size_t))))
-		return -1;
-	w->ki = p;
+	for (size_t a = 0; a < sizeof(zs) / sizeof(zs[0]); a++) {
+		if (!(p = realloc(*zs[a], cap * sizeof(size_t))))
+			return -1;
+		*zs[a] = p;
+	}
+	for (size_t a = 0; a < sizeof(ds) / sizeof(ds[0]); a++) {
+		if (!(p = realloc(*ds[a], cap * sizeof(double))))
+			return -1;
+		*ds[a] = p;
+	}
 	if (!(p = realloc(w->tok, cap)))
 		return -1;
 	w->tok = p;
-	if (!(p = realloc(w->tcp, cap * sizeof(size_t))))
-		return -1;
-	w->tcp = p;
-	if (!(p = realloc(w->tcm, cap * sizeof(size_t))))
-		return -1;
-	w->tcm = p;
-	if (!(p = realloc(w->tcd, cap * sizeof(double))))
-		return -1;
-	w->tcd = p;
-	for (int a = 0; a < 3; a++) {
-		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : &w->kd;
-
-		if (!(p = realloc(*v, cap * sizeof(double))))
-			return -1;
-		*v = p;
-	}
 	w->tcap = cap;
 	return 0;
 }
