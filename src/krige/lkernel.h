@@ -16,6 +16,9 @@
 /* Row stride unit, in doubles: the widest vector of any path. */
 #define LK_PAD 8
 
+/* Largest ld factor2 interleaves in registers (lkernel_body.h's LREG_MAX). */
+#define LK_PAIR_MAX 32
+
 struct lkernel_ops {
 	const char *name;
 	/* Factor the SPD matrix held in the upper triangle of a (n rows of ld
@@ -26,11 +29,25 @@ struct lkernel_ops {
 	 * LINALG_STOPPED when stop(ctx) said 1 (NULL: never asked; asked
 	 * every LINALG_STOP_WORK multiply-adds or so). */
 	int (*factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx);
+	/* factor on two matrices of the same n at once, out of place (c0, c1
+	 * the matrices as factor takes them, left alone; a0, a1 get what
+	 * factor would leave, in the triangle and the vectors the solves
+	 * read), never asking a stop hook (callers pair only sets of at
+	 * most LK_PAIR_MAX rows: far below LINALG_STOP_WORK): the same bits
+	 * as factor.  0, or -1 when either is not positive definite. */
+	int (*factor2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
+		       double *r1);
 	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */
 	void (*forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b);
 	/* x <- U^-1 y (x and y hold ld doubles, not aliased; x's padding
 	 * comes back zero). */
 	void (*backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x);
+	/* forward and backward on two systems of the same n at once (the
+	 * same U twice is fine): the same bits as one at a time. */
+	void (*forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
+			 double *b0, double *b1);
+	void (*backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
+			  const double *r1, const double *y0, const double *y1, double *x0, double *x1);
 };
 
 extern const struct lkernel_ops lkernel_portable;

@@ -12,7 +12,7 @@
  * being read back from memory just written by a vector store (a store
  * forwarding stall on every step).  Same operations, same bits. */
 
-#define LREG_MAX 32
+#define LREG_MAX LK_PAIR_MAX
 #if defined(__GNUC__) && !defined(__clang__)
 #define LUNROLL _Pragma("GCC unroll 16")
 #else
@@ -62,112 +62,193 @@ static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_
 }
 
 /* LPIV pivot rows at a time, kept in registers; each later row is read
- * and written once per block. */
-static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+ * and written once per block.  M matrices (1 or 2, a constant once
+ * inlined) of the same n side by side, block by block: one matrix's
+ * pivots are a chain of dependent square roots and divisions, and the
+ * other's fill the wait; each matrix sees the operations it would alone. */
+static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *const *cs, double *const *as,
+								  double *const *rs, int M, size_t n, size_t ld)
 {
 	const size_t nv = ld / VL;
 
 	for (size_t k = 0; k < n; k += LPIV) {
 		const size_t pb = n - k < LPIV ? n - k : LPIV;
-		vd piv[LPIV][NVR];
+		/* the first block reads the matrix from cs, the rest a's rows
+		 * the blocks before wrote */
+		const double *const *from = k == 0 ? cs : (const double *const *)as;
+		vd piv[2][LPIV][NVR];
 
 		LUNROLL
-		for (size_t p = 0; p < LPIV; p++)
+		for (int m = 0; m < M; m++)
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				piv[p][v] = p < pb && v < nv ? LOADU(a + (k + p) * ld + v * VL) : BCAST(0.0);
+			for (size_t p = 0; p < LPIV; p++)
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					piv[m][p][v] = p < pb && v < nv ? LOADU(from[m] + (k + p) * ld + v * VL) : BCAST(0.0);
 		for (size_t p = 0; p < pb; p++)
-			if (LFN(pivot)(piv, p, k + p, nv, a + (k + p) * ld, rinv))
-				return -1;
+			LUNROLL
+			for (int m = 0; m < M; m++)
+				if (LFN(pivot)(piv[m], p, k + p, nv, as[m] + (k + p) * ld, rs[m]))
+					return -1;
 		for (size_t i = k + pb; i < n; i++) {
-			double *ri = a + i * ld;
 			const size_t iv = i / VL;
-			vd row[NVR];
 
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				row[v] = v >= iv && v < nv ? LOADU(ri + v * VL) : BCAST(0.0);
-			LUNROLL
-			for (size_t p = 0; p < LPIV; p++) {
-				vd m = -LANE_BCAST(piv[p][iv], i % VL);
+			for (int m = 0; m < M; m++) {
+				double *ri = as[m] + i * ld;
+				const double *fi = from[m] + i * ld;
+				vd row[NVR];
 
-				if (p >= pb)
-					break;
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					row[v] = v >= iv && v < nv ? LOADU(fi + v * VL) : BCAST(0.0);
+				LUNROLL
+				for (size_t p = 0; p < LPIV; p++) {
+					vd mul = -LANE_BCAST(piv[m][p][iv], i % VL);
+
+					if (p >= pb)
+						break;
+					LUNROLL
+					for (size_t v = 0; v < NVR; v++)
+						if (v >= iv && v < nv)
+							row[v] = VFMA(mul, piv[m][p][v], row[v]);
+				}
 				LUNROLL
 				for (size_t v = 0; v < NVR; v++)
 					if (v >= iv && v < nv)
-						row[v] = VFMA(m, piv[p][v], row[v]);
+						STOREU(ri + v * VL, row[v]);
 			}
-			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				if (v >= iv && v < nv)
-					STOREU(ri + v * VL, row[v]);
 		}
 	}
 	return 0;
 }
 
-static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
+static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
+{
+	const double *c = a;
+
+	return LFN(factor_regm)(&c, &a, &rinv, 1, n, ld);
+}
+
+static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
+			   double *r0, double *r1)
+{
+	const double *cs[2] = { c0, c1 };
+	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
+
+	return LFN(factor_regm)(cs, as, rs, 2, n, ld);
+}
+
+/* M (1 or 2, a constant once inlined) solves side by side, as factor_regm:
+ * each step of one is a dependent broadcast and multiply-add. */
+static inline __attribute__((always_inline)) void LFN(forward_regm)(const double *const *us, const double *const *rs,
+								    double *const *bs, int M, size_t n, size_t ld)
 {
 	const size_t nv = ld / VL;
-	vd bv[NVR];
+	vd bv[2][NVR];
 
 	LUNROLL
-	for (size_t v = 0; v < NVR; v++)
-		bv[v] = v < nv ? LOADU(b + v * VL) : BCAST(0.0);
+	for (int m = 0; m < M; m++)
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			bv[m][v] = v < nv ? LOADU(bs[m] + v * VL) : BCAST(0.0);
 	LUNROLL
 	for (size_t kv = 0; kv < NVR; kv++) {
 		for (size_t kl = 0; kl < VL && kv * VL + kl < n; kl++) {
 			const size_t k = kv * VL + kl;
-			const double *rk = u + k * ld;
-			vd x = LANE_BCAST(bv[kv], kl) * BCAST(rinv[k]), m = -x;
 
-			/* U's row is zero before k: b there is unchanged */
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				if (v >= kv && v < nv)
-					bv[v] = VFMA(m, LOADU(rk + v * VL), bv[v]);
-			bv[kv] = BLEND_LANE(bv[kv], x, kl);
+			for (int m = 0; m < M; m++) {
+				const double *rk = us[m] + k * ld;
+				vd x = LANE_BCAST(bv[m][kv], kl) * BCAST(rs[m][k]), mul = -x;
+
+				/* U's row is zero before k: b there is unchanged */
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					if (v >= kv && v < nv)
+						bv[m][v] = VFMA(mul, LOADU(rk + v * VL), bv[m][v]);
+				bv[m][kv] = BLEND_LANE(bv[m][kv], x, kl);
+			}
 		}
 	}
 	LUNROLL
-	for (size_t v = 0; v < NVR; v++)
-		if (v < nv)
-			STOREU(b + v * VL, bv[v]);
+	for (int m = 0; m < M; m++)
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v < nv)
+				STOREU(bs[m] + v * VL, bv[m][v]);
 }
 
-static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
+static void LFN(forward_reg)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
+{
+	LFN(forward_regm)(&u, &rinv, &b, 1, n, ld);
+}
+
+static void LFN(forward_reg2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
+			      const double *r1, double *b0, double *b1)
+{
+	const double *us[2] = { u0, u1 }, *rs[2] = { r0, r1 };
+	double *bs[2] = { b0, b1 };
+
+	LFN(forward_regm)(us, rs, bs, 2, n, ld);
+}
+
+static inline __attribute__((always_inline)) void LFN(backward_regm)(const double *const *us, const double *const *rs,
+								     const double *const *ys, double *const *xs, int M,
+								     size_t n, size_t ld)
 {
 	const size_t nv = ld / VL;
-	vd xv[NVR];
+	vd xv[2][NVR];
 
 	LUNROLL
-	for (size_t v = 0; v < NVR; v++)
-		xv[v] = BCAST(0.0);
+	for (int m = 0; m < M; m++)
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			xv[m][v] = BCAST(0.0);
 	LUNROLL
 	for (size_t kv = NVR; kv-- > 0;) {
 		for (size_t kl = VL; kl-- > 0;) {
 			const size_t i = kv * VL + kl;
-			const double *ri = u + i * ld;
-			vd acc = BCAST(0.0);
-			double s = 0.0;
 
 			if (i >= n)
 				continue;
-			/* x[j <= i] is still zero, U's row zero before i */
 			LUNROLL
-			for (size_t v = 0; v < NVR; v++)
-				if (v >= kv && v < nv)
-					acc = VFMA(LOADU(ri + v * VL), xv[v], acc);
-			for (size_t l = 0; l < VL; l++)
-				s += acc[l];
-			xv[kv] = BLEND_LANE(xv[kv], BCAST((y[i] - s) * rinv[i]), kl);
+			for (int m = 0; m < M; m++) {
+				const double *ri = us[m] + i * ld;
+				vd acc = BCAST(0.0);
+				double s = 0.0;
+
+				/* x[j <= i] is still zero, U's row zero before i */
+				LUNROLL
+				for (size_t v = 0; v < NVR; v++)
+					if (v >= kv && v < nv)
+						acc = VFMA(LOADU(ri + v * VL), xv[m][v], acc);
+				for (size_t l = 0; l < VL; l++)
+					s += acc[l];
+				xv[m][kv] = BLEND_LANE(xv[m][kv], BCAST((ys[m][i] - s) * rs[m][i]), kl);
+			}
 		}
 	}
 	LUNROLL
-	for (size_t v = 0; v < NVR; v++)
-		if (v < nv)
-			STOREU(x + v * VL, xv[v]);
+	for (int m = 0; m < M; m++)
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v < nv)
+				STOREU(xs[m] + v * VL, xv[m][v]);
+}
+
+static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
+{
+	LFN(backward_regm)(&u, &rinv, &y, &x, 1, n, ld);
+}
+
+static void LFN(backward_reg2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
+			       const double *r1, const double *y0, const double *y1, double *x0, double *x1)
+{
+	const double *us[2] = { u0, u1 }, *rs[2] = { r0, r1 }, *ys[2] = { y0, y1 };
+	double *xs[2] = { x0, x1 };
+
+	LFN(backward_regm)(us, rs, ys, xs, 2, n, ld);
 }
 #endif
 
@@ -212,6 +293,18 @@ static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)
 	return 0;
 }
 
+static int LFN(factor2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
+		       double *r1)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX)
+		return LFN(factor_reg2)(c0, c1, a0, a1, n, ld, r0, r1);
+#endif
+	memcpy(a0, c0, n * ld * sizeof(double));
+	memcpy(a1, c1, n * ld * sizeof(double));
+	return LFN(factor)(a0, n, ld, r0, NULL, NULL) || LFN(factor)(a1, n, ld, r1, NULL, NULL) ? -1 : 0;
+}
+
 static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b)
 {
 #ifdef LREG
@@ -254,4 +347,30 @@ static void LFN(backward)(const double *u, size_t n, size_t ld, const double *ri
 			s += lane[l];
 		x[i] = (y[i] - s) * rinv[i];
 	}
+}
+
+static void LFN(forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
+			  double *b0, double *b1)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(forward_reg2)(u0, u1, n, ld, r0, r1, b0, b1);
+		return;
+	}
+#endif
+	LFN(forward)(u0, n, ld, r0, b0);
+	LFN(forward)(u1, n, ld, r1, b1);
+}
+
+static void LFN(backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
+			   const double *r1, const double *y0, const double *y1, double *x0, double *x1)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX) {
+		LFN(backward_reg2)(u0, u1, n, ld, r0, r1, y0, y1, x0, x1);
+		return;
+	}
+#endif
+	LFN(backward)(u0, n, ld, r0, y0, x0);
+	LFN(backward)(u1, n, ld, r1, y1, x1);
 }

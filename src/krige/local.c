@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,9 +178,13 @@ void lwork_release(struct lwork *w)
 	free(w->tidx);
 	free(w->ki);
 	free(w->tok);
+	free(w->tcp);
+	free(w->tcm);
+	free(w->tcd);
 	free(w->tx);
 	free(w->ty);
 	free(w->kd);
+	free(w->cset);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -213,7 +218,10 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
-	w->vec = alloc_vec(4 * ld);
+	w->vec = alloc_vec(7 * ld);
+	/* a batch's sets and w->cur never evicted while the batch runs */
+	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
+	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
 	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec;
 	for (size_t k = 0; !bad && k < w->nslot; k++) {
 		struct lslot *t = &w->slot[k];
@@ -236,10 +244,12 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
-	w->t1 = w->vec;
-	w->t2 = w->vec + ld;
-	w->c = w->vec + 2 * ld;
-	w->colsum = w->vec + 3 * ld;
+	for (int m = 0; m < 2; m++) {
+		w->t1[m] = w->vec + m * ld;
+		w->t2[m] = w->vec + (2 + m) * ld;
+		w->c[m] = w->vec + (4 + m) * ld;
+	}
+	w->colsum = w->vec + 6 * ld;
 	return 0;
 }
 
@@ -379,15 +389,14 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 /* The covariance matrix of slot t's set (n stations, index order, their
  * coordinates in t->sx, t->sy) into t->co (upper triangle and diagonal of
  * n rows of ld, padding zero; the strict lower triangle is left as it
- * was).  Pairs of two stations that are also in the current set are
- * copied from its matrix, in runs of stations that keep their order: the
+ * was).  Pairs of two stations that are also in set o (NULL: none; its
+ * matrix built) are copied from its matrix, in runs of stations that keep their order: the
  * same numbers as computing them again.  A new station's covariances are
  * computed as one vector, then written to its column and its row. */
-static void build_cov(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n)
+static void build_cov(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, size_t n)
 {
-	const struct lslot *o = w->cur && w->cur->ok ? w->cur : NULL;
 	size_t *op = w->oldpos, a = 0, ld = w->ld, *rs = w->runs, *re = w->runs + w->cap, nr = 0;
-	double c0 = cov(&l->v, 0.0), *cj = w->t1;
+	double c0 = cov(&l->v, 0.0), *cj = w->t1[0];
 
 	for (size_t i = 0; i < n; i++) {
 		while (o && a < o->n && o->set[a] < t->set[i])
@@ -469,37 +478,46 @@ static double set_rcond(const struct klocal *l, struct lwork *w, const struct ls
 	return chol_rcond(w->lt, n, anorm, w->lt + n * n);
 }
 
-/* Factorise the set in w->cand (n stations, index order) into slot t:
- * C = U^T U, the condition check, then u = U^-T 1, b and the dual weights
- * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra).  t is not ok on
- * error. */
-static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, size_t n, struct error *e)
+/* Slot t takes the set cand (n stations, index order, hash h): its
+ * stations and covariance matrix (pairs shared with o copied, see
+ * build_cov), to be factorised into f.  t holds the set from here
+ * on (other sets are looked up against it) but is not ok until finish(). */
+static void fill_slot(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
+		      const size_t *cand, size_t n, unsigned long long h)
 {
-	const struct lkernel_ops *ops = l->ops;
-	size_t ld = w->ld;
-	double rcond, utw = 0.0;
-	int rc;
-
 	t->ok = 0;
-	memcpy(t->set, w->cand, n * sizeof(size_t));
+	t->held = 1;
+	t->hash = h;
+	t->used = ++w->tick;
+	memcpy(t->set, cand, n * sizeof(size_t));
 	t->n = n;
 	for (size_t i = 0; i < n; i++) {
 		t->sx[i] = l->sx[t->set[i]];
 		t->sy[i] = l->sy[t->set[i]];
 		t->z[i] = l->z[t->set[i]];
 	}
-	build_cov(l, w, t, n);
-	memcpy(t->f, t->co, n * ld * sizeof(double));
+	build_cov(l, w, o, t, n);
 	w->solves++;
-	if ((rc = ops->factor(t->f, n, ld, t->rinv, l->cancelled, l->cancel_ctx)) == LINALG_STOPPED)
-		return error_set(e, KD_ECANCEL, "stopped while factorising the kriging system of %zu neighbours", n);
-	if (rc)
-		return error_set(e, KD_EINPUT,
-				 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
-				 "positive definite (stations too close together for this variogram; a nugget > 0 or "
-				 "another model helps)",
-				 vgm_model_name(l->v.model), n);
-	rcond = set_rcond(l, w, t, n);
+}
+
+static int singular(const struct klocal *l, size_t n, struct error *e)
+{
+	return error_set(e, KD_EINPUT,
+			 "the kriging system is singular: the %s covariance matrix of %zu neighbours is not "
+			 "positive definite (stations too close together for this variogram; a nugget > 0 or "
+			 "another model helps)",
+			 vgm_model_name(l->v.model), n);
+}
+
+/* The condition check of slot t's factorised set.  t is no longer held
+ * on error. */
+static int check_cond(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+{
+	size_t n = t->n;
+	double rcond = set_rcond(l, w, t, n);
+
+	if (isnan(rcond) || !(rcond >= KSYS_RCOND_MIN))
+		t->held = 0;
 	if (isnan(rcond))
 		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
 	if (!(rcond >= KSYS_RCOND_MIN))
@@ -508,28 +526,141 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
 				 "%.3g < %g) for the %s model with nugget %g, psill %g, range %g m; a nugget > 0 or "
 				 "another model helps",
 				 n, rcond, KSYS_RCOND_MIN, vgm_model_name(l->v.model), l->v.nugget, l->v.psill, l->v.range);
-	for (size_t i = 0; i < ld; i++) {
-		t->u[i] = i < n ? 1.0 : 0.0;
-		w->t2[i] = i < n ? t->z[i] : 0.0;
-	}
-	ops->forward(t->f, n, ld, t->rinv, t->u);
-	ops->forward(t->f, n, ld, t->rinv, w->t2);
-	t->utu = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		t->utu += t->u[i] * t->u[i];
-		utw += t->u[i] * w->t2[i];
-	}
-	t->b = utw / t->utu;
-	for (size_t i = 0; i < ld; i++)
-		w->t1[i] = i < n ? t->b * t->u[i] - w->t2[i] : 0.0;
-	ops->backward(t->f, n, ld, t->rinv, w->t1, t->a);
-	t->ok = 1;
 	return 0;
+}
+
+/* Slots ts[0 .. M) (M 1 or 2; one n) factorised (f = U, C = U^T U): the
+ * condition checks, then u = U^-T 1, b and the dual weights
+ * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra), the solves of both
+ * side by side.  All are ok after; on error the one that failed is no
+ * longer held, nor any after it (one before it may be held, not ok). */
+static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, struct error *e)
+{
+	const struct lkernel_ops *ops = l->ops;
+	size_t ld = w->ld, n = ts[0]->n;
+	int rc;
+
+	for (int m = 0; m < M; m++)
+		if ((rc = check_cond(l, w, ts[m], e)) < 0) {
+			ts[M - 1]->held = 0;
+			return rc;
+		}
+	for (int m = 0; m < M; m++) {
+		struct lslot *t = ts[m];
+		double utw = 0.0, *t2 = w->t2[m];
+
+		for (size_t i = 0; i < ld; i++) {
+			t->u[i] = i < n ? 1.0 : 0.0;
+			t2[i] = i < n ? t->z[i] : 0.0;
+		}
+		ops->forward2(t->f, t->f, n, ld, t->rinv, t->rinv, t->u, t2);
+		t->utu = 0.0;
+		for (size_t i = 0; i < n; i++) {
+			t->utu += t->u[i] * t->u[i];
+			utw += t->u[i] * t2[i];
+		}
+		t->b = utw / t->utu;
+		for (size_t i = 0; i < ld; i++)
+			w->t1[m][i] = i < n ? t->b * t->u[i] - t2[i] : 0.0;
+	}
+	if (M == 2)
+		ops->backward2(ts[0]->f, ts[1]->f, n, ld, ts[0]->rinv, ts[1]->rinv, w->t1[0], w->t1[1], ts[0]->a,
+			       ts[1]->a);
+	else
+		ops->backward(ts[0]->f, n, ld, ts[0]->rinv, w->t1[0], ts[0]->a);
+	for (int m = 0; m < M; m++)
+		ts[m]->ok = 1;
+	return 0;
+}
+
+/* Factorise slot t alone (fill_slot done).  t is not held on error. */
+static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+{
+	int rc;
+
+	memcpy(t->f, t->co, t->n * w->ld * sizeof(double));
+	rc = l->ops->factor(t->f, t->n, w->ld, t->rinv, l->cancelled, l->cancel_ctx);
+
+	if (rc) {
+		t->held = 0;
+		return rc == LINALG_STOPPED ? error_set(e, KD_ECANCEL,
+							"stopped while factorising the kriging system of %zu neighbours",
+							t->n)
+					    : singular(l, t->n, e);
+	}
+	return finish(l, w, &t, 1, e);
+}
+
+/* Slots s and r (fill_slot done) factorised side by side when the kernel
+ * can (factor2: the same bits as one at a time), else in turn.  On error
+ * the one that failed is not held, nor r when s failed; the error is s's
+ * when s fails, else r's. */
+static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
+{
+	int rc;
+
+	if (w->ld <= LK_PAIR_MAX && s->n == r->n) {
+		if (l->ops->factor2(s->co, r->co, s->f, r->f, s->n, w->ld, s->rinv, r->rinv) == 0) {
+			struct lslot *ts[2] = { s, r };
+
+			return finish(l, w, ts, 2, e);
+		}
+		/* one is not positive definite: which, one at a time */
+	}
+	if ((rc = factorise(l, w, s, e)) < 0) {
+		r->held = 0;
+		return rc;
+	}
+	return factorise(l, w, r, e);
 }
 
 static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigned long long h)
 {
-	return t->ok && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+	return t->held && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
+}
+
+static unsigned long long set_hash(const size_t *cand, size_t n)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ cand[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot that holds the set cand already (marked used), else NULL. */
+static struct lslot *find_set(struct lwork *w, const size_t *cand, size_t n, unsigned long long h)
+{
+	if (w->cur && same_set(w->cur, cand, n, h)) {
+		w->cur->used = ++w->tick;
+		return w->cur;
+	}
+	for (size_t k = 0; k < w->nslot; k++)
+		if (same_set(&w->slot[k], cand, n, h)) {
+			w->slot[k].used = ++w->tick;
+			return &w->slot[k];
+		}
+	return NULL;
+}
+
+/* The slot a new set goes to: one that holds nothing, else the least
+ * recently used of those not used since tick since (the sets of the
+ * batch being resolved) and not keep (a copy source). */
+static struct lslot *victim(struct lwork *w, unsigned long long since, const struct lslot *keep)
+{
+	struct lslot *t = NULL;
+
+	for (size_t k = 0; k < w->nslot; k++) {
+		struct lslot *s = &w->slot[k];
+
+		if (s == keep || (s->held && s->used > since))
+			continue;
+		if (!t || !s->held || (t->held && s->used < t->used))
+			t = s;
+		if (!t->held)
+			break;
+	}
+	return t;
 }
 
 /* Make the set in w->cand (n stations, index order) the current one: a
@@ -538,29 +669,16 @@ static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigne
  * slot it comes from never shows in a result. */
 static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
 {
-	unsigned long long h = 14695981039346656037ULL;
-	struct lslot *t = NULL;
+	unsigned long long h = set_hash(w->cand, n);
+	struct lslot *t = find_set(w, w->cand, n, h);
 	int rc;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ w->cand[i]) * 1099511628211ULL;
-	if (w->cur && same_set(w->cur, w->cand, n, h))
-		return 0;
-	for (size_t k = 0; k < w->nslot; k++) {
-		struct lslot *s = &w->slot[k];
-
-		if (same_set(s, w->cand, n, h)) {
-			s->used = ++w->tick;
-			w->cur = s;
-			return 0;
-		}
-		if (s != w->cur && (!t || !s->ok || (t->ok && s->used < t->used)))
-			t = s;
+	if (!t) {
+		t = victim(w, w->tick, w->cur);
+		fill_slot(l, w, w->cur, t, w->cand, n, h);
+		if ((rc = factorise(l, w, t, e)) < 0)
+			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
 	}
-	if ((rc = factorise(l, w, t, n, e)) < 0)
-		return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
-	t->hash = h;
-	t->used = ++w->tick;
 	w->cur = t;
 	return 0;
 }
@@ -573,30 +691,44 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 	return take_set(l, w, w->hn, x, y, e);
 }
 
-/* Prediction and variance at one point from one vector of covariances:
+/* Prediction and variance at M points (1 or 2; xs, ys) from one vector
+ * of covariances each, with the systems of slots ts (one n):
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = U^-T c. */
-static void point(const struct klocal *l, struct lwork *w, double x, double y, double *pred, double *var)
+ * v = U^-T c, the two solves side by side. */
+static void points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
+		   const double *ys, double *const *pred, double *const *var)
 {
-	const struct lslot *t = w->cur;
-	size_t n = t->n;
-	double *c = w->c, c0 = cov(&l->v, 0.0), sum = 0.0, vv = 0.0, uv = 0.0, s2;
+	double c0 = cov(&l->v, 0.0);
 
-	cov_to(l, w, x, y, t->sx, t->sy, n, c);
-	for (size_t i = 0; i < n; i++)
-		sum += t->a[i] * (c0 - c[i]);
-	*pred = sum + t->b;
-	if (!var)
-		return;
-	for (size_t i = n; i < w->ld; i++)
-		c[i] = 0.0;
-	l->ops->forward(t->f, n, w->ld, t->rinv, c);
-	for (size_t i = 0; i < n; i++) {
-		vv += c[i] * c[i];
-		uv += t->u[i] * c[i];
+	for (int m = 0; m < M; m++) {
+		const struct lslot *t = ts[m];
+		double *c = w->c[m], sum = 0.0;
+
+		cov_to(l, w, xs[m], ys[m], t->sx, t->sy, t->n, c);
+		for (size_t i = 0; i < t->n; i++)
+			sum += t->a[i] * (c0 - c[i]);
+		*pred[m] = sum + t->b;
+		for (size_t i = t->n; i < w->ld; i++)
+			c[i] = 0.0;
 	}
-	s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
-	*var = s2 > 0.0 ? s2 : 0.0;
+	if (!var[0])
+		return;
+	if (M == 2)
+		l->ops->forward2(ts[0]->f, ts[1]->f, ts[0]->n, w->ld, ts[0]->rinv, ts[1]->rinv, w->c[0], w->c[1]);
+	else
+		l->ops->forward(ts[0]->f, ts[0]->n, w->ld, ts[0]->rinv, w->c[0]);
+	for (int m = 0; m < M; m++) {
+		const struct lslot *t = ts[m];
+		const double *c = w->c[m];
+		double vv = 0.0, uv = 0.0, s2;
+
+		for (size_t i = 0; i < t->n; i++) {
+			vv += c[i] * c[i];
+			uv += t->u[i] * c[i];
+		}
+		s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
+		*var[m] = s2 > 0.0 ? s2 : 0.0;
+	}
 }
 
 int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_t skip, double *pred,
@@ -613,7 +745,7 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	}
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
-	point(l, w, x, y, pred, var);
+	points(l, w, &w->cur, 1, &x, &y, &pred, &var);
 	return 0;
 }
 
@@ -621,51 +753,127 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 static int tile_grow(struct lwork *w, size_t need)
 {
 	size_t cap = w->tcap ? w->tcap : 64;
+	/* the lists of size_t and of double (the flags tok below) */
+	size_t **zs[] = { &w->tidx, &w->ki, &w->tcp, &w->tcm };
+	double **ds[] = { &w->tx, &w->ty, &w->kd, &w->tcd };
 	void *p;
 
 	if (need <= w->tcap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	if (!(p = realloc(w->tidx, cap * sizeof(size_t))))
-		return -1;
-	w->tidx = p;
-	if (!(p = realloc(w->ki, cap * sizeof(size_t))))
-		return -1;
-	w->ki = p;
+	for (size_t a = 0; a < sizeof(zs) / sizeof(zs[0]); a++) {
+		if (!(p = realloc(*zs[a], cap * sizeof(size_t))))
+			return -1;
+		*zs[a] = p;
+	}
+	for (size_t a = 0; a < sizeof(ds) / sizeof(ds[0]); a++) {
+		if (!(p = realloc(*ds[a], cap * sizeof(double))))
+			return -1;
+		*ds[a] = p;
+	}
 	if (!(p = realloc(w->tok, cap)))
 		return -1;
 	w->tok = p;
-	for (int a = 0; a < 3; a++) {
-		double **v = a == 0 ? &w->tx : a == 1 ? &w->ty : &w->kd;
-
-		if (!(p = realloc(*v, cap * sizeof(double))))
-			return -1;
-		*v = p;
-	}
 	w->tcap = cap;
 	return 0;
 }
 
-/* Every station within r of (cx, cy), in index order, into the tile's
- * lists.  0 or -1 (no memory). */
-static int tile_collect(const struct klocal *l, struct lwork *w, double cx, double cy, double r)
+/* The k-th smallest (k >= 1) of v[0 .. n) (n >= k), v reordered: Wirth's
+ * selection on plain values (a tie is the same value). */
+static double kth_smallest(double *v, size_t n, size_t k)
 {
-	long long i0 = bucket_of(cx - r, l->x0, l->h, l->nx), i1 = bucket_of(cx + r, l->x0, l->h, l->nx);
-	long long j0 = bucket_of(cy - r, l->y0, l->h, l->ny), j1 = bucket_of(cy + r, l->y0, l->h, l->ny);
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k - 1;
+
+	while (lo < hi) {
+		double p = v[kk], t;
+		ptrdiff_t i = lo, j = hi;
+
+		do {
+			while (v[i] < p)
+				i++;
+			while (p < v[j])
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		} while (i <= j);
+		/* v[lo .. j] <= p <= v[i .. hi] */
+		if (j < kk)
+			lo = i;
+		if (kk < i)
+			hi = j;
+	}
+	return v[kk];
+}
+
+/* Every station within R of (cx, cy) into the tile's lists (tidx; squared
+ * distances kd), in bucket order.  0 or -1 (no memory). */
+static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double cy, double R)
+{
+	long long i0 = bucket_of(cx - R, l->x0, l->h, l->nx), i1 = bucket_of(cx + R, l->x0, l->h, l->nx);
+	long long j0 = bucket_of(cy - R, l->y0, l->h, l->ny), j1 = bucket_of(cy + R, l->y0, l->h, l->ny);
 
 	w->tn = 0;
 	for (long long j = j0; j <= j1; j++)
 		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
 			size_t i = l->idx[k];
-			double dx = cx - l->sx[i], dy = cy - l->sy[i];
+			double dx = cx - l->sx[i], dy = cy - l->sy[i], d2 = dx * dx + dy * dy;
 
-			if (dx * dx + dy * dy > r * r)
+			if (d2 > R * R)
 				continue;
 			if (tile_grow(w, w->tn + 1))
 				return -1;
+			w->kd[w->tn] = d2;
 			w->tidx[w->tn++] = i;
 		}
+	return 0;
+}
+
+/* The tile's lists for its centre (cx, cy) and half-width h: every
+ * station within r of the centre, in index order, where r is maxdist + h
+ * or, with fewer neighbours than stations, at most D + 2 h (D: the
+ * centre's nmax-th distance, into w->tdk): cell p of the tile has its
+ * nmax nearest within D(p) + h <= D + 2 h of the centre.  One scan of a
+ * guessed radius gives D (the guess holds every station within it, so its
+ * nmax-th distance is the true one) and the list; a guess too short is
+ * doubled.  The next tile along the row moves by about 2 h, so the last
+ * D + 4 h is the guess.  0 or -1 (no memory). */
+static int tile_gather(const struct klocal *l, struct lwork *w, double cx, double cy, double h)
+{
+	int nlim = l->nmax < l->n;
+	double R = w->tdk > 0 ? w->tdk + 4 * h : 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
+
+	for (;;) {
+		R = R * (1 + 1e-9) + 1e-6;
+		if (tile_scan(l, w, cx, cy, R))
+			return -1;
+		r = l->maxdist + h;
+		if (nlim) {
+			if (w->tn < l->nmax) {
+				R *= 2;
+				continue;
+			}
+			memcpy(w->tcd, w->kd, w->tn * sizeof(double));
+			w->tdk = sqrt(kth_smallest(w->tcd, w->tn, l->nmax));
+			r = fmin(r, w->tdk + 2 * h);
+		}
+		r = r * (1 + 1e-9) + 1e-6;
+		if (r <= R)
+			break;
+		R = r;
+	}
+	{
+		size_t m = 0;
+
+		for (size_t q = 0; q < w->tn; q++) {
+			w->tidx[m] = w->tidx[q];
+			m += w->kd[q] <= r * r;
+		}
+		w->tn = m;
+	}
 	sort_idx(w->tidx, w->tn);
 	for (size_t m = 0; m < w->tn; m++) {
 		w->tx[m] = l->sx[w->tidx[m]];
@@ -730,13 +938,20 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 }
 
 /* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
- * order, from a split that was right for a nearby cell: swap the last of
- * the first part with the first of the rest while they are out of order.
- * Returns the swaps, or -1 after kk + 1 of them (no order: a NaN
- * distance; the caller sorts instead); *far: the kk-th distance. */
-static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
+ * order, from a split that was right for a nearby cell.  With in the
+ * first part's largest distance and out the rest's smallest, only those
+ * of the first part at or beyond out and those of the rest at or before
+ * in can cross; every other one of the first part is nearer than all of
+ * them, every other one of the rest farther.  So those few are sorted
+ * and the first of them fill the first part's places.  Returns how many
+ * came in from the rest (0: the same set), or -1 (a NaN distance: no
+ * order; the caller sorts instead); *far: the kk-th distance. */
+static int tile_split(struct lwork *w, size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 {
-	double in = sd[0], out = INFINITY;
+	double in = sd[0], out = INFINITY, *cd = w->tcd;
+	size_t nc = 0, na, *cp = w->tcp, *cm = w->tcm;
+	unsigned char *from = w->tok; /* scratch here: tile_set fills it after */
+	int moved = 0;
 
 	/* most cells: every one of the first part strictly nearer than all
 	 * of the rest, plain compares without the tie rule */
@@ -748,24 +963,42 @@ static int tile_split(size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 		*far = in;
 		return 0;
 	}
-	for (int swaps = 0;; swaps++) {
-		size_t a = 0, b = kk;
-
-		for (size_t q = 1; q < kk; q++)
-			if (after(sd[q], sm[q], sd[a], sm[a]))
-				a = q;
-		*far = sd[a];
-		if (kk == tn)
-			return 0;
-		for (size_t q = kk + 1; q < tn; q++)
-			if (after(sd[b], sm[b], sd[q], sm[q]))
-				b = q;
-		if (after(sd[b], sm[b], sd[a], sm[a]))
-			return swaps;
-		if ((size_t)swaps > kk)
-			return -1;
-		tile_swap(sm, sd, a, b);
+	if (isnan(in) || isnan(out))
+		return -1;
+	/* the ones that may cross (no branch: which are is not predictable) */
+	for (size_t q = 0; q < kk; q++) {
+		cp[nc] = q;
+		nc += sd[q] >= out;
 	}
+	na = nc;
+	for (size_t q = kk; q < tn; q++) {
+		cp[nc] = q;
+		nc += sd[q] <= in;
+	}
+	if (na == 0) /* in >= out yet none at or beyond out: a NaN */
+		return -1;
+	/* a few: insertion sort by (distance, position) */
+	for (size_t j = 0; j < nc; j++) {
+		double d = sd[cp[j]];
+		size_t m = sm[cp[j]], i = j;
+		unsigned char f = j >= na;
+
+		for (; i > 0 && after(cd[i - 1], cm[i - 1], d, m); i--) {
+			cd[i] = cd[i - 1];
+			cm[i] = cm[i - 1];
+			from[i] = from[i - 1];
+		}
+		cd[i] = d;
+		cm[i] = m;
+		from[i] = f;
+	}
+	for (size_t j = 0; j < nc; j++) {
+		sd[cp[j]] = cd[j];
+		sm[cp[j]] = cm[j];
+		moved += j < na && from[j];
+	}
+	*far = cd[na - 1];
+	return moved;
 }
 
 /* The neighbour set of (x, y) from the tile's lists, which hold every
@@ -795,7 +1028,7 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 	}
 	if (first)
 		tile_select(sm, sd, kk, tn);
-	swaps = tile_split(sm, sd, kk, tn, &far);
+	swaps = tile_split(w, sm, sd, kk, tn, &far);
 	if (swaps < 0) {
 		tile_sort(sm, sd, tn);
 		far = sd[kk - 1];
@@ -829,45 +1062,133 @@ static int tile_len(const struct lwork *w, const double *xs, int nc)
 	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
 }
 
+/* Cell c's new set (w->cand, n stations) into the batch: the slot that
+ * holds it, else a slot filled with it now (pairs shared with the set
+ * before copied), to be factorised with the batch. */
+static void batch_add(const struct klocal *l, struct lwork *w, size_t n, int c)
+{
+	unsigned long long h = set_hash(w->cand, n);
+	struct lslot *t = find_set(w, w->cand, n, h);
+
+	if (!t) {
+		/* not one the batch uses (used since it began), nor w->cur,
+		 * the first one's copy source */
+		t = victim(w, w->bsince, w->cur);
+		fill_slot(l, w, w->nb ? w->bslot[w->nb - 1] : w->cur, t, w->cand, n, h);
+		w->fcell[w->nf] = c;
+		w->fresh[w->nf++] = t;
+	}
+	w->bslot[w->nb++] = t;
+}
+
+/* The batch's new sets factorised two by two, then the cells b0 .. b1,
+ * which use its sets; a batch after it starts with its last set (the
+ * one the next cells may still have).  On error no slot of the batch is
+ * left half done. */
+static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int b0, int b1, double y,
+		     double *pred, double *var, struct error *e)
+{
+	struct lslot **fresh = w->fresh;
+	int nf = w->nf, rc;
+
+	for (int k = 0; k < nf; k += 2) {
+		rc = k + 1 < nf ? factorise2(l, w, fresh[k], fresh[k + 1], e) : factorise(l, w, fresh[k], e);
+		if (rc < 0) {
+			/* the failed one is no longer held (see finish) */
+			int c = w->fcell[fresh[k]->held ? k + 1 : k];
+
+			for (int j = 0; j < nf; j++)
+				if (!fresh[j]->ok)
+					fresh[j]->held = 0;
+			w->cur = NULL;
+			w->tprev = 0; /* the split's set is in no slot */
+			w->nb = w->nf = 0;
+			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[c], y);
+		}
+	}
+	/* the cells two by two where two in a row have sets of one size */
+	for (int c = b0, m; c < b1; c += m) {
+		int b = w->cset[c], b2 = c + 1 < b1 ? w->cset[c + 1] : -1;
+		struct lslot *ts[2];
+		double ys[2] = { y, y }, *pp[2] = { pred + c, pred + c + 1 };
+		double *vp[2] = { var ? var + c : NULL, var ? var + c + 1 : NULL };
+
+		m = 1;
+		if (b < 0) {
+			pred[c] = NAN;
+			if (var)
+				var[c] = NAN;
+			continue;
+		}
+		ts[0] = w->bslot[b];
+		if (b2 >= 0 && w->bslot[b2]->n == ts[0]->n) {
+			ts[1] = w->bslot[b2];
+			m = 2;
+		}
+		points(l, w, ts, m, xs + c, ys, pp, vp);
+	}
+	if (w->nb > 0) {
+		w->cur = w->bslot[w->nb - 1];
+		w->bslot[0] = w->cur;
+		w->nb = 1;
+	}
+	w->nf = 0;
+	w->bsince = w->tick;
+	return 0;
+}
+
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
 		 double *var, struct error *e)
 {
+	int rc, b0 = 0;
+
+	if (nc <= 0)
+		return 0;
+	if ((size_t)nc > w->ncset) {
+		int *p = realloc(w->cset, (size_t)nc * sizeof(int));
+
+		if (!p)
+			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
+		w->cset = p;
+		w->ncset = (size_t)nc;
+	}
+	w->nb = w->nf = 0;
+	w->bsince = w->tick;
 	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
-		double cx, h = 0.0, r;
-		int rc;
+		double cx, h = 0.0;
 
 		c1 = c0 + tile_len(w, xs + c0, nc - c0);
 		c1 = c1 > nc ? nc : c1;
 		cx = (xs[c0] + xs[c1 - 1]) / 2;
 		for (int c = c0; c < c1; c++)
 			h = fmax(h, fabs(xs[c] - cx));
-		/* Cell p of the tile has its nmax nearest within D(cx) + h, so
-		 * within D(cx) + 2 h of the centre; maxdist + h bounds the rest. */
-		r = l->maxdist + h;
-		if (l->nmax < l->n) {
-			search(l, w, cx, y, (size_t)-1, INFINITY);
-			w->tdk = sqrt(w->hd[0]);
-			r = fmin(r, w->tdk + 2 * h);
-		}
-		r = r * (1 + 1e-9) + 1e-6;
-		if (tile_collect(l, w, cx, y, r))
+		if (tile_gather(l, w, cx, y, h))
 			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 		for (int c = c0; c < c1; c++) {
 			int same;
 			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
 
 			if (n == 0) {
-				pred[c] = NAN;
-				if (var)
-					var[c] = NAN;
+				w->cset[c] = -1;
 				continue;
 			}
-			if (!same && (rc = take_set(l, w, n, xs[c], y, e)) < 0) {
-				w->tprev = 0; /* w->cur is not this set */
-				return rc;
+			/* same: the batch's last set (a tile's first cell is
+			 * never same, nor one after a cell with no set; a
+			 * batch starts with the last one's last set) */
+			if (!same) {
+				/* nb >= emax, not ==: sets found in the cache
+				 * join a batch too, and after a batch the next
+				 * starts at 1 (its last set): room for a victim
+				 * needs fewer than the slots in use */
+				if (w->nf == w->bmax || w->nb >= w->emax) {
+					if ((rc = run_batch(l, w, xs, b0, c, y, pred, var, e)) < 0)
+						return rc;
+					b0 = c;
+				}
+				batch_add(l, w, n, c);
 			}
-			point(l, w, xs[c], y, pred + c, var ? var + c : NULL);
+			w->cset[c] = w->nb - 1;
 		}
 	}
-	return 0;
+	return run_batch(l, w, xs, b0, nc, y, pred, var, e);
 }

@@ -37,9 +37,15 @@ void klocal_free(struct klocal *l);
 /* Most neighbour sets a thread keeps factorised. */
 #define LW_SLOTS 24
 
+/* klocal_cells' batches: at most LW_BATCH new sets (factorised two by
+ * two) and LW_ENTRIES sets in all, and fewer than the slots. */
+#define LW_BATCH 8
+#define LW_ENTRIES 16
+
 /* One factorised neighbour set.  Matrices are ld x ld (ld = cap rounded
  * up to LK_PAD), padding columns zero. */
 struct lslot {
+	int held;                  /* holds set[0..n) and its matrix co (f, the rest: once ok) */
 	int ok;                    /* holds the system of set[0..n) */
 	size_t n, *set;            /* the set, sorted by index */
 	unsigned long long hash, used; /* of the set; last use (lwork.tick) */
@@ -62,8 +68,8 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 4 x ld: the scratch vectors below */
-	double *t1, *t2, *c; /* scratch; c: a point's covariances */
+	double *vec;         /* 7 x ld: the scratch vectors below */
+	double *t1[2], *t2[2], *c[2]; /* scratch, two of each (paired solves); c: a point's covariances */
 	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
@@ -76,6 +82,16 @@ struct lwork {
 	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
 	unsigned char *tok;
+	size_t *tcp, *tcm;   /* tcap each: tile_split's scratch (with tcd) */
+	double *tcd;
+	/* the batch: the slots of its nb sets (bslot), the nf of them new,
+	 * filled, not yet factorised (fresh; fcell: the first cell of each);
+	 * each cell's set in it (cset, ncset cells of the row, -1: none);
+	 * bsince: the tick it began at; bmax, emax: most new, most in all */
+	struct lslot *bslot[LW_ENTRIES], *fresh[LW_BATCH];
+	int nb, nf, bmax, emax, fcell[LW_BATCH], *cset;
+	size_t ncset;
+	unsigned long long bsince;
 };
 
 int lwork_init(struct lwork *w, const struct klocal *l, struct error *e); /* 0 or KD_ENOMEM */
@@ -93,7 +109,9 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
  * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
  * Cells are taken in tiles; one search per tile yields every station that
  * can be a neighbour of its cells, so a cell's own choice scans a short
- * list.  The first error stops it (cells after it are left alone). */
+ * list; the cells' sets are found first, up to LW_BATCH new ones, then
+ * factorised two at a time, then the cells predicted two at a time.  The
+ * first error stops it (the row's values are then undefined). */
 int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
 		 double *var, struct error *e);
 

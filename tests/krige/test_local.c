@@ -461,11 +461,48 @@ static void test_cells_ties(void)
 	free(var);
 }
 
+/* Sets too large for more than two kept factorisations (no nmax, only a
+ * maxdist: each set a few hundred stations), where a row's batch of sets
+ * must leave a slot free for the next one even when the sets before it
+ * were found already factorised.  Every cell as krige_predict says. */
+static void test_cells_two_slots(void)
+{
+	struct variogram v = { VGM_EXPONENTIAL, 0.5, 20.0, 700.0, 0 };
+	struct krige_opts o = { 1, 0, 0, 250.0, 1 };
+	struct stations s = clustered(500);
+	struct krige *k = NULL;
+	struct error e = { 0 };
+	struct grid g;
+	size_t spans[H + 1], cells = (size_t)W * H, diff = 0, nodata = 0;
+	struct span sp[H];
+	double *val = malloc(cells * sizeof(double)), *var = malloc(cells * sizeof(double));
+
+	mkgrid(&g, spans, sp);
+	tap_ok(krige_open(&k, &v, &s, &o, &e) == 0 && krige_is_local(k) && krige_grid(k, &g, val, var, 1, &e) == 0,
+	       "no nmax, maxdist 250 m: a set may hold any of the 500 stations, so two are kept at a time (%s)", e.msg);
+	for (int r = 0; k && r < H; r++)
+		for (int c = 0; c < W; c++) {
+			size_t i = (size_t)r * W + c;
+			double px = grid_x(&g, grid_lon(&g, c)), py = grid_y(&g, grid_lat(&g, r));
+			double p = krige_predict(k, px, py), q = krige_variance(k, px, py);
+
+			nodata += isnan(val[i]);
+			diff += !(memcmp(&val[i], &p, sizeof(p)) == 0 && memcmp(&var[i], &q, sizeof(q)) == 0);
+		}
+	tap_ok(k && diff == 0 && nodata < cells, "... every cell equals krige_predict/krige_variance, bit for bit (%zu differ, %zu NODATA)",
+	       diff, nodata);
+	krige_free(k);
+	stations_release(&s);
+	free(val);
+	free(var);
+}
+
 int main(void)
 {
 	test_sizes();
 	test_threads_nodata();
 	test_cells_ties();
+	test_cells_two_slots();
 	test_ties();
 	test_cv_global();
 	return tap_done();
