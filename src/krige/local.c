@@ -11,24 +11,7 @@
 #include "linalg.h"
 #include "local.h"
 
-#define PER_BUCKET 2.0 /* stations per bucket aimed at */
-
-struct klocal {
-	struct variogram v;
-	size_t n, nmax;
-	double maxdist;
-	double *sx, *sy, *z;
-	double x0, y0, h;
-	long long nx, ny;
-	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
-	const struct lkernel_ops *ops;
-	/* the exponential and gaussian covariances on the kernel path's
-	 * vector exp (kernel.h), else NULL: cov() one at a time */
-	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
-			  double psill, double range, double *out, double *colsum);
-	int (*cancelled)(void *ctx); /* asked while a large neighbourhood is factorised */
-	void *cancel_ctx;
-};
+#include "local_impl.h"
 
 const double *klocal_x(const struct klocal *l)
 {
@@ -55,15 +38,6 @@ void klocal_free(struct klocal *l)
 	free(l->start);
 	free(l->idx);
 	free(l);
-}
-
-static long long bucket_of(double v, double o, double h, long long nb)
-{
-	double b = floor((v - o) / h);
-
-	if (!(b >= 0))
-		return 0;
-	return b >= (double)nb ? nb - 1 : (long long)b;
 }
 
 /* Buckets of side h over the stations' box, about PER_BUCKET stations each
@@ -253,12 +227,6 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	return 0;
 }
 
-/* Heap order: farther first, then the higher station index. */
-static int after(double da, size_t ia, double db, size_t ib)
-{
-	return da > db || (da == db && ia > ib);
-}
-
 static void sift_down(struct lwork *w, size_t p)
 {
 	for (;;) {
@@ -347,18 +315,6 @@ static void search(const struct klocal *l, struct lwork *w, double x, double y, 
 		}
 		if (bound > md || (w->hn == w->cap && w->hd[0] < bound * bound))
 			break;
-	}
-}
-
-/* At most nmax indices, nearly sorted by nothing: insertion sort. */
-static void sort_idx(size_t *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		size_t t = v[i], j = i;
-
-		for (; j > 0 && v[j - 1] > t; j--)
-			v[j] = v[j - 1];
-		v[j] = t;
 	}
 }
 
@@ -482,7 +438,7 @@ static double set_rcond(const struct klocal *l, struct lwork *w, const struct ls
  * stations and covariance matrix (pairs shared with o copied, see
  * build_cov), to be factorised into f.  t holds the set from here
  * on (other sets are looked up against it) but is not ok until finish(). */
-static void fill_slot(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
+void lset_fill(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
 		      const size_t *cand, size_t n, unsigned long long h)
 {
 	t->ok = 0;
@@ -574,7 +530,7 @@ static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *
 }
 
 /* Factorise slot t alone (fill_slot done).  t is not held on error. */
-static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
+int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
 {
 	int rc;
 
@@ -595,7 +551,7 @@ static int factorise(const struct klocal *l, struct lwork *w, struct lslot *t, s
  * can (factor2: the same bits as one at a time), else in turn.  On error
  * the one that failed is not held, nor r when s failed; the error is s's
  * when s fails, else r's. */
-static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
+int lset_factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
 {
 	int rc;
 
@@ -607,11 +563,11 @@ static int factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, 
 		}
 		/* one is not positive definite: which, one at a time */
 	}
-	if ((rc = factorise(l, w, s, e)) < 0) {
+	if ((rc = lset_factorise(l, w, s, e)) < 0) {
 		r->held = 0;
 		return rc;
 	}
-	return factorise(l, w, r, e);
+	return lset_factorise(l, w, r, e);
 }
 
 static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigned long long h)
@@ -619,7 +575,7 @@ static int same_set(const struct lslot *t, const size_t *cand, size_t n, unsigne
 	return t->held && t->hash == h && t->n == n && memcmp(t->set, cand, n * sizeof(size_t)) == 0;
 }
 
-static unsigned long long set_hash(const size_t *cand, size_t n)
+unsigned long long lset_hash(const size_t *cand, size_t n)
 {
 	unsigned long long h = 14695981039346656037ULL;
 
@@ -629,7 +585,7 @@ static unsigned long long set_hash(const size_t *cand, size_t n)
 }
 
 /* The slot that holds the set cand already (marked used), else NULL. */
-static struct lslot *find_set(struct lwork *w, const size_t *cand, size_t n, unsigned long long h)
+struct lslot *lset_find(struct lwork *w, const size_t *cand, size_t n, unsigned long long h)
 {
 	if (w->cur && same_set(w->cur, cand, n, h)) {
 		w->cur->used = ++w->tick;
@@ -646,7 +602,7 @@ static struct lslot *find_set(struct lwork *w, const size_t *cand, size_t n, uns
 /* The slot a new set goes to: one that holds nothing, else the least
  * recently used of those not used since tick since (the sets of the
  * batch being resolved) and not keep (a copy source). */
-static struct lslot *victim(struct lwork *w, unsigned long long since, const struct lslot *keep)
+struct lslot *lset_victim(struct lwork *w, unsigned long long since, const struct lslot *keep)
 {
 	struct lslot *t = NULL;
 
@@ -669,14 +625,14 @@ static struct lslot *victim(struct lwork *w, unsigned long long since, const str
  * slot it comes from never shows in a result. */
 static int take_set(const struct klocal *l, struct lwork *w, size_t n, double x, double y, struct error *e)
 {
-	unsigned long long h = set_hash(w->cand, n);
-	struct lslot *t = find_set(w, w->cand, n, h);
+	unsigned long long h = lset_hash(w->cand, n);
+	struct lslot *t = lset_find(w, w->cand, n, h);
 	int rc;
 
 	if (!t) {
-		t = victim(w, w->tick, w->cur);
-		fill_slot(l, w, w->cur, t, w->cand, n, h);
-		if ((rc = factorise(l, w, t, e)) < 0)
+		t = lset_victim(w, w->tick, w->cur);
+		lset_fill(l, w, w->cur, t, w->cand, n, h);
+		if ((rc = lset_factorise(l, w, t, e)) < 0)
 			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", x, y);
 	}
 	w->cur = t;
@@ -695,7 +651,7 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
  * of covariances each, with the systems of slots ts (one n):
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
  * v = U^-T c, the two solves side by side. */
-static void points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
+void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
 		   const double *ys, double *const *pred, double *const *var)
 {
 	double c0 = cov(&l->v, 0.0);
@@ -745,450 +701,6 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 	}
 	if ((rc = use_set(l, w, x, y, e)) < 0)
 		return rc;
-	points(l, w, &w->cur, 1, &x, &y, &pred, &var);
+	lset_points(l, w, &w->cur, 1, &x, &y, &pred, &var);
 	return 0;
-}
-
-/* Room for need stations in the tile's lists.  0 or -1. */
-static int tile_grow(struct lwork *w, size_t need)
-{
-	size_t cap = w->tcap ? w->tcap : 64;
-	/* the lists of size_t and of double (the flags tok below) */
-	size_t **zs[] = { &w->tidx, &w->ki, &w->tcp, &w->tcm };
-	double **ds[] = { &w->tx, &w->ty, &w->kd, &w->tcd };
-	void *p;
-
-	if (need <= w->tcap)
-		return 0;
-	while (cap < need)
-		cap *= 2;
-	for (size_t a = 0; a < sizeof(zs) / sizeof(zs[0]); a++) {
-		if (!(p = realloc(*zs[a], cap * sizeof(size_t))))
-			return -1;
-		*zs[a] = p;
-	}
-	for (size_t a = 0; a < sizeof(ds) / sizeof(ds[0]); a++) {
-		if (!(p = realloc(*ds[a], cap * sizeof(double))))
-			return -1;
-		*ds[a] = p;
-	}
-	if (!(p = realloc(w->tok, cap)))
-		return -1;
-	w->tok = p;
-	w->tcap = cap;
-	return 0;
-}
-
-/* The k-th smallest (k >= 1) of v[0 .. n) (n >= k), v reordered: Wirth's
- * selection on plain values (a tie is the same value). */
-static double kth_smallest(double *v, size_t n, size_t k)
-{
-	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k - 1;
-
-	while (lo < hi) {
-		double p = v[kk], t;
-		ptrdiff_t i = lo, j = hi;
-
-		do {
-			while (v[i] < p)
-				i++;
-			while (p < v[j])
-				j--;
-			if (i <= j) {
-				t = v[i];
-				v[i++] = v[j];
-				v[j--] = t;
-			}
-		} while (i <= j);
-		/* v[lo .. j] <= p <= v[i .. hi] */
-		if (j < kk)
-			lo = i;
-		if (kk < i)
-			hi = j;
-	}
-	return v[kk];
-}
-
-/* Every station within R of (cx, cy) into the tile's lists (tidx; squared
- * distances kd), in bucket order.  0 or -1 (no memory). */
-static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double cy, double R)
-{
-	long long i0 = bucket_of(cx - R, l->x0, l->h, l->nx), i1 = bucket_of(cx + R, l->x0, l->h, l->nx);
-	long long j0 = bucket_of(cy - R, l->y0, l->h, l->ny), j1 = bucket_of(cy + R, l->y0, l->h, l->ny);
-
-	w->tn = 0;
-	for (long long j = j0; j <= j1; j++)
-		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
-			size_t i = l->idx[k];
-			double dx = cx - l->sx[i], dy = cy - l->sy[i], d2 = dx * dx + dy * dy;
-
-			if (d2 > R * R)
-				continue;
-			if (tile_grow(w, w->tn + 1))
-				return -1;
-			w->kd[w->tn] = d2;
-			w->tidx[w->tn++] = i;
-		}
-	return 0;
-}
-
-/* The tile's lists for its centre (cx, cy) and half-width h: every
- * station within r of the centre, in index order, where r is maxdist + h
- * or, with fewer neighbours than stations, at most D + 2 h (D: the
- * centre's nmax-th distance, into w->tdk): cell p of the tile has its
- * nmax nearest within D(p) + h <= D + 2 h of the centre.  One scan of a
- * guessed radius gives D (the guess holds every station within it, so its
- * nmax-th distance is the true one) and the list; a guess too short is
- * doubled.  The next tile along the row moves by about 2 h, so the last
- * D + 4 h is the guess.  0 or -1 (no memory). */
-static int tile_gather(const struct klocal *l, struct lwork *w, double cx, double cy, double h)
-{
-	int nlim = l->nmax < l->n;
-	double R = w->tdk > 0 ? w->tdk + 4 * h : 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
-
-	for (;;) {
-		R = R * (1 + 1e-9) + 1e-6;
-		if (tile_scan(l, w, cx, cy, R))
-			return -1;
-		r = l->maxdist + h;
-		if (nlim) {
-			if (w->tn < l->nmax) {
-				R *= 2;
-				continue;
-			}
-			memcpy(w->tcd, w->kd, w->tn * sizeof(double));
-			w->tdk = sqrt(kth_smallest(w->tcd, w->tn, l->nmax));
-			r = fmin(r, w->tdk + 2 * h);
-		}
-		r = r * (1 + 1e-9) + 1e-6;
-		if (r <= R)
-			break;
-		R = r;
-	}
-	{
-		size_t m = 0;
-
-		for (size_t q = 0; q < w->tn; q++) {
-			w->tidx[m] = w->tidx[q];
-			m += w->kd[q] <= r * r;
-		}
-		w->tn = m;
-	}
-	sort_idx(w->tidx, w->tn);
-	for (size_t m = 0; m < w->tn; m++) {
-		w->tx[m] = l->sx[w->tidx[m]];
-		w->ty[m] = l->sy[w->tidx[m]];
-	}
-	return 0;
-}
-
-/* Insertion sort of the tile's positions sm by (distance sd, position):
- * positions are in index order, so that is (distance, index) order. */
-static void tile_sort(size_t *sm, double *sd, size_t tn)
-{
-	for (size_t q = 1; q < tn; q++) {
-		double d = sd[q];
-		size_t m = sm[q], j = q;
-
-		for (; j > 0 && after(sd[j - 1], sm[j - 1], d, m); j--) {
-			sd[j] = sd[j - 1];
-			sm[j] = sm[j - 1];
-		}
-		sd[j] = d;
-		sm[j] = m;
-	}
-}
-
-/* Swap entries a and b of the tile's (position, distance) pairs. */
-static void tile_swap(size_t *sm, double *sd, size_t a, size_t b)
-{
-	double td = sd[a];
-	size_t tm = sm[a];
-
-	sd[a] = sd[b];
-	sm[a] = sm[b];
-	sd[b] = td;
-	sm[b] = tm;
-}
-
-/* Put the kk first of sm[0 .. tn) in (distance, position) order in front
- * (in no order): quickselect, Lomuto partitions around the middle entry.
- * Positions are distinct, so the order is total and every step shrinks
- * the range. */
-static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
-{
-	size_t lo = 0, hi = tn - 1;
-
-	while (kk > 0 && kk < tn && lo < hi) {
-		size_t mid = lo + (hi - lo) / 2, i = lo;
-
-		tile_swap(sm, sd, mid, hi);
-		for (size_t j = lo; j < hi; j++)
-			if (after(sd[hi], sm[hi], sd[j], sm[j]))
-				tile_swap(sm, sd, i++, j);
-		tile_swap(sm, sd, i, hi);
-		/* sm[lo .. i) come before sm[i], sm(i .. hi] after it */
-		if (i == kk - 1 || i == kk)
-			return;
-		if (i > kk)
-			hi = i - 1;
-		else
-			lo = i + 1;
-	}
-}
-
-/* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
- * order, from a split that was right for a nearby cell.  With in the
- * first part's largest distance and out the rest's smallest, only those
- * of the first part at or beyond out and those of the rest at or before
- * in can cross; every other one of the first part is nearer than all of
- * them, every other one of the rest farther.  So those few are sorted
- * and the first of them fill the first part's places.  Returns how many
- * came in from the rest (0: the same set), or -1 (a NaN distance: no
- * order; the caller sorts instead); *far: the kk-th distance. */
-static int tile_split(struct lwork *w, size_t *sm, double *sd, size_t kk, size_t tn, double *far)
-{
-	double in = sd[0], out = INFINITY, *cd = w->tcd;
-	size_t nc = 0, na, *cp = w->tcp, *cm = w->tcm;
-	unsigned char *from = w->tok; /* scratch here: tile_set fills it after */
-	int moved = 0;
-
-	/* most cells: every one of the first part strictly nearer than all
-	 * of the rest, plain compares without the tie rule */
-	for (size_t q = 1; q < kk; q++)
-		in = sd[q] > in ? sd[q] : in;
-	for (size_t q = kk; q < tn; q++)
-		out = sd[q] < out ? sd[q] : out;
-	if (in < out) {
-		*far = in;
-		return 0;
-	}
-	if (isnan(in) || isnan(out))
-		return -1;
-	/* the ones that may cross (no branch: which are is not predictable) */
-	for (size_t q = 0; q < kk; q++) {
-		cp[nc] = q;
-		nc += sd[q] >= out;
-	}
-	na = nc;
-	for (size_t q = kk; q < tn; q++) {
-		cp[nc] = q;
-		nc += sd[q] <= in;
-	}
-	if (na == 0) /* in >= out yet none at or beyond out: a NaN */
-		return -1;
-	/* a few: insertion sort by (distance, position) */
-	for (size_t j = 0; j < nc; j++) {
-		double d = sd[cp[j]];
-		size_t m = sm[cp[j]], i = j;
-		unsigned char f = j >= na;
-
-		for (; i > 0 && after(cd[i - 1], cm[i - 1], d, m); i--) {
-			cd[i] = cd[i - 1];
-			cm[i] = cm[i - 1];
-			from[i] = from[i - 1];
-		}
-		cd[i] = d;
-		cm[i] = m;
-		from[i] = f;
-	}
-	for (size_t j = 0; j < nc; j++) {
-		sd[cp[j]] = cd[j];
-		sm[cp[j]] = cm[j];
-		moved += j < na && from[j];
-	}
-	*far = cd[na - 1];
-	return moved;
-}
-
-/* The neighbour set of (x, y) from the tile's lists, which hold every
- * station that can be in it, into w->cand in index order: the same
- * stations the search picks (same distances, same order); returns its
- * size.  The tile's positions are split into the nmax nearest and the
- * rest: selected for the tile's first cell, then each next cell moves the
- * few stations that cross the split.  When the last cell's set is still
- * the set of this one, returns it with *same set and leaves w->cand
- * alone. */
-static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double y, int first, int *same)
-{
-	size_t tn = w->tn, n = 0, k = l->nmax, *sm = w->ki, kk = tn < k ? tn : k;
-	double md = l->maxdist, *sd = w->kd, far;
-	int swaps;
-
-	*same = 0;
-	if (tn == 0) /* the lists may not even exist yet */
-		return 0;
-
-	for (size_t q = 0; q < tn; q++) {
-		size_t m = first ? q : sm[q];
-		double dx = x - w->tx[m], dy = y - w->ty[m];
-
-		sm[q] = m;
-		sd[q] = dx * dx + dy * dy;
-	}
-	if (first)
-		tile_select(sm, sd, kk, tn);
-	swaps = tile_split(w, sm, sd, kk, tn, &far);
-	if (swaps < 0) {
-		tile_sort(sm, sd, tn);
-		far = sd[kk - 1];
-	}
-	/* the kk nearest all within maxdist, and the same as the last cell's */
-	if (!first && swaps == 0 && w->tprev == kk && (isinf(md) || sqrt(far) <= md)) {
-		*same = 1;
-		return kk;
-	}
-	/* the set: those of the kk nearest within maxdist */
-	memset(w->tok, 0, tn);
-	for (size_t q = 0; q < kk; q++)
-		if (isinf(md) || sqrt(sd[q]) <= md)
-			w->tok[sm[q]] = 1;
-	/* without a branch: which of them are in is not predictable */
-	for (size_t m = 0; m < tn; m++) {
-		w->cand[n] = w->tidx[m];
-		n += w->tok[m];
-	}
-	w->tprev = n;
-	return n;
-}
-
-/* Cells per tile: the tile's half-width about an eighth of the last
- * tile's neighbourhood radius (candidates stay near nmax), 1 to 32. */
-static int tile_len(const struct lwork *w, const double *xs, int nc)
-{
-	double step = nc > 1 ? fabs(xs[1] - xs[0]) : 0.0;
-	double t = step > 0 && w->tdk > 0 ? w->tdk / (4 * step) : 8;
-
-	return t < 1 ? 1 : t > 32 ? 32 : (int)t;
-}
-
-/* Cell c's new set (w->cand, n stations) into the batch: the slot that
- * holds it, else a slot filled with it now (pairs shared with the set
- * before copied), to be factorised with the batch. */
-static void batch_add(const struct klocal *l, struct lwork *w, size_t n, int c)
-{
-	unsigned long long h = set_hash(w->cand, n);
-	struct lslot *t = find_set(w, w->cand, n, h);
-
-	if (!t) {
-		/* not one the batch uses (used since it began), nor w->cur,
-		 * the first one's copy source */
-		t = victim(w, w->bsince, w->cur);
-		fill_slot(l, w, w->nb ? w->bslot[w->nb - 1] : w->cur, t, w->cand, n, h);
-		w->fcell[w->nf] = c;
-		w->fresh[w->nf++] = t;
-	}
-	w->bslot[w->nb++] = t;
-}
-
-/* The batch's new sets factorised two by two, then the cells b0 .. b1,
- * which use its sets; a batch after it starts with its last set (the
- * one the next cells may still have).  On error no slot of the batch is
- * left half done. */
-static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, int b0, int b1, double y,
-		     double *pred, double *var, struct error *e)
-{
-	struct lslot **fresh = w->fresh;
-	int nf = w->nf, rc;
-
-	for (int k = 0; k < nf; k += 2) {
-		rc = k + 1 < nf ? factorise2(l, w, fresh[k], fresh[k + 1], e) : factorise(l, w, fresh[k], e);
-		if (rc < 0) {
-			/* the failed one is no longer held (see finish) */
-			int c = w->fcell[fresh[k]->held ? k + 1 : k];
-
-			for (int j = 0; j < nf; j++)
-				if (!fresh[j]->ok)
-					fresh[j]->held = 0;
-			w->cur = NULL;
-			w->tprev = 0; /* the split's set is in no slot */
-			w->nb = w->nf = 0;
-			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[c], y);
-		}
-	}
-	/* the cells two by two where two in a row have sets of one size */
-	for (int c = b0, m; c < b1; c += m) {
-		int b = w->cset[c], b2 = c + 1 < b1 ? w->cset[c + 1] : -1;
-		struct lslot *ts[2];
-		double ys[2] = { y, y }, *pp[2] = { pred + c, pred + c + 1 };
-		double *vp[2] = { var ? var + c : NULL, var ? var + c + 1 : NULL };
-
-		m = 1;
-		if (b < 0) {
-			pred[c] = NAN;
-			if (var)
-				var[c] = NAN;
-			continue;
-		}
-		ts[0] = w->bslot[b];
-		if (b2 >= 0 && w->bslot[b2]->n == ts[0]->n) {
-			ts[1] = w->bslot[b2];
-			m = 2;
-		}
-		points(l, w, ts, m, xs + c, ys, pp, vp);
-	}
-	if (w->nb > 0) {
-		w->cur = w->bslot[w->nb - 1];
-		w->bslot[0] = w->cur;
-		w->nb = 1;
-	}
-	w->nf = 0;
-	w->bsince = w->tick;
-	return 0;
-}
-
-int klocal_cells(const struct klocal *l, struct lwork *w, const double *xs, int nc, double y, double *pred,
-		 double *var, struct error *e)
-{
-	int rc, b0 = 0;
-
-	if (nc <= 0)
-		return 0;
-	if ((size_t)nc > w->ncset) {
-		int *p = realloc(w->cset, (size_t)nc * sizeof(int));
-
-		if (!p)
-			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
-		w->cset = p;
-		w->ncset = (size_t)nc;
-	}
-	w->nb = w->nf = 0;
-	w->bsince = w->tick;
-	for (int c0 = 0, c1; c0 < nc; c0 = c1) {
-		double cx, h = 0.0;
-
-		c1 = c0 + tile_len(w, xs + c0, nc - c0);
-		c1 = c1 > nc ? nc : c1;
-		cx = (xs[c0] + xs[c1 - 1]) / 2;
-		for (int c = c0; c < c1; c++)
-			h = fmax(h, fabs(xs[c] - cx));
-		if (tile_gather(l, w, cx, y, h))
-			return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
-		for (int c = c0; c < c1; c++) {
-			int same;
-			size_t n = tile_set(l, w, xs[c], y, c == c0, &same);
-
-			if (n == 0) {
-				w->cset[c] = -1;
-				continue;
-			}
-			/* same: the batch's last set (a tile's first cell is
-			 * never same, nor one after a cell with no set; a
-			 * batch starts with the last one's last set) */
-			if (!same) {
-				/* nb >= emax, not ==: sets found in the cache
-				 * join a batch too, and after a batch the next
-				 * starts at 1 (its last set): room for a victim
-				 * needs fewer than the slots in use */
-				if (w->nf == w->bmax || w->nb >= w->emax) {
-					if ((rc = run_batch(l, w, xs, b0, c, y, pred, var, e)) < 0)
-						return rc;
-					b0 = c;
-				}
-				batch_add(l, w, n, c);
-			}
-			w->cset[c] = w->nb - 1;
-		}
-	}
-	return run_batch(l, w, xs, b0, nc, y, pred, var, e);
 }
