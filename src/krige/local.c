@@ -436,10 +436,10 @@ static double set_rcond(const struct klocal *l, struct lwork *w, const struct ls
 
 /* Slot t takes the set cand (n stations, index order, hash h): its
  * stations and covariance matrix (pairs shared with o copied, see
- * build_cov), to be factorised into f.  t holds the set from here
- * on (other sets are looked up against it) but is not ok until finish(). */
-void lset_fill(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t,
-		      const size_t *cand, size_t n, unsigned long long h)
+ * build_cov), to be factorised into f.  t holds the set from here on
+ * (other sets are looked up against it) but is not ok until finish(). */
+void lset_fill(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, const size_t *cand,
+	       size_t n, unsigned long long h)
 {
 	t->ok = 0;
 	t->held = 1;
@@ -472,7 +472,7 @@ static int check_cond(const struct klocal *l, struct lwork *w, struct lslot *t, 
 	size_t n = t->n;
 	double rcond = set_rcond(l, w, t, n);
 
-	if (isnan(rcond) || !(rcond >= KSYS_RCOND_MIN))
+	if (!(rcond >= KSYS_RCOND_MIN)) /* NaN too */
 		t->held = 0;
 	if (isnan(rcond))
 		return error_set(e, KD_ENOMEM, "out of memory for the condition estimate of %zu neighbours", n);
@@ -529,7 +529,7 @@ static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *
 	return 0;
 }
 
-/* Factorise slot t alone (fill_slot done).  t is not held on error. */
+/* Factorise slot t alone (lset_fill done).  t is not held on error. */
 int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e)
 {
 	int rc;
@@ -547,7 +547,7 @@ int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, str
 	return finish(l, w, &t, 1, e);
 }
 
-/* Slots s and r (fill_slot done) factorised side by side when the kernel
+/* Slots s and r (lset_fill done) factorised side by side when the kernel
  * can (factor2: the same bits as one at a time), else in turn.  On error
  * the one that failed is not held, nor r when s failed; the error is s's
  * when s fails, else r's. */

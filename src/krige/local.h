@@ -107,7 +107,7 @@ int klocal_at(const struct klocal *l, struct lwork *w, double x, double y, size_
 
 /* klocal_at(..., skip none, ...) at the nc cells (xs[c], y) of one grid
  * row, into pred[c] and var[c] (var may be NULL): the same bits, faster.
- * Cells are taken in tiles; one search per tile yields every station that
+ * Cells are taken in tiles; one scan per tile yields every station that
  * can be a neighbour of its cells, so a cell's own choice scans a short
  * list; the cells' sets are found first, up to LW_BATCH new ones, then
  * factorised two at a time, then the cells predicted two at a time.  The

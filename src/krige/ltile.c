@@ -103,11 +103,15 @@ static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double 
  * guessed radius gives D (the guess holds every station within it, so its
  * nmax-th distance is the true one) and the list; a guess too short is
  * doubled.  The next tile along the row moves by about 2 h, so the last
- * D + 4 h is the guess.  0 or -1 (no memory). */
+ * D + 4 h is the guess; without a limit on nmax, r itself.  0 or -1 (no
+ * memory). */
 static int tile_gather(const struct klocal *l, struct lwork *w, double cx, double cy, double h)
 {
 	int nlim = l->nmax < l->n;
-	double R = w->tdk > 0 ? w->tdk + 4 * h : 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
+	double R = !nlim ? l->maxdist + h
+		   : w->tdk > 0 ? w->tdk + 4 * h
+				: 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
+	size_t m = 0;
 
 	for (;;) {
 		R = R * (1 + 1e-9) + 1e-6;
@@ -128,19 +132,15 @@ static int tile_gather(const struct klocal *l, struct lwork *w, double cx, doubl
 			break;
 		R = r;
 	}
-	{
-		size_t m = 0;
-
-		for (size_t q = 0; q < w->tn; q++) {
-			w->tidx[m] = w->tidx[q];
-			m += w->kd[q] <= r * r;
-		}
-		w->tn = m;
+	for (size_t q = 0; q < w->tn; q++) {
+		w->tidx[m] = w->tidx[q];
+		m += w->kd[q] <= r * r;
 	}
+	w->tn = m;
 	sort_idx(w->tidx, w->tn);
-	for (size_t m = 0; m < w->tn; m++) {
-		w->tx[m] = l->sx[w->tidx[m]];
-		w->ty[m] = l->sy[w->tidx[m]];
+	for (size_t q = 0; q < w->tn; q++) {
+		w->tx[q] = l->sx[w->tidx[q]];
+		w->ty[q] = l->sy[w->tidx[q]];
 	}
 	return 0;
 }
@@ -357,7 +357,7 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 	for (int k = 0; k < nf; k += 2) {
 		rc = k + 1 < nf ? lset_factorise2(l, w, fresh[k], fresh[k + 1], e) : lset_factorise(l, w, fresh[k], e);
 		if (rc < 0) {
-			/* the failed one is no longer held (see finish) */
+			/* the failed one is no longer held (lset_factorise2) */
 			int c = w->fcell[fresh[k]->held ? k + 1 : k];
 
 			for (int j = 0; j < nf; j++)
