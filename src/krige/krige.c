@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,7 +440,10 @@ struct grid_job {
 	const struct grid *g;
 	const double *ex; /* gaussian x-factor table (n x width) or NULL */
 	double *value, *variance;
-	int first, step; /* rows first, first + step, ... */
+	/* the next row (band of a local grid) not yet taken, shared: each
+	 * thread takes one at a time, so a thread on a slower or busier CPU
+	 * simply takes fewer (the order never shows in a result) */
+	atomic_int *next;
 	int (*cancelled)(void *ctx);
 	void *ctx;
 	volatile int *stop; /* shared by the threads of one grid: one saw a cancel */
@@ -476,7 +480,7 @@ static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1
 }
 
 /* A thread's cells in a local neighbourhood: bands of LOCAL_BAND rows
- * (bands first, first + step, ...), each swept LOCAL_STEP columns at a
+ * (taken from j->next one at a time), each swept LOCAL_STEP columns at a
  * time through all its rows, so a cell comes soon after its neighbours
  * above and to the left, whose neighbour sets it often shares and finds
  * still factorised.  The order never shows in a result: klocal_cells
@@ -489,7 +493,7 @@ static void *local_rows(void *arg)
 
 	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
 		return NULL;
-	for (int b = j->first; b * LOCAL_BAND < g->height && j->rc == 0; b += j->step) {
+	for (int b; j->rc == 0 && (b = atomic_fetch_add(j->next, 1)) < (g->height + LOCAL_BAND - 1) / LOCAL_BAND;) {
 		int r0 = b * LOCAL_BAND, r1 = r0 + LOCAL_BAND < g->height ? r0 + LOCAL_BAND : g->height;
 		int x0 = g->width, x1 = 0;
 
@@ -529,7 +533,7 @@ static void *grid_rows(void *arg)
 	}
 	for (int c = 0; c < g->width; c++)
 		xs[c] = grid_x(g, grid_lon(g, c));
-	for (int r = j->first; r < g->height; r += j->step) {
+	for (int r; (r = atomic_fetch_add(j->next, 1)) < g->height;) {
 		double y = grid_y(g, grid_lat(g, r));
 		size_t row = (size_t)r * (size_t)g->width;
 
@@ -583,6 +587,7 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 {
 	struct grid_job jobs[64];
 	volatile int stop = 0;
+	atomic_int next;
 	pthread_t tid[64];
 	int started[64] = { 0 };
 	size_t cells = (size_t)g->width * (size_t)g->height;
@@ -622,11 +627,14 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 		}
 		free(xs);
 	}
-	/* Rows are dealt round-robin, which balances a boundary that is wide in
-	 * some rows and narrow in others; each cell is computed the same way
-	 * whatever thread does it, so results are bit-identical. */
+	/* Rows (bands) are taken one at a time by whichever thread is free,
+	 * which balances a boundary that is wide in some rows and narrow in
+	 * others, and CPUs that run at different speeds (a shared machine);
+	 * each cell is computed the same way whatever thread does it, so
+	 * results are bit-identical. */
+	atomic_init(&next, 0);
 	for (int t = 0; t < threads; t++)
-		jobs[t] = (struct grid_job){ k, g, ex, value, variance, t, threads, cancelled, ctx, &stop, 0, { 0 } };
+		jobs[t] = (struct grid_job){ k, g, ex, value, variance, &next, cancelled, ctx, &stop, 0, { 0 } };
 	for (int t = 1; t < threads; t++)
 		started[t] = pthread_create(&tid[t], NULL, rows, &jobs[t]) == 0;
 	rows(&jobs[0]);

@@ -205,7 +205,7 @@ double krige_variance(const struct krige *k, double x, double y);
 /* Predict every inside cell of g (cell centres projected with grid_x/y);
  * value[r * width + c], NaN outside.  variance may be NULL (not computed);
  * otherwise krige_new() must have had want_variance.  threads >= 1 (at
- * most 64 are used; rows are dealt round-robin); the output is
+ * most 64 are used; each free thread takes the next row); the output is
  * bit-identical whatever the thread count. */
 int krige_grid(const struct krige *k, const struct grid *g, double *value, double *variance,
 	       int threads, struct error *e);
