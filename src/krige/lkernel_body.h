@@ -22,24 +22,33 @@
 #ifdef LREG
 #define NVR (LREG_MAX / VL)
 
-/* Pivot row p of a block: the block's earlier pivots applied (the same
- * order as one pivot at a time), then scaled; 0 or -1 (not positive). */
-static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_t p, size_t k, size_t nv,
-							   double *rk, double *rinv)
+/* Pivot row k (the p-th of its block, whose earlier pivot rows are in
+ * as at their rows) of one matrix, from its row of from: the block's
+ * earlier pivots applied (the same order as one pivot at a time), then
+ * scaled, stored to its row of as; 0 or -1 (not positive).  The earlier
+ * pivot rows are read back whole (a vector load of a vector store
+ * forwards; a scalar one would wait for the store). */
+static inline __attribute__((always_inline)) int LFN(pivot)(const double *from, double *a, size_t p, size_t k,
+							   size_t ld, const size_t nv, double *rinv)
 {
 	const size_t kv = k / VL, kl = k % VL;
-	double d, r;
-	vd dv;
+	const double *fk = from + k * ld;
+	double *rk = a + k * ld, d, r;
+	vd row[NVR], dv;
 
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++)
+		row[v] = v >= kv && v < nv ? LOADU(fk + v * VL) : BCAST(0.0);
 	for (size_t q = 0; q < p; q++) {
-		vd m = -LANE_BCAST(piv[q][kv], kl);
+		const double *rq = a + (k - p + q) * ld;
+		vd m = -LANE_BCAST(LOADU(rq + kv * VL), kl);
 
 		LUNROLL
 		for (size_t v = 0; v < NVR; v++)
 			if (v >= kv && v < nv)
-				piv[p][v] = VFMA(m, piv[q][v], piv[p][v]);
+				row[v] = VFMA(m, LOADU(rq + v * VL), row[v]);
 	}
-	dv = LANE_BCAST(piv[p][kv], kl);
+	dv = LANE_BCAST(row[kv], kl);
 	d = dv[0];
 	if (!(d > 0.0))
 		return -1;
@@ -49,85 +58,112 @@ static inline __attribute__((always_inline)) int LFN(pivot)(vd piv[][NVR], size_
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++)
 		if (v >= kv && v < nv)
-			piv[p][v] = piv[p][v] * BCAST(r);
+			row[v] = row[v] * BCAST(r);
 	/* zeros before the diagonal, which the solves read; d on it */
 	for (size_t l = 0; l < kl; l++)
-		piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(0.0), l);
-	piv[p][kv] = BLEND_LANE(piv[p][kv], BCAST(d), kl);
+		row[kv] = BLEND_LANE(row[kv], BCAST(0.0), l);
+	row[kv] = BLEND_LANE(row[kv], BCAST(d), kl);
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++)
 		if (v >= kv && v < nv)
-			STOREU(rk + v * VL, piv[p][v]);
+			STOREU(rk + v * VL, row[v]);
 	return 0;
 }
 
-/* LPIV pivot rows at a time, kept in registers; each later row is read
- * and written once per block.  M matrices (1 or 2, a constant once
- * inlined) of the same n side by side, block by block: one matrix's
- * pivots are a chain of dependent square roots and divisions, and the
- * other's fill the wait; each matrix sees the operations it would alone. */
-static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *const *cs, double *const *as,
-								  double *const *rs, int M, size_t n, size_t ld)
+/* Rows [i0, i1) of vector group iv (their diagonals in vector iv) updated
+ * by the pb pivot rows from k of a (multipliers broadcast from memory:
+ * these rows were stored a while ago), from their rows of from into a's. */
+static inline __attribute__((always_inline)) void LFN(trail)(const double *from, double *a, size_t k, size_t pb,
+							    size_t i0, size_t i1, const size_t iv, size_t ld,
+							    const size_t nv)
 {
-	const size_t nv = ld / VL;
+	const double *pk = a + k * ld;
 
+	for (size_t i = i0; i < i1; i++) {
+		vd row[NVR];
+
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= iv && v < nv)
+				row[v] = LOADU(from + i * ld + v * VL);
+		LUNROLL
+		for (size_t p = 0; p < LPIV; p++) {
+			vd mul;
+
+			if (p >= pb)
+				break;
+			mul = -BCAST(pk[p * ld + i]);
+			LUNROLL
+			for (size_t v = 0; v < NVR; v++)
+				if (v >= iv && v < nv)
+					row[v] = VFMA(mul, LOADU(pk + p * ld + v * VL), row[v]);
+		}
+		LUNROLL
+		for (size_t v = 0; v < NVR; v++)
+			if (v >= iv && v < nv)
+				STOREU(a + i * ld + v * VL, row[v]);
+	}
+}
+
+/* LPIV pivot rows at a time, then the rows after them, each read and
+ * written once per block, a group of rows with its diagonals in one
+ * vector at a time (the vectors a row needs known when compiled: nv is a
+ * constant once inlined).  M matrices (1 or 2, a constant too) of the
+ * same n side by side, block by block: one matrix's pivots are a chain of
+ * dependent square roots and divisions, and the other's fill the wait;
+ * each matrix sees the operations it would alone. */
+static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *const *cs, double *const *as,
+								  double *const *rs, int M, size_t n, size_t ld,
+								  const size_t nv)
+{
 	for (size_t k = 0; k < n; k += LPIV) {
 		const size_t pb = n - k < LPIV ? n - k : LPIV;
 		/* the first block reads the matrix from cs, the rest a's rows
 		 * the blocks before wrote */
 		const double *const *from = k == 0 ? cs : (const double *const *)as;
-		vd piv[2][LPIV][NVR];
+		size_t i = k + pb;
 
-		LUNROLL
-		for (int m = 0; m < M; m++)
-			LUNROLL
-			for (size_t p = 0; p < LPIV; p++)
-				LUNROLL
-				for (size_t v = 0; v < NVR; v++)
-					piv[m][p][v] = p < pb && v < nv ? LOADU(from[m] + (k + p) * ld + v * VL) : BCAST(0.0);
 		for (size_t p = 0; p < pb; p++)
 			LUNROLL
 			for (int m = 0; m < M; m++)
-				if (LFN(pivot)(piv[m], p, k + p, nv, as[m] + (k + p) * ld, rs[m]))
+				if (LFN(pivot)(from[m], as[m], p, k + p, ld, nv, rs[m]))
 					return -1;
-		for (size_t i = k + pb; i < n; i++) {
-			const size_t iv = i / VL;
+		LUNROLL
+		for (size_t iv = 0; iv < NVR; iv++) {
+			size_t e = (iv + 1) * VL < n ? (iv + 1) * VL : n;
 
+			if (iv >= nv || i >= e)
+				continue;
 			LUNROLL
-			for (int m = 0; m < M; m++) {
-				double *ri = as[m] + i * ld;
-				const double *fi = from[m] + i * ld;
-				vd row[NVR];
-
-				LUNROLL
-				for (size_t v = 0; v < NVR; v++)
-					row[v] = v >= iv && v < nv ? LOADU(fi + v * VL) : BCAST(0.0);
-				LUNROLL
-				for (size_t p = 0; p < LPIV; p++) {
-					vd mul = -LANE_BCAST(piv[m][p][iv], i % VL);
-
-					if (p >= pb)
-						break;
-					LUNROLL
-					for (size_t v = 0; v < NVR; v++)
-						if (v >= iv && v < nv)
-							row[v] = VFMA(mul, piv[m][p][v], row[v]);
-				}
-				LUNROLL
-				for (size_t v = 0; v < NVR; v++)
-					if (v >= iv && v < nv)
-						STOREU(ri + v * VL, row[v]);
-			}
+			for (int m = 0; m < M; m++)
+				LFN(trail)(from[m], as[m], k, pb, i, e, iv, ld, nv);
+			i = e;
 		}
 	}
 	return 0;
+}
+
+/* factor_regm with nv = ld / VL a constant: one copy per width. */
+static inline __attribute__((always_inline)) int LFN(factor_regw)(const double *const *cs, double *const *as,
+								  double *const *rs, int M, size_t n, size_t ld)
+{
+	switch (ld / VL) {
+#define LK_W(w)                                                                    \
+	case w:                                                                    \
+		if (w <= NVR)                                                      \
+			return LFN(factor_regm)(cs, as, rs, M, n, ld, w <= NVR ? w : 1); \
+		break;
+		LK_W(1) LK_W(2) LK_W(3) LK_W(4) LK_W(5) LK_W(6) LK_W(7) LK_W(8)
+#undef LK_W
+	}
+	return LFN(factor_regm)(cs, as, rs, M, n, ld, ld / VL);
 }
 
 static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
 {
 	const double *c = a;
 
-	return LFN(factor_regm)(&c, &a, &rinv, 1, n, ld);
+	return LFN(factor_regw)(&c, &a, &rinv, 1, n, ld);
 }
 
 static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
@@ -136,7 +172,7 @@ static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, doub
 	const double *cs[2] = { c0, c1 };
 	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
 
-	return LFN(factor_regm)(cs, as, rs, 2, n, ld);
+	return LFN(factor_regw)(cs, as, rs, 2, n, ld);
 }
 
 /* M (1 or 2, a constant once inlined) solves side by side, as factor_regm:
