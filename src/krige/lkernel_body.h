@@ -7,10 +7,11 @@
  * still sees its own fixed sequence of scalar operations.
  *
  * With LREG and rows of at most LREG_MAX doubles, the vector a solve
- * works on, and the pivot row of the factorisation, stay in registers:
+ * works on, and the row the factorisation is pivoting, stay in registers:
  * the scalar each step needs is broadcast from a register instead of
  * being read back from memory just written by a vector store (a store
- * forwarding stall on every step).  Same operations, same bits. */
+ * forwarding stall on every step); earlier pivot rows are read back as
+ * whole vectors, which forward.  Same operations, same bits. */
 
 #define LREG_MAX LK_PAIR_MAX
 #if defined(__GNUC__) && !defined(__clang__)
