@@ -154,6 +154,7 @@ void lwork_release(struct lwork *w)
 	free(w->tok);
 	free(w->tcp);
 	free(w->tcm);
+	free(w->tmark);
 	free(w->tcd);
 	free(w->tx);
 	free(w->ty);

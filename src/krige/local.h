@@ -84,6 +84,9 @@ struct lwork {
 	unsigned char *tok;
 	size_t *tcp, *tcm;   /* tcap each: tile_split's scratch (with tcd) */
 	double *tcd;
+	/* per station (klocal's n, made at the first tile): the stamp of the
+	 * last tile list that held it; tstamp: the current list's */
+	unsigned *tmark, tstamp;
 	/* the batch: the slots of its nb sets (bslot), the nf of them new,
 	 * filled, not yet factorised (fresh; fcell: the first cell of each);
 	 * each cell's set in it (cset, ncset cells of the row, -1: none);

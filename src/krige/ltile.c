@@ -4,6 +4,7 @@
  * sets the cells meet, factorised two at a time (local.c's lset_). */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -72,26 +73,81 @@ static double kth_smallest(double *v, size_t n, size_t k)
 	return v[kk];
 }
 
-/* Every station within R of (cx, cy) into the tile's lists (tidx; squared
- * distances kd), in bucket order.  0 or -1 (no memory). */
-static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double cy, double R)
+/* Every station within R of (cx, cy) into the scan's lists (station ki,
+ * squared distance kd; *sn of them), in bucket order.  0 or -1 (no
+ * memory). */
+static int tile_scan(const struct klocal *l, struct lwork *w, double cx, double cy, double R, size_t *sn)
 {
 	long long i0 = bucket_of(cx - R, l->x0, l->h, l->nx), i1 = bucket_of(cx + R, l->x0, l->h, l->nx);
 	long long j0 = bucket_of(cy - R, l->y0, l->h, l->ny), j1 = bucket_of(cy + R, l->y0, l->h, l->ny);
+	size_t m = 0;
 
-	w->tn = 0;
-	for (long long j = j0; j <= j1; j++)
-		for (size_t k = l->start[j * l->nx + i0]; k < l->start[j * l->nx + i1 + 1]; k++) {
+	for (long long j = j0; j <= j1; j++) {
+		size_t k0 = l->start[j * l->nx + i0], k1 = l->start[j * l->nx + i1 + 1];
+
+		/* room for the whole bucket row at once, not a test per station */
+		if (tile_grow(w, m + (k1 - k0)))
+			return -1;
+		for (size_t k = k0; k < k1; k++) {
 			size_t i = l->idx[k];
 			double dx = cx - l->sx[i], dy = cy - l->sy[i], d2 = dx * dx + dy * dy;
 
-			if (d2 > R * R)
-				continue;
-			if (tile_grow(w, w->tn + 1))
-				return -1;
-			w->kd[w->tn] = d2;
-			w->tidx[w->tn++] = i;
+			w->kd[m] = d2;
+			w->ki[m] = i;
+			m += d2 <= R * R;
 		}
+	}
+	*sn = m;
+	return 0;
+}
+
+/* The tile's list (tidx, tn) becomes the sn stations of ki, in index
+ * order.  Most of them were in the last tile's list, which is in index
+ * order already: a station's mark says whether it was (marks hold the
+ * stamp of the last list that had the station), so only the new ones
+ * are sorted, then merged with the last list's that stay.  0 or -1 (no
+ * memory for the marks). */
+static int tile_order(const struct klocal *l, struct lwork *w, size_t sn)
+{
+	unsigned old, now;
+	size_t nn = 0, np = 0, a = 0, b = 0, m = 0, *nw = w->tcp, *out = w->tcm, *t;
+
+	if (!w->tmark) {
+		if (!(w->tmark = malloc((l->n ? l->n : 1) * sizeof(*w->tmark))))
+			return -1;
+		w->tstamp = UINT_MAX; /* the marks are set below */
+	}
+	if (w->tstamp == UINT_MAX) { /* new, or the stamps wrapped */
+		memset(w->tmark, 0, l->n * sizeof(*w->tmark));
+		w->tstamp = 1; /* no station has it: none is in the last list */
+		w->tn = 0;
+	}
+	old = w->tstamp;
+	now = old + 1;
+	for (size_t q = 0; q < sn; q++) {
+		size_t i = w->ki[q];
+
+		nw[nn] = i;
+		nn += w->tmark[i] != old;
+		w->tmark[i] = now;
+	}
+	sort_idx(nw, nn);
+	/* the last list's stations that stay, in place (the same order) */
+	for (size_t q = 0; q < w->tn; q++) {
+		w->tidx[np] = w->tidx[q];
+		np += w->tmark[w->tidx[q]] == now;
+	}
+	while (a < np && b < nn)
+		out[m++] = w->tidx[a] < nw[b] ? w->tidx[a++] : nw[b++];
+	while (a < np)
+		out[m++] = w->tidx[a++];
+	while (b < nn)
+		out[m++] = nw[b++];
+	t = w->tidx;
+	w->tidx = out;
+	w->tcm = t;
+	w->tn = m;
+	w->tstamp = now;
 	return 0;
 }
 
@@ -111,20 +167,20 @@ static int tile_gather(const struct klocal *l, struct lwork *w, double cx, doubl
 	double R = !nlim ? l->maxdist + h
 		   : w->tdk > 0 ? w->tdk + 4 * h
 				: 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
-	size_t m = 0;
+	size_t m = 0, sn;
 
 	for (;;) {
 		R = R * (1 + 1e-9) + 1e-6;
-		if (tile_scan(l, w, cx, cy, R))
+		if (tile_scan(l, w, cx, cy, R, &sn))
 			return -1;
 		r = l->maxdist + h;
 		if (nlim) {
-			if (w->tn < l->nmax) {
+			if (sn < l->nmax) {
 				R *= 2;
 				continue;
 			}
-			memcpy(w->tcd, w->kd, w->tn * sizeof(double));
-			w->tdk = sqrt(kth_smallest(w->tcd, w->tn, l->nmax));
+			memcpy(w->tcd, w->kd, sn * sizeof(double));
+			w->tdk = sqrt(kth_smallest(w->tcd, sn, l->nmax));
 			r = fmin(r, w->tdk + 2 * h);
 		}
 		r = r * (1 + 1e-9) + 1e-6;
@@ -132,12 +188,12 @@ static int tile_gather(const struct klocal *l, struct lwork *w, double cx, doubl
 			break;
 		R = r;
 	}
-	for (size_t q = 0; q < w->tn; q++) {
-		w->tidx[m] = w->tidx[q];
+	for (size_t q = 0; q < sn; q++) {
+		w->ki[m] = w->ki[q];
 		m += w->kd[q] <= r * r;
 	}
-	w->tn = m;
-	sort_idx(w->tidx, w->tn);
+	if (tile_order(l, w, m))
+		return -1;
 	for (size_t q = 0; q < w->tn; q++) {
 		w->tx[q] = l->sx[w->tidx[q]];
 		w->ty[q] = l->sy[w->tidx[q]];
