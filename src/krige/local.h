@@ -81,6 +81,10 @@ struct lwork {
 	 * ki), 0 when none */
 	size_t tn, tcap, *tidx, *ki, tprev;
 	double *tx, *ty, *kd, tdk;
+	/* the last cell's nmax-th distance (or more) lfar, at (lx, ly); lok:
+	 * known */
+	double lfar, lx, ly;
+	int lok;
 	unsigned char *tok;
 	size_t *tcp, *tcm;   /* tcap each: tile_split's scratch (with tcd) */
 	double *tcd;

@@ -153,44 +153,60 @@ static int tile_order(const struct klocal *l, struct lwork *w, size_t sn)
 
 /* The tile's lists for its centre (cx, cy) and half-width h: every
  * station within r of the centre, in index order, where r is maxdist + h
- * or, with fewer neighbours than stations, at most D + 2 h (D: the
- * centre's nmax-th distance, into w->tdk): cell p of the tile has its
- * nmax nearest within D(p) + h <= D + 2 h of the centre.  One scan of a
- * guessed radius gives D (the guess holds every station within it, so its
- * nmax-th distance is the true one) and the list; a guess too short is
- * doubled.  The next tile along the row moves by about 2 h, so the last
- * D + 4 h is the guess; without a limit on nmax, r itself.  0 or -1 (no
- * memory). */
+ * or, with fewer neighbours than stations, at most D + 2 h (D: an upper
+ * bound on the centre's nmax-th distance): cell p of the tile has its
+ * nmax nearest within D(p) + h <= D + 2 h of the centre.
+ *
+ * The nmax-th distance moves no faster than the point (1-Lipschitz), and
+ * the last cell's set gave its own (w->lfar, an upper bound when its
+ * list was cut short by maxdist): so next to the last cell, D is that
+ * plus the distance from it, and one scan of r gives the list.
+ * Elsewhere one scan of a guessed radius gives D exactly (the guess holds
+ * every station within it, so its nmax-th distance is the true one) and
+ * the list; a guess too short is doubled.  The next tile along the row
+ * moves by about 2 h, so the last D + 4 h is the guess; without a limit
+ * on nmax, r itself.  w->tdk: about the centre's D (tile_len).  0 or -1
+ * (no memory). */
 static int tile_gather(const struct klocal *l, struct lwork *w, double cx, double cy, double h)
 {
 	int nlim = l->nmax < l->n;
 	double R = !nlim ? l->maxdist + h
 		   : w->tdk > 0 ? w->tdk + 4 * h
 				: 2 * l->h * sqrt((double)l->nmax / PER_BUCKET), r;
+	double dl = w->lok ? hypot(cx - w->lx, cy - w->ly) : INFINITY;
 	size_t m = 0, sn;
 
-	for (;;) {
-		R = R * (1 + 1e-9) + 1e-6;
-		if (tile_scan(l, w, cx, cy, R, &sn))
-			return -1;
-		r = l->maxdist + h;
-		if (nlim) {
-			if (sn < l->nmax) {
-				R *= 2;
-				continue;
-			}
-			memcpy(w->tcd, w->kd, sn * sizeof(double));
-			w->tdk = sqrt(kth_smallest(w->tcd, sn, l->nmax));
-			r = fmin(r, w->tdk + 2 * h);
-		}
+	if (nlim && dl <= 2 * h) {
+		r = fmin(l->maxdist + h, w->lfar + dl + 2 * h);
 		r = r * (1 + 1e-9) + 1e-6;
-		if (r <= R)
-			break;
-		R = r;
-	}
-	for (size_t q = 0; q < sn; q++) {
-		w->ki[m] = w->ki[q];
-		m += w->kd[q] <= r * r;
+		if (tile_scan(l, w, cx, cy, r, &sn))
+			return -1;
+		w->tdk = w->lfar;
+		m = sn;
+	} else {
+		for (;;) {
+			R = R * (1 + 1e-9) + 1e-6;
+			if (tile_scan(l, w, cx, cy, R, &sn))
+				return -1;
+			r = l->maxdist + h;
+			if (nlim) {
+				if (sn < l->nmax) {
+					R *= 2;
+					continue;
+				}
+				memcpy(w->tcd, w->kd, sn * sizeof(double));
+				w->tdk = sqrt(kth_smallest(w->tcd, sn, l->nmax));
+				r = fmin(r, w->tdk + 2 * h);
+			}
+			r = r * (1 + 1e-9) + 1e-6;
+			if (r <= R)
+				break;
+			R = r;
+		}
+		for (size_t q = 0; q < sn; q++) {
+			w->ki[m] = w->ki[q];
+			m += w->kd[q] <= r * r;
+		}
 	}
 	if (tile_order(l, w, m))
 		return -1;
@@ -352,6 +368,12 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 		tile_sort(sm, sd, tn);
 		far = sd[kk - 1];
 	}
+	/* the cell's nmax-th distance, or more (the list cut by maxdist), for
+	 * the next tile's radius (tile_gather) */
+	w->lok = kk == l->nmax;
+	w->lfar = sqrt(far);
+	w->lx = x;
+	w->ly = y;
 	/* the kk nearest all within maxdist, and the same as the last cell's */
 	if (!first && swaps == 0 && w->tprev == kk && (isinf(md) || sqrt(far) <= md)) {
 		*same = 1;
