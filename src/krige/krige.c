@@ -458,23 +458,38 @@ struct grid_job {
 #define LOCAL_BAND 4
 #define LOCAL_STEP 16
 
-/* The cells of columns [x0, x1) of row r through klocal_cells. */
-static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1)
+/* The cells of columns [x0, x1) of row r through klocal_cells, right to
+ * left when back: a band's rows are swept back and forth, so that each
+ * row begins next to where the row before ended (its first tile's list
+ * is then mostly the last tile's, tile_gather and tile_order). */
+static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1, int back)
 {
 	const struct grid *g = j->g;
-	double y = grid_y(g, grid_lat(g, r)), xs[LOCAL_STEP];
-	size_t row = (size_t)r * (size_t)g->width;
+	double y = grid_y(g, grid_lat(g, r)), xs[LOCAL_STEP], pv[LOCAL_STEP], vv[LOCAL_STEP];
+	size_t row = (size_t)r * (size_t)g->width, ns = g->row_span[r + 1] - g->row_span[r];
 	int rc = 0;
 
-	for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1] && rc == 0; sp++) {
+	for (size_t q = 0; q < ns && rc == 0; q++) {
+		size_t sp = g->row_span[r] + (back ? ns - 1 - q : q);
 		int c0 = g->span[sp].c0 > x0 ? g->span[sp].c0 : x0, c1 = g->span[sp].c1 < x1 ? g->span[sp].c1 : x1;
+		double *val = j->value + row + c0, *var = j->variance ? j->variance + row + c0 : NULL;
 
 		if (c0 >= c1)
 			continue;
+		if (!back) {
+			for (int c = c0; c < c1; c++)
+				xs[c - c0] = grid_x(g, grid_lon(g, c));
+			rc = klocal_cells(j->k->local, w, xs, c1 - c0, y, val, var, &j->err);
+			continue;
+		}
 		for (int c = c0; c < c1; c++)
-			xs[c - c0] = grid_x(g, grid_lon(g, c));
-		rc = klocal_cells(j->k->local, w, xs, c1 - c0, y, j->value + row + c0,
-				  j->variance ? j->variance + row + c0 : NULL, &j->err);
+			xs[c1 - 1 - c] = grid_x(g, grid_lon(g, c));
+		rc = klocal_cells(j->k->local, w, xs, c1 - c0, y, pv, var ? vv : NULL, &j->err);
+		for (int c = c0; c < c1; c++) {
+			val[c - c0] = pv[c1 - 1 - c];
+			if (var)
+				var[c - c0] = vv[c1 - 1 - c];
+		}
 	}
 	return rc;
 }
@@ -509,7 +524,7 @@ static void *local_rows(void *arg)
 				break;
 			}
 			for (int r = r0; r < r1 && j->rc == 0; r++)
-				j->rc = local_cols(j, &w, r, c, c + LOCAL_STEP < x1 ? c + LOCAL_STEP : x1);
+				j->rc = local_cols(j, &w, r, c, c + LOCAL_STEP < x1 ? c + LOCAL_STEP : x1, (r - r0) % 2);
 			if (j->rc == KD_ECANCEL) /* a neighbourhood's factorisation */
 				*j->stop = 1;
 		}
