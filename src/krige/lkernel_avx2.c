@@ -24,6 +24,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define LPIV 8
 #define LANE_BCAST(v, l) ((vd)_mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((__m256d)(v)), _mm256_set1_epi64x((long long)(2 * (l)) | ((long long)(2 * (l) + 1) << 32)))))
 #define BLEND_LANE(v, x, l) ((vd)_mm256_blendv_pd((__m256d)(v), (__m256d)(x), _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_setr_epi64x(0, 1, 2, 3), _mm256_set1_epi64x((long long)(l))))))
+#define VSQRT(v) ((vd)_mm256_sqrt_pd((__m256d)(v)))
 #define LFN(name) name##_avx2
 
 #include "lkernel_body.h"

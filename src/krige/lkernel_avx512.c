@@ -24,6 +24,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define LPIV 8
 #define LANE_BCAST(v, l) ((vd)_mm512_permutexvar_pd(_mm512_set1_epi64((long long)(l)), (__m512d)(v)))
 #define BLEND_LANE(v, x, l) ((vd)_mm512_mask_blend_pd((__mmask8)(1u << (l)), (__m512d)(v), (__m512d)(x)))
+#define VSQRT(v) ((vd)_mm512_sqrt_pd((__m512d)(v)))
 #define LFN(name) name##_avx512
 
 #include "lkernel_body.h"

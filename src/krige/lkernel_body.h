@@ -23,6 +23,18 @@
 #ifdef LREG
 #define NVR (LREG_MAX / VL)
 
+typedef long long LFN(vl) __attribute__((vector_size(sizeof(vd))));
+
+/* 0, 1, ..., VL - 1 (folded when compiled). */
+static inline __attribute__((always_inline)) LFN(vl) LFN(lane_idx)(void)
+{
+	LFN(vl) i;
+
+	for (int l = 0; l < VL; l++)
+		i[l] = l;
+	return i;
+}
+
 /* Pivot row k (the p-th of its block, whose earlier pivot rows are in
  * as at their rows) of one matrix, from its row of from: the block's
  * earlier pivots applied (the same order as one pivot at a time), then
@@ -35,7 +47,7 @@ static inline __attribute__((always_inline)) int LFN(pivot)(const double *from, 
 	const size_t kv = k / VL, kl = k % VL;
 	const double *fk = from + k * ld;
 	double *rk = a + k * ld, d, r;
-	vd row[NVR], dv;
+	vd row[NVR], dv, rv;
 
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++)
@@ -53,17 +65,28 @@ static inline __attribute__((always_inline)) int LFN(pivot)(const double *from, 
 	d = dv[0];
 	if (!(d > 0.0))
 		return -1;
+#ifdef VSQRT
+	/* the square root and its inverse in every lane: no broadcast on
+	 * the chain to the next pivot (the same IEEE operations) */
+	dv = VSQRT(dv);
+	rv = BCAST(1.0) / dv;
+	d = dv[0];
+	r = rv[0];
+#else
 	d = sqrt(d);
 	r = 1.0 / d;
+	dv = BCAST(d);
+	rv = BCAST(r);
+#endif
 	rinv[k] = r;
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++)
 		if (v >= kv && v < nv)
-			row[v] = row[v] * BCAST(r);
-	/* zeros before the diagonal, which the solves read; d on it */
-	for (size_t l = 0; l < kl; l++)
-		row[kv] = BLEND_LANE(row[kv], BCAST(0.0), l);
-	row[kv] = BLEND_LANE(row[kv], BCAST(d), kl);
+			row[v] = row[v] * rv;
+	/* zeros before the diagonal, which the solves read, in one mask;
+	 * d on it */
+	row[kv] = (vd)((LFN(vl))row[kv] & ~(LFN(lane_idx)() < (long long)kl));
+	row[kv] = BLEND_LANE(row[kv], dv, kl);
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++)
 		if (v >= kv && v < nv)
