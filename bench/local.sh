@@ -12,8 +12,11 @@
 # every 100th inside cell (3,373 cells; its cost per cell does not depend
 # on which).  The ratio is cells per second, wall clock, in this run (the
 # machine's other load hits both), and per CPU-second (one of our threads
-# against gstat), which a loaded machine disturbs less.  Also N = 1000 globally and locally (the
-# --global-max default).
+# against gstat), which a loaded machine disturbs less.  Each side is
+# timed three times and its fastest run kept (LOCAL_BENCH_REPS for ours):
+# one run of gstat lasts a tenth of a second, and on a shared machine a
+# single one swung the ratio from 40x to 75x between runs.  Also N = 1000
+# globally and locally (the --global-max default).
 set -u
 BIN=${LOCAL_BENCH:-./bench/local_bench}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,8 +44,13 @@ p <- read.table(file.path(dir, "cells"), col.names = c("x", "y"))
 coordinates(d) <- ~x + y
 coordinates(p) <- ~x + y
 m <- vgm(400, "Exp", rng, 20)
-t <- system.time(k <- krige(z ~ 1, d, p, model = m, nmax = 32, debug.level = 0))
-cat(sprintf("gstat %d %.6f %.6f\n", length(p), t[["elapsed"]], t[["user.self"]] + t[["sys.self"]]))
+# the fastest of three runs, as local_bench takes ours
+best <- NULL
+for (r in 1:3) {
+	t <- system.time(k <- krige(z ~ 1, d, p, model = m, nmax = 32, debug.level = 0))
+	if (is.null(best) || t[["elapsed"]] < best[["elapsed"]]) best <- t
+}
+cat(sprintf("gstat %d %.6f %.6f\n", length(p), best[["elapsed"]], best[["user.self"]] + best[["sys.self"]]))
 REOF
 range=$(awk '$1 == "variogram" { print $4 }' "$DIR/ours")
 Rscript "$DIR/gstat.R" "$DIR" "$range" >"$DIR/gstat" 2>"$DIR/gstat.err" ||
