@@ -5,12 +5,14 @@
  * tests/krige/gstat-local.test. */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "krige.h"
+#include "local.h"
 #include "raster.h"
 #include "tap.h"
 
@@ -497,12 +499,71 @@ static void test_cells_two_slots(void)
 	free(var);
 }
 
+/* A thread's tile lists are put in index order by merging (ltile.c's
+ * tile_order): each station carries the stamp of the last list that held
+ * it.  When the stamps wrap (after 2^32 tiles) the marks are reset and
+ * no station counts as in the last list; started just before the wrap,
+ * rows of cells must still be klocal_at's, bit for bit. */
+static void test_cells_stamp_wrap(void)
+{
+	struct variogram v = { VGM_EXPONENTIAL, 0.5, 10.0, 800.0, 0 };
+	enum { N = 600, C = 200 };
+	double x[N], y[N], z[N], xs[C], pred[C], var[C];
+	unsigned long long r = 88172645463325252ULL;
+	struct klocal *l = NULL;
+	struct lwork w, wa;
+	struct error e = { 0 };
+	struct stations s;
+	size_t diff = 0, cells = 0;
+	int ok;
+
+	for (size_t i = 0; i < N; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		x[i] = (double)(r % 3000000) / 1000.0;
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		y[i] = (double)(r % 3000000) / 1000.0;
+		z[i] = 20 + 5 * sin(x[i] / 400) + 0.001 * y[i];
+	}
+	s = mk(x, y, z, N);
+	for (int c = 0; c < C; c++)
+		xs[c] = 7.5 + 15.0 * c;
+	ok = klocal_new(&l, &v, &s, 16, INFINITY, NULL, NULL, NULL, &e) == 0 && lwork_init(&w, l, &e) == 0 &&
+	     lwork_init(&wa, l, &e) == 0 && klocal_cells(l, &w, xs, 4, 1500.0, pred, var, &e) == 0;
+	tap_ok(ok, "stamp wrap: set up (%s)", e.msg);
+	if (!ok)
+		return;
+	w.tstamp = UINT_MAX - 3; /* a few tiles before the wrap */
+	for (double yy = 100.0; yy < 3000.0; yy += 350.0) {
+		if (klocal_cells(l, &w, xs, C, yy, pred, var, &e)) {
+			tap_ok(0, "stamp wrap: klocal_cells at y %g (%s)", yy, e.msg);
+			break;
+		}
+		for (int c = 0; c < C; c++) {
+			double p, q;
+
+			cells++;
+			if (klocal_at(l, &wa, xs[c], yy, (size_t)-1, &p, &q, &e) ||
+			    memcmp(&p, &pred[c], sizeof(p)) || memcmp(&q, &var[c], sizeof(q)))
+				diff++;
+		}
+	}
+	tap_ok(diff == 0 && cells == 9 * C && w.tstamp < 1000,
+	       "stamp wrap: %zu cells of rows begun 3 tiles before the stamps wrap equal klocal_at bit for bit "
+	       "(%zu differ; stamp now %u)",
+	       cells, diff, w.tstamp);
+	lwork_release(&w);
+	lwork_release(&wa);
+	klocal_free(l);
+	stations_release(&s);
+}
+
 int main(void)
 {
 	test_sizes();
 	test_threads_nodata();
 	test_cells_ties();
 	test_cells_two_slots();
+	test_cells_stamp_wrap();
 	test_ties();
 	test_cv_global();
 	return tap_done();
