@@ -48,6 +48,10 @@ struct lkernel_ops {
 			 double *b0, double *b1);
 	void (*backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
 			  const double *r1, const double *y0, const double *y1, double *x0, double *x1);
+	/* forward on four systems of the same n at once (the same U more
+	 * than once is fine; the paths without room in registers for four
+	 * run two and two): the same bits as one at a time. */
+	void (*forward4)(const double *const *u, size_t n, size_t ld, const double *const *rinv, double *const *b);
 };
 
 extern const struct lkernel_ops lkernel_portable;

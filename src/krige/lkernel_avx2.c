@@ -29,4 +29,4 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2_avx2, forward_avx2, backward_avx2, forward2_avx2, backward2_avx2 };
+const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2_avx2, forward_avx2, backward_avx2, forward2_avx2, backward2_avx2, forward4_avx2 };

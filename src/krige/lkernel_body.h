@@ -199,13 +199,13 @@ static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, doub
 	return LFN(factor_regw)(cs, as, rs, 2, n, ld);
 }
 
-/* M (1 or 2, a constant once inlined) solves side by side, as factor_regm:
+/* M (1, 2 or 4, a constant once inlined) solves side by side, as factor_regm:
  * each step of one is a dependent broadcast and multiply-add. */
 static inline __attribute__((always_inline)) void LFN(forward_regm)(const double *const *us, const double *const *rs,
 								    double *const *bs, int M, size_t n, size_t ld)
 {
 	const size_t nv = ld / VL;
-	vd bv[2][NVR];
+	vd bv[4][NVR];
 
 	LUNROLL
 	for (int m = 0; m < M; m++)
@@ -420,6 +420,19 @@ static void LFN(forward2)(const double *u0, const double *u1, size_t n, size_t l
 #endif
 	LFN(forward)(u0, n, ld, r0, b0);
 	LFN(forward)(u1, n, ld, r1, b1);
+}
+
+static void LFN(forward4)(const double *const *u, size_t n, size_t ld, const double *const *rinv, double *const *b)
+{
+#if defined(LREG) && VL >= 8
+	/* four systems' vectors take 4 x LREG_MAX / VL registers: 16 of 32 */
+	if (ld <= LREG_MAX) {
+		LFN(forward_regm)(u, rinv, b, 4, n, ld);
+		return;
+	}
+#endif
+	LFN(forward2)(u[0], u[1], n, ld, rinv[0], rinv[1], b[0], b[1]);
+	LFN(forward2)(u[2], u[3], n, ld, rinv[2], rinv[3], b[2], b[3]);
 }
 
 static void LFN(backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,

@@ -193,7 +193,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(cap * sizeof(size_t));
 	w->runs = malloc(2 * cap * sizeof(size_t));
-	w->vec = alloc_vec(7 * ld);
+	w->vec = alloc_vec(9 * ld);
 	/* a batch's sets and w->cur never evicted while the batch runs */
 	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
 	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
@@ -222,9 +222,10 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	for (int m = 0; m < 2; m++) {
 		w->t1[m] = w->vec + m * ld;
 		w->t2[m] = w->vec + (2 + m) * ld;
-		w->c[m] = w->vec + (4 + m) * ld;
 	}
-	w->colsum = w->vec + 6 * ld;
+	for (int m = 0; m < 4; m++)
+		w->c[m] = w->vec + (4 + m) * ld;
+	w->colsum = w->vec + 8 * ld;
 	return 0;
 }
 
@@ -648,10 +649,10 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 	return take_set(l, w, w->hn, x, y, e);
 }
 
-/* Prediction and variance at M points (1 or 2; xs, ys) from one vector
+/* Prediction and variance at M points (1 to 4; xs, ys) from one vector
  * of covariances each, with the systems of slots ts (one n):
  * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = U^-T c, the two solves side by side. */
+ * v = U^-T c, the solves side by side (four, or two and two). */
 void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
 		   const double *ys, double *const *pred, double *const *var)
 {
@@ -670,10 +671,18 @@ void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *t
 	}
 	if (!var[0])
 		return;
-	if (M == 2)
-		l->ops->forward2(ts[0]->f, ts[1]->f, ts[0]->n, w->ld, ts[0]->rinv, ts[1]->rinv, w->c[0], w->c[1]);
-	else
-		l->ops->forward(ts[0]->f, ts[0]->n, w->ld, ts[0]->rinv, w->c[0]);
+	if (M == 4) {
+		const double *us[4] = { ts[0]->f, ts[1]->f, ts[2]->f, ts[3]->f };
+		const double *rs[4] = { ts[0]->rinv, ts[1]->rinv, ts[2]->rinv, ts[3]->rinv };
+
+		l->ops->forward4(us, ts[0]->n, w->ld, rs, w->c);
+	} else {
+		for (int m = 0; m + 1 < M; m += 2)
+			l->ops->forward2(ts[m]->f, ts[m + 1]->f, ts[0]->n, w->ld, ts[m]->rinv, ts[m + 1]->rinv, w->c[m],
+					 w->c[m + 1]);
+		if (M % 2)
+			l->ops->forward(ts[M - 1]->f, ts[0]->n, w->ld, ts[M - 1]->rinv, w->c[M - 1]);
+	}
 	for (int m = 0; m < M; m++) {
 		const struct lslot *t = ts[m];
 		const double *c = w->c[m];

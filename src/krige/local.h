@@ -68,8 +68,8 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 7 x ld: the scratch vectors below */
-	double *t1[2], *t2[2], *c[2]; /* scratch, two of each (paired solves); c: a point's covariances */
+	double *vec;         /* 9 x ld: the scratch vectors below */
+	double *t1[2], *t2[2], *c[4]; /* scratch for paired solves; c: a point's covariances (up to 4 points) */
 	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */

@@ -84,7 +84,7 @@ void lset_fill(const struct klocal *l, struct lwork *w, const struct lslot *o, s
 int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, struct error *e);
 int lset_factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e);
 
-/* Prediction and variance (var[0] NULL: none) at M points (1 or 2; xs,
+/* Prediction and variance (var[0] NULL: none) at M points (1 to 4; xs,
  * ys) with the systems of slots ts (ok, one n), into *pred[m], *var[m]. */
 void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
 		 const double *ys, double *const *pred, double *const *var);

@@ -447,12 +447,12 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 			return rc == KD_ECANCEL ? rc : error_prefix(e, "in the neighbourhood of (%.1f, %.1f) m: ", xs[c], y);
 		}
 	}
-	/* the cells two by two where two in a row have sets of one size */
+	/* the cells up to four at a time where those in a row have sets of
+	 * one size (their variance solves side by side) */
 	for (int c = b0, m; c < b1; c += m) {
-		int b = w->cset[c], b2 = c + 1 < b1 ? w->cset[c + 1] : -1;
-		struct lslot *ts[2];
-		double ys[2] = { y, y }, *pp[2] = { pred + c, pred + c + 1 };
-		double *vp[2] = { var ? var + c : NULL, var ? var + c + 1 : NULL };
+		int b = w->cset[c];
+		struct lslot *ts[4];
+		double ys[4] = { y, y, y, y }, *pp[4], *vp[4];
 
 		m = 1;
 		if (b < 0) {
@@ -462,9 +462,13 @@ static int run_batch(const struct klocal *l, struct lwork *w, const double *xs, 
 			continue;
 		}
 		ts[0] = w->bslot[b];
-		if (b2 >= 0 && w->bslot[b2]->n == ts[0]->n) {
-			ts[1] = w->bslot[b2];
-			m = 2;
+		while (m < 4 && c + m < b1 && w->cset[c + m] >= 0 && w->bslot[w->cset[c + m]]->n == ts[0]->n) {
+			ts[m] = w->bslot[w->cset[c + m]];
+			m++;
+		}
+		for (int q = 0; q < m; q++) {
+			pp[q] = pred + c + q;
+			vp[q] = var ? var + c + q : NULL;
 		}
 		lset_points(l, w, ts, m, xs + c, ys, pp, vp);
 	}
