@@ -52,7 +52,15 @@ struct lkernel_ops {
 	 * than once is fine; the paths without room in registers for four
 	 * run two and two): the same bits as one at a time. */
 	void (*forward4)(const double *const *u, size_t n, size_t ld, const double *const *rinv, double *const *b);
+	/* dst[j] = src[map[j]], or 0 where map[j] is LK_NONE, for j from j0
+	 * rounded down to the path's vector length up to ld (map holds ld
+	 * entries): a row of a new set's matrix gathered from the row of the
+	 * same station in the last set's, copies, not new numbers. */
+	void (*remap)(const double *src, const size_t *map, size_t j0, size_t ld, double *dst);
 };
+
+/* remap's "no entry here". */
+#define LK_NONE ((size_t)-1)
 
 extern const struct lkernel_ops lkernel_portable;
 #ifdef KD_SIMD_X86

@@ -25,8 +25,10 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define LANE_BCAST(v, l) ((vd)_mm512_permutexvar_pd(_mm512_set1_epi64((long long)(l)), (__m512d)(v)))
 #define BLEND_LANE(v, x, l) ((vd)_mm512_mask_blend_pd((__mmask8)(1u << (l)), (__m512d)(v), (__m512d)(x)))
 #define VSQRT(v) ((vd)_mm512_sqrt_pd((__m512d)(v)))
+/* lanes whose index is not LK_NONE (-1) loaded, the others 0 */
+#define GATHER(p, i) ((vd)_mm512_mask_i64gather_pd(_mm512_setzero_pd(), _mm512_cmpge_epi64_mask((__m512i)(i), _mm512_setzero_si512()), (__m512i)(i), (p), 8))
 #define LFN(name) name##_avx512
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2_avx512, forward_avx512, backward_avx512, forward2_avx512, backward2_avx512, forward4_avx512 };
+const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2_avx512, forward_avx512, backward_avx512, forward2_avx512, backward2_avx512, forward4_avx512, remap_avx512 };

@@ -447,3 +447,19 @@ static void LFN(backward2)(const double *u0, const double *u1, size_t n, size_t 
 	LFN(backward)(u0, n, ld, r0, y0, x0);
 	LFN(backward)(u1, n, ld, r1, y1, x1);
 }
+
+static void LFN(remap)(const double *src, const size_t *map, size_t j0, size_t ld, double *dst)
+{
+#ifdef GATHER
+	for (size_t j = j0 / VL * VL; j < ld; j += VL) {
+		LFN(vl) m;
+
+		/* size_t and long long: one width, LK_NONE is -1 */
+		memcpy(&m, map + j, sizeof(m));
+		STOREU(dst + j, GATHER(src, m));
+	}
+#else
+	for (size_t j = j0; j < ld; j++)
+		dst[j] = map[j] == LK_NONE ? 0.0 : src[map[j]];
+#endif
+}

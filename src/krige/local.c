@@ -146,7 +146,6 @@ void lwork_release(struct lwork *w)
 	free(w->hi);
 	free(w->cand);
 	free(w->oldpos);
-	free(w->runs);
 	free(w->vec);
 	free(w->lt);
 	free(w->tidx);
@@ -191,13 +190,12 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->hd = malloc(cap * sizeof(double));
 	w->hi = malloc(cap * sizeof(size_t));
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
-	w->oldpos = malloc(cap * sizeof(size_t));
-	w->runs = malloc(2 * cap * sizeof(size_t));
+	w->oldpos = malloc(ld * sizeof(size_t));
 	w->vec = alloc_vec(9 * ld);
 	/* a batch's sets and w->cur never evicted while the batch runs */
 	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
 	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
-	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->runs || !w->vec;
+	bad = !w->slot || !w->hd || !w->hi || !w->cand || !w->oldpos || !w->vec;
 	for (size_t k = 0; !bad && k < w->nslot; k++) {
 		struct lslot *t = &w->slot[k];
 
@@ -346,51 +344,37 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 
 /* The covariance matrix of slot t's set (n stations, index order, their
  * coordinates in t->sx, t->sy) into t->co (upper triangle and diagonal of
- * n rows of ld, padding zero; the strict lower triangle is left as it
- * was).  Pairs of two stations that are also in set o (NULL: none; its
- * matrix built) are copied from its matrix, in runs of stations that keep their order: the
- * same numbers as computing them again.  A new station's covariances are
+ * n rows of ld, padding zero; the strict lower triangle may hold
+ * anything).  An old station's row, the one of a station also in set o
+ * (NULL: none; its matrix built), is gathered from its row of o's matrix
+ * (lkernel.h's remap, its new stations' places 0 for now): the same
+ * numbers as computing them again.  A new station's covariances are
  * computed as one vector, then written to its column and its row. */
 static void build_cov(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, size_t n)
 {
-	size_t *op = w->oldpos, a = 0, ld = w->ld, *rs = w->runs, *re = w->runs + w->cap, nr = 0;
+	size_t *op = w->oldpos, a = 0, ld = w->ld;
 	double c0 = cov(&l->v, 0.0), *cj = w->t1[0];
 
 	for (size_t i = 0; i < n; i++) {
 		while (o && a < o->n && o->set[a] < t->set[i])
 			a++;
-		op[i] = o && a < o->n && o->set[a] == t->set[i] ? a : (size_t)-1;
+		op[i] = o && a < o->n && o->set[a] == t->set[i] ? a : LK_NONE;
 	}
-	/* the runs [rs, re) of old stations that keep their order, the same
-	 * for every row */
-	for (size_t j = 0, e; j < n; j = e) {
-		e = j + 1;
-		if (op[j] == (size_t)-1)
-			continue;
-		while (e < n && op[e] != (size_t)-1 && op[e] == op[e - 1] + 1)
-			e++;
-		rs[nr] = j;
-		re[nr++] = e;
-	}
+	for (size_t i = n; i < ld; i++)
+		op[i] = LK_NONE; /* the padding: 0 */
 	for (size_t i = 0; i < n; i++) {
 		double *ri = t->co + i * ld;
 
-		ri[i] = c0;
-		for (size_t j = n; j < ld; j++)
-			ri[j] = 0.0;
-		if (op[i] == (size_t)-1)
-			continue;
-		const double *ro = o->co + op[i] * ld;
-
-		for (size_t r = 0; r < nr; r++) {
-			size_t j = rs[r] > i + 1 ? rs[r] : i + 1;
-
-			if (j < re[r])
-				memcpy(ri + j, ro + op[j], (re[r] - j) * sizeof(double));
+		if (op[i] != LK_NONE) {
+			l->ops->remap(o->co + op[i] * ld, op, i + 1, ld, ri);
+		} else {
+			for (size_t j = n; j < ld; j++)
+				ri[j] = 0.0;
 		}
+		ri[i] = c0;
 	}
 	for (size_t j = 0; j < n; j++) {
-		if (op[j] != (size_t)-1)
+		if (op[j] != LK_NONE)
 			continue;
 		cov_to(l, w, t->sx[j], t->sy[j], t->sx, t->sy, n, cj);
 		for (size_t i = 0; i < j; i++)

@@ -63,8 +63,7 @@ struct lwork {
 	double *hd;          /* heap: squared distances */
 	size_t *hi;          /* heap: station indices */
 	size_t *cand;        /* the set being searched for (cap + 1) */
-	size_t *oldpos;      /* cap: where each station of the new set is in the current one */
-	size_t *runs;        /* 2 cap: runs of them that keep their order (build_cov) */
+	size_t *oldpos;      /* ld: where each station of the new set is in the current one (build_cov) */
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
