@@ -249,18 +249,34 @@ static void tile_swap(size_t *sm, double *sd, size_t a, size_t b)
 /* Put the kk first of sm[0 .. tn) in (distance, position) order in front
  * (in no order): quickselect, Lomuto partitions around the middle entry.
  * Positions are distinct, so the order is total and every step shrinks
- * the range. */
+ * the range.  The partition swaps every entry, and moves its boundary by
+ * the compare's result: which entries go left is not predictable, and a
+ * branch on it was mispredicted about every other time. */
 static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 {
 	size_t lo = 0, hi = tn - 1;
 
 	while (kk > 0 && kk < tn && lo < hi) {
 		size_t mid = lo + (hi - lo) / 2, i = lo;
+		double pd;
+		size_t pm;
 
 		tile_swap(sm, sd, mid, hi);
-		for (size_t j = lo; j < hi; j++)
-			if (after(sd[hi], sm[hi], sd[j], sm[j]))
-				tile_swap(sm, sd, i++, j);
+		pd = sd[hi];
+		pm = sm[hi];
+		for (size_t j = lo; j < hi; j++) {
+			double dj = sd[j];
+			size_t mj = sm[j];
+			/* sd[i .. j) all come after the pivot: entry j goes
+			 * to i, and i's to j, either way */
+			size_t in = (size_t)((pd > dj) | ((pd == dj) & (pm > mj))); /* after() */
+
+			sd[j] = sd[i];
+			sm[j] = sm[i];
+			sd[i] = dj;
+			sm[i] = mj;
+			i += in;
+		}
 		tile_swap(sm, sd, i, hi);
 		/* sm[lo .. i) come before sm[i], sm(i .. hi] after it */
 		if (i == kk - 1 || i == kk)
