@@ -300,16 +300,35 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 static int tile_split(struct lwork *w, size_t *sm, double *sd, size_t kk, size_t tn, double *far)
 {
 	double in = sd[0], out = INFINITY, *cd = w->tcd;
-	size_t nc = 0, na, *cp = w->tcp, *cm = w->tcm;
+	double ia[3] = { -INFINITY, -INFINITY, -INFINITY }, oa[3] = { INFINITY, INFINITY, INFINITY };
+	size_t nc = 0, na, q, *cp = w->tcp, *cm = w->tcm;
 	unsigned char *from = w->tok; /* scratch here: tile_set fills it after */
 	int moved = 0;
 
 	/* most cells: every one of the first part strictly nearer than all
-	 * of the rest, plain compares without the tie rule */
-	for (size_t q = 1; q < kk; q++)
+	 * of the rest, plain compares without the tie rule.  Four running
+	 * maxima (minima) instead of one chain of dependent compares: the
+	 * same result (a NaN is ignored unless it is sd[0], as before) */
+	for (q = 1; q + 4 <= kk; q += 4) {
 		in = sd[q] > in ? sd[q] : in;
-	for (size_t q = kk; q < tn; q++)
+		ia[0] = sd[q + 1] > ia[0] ? sd[q + 1] : ia[0];
+		ia[1] = sd[q + 2] > ia[1] ? sd[q + 2] : ia[1];
+		ia[2] = sd[q + 3] > ia[2] ? sd[q + 3] : ia[2];
+	}
+	for (; q < kk; q++)
+		in = sd[q] > in ? sd[q] : in;
+	for (int a = 0; a < 3; a++)
+		in = ia[a] > in ? ia[a] : in;
+	for (q = kk; q + 4 <= tn; q += 4) {
 		out = sd[q] < out ? sd[q] : out;
+		oa[0] = sd[q + 1] < oa[0] ? sd[q + 1] : oa[0];
+		oa[1] = sd[q + 2] < oa[1] ? sd[q + 2] : oa[1];
+		oa[2] = sd[q + 3] < oa[2] ? sd[q + 3] : oa[2];
+	}
+	for (; q < tn; q++)
+		out = sd[q] < out ? sd[q] : out;
+	for (int a = 0; a < 3; a++)
+		out = oa[a] < out ? oa[a] : out;
 	if (in < out) {
 		*far = in;
 		return 0;
@@ -317,12 +336,12 @@ static int tile_split(struct lwork *w, size_t *sm, double *sd, size_t kk, size_t
 	if (isnan(in) || isnan(out))
 		return -1;
 	/* the ones that may cross (no branch: which are is not predictable) */
-	for (size_t q = 0; q < kk; q++) {
+	for (q = 0; q < kk; q++) {
 		cp[nc] = q;
 		nc += sd[q] >= out;
 	}
 	na = nc;
-	for (size_t q = kk; q < tn; q++) {
+	for (q = kk; q < tn; q++) {
 		cp[nc] = q;
 		nc += sd[q] <= in;
 	}
