@@ -76,6 +76,10 @@ struct kernel_ops {
 	 * psill); colsum[i] += |out[i]|; returns the sum of |out[i]|. */
 	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
 			  double nugget, double psill, double range, double *out, double *colsum);
+	/* cov_row's out alone (no sums): a local neighbourhood's vectors,
+	 * each entry the same bits as cov_row's. */
+	void (*cov_vec)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
+			double psill, double range, double *out);
 };
 
 /* The path called name if this build and CPU run it, else NULL (krige.c). */

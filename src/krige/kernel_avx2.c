@@ -35,5 +35,5 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #include "kernel_body.h"
 
 const struct kernel_ops kernel_avx2 = {
-	"avx2", row_avx2, predict_avx2, variance_avx2, gauss_table_avx2, vexp_avx2, cov_row_avx2,
+	"avx2", row_avx2, predict_avx2, variance_avx2, gauss_table_avx2, vexp_avx2, cov_row_avx2, cov_vec_avx2,
 };

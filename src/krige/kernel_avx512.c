@@ -35,5 +35,5 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #include "kernel_body.h"
 
 const struct kernel_ops kernel_avx512 = {
-	"avx512", row_avx512, predict_avx512, variance_avx512, gauss_table_avx512, vexp_avx512, cov_row_avx512,
+	"avx512", row_avx512, predict_avx512, variance_avx512, gauss_table_avx512, vexp_avx512, cov_row_avx512, cov_vec_avx512,
 };

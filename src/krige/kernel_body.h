@@ -103,6 +103,27 @@ static double KFN(cov_row)(int gauss, double x, double y, const double *sx, cons
 	return sum;
 }
 
+static void KFN(cov_vec)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
+			 double psill, double range, double *out)
+{
+	vd vx = BCAST(x), vy = BCAST(y), vn = BCAST(nugget), vp = BCAST(psill), vr = BCAST(range);
+	size_t i = 0;
+
+	for (; i + VL <= n; i += VL)
+		STOREU(out + i, KFN(cov1)(gauss, vx, vy, LOADU(sx + i), LOADU(sy + i), vn, vp, vr));
+	if (i < n) { /* as cov_row's tail */
+		double bx[VL], by[VL], bc[VL];
+
+		for (size_t j = 0; j < VL; j++) {
+			bx[j] = i + j < n ? sx[i + j] : x;
+			by[j] = i + j < n ? sy[i + j] : y;
+		}
+		STOREU(bc, KFN(cov1)(gauss, vx, vy, LOADU(bx), LOADU(by), vn, vp, vr));
+		for (size_t j = 0; i + j < n; j++)
+			out[i + j] = bc[j];
+	}
+}
+
 static void KFN(vexp)(const double *x, double *y, size_t n)
 {
 	size_t i = 0;

@@ -37,5 +37,5 @@ static inline double loadu(const double *p) { return *p; }
 #include "kernel_body.h"
 
 const struct kernel_ops kernel_portable = {
-	"portable", row_portable, predict_portable, variance_portable, gauss_table_portable, vexp_portable, cov_row_portable,
+	"portable", row_portable, predict_portable, variance_portable, gauss_table_portable, vexp_portable, cov_row_portable, cov_vec_portable,
 };

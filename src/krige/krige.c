@@ -157,8 +157,20 @@ static double cov_row_scalar(int gauss, double x, double y, const double *sx, co
 	return sum;
 }
 
+static void cov_vec_scalar(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
+			   double psill, double range, double *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		double dx = x - sx[i], dy = y - sy[i], h = sqrt(dx * dx + dy * dy), r = h / range;
+
+		/* cov_row_scalar's bits */
+		out[i] = h == 0.0 ? nugget + psill
+				  : nugget + psill - (nugget + psill * (1.0 - exp(gauss ? -(r * r) : -r)));
+	}
+}
+
 static const struct kernel_ops kernel_scalar = {
-	"scalar", row_scalar, predict_scalar, variance_scalar, gauss_table_scalar, vexp_scalar, cov_row_scalar,
+	"scalar", row_scalar, predict_scalar, variance_scalar, gauss_table_scalar, vexp_scalar, cov_row_scalar, cov_vec_scalar,
 };
 
 int kwork_init(struct kwork *w, size_t n)

@@ -94,7 +94,7 @@ int klocal_new(struct klocal **out, const struct variogram *v, const struct stat
 	if (v->model == VGM_EXPONENTIAL || v->model == VGM_GAUSSIAN) {
 		const struct kernel_ops *ko = path ? kernel_get(path) : NULL;
 
-		l->cov_row = ko ? ko->cov_row : NULL;
+		l->cov_vec = ko ? ko->cov_vec : NULL;
 	}
 	l->cancelled = cancelled;
 	l->cancel_ctx = ctx;
@@ -191,7 +191,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->hi = malloc(cap * sizeof(size_t));
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(ld * sizeof(size_t));
-	w->vec = alloc_vec(9 * ld);
+	w->vec = alloc_vec(8 * ld);
 	/* a batch's sets and w->cur never evicted while the batch runs */
 	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
 	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
@@ -223,7 +223,6 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	}
 	for (int m = 0; m < 4; m++)
 		w->c[m] = w->vec + (4 + m) * ld;
-	w->colsum = w->vec + 8 * ld;
 	return 0;
 }
 
@@ -324,15 +323,14 @@ static double cov(const struct variogram *v, double h)
 }
 
 /* The covariances from (x, y) to the n stations (sx, sy) into out: by the
- * kernel path's cov_row, else one by one.  Either way an entry's bits are
+ * kernel path's cov_vec, else one by one.  Either way an entry's bits are
  * a function of the two points alone (a vector lane never sees its
  * neighbours; dx^2 does not see the sign), whichever call computes it. */
 static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, const double *sx, const double *sy,
 		   size_t n, double *out)
 {
-	if (l->cov_row) {
-		l->cov_row(l->v.model == VGM_GAUSSIAN, x, y, sx, sy, n, l->v.nugget, l->v.psill, l->v.range, out,
-			   w->colsum);
+	if (l->cov_vec) {
+		l->cov_vec(l->v.model == VGM_GAUSSIAN, x, y, sx, sy, n, l->v.nugget, l->v.psill, l->v.range, out);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {

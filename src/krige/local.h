@@ -10,7 +10,7 @@
  * the set and the kernel path alone; a thread keeps its last sets
  * factorised (struct lwork), and points that come back to one of them
  * share its factorisation.  The sets' algebra is lkernel.h's, their
- * exponential and gaussian covariances the kernel path's cov_row
+ * exponential and gaussian covariances the kernel path's cov_vec
  * (docs/DESIGN.md departures 65 and 72). */
 #ifndef KD_LOCAL_H
 #define KD_LOCAL_H
@@ -67,9 +67,8 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot;
 	unsigned long long tick;
-	double *vec;         /* 9 x ld: the scratch vectors below */
+	double *vec;         /* 8 x ld: the scratch vectors below */
 	double *t1[2], *t2[2], *c[4]; /* scratch for paired solves; c: a point's covariances (up to 4 points) */
-	double *colsum;      /* scratch for cov_row (kernel.h), never read */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one

@@ -23,9 +23,9 @@ struct klocal {
 	size_t *start, *idx; /* bucket b holds idx[start[b] .. start[b + 1]) */
 	const struct lkernel_ops *ops;
 	/* the exponential and gaussian covariances on the kernel path's
-	 * vector exp (kernel.h), else NULL: cov() one at a time */
-	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
-			  double psill, double range, double *out, double *colsum);
+	 * vector exp (kernel.h's cov_vec), else NULL: cov() one at a time */
+	void (*cov_vec)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
+			double psill, double range, double *out);
 	int (*cancelled)(void *ctx); /* asked while a large neighbourhood is factorised */
 	void *cancel_ctx;
 };
