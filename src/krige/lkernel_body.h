@@ -278,13 +278,16 @@ static inline __attribute__((always_inline)) void LFN(backward_regm)(const doubl
 				vd acc = BCAST(0.0);
 				double s = 0.0;
 
-				/* x[j <= i] is still zero, U's row zero before i */
+				/* x[j <= i] is still zero, U's row zero before i.
+				 * The vectors after kv first, whose x is known
+				 * from earlier rows, kv's last: only one
+				 * multiply-add and the sum wait for x[i + 1] */
 				LUNROLL
 				for (size_t v = 0; v < NVR; v++)
-					if (v >= kv && v < nv)
+					if (v > kv && v < nv)
 						acc = VFMA(LOADU(ri + v * VL), xv[m][v], acc);
-				for (size_t l = 0; l < VL; l++)
-					s += acc[l];
+				acc = VFMA(LOADU(ri + kv * VL), xv[m][kv], acc);
+				s = HSUM(acc);
 				xv[m][kv] = BLEND_LANE(xv[m][kv], BCAST((ys[m][i] - s) * rs[m][i]), kl);
 			}
 		}
