@@ -12,8 +12,10 @@
  *   cv     N nmax seconds                 (krige_cv, leave-one-out)
  *   global N cells seconds_pred seconds_cv (N <= 3000: krige_open +
  *                                         krige_grid prediction only, and krige_cv)
- * and writes OUTDIR/st.N (x y z) and OUTDIR/cells (x y of every 100th
- * inside cell) for gstat, plus the variogram as "variogram NUG PSILL RANGE". */
+ * and writes OUTDIR/st.N (x y z) and OUTDIR/cells (x y of every 10th
+ * inside cell) for gstat, plus the variogram as "variogram NUG PSILL RANGE".
+ * With LOCAL_BENCH_THREADS=T only the local line of T threads (local.sh's
+ * runs paired with gstat's). */
 #include "config.h"
 
 #include <math.h>
@@ -66,7 +68,7 @@ static void write_cells(const char *dir, const struct grid *g)
 	for (int r = 0; r < g->height; r++)
 		for (size_t s = g->row_span[r]; s < g->row_span[r + 1]; s++)
 			for (int c = g->span[s].c0; c < g->span[s].c1; c++)
-				if (k++ % 100 == 0)
+				if (k++ % 10 == 0)
 					fprintf(f, "%.10g %.10g\n", grid_x(g, grid_lon(g, c)), grid_y(g, grid_lat(g, r)));
 	fclose(f);
 }
@@ -78,6 +80,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 	double *val = malloc(cells * sizeof(double)), *var = malloc(cells * sizeof(double)), t0;
 	struct variogram v = { VGM_EXPONENTIAL, 20.0, 400.0, w_m / 10, 0 };
 	struct krige_opts lo = { 1, 1, 32, INFINITY, 1 }, go = { 0, 1, 0, INFINITY, 1 };
+	long only = getenv("LOCAL_BENCH_THREADS") ? atol(getenv("LOCAL_BENCH_THREADS")) : 0;
 	struct stations s;
 	struct krige *k = NULL;
 	struct krige_cv cv;
@@ -85,6 +88,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 	char p[512];
 	FILE *f;
 
+	only = only < 0 ? 0 : only;
 	for (size_t i = 0; i < n; i++) {
 		x[i] = (urand() - 0.5) * w_m;
 		y[i] = (urand() - 0.5) * h_m;
@@ -97,7 +101,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 		fclose(f);
 	}
 	stations_clean(&s, x, y, z, n, &e);
-	for (long t = 1; t <= ncpu; t = t < ncpu && 2 * t > ncpu ? ncpu : 2 * t) {
+	for (long t = only ? only : 1; t <= (only ? only : ncpu); t = t < ncpu && 2 * t > ncpu ? ncpu : 2 * t) {
 		double best = INFINITY, bcpu = 0;
 
 		/* the fastest of reps runs: the one a shared machine disturbed
@@ -118,7 +122,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 		}
 		printf("local %zu 32 %ld %zu %.6f %.6f\n", n, t, g->ncells, best, bcpu);
 		fflush(stdout);
-		if (t == 1) {
+		if (t == 1 && !only) {
 			t0 = now();
 			if (krige_cv(k, (int)ncpu, NULL, NULL, &cv, &e))
 				return fprintf(stderr, "cv: %s\n", e.msg), 1;
@@ -127,7 +131,7 @@ static int run(const char *dir, const struct grid *g, size_t n, double w_m, doub
 		krige_free(k);
 		k = NULL;
 	}
-	if (n <= 3000) {
+	if (n <= 3000 && !only) {
 		double tp;
 
 		t0 = now();
