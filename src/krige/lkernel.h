@@ -37,6 +37,13 @@ struct lkernel_ops {
 	 * as factor.  0, or -1 when either is not positive definite. */
 	int (*factor2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
 		       double *r1);
+	/* factor2, and matrix 0's right-hand sides y[0], y[1] and matrix
+	 * 1's y[2], y[3] (ld doubles each, padding zero) <- U^-T y: the
+	 * same bits as factor2 then forward2 on each pair (the vector paths
+	 * solve them along with the factorisation, off its chain of
+	 * pivots).  0, or -1 (either not positive definite; y undefined). */
+	int (*factor2s)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
+			double *r1, double *const *y);
 	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */
 	void (*forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b);
 	/* x <- U^-1 y (x and y hold ld doubles, not aliased; x's padding

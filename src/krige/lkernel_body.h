@@ -129,6 +129,30 @@ static inline __attribute__((always_inline)) void LFN(trail)(const double *from,
 	}
 }
 
+/* One step of forward_regm on right-hand side y (ld doubles, in memory)
+ * with pivot row k of U just stored at rk and its r = 1 / U_kk: the same
+ * operations, so the same bits, as forward_regm's step k.  The lane k
+ * is blended in before the vector is stored: the next step's vector load
+ * then forwards from one store. */
+static inline __attribute__((always_inline)) void LFN(fstep)(const double *rk, double r, double *y, size_t k,
+							    const size_t nv)
+{
+	const size_t kv = k / VL, kl = k % VL;
+	vd x = LANE_BCAST(LOADU(y + kv * VL), kl) * BCAST(r), mul = -x;
+
+	LUNROLL
+	for (size_t v = 0; v < NVR; v++) {
+		vd t;
+
+		if (v < kv || v >= nv)
+			continue;
+		t = VFMA(mul, LOADU(rk + v * VL), LOADU(y + v * VL));
+		if (v == kv)
+			t = BLEND_LANE(t, x, kl);
+		STOREU(y + v * VL, t);
+	}
+}
+
 /* LPIV pivot rows at a time, then the rows after them, each read and
  * written once per block, a group of rows with its diagonals in one
  * vector at a time (the vectors a row needs known when compiled: nv is a
@@ -137,8 +161,8 @@ static inline __attribute__((always_inline)) void LFN(trail)(const double *from,
  * dependent square roots and divisions, and the other's fill the wait;
  * each matrix sees the operations it would alone. */
 static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *const *cs, double *const *as,
-								  double *const *rs, int M, size_t n, size_t ld,
-								  const size_t nv)
+								  double *const *rs, double *const *ys, int M,
+								  size_t n, size_t ld, const size_t nv)
 {
 	for (size_t k = 0; k < n; k += LPIV) {
 		const size_t pb = n - k < LPIV ? n - k : LPIV;
@@ -149,9 +173,16 @@ static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *
 
 		for (size_t p = 0; p < pb; p++)
 			LUNROLL
-			for (int m = 0; m < M; m++)
+			for (int m = 0; m < M; m++) {
 				if (LFN(pivot)(from[m], as[m], p, k + p, ld, nv, rs[m]))
 					return -1;
+				/* ys: matrix m's two right-hand sides solved
+				 * along (off the pivots' chain) */
+				if (ys) {
+					LFN(fstep)(as[m] + (k + p) * ld, rs[m][k + p], ys[2 * m], k + p, nv);
+					LFN(fstep)(as[m] + (k + p) * ld, rs[m][k + p], ys[2 * m + 1], k + p, nv);
+				}
+			}
 		LUNROLL
 		for (size_t iv = 0; iv < NVR; iv++) {
 			size_t e = (iv + 1) * VL < n ? (iv + 1) * VL : n;
@@ -169,25 +200,26 @@ static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *
 
 /* factor_regm with nv = ld / VL a constant: one copy per width. */
 static inline __attribute__((always_inline)) int LFN(factor_regw)(const double *const *cs, double *const *as,
-								  double *const *rs, int M, size_t n, size_t ld)
+								  double *const *rs, double *const *ys, int M,
+								  size_t n, size_t ld)
 {
 	switch (ld / VL) {
 #define LK_W(w)                                                                    \
 	case w:                                                                    \
 		if (w <= NVR)                                                      \
-			return LFN(factor_regm)(cs, as, rs, M, n, ld, w <= NVR ? w : 1); \
+			return LFN(factor_regm)(cs, as, rs, ys, M, n, ld, w <= NVR ? w : 1); \
 		break;
 		LK_W(1) LK_W(2) LK_W(3) LK_W(4) LK_W(5) LK_W(6) LK_W(7) LK_W(8)
 #undef LK_W
 	}
-	return LFN(factor_regm)(cs, as, rs, M, n, ld, ld / VL);
+	return LFN(factor_regm)(cs, as, rs, ys, M, n, ld, ld / VL);
 }
 
 static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
 {
 	const double *c = a;
 
-	return LFN(factor_regw)(&c, &a, &rinv, 1, n, ld);
+	return LFN(factor_regw)(&c, &a, &rinv, NULL, 1, n, ld);
 }
 
 static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
@@ -196,7 +228,16 @@ static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, doub
 	const double *cs[2] = { c0, c1 };
 	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
 
-	return LFN(factor_regw)(cs, as, rs, 2, n, ld);
+	return LFN(factor_regw)(cs, as, rs, NULL, 2, n, ld);
+}
+
+static int LFN(factor_reg2s)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
+			     double *r0, double *r1, double *const *y)
+{
+	const double *cs[2] = { c0, c1 };
+	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
+
+	return LFN(factor_regw)(cs, as, rs, y, 2, n, ld);
 }
 
 /* M (1, 2 or 4, a constant once inlined) solves side by side, as factor_regm:
@@ -366,6 +407,23 @@ static int LFN(factor2)(const double *c0, const double *c1, double *a0, double *
 	memcpy(a0, c0, n * ld * sizeof(double));
 	memcpy(a1, c1, n * ld * sizeof(double));
 	return LFN(factor)(a0, n, ld, r0, NULL, NULL) || LFN(factor)(a1, n, ld, r1, NULL, NULL) ? -1 : 0;
+}
+
+static void LFN(forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
+			  double *b0, double *b1);
+
+static int LFN(factor2s)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
+			 double *r0, double *r1, double *const *y)
+{
+#ifdef LREG
+	if (ld <= LREG_MAX)
+		return LFN(factor_reg2s)(c0, c1, a0, a1, n, ld, r0, r1, y);
+#endif
+	if (LFN(factor2)(c0, c1, a0, a1, n, ld, r0, r1))
+		return -1;
+	LFN(forward2)(a0, a0, n, ld, r0, r0, y[0], y[1]);
+	LFN(forward2)(a1, a1, n, ld, r1, r1, y[2], y[3]);
+	return 0;
 }
 
 static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b)

@@ -469,12 +469,25 @@ static int check_cond(const struct klocal *l, struct lwork *w, struct lslot *t, 
 	return 0;
 }
 
+/* The right-hand sides finish() solves for slot t: u <- 1, y <- z
+ * (padding zero). */
+static void rhs_init(const struct lwork *w, struct lslot *t, double *y)
+{
+	for (size_t i = 0; i < w->ld; i++) {
+		t->u[i] = i < t->n ? 1.0 : 0.0;
+		y[i] = i < t->n ? t->z[i] : 0.0;
+	}
+}
+
 /* Slots ts[0 .. M) (M 1 or 2; one n) factorised (f = U, C = U^T U): the
  * condition checks, then u = U^-T 1, b and the dual weights
  * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra), the solves of both
- * side by side.  All are ok after; on error the one that failed is no
- * longer held, nor any after it (one before it may be held, not ok). */
-static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, struct error *e)
+ * side by side; solved: u and w->t2[m] already hold U^-T 1 and U^-T z
+ * (lkernel's factor2s).  All are ok after; on error the one that failed
+ * is no longer held, nor any after it (one before it may be held, not
+ * ok). */
+static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, int solved,
+		  struct error *e)
 {
 	const struct lkernel_ops *ops = l->ops;
 	size_t ld = w->ld, n = ts[0]->n;
@@ -489,11 +502,10 @@ static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *
 		struct lslot *t = ts[m];
 		double utw = 0.0, *t2 = w->t2[m];
 
-		for (size_t i = 0; i < ld; i++) {
-			t->u[i] = i < n ? 1.0 : 0.0;
-			t2[i] = i < n ? t->z[i] : 0.0;
+		if (!solved) {
+			rhs_init(w, t, t2);
+			ops->forward2(t->f, t->f, n, ld, t->rinv, t->rinv, t->u, t2);
 		}
-		ops->forward2(t->f, t->f, n, ld, t->rinv, t->rinv, t->u, t2);
 		t->utu = 0.0;
 		for (size_t i = 0; i < n; i++) {
 			t->utu += t->u[i] * t->u[i];
@@ -528,7 +540,7 @@ int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, str
 							t->n)
 					    : singular(l, t->n, e);
 	}
-	return finish(l, w, &t, 1, e);
+	return finish(l, w, &t, 1, 0, e);
 }
 
 /* Slots s and r (lset_fill done) factorised side by side when the kernel
@@ -540,10 +552,14 @@ int lset_factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, st
 	int rc;
 
 	if (w->ld <= LK_PAIR_MAX && s->n == r->n) {
-		if (l->ops->factor2(s->co, r->co, s->f, r->f, s->n, w->ld, s->rinv, r->rinv) == 0) {
+		double *y[4] = { s->u, w->t2[0], r->u, w->t2[1] };
+
+		rhs_init(w, s, w->t2[0]);
+		rhs_init(w, r, w->t2[1]);
+		if (l->ops->factor2s(s->co, r->co, s->f, r->f, s->n, w->ld, s->rinv, r->rinv, y) == 0) {
 			struct lslot *ts[2] = { s, r };
 
-			return finish(l, w, ts, 2, e);
+			return finish(l, w, ts, 2, 1, e);
 		}
 		/* one is not positive definite: which, one at a time */
 	}
