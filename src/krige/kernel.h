@@ -72,7 +72,8 @@ struct kernel_ops {
 	/* A row of the global system's covariances: out[i] = C(h_i), h_i the
 	 * distance from (x, y) to (sx[i], sy[i]), for the exponential (gauss
 	 * 0) or gaussian (gauss 1) model of nugget, psill and range, in
-	 * variogram_gamma's formula with this path's exp (C(0) = nugget +
+	 * variogram_gamma's formula with this path's exp and h times 1 / range
+	 * (the scalar path: libm's exp, h / range) (C(0) = nugget +
 	 * psill); colsum[i] += |out[i]|; returns the sum of |out[i]|. */
 	double (*cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
 			  double nugget, double psill, double range, double *out, double *colsum);
