@@ -353,10 +353,15 @@ static void build_cov(const struct klocal *l, struct lwork *w, const struct lslo
 	size_t *op = w->oldpos, a = 0, ld = w->ld;
 	double c0 = cov(&l->v, 0.0), *cj = w->t1[0];
 
-	for (size_t i = 0; i < n; i++) {
-		while (o && a < o->n && o->set[a] < t->set[i])
-			a++;
-		op[i] = o && a < o->n && o->set[a] == t->set[i] ? a : LK_NONE;
+	/* a merge of the two sorted sets without a branch on which is ahead
+	 * (not predictable): op[i] is written on every step and final when
+	 * i moves on */
+	for (size_t i = 0, on = o ? o->n : 0; i < n;) {
+		size_t si = t->set[i], sa = a < on ? o->set[a] : (size_t)-1;
+
+		op[i] = si == sa ? a : LK_NONE;
+		i += si <= sa;
+		a += sa <= si && a < on;
 	}
 	for (size_t i = n; i < ld; i++)
 		op[i] = LK_NONE; /* the padding: 0 */
