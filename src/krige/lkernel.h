@@ -64,6 +64,11 @@ struct lkernel_ops {
 	 * entries): a row of a new set's matrix gathered from the row of the
 	 * same station in the last set's, copies, not new numbers. */
 	void (*remap)(const double *src, const size_t *map, size_t j0, size_t ld, double *dst);
+	/* sd[q] = (x - tx[sm[q]])^2 + (y - ty[sm[q]])^2 for q < n: a cell's
+	 * squared distances to its tile's stations, each by the scalar
+	 * formula's operations (no fused multiply-add), gathered 8 or 4 at
+	 * a time. */
+	void (*dist2)(double x, double y, const double *tx, const double *ty, const size_t *sm, size_t n, double *sd);
 };
 
 /* remap's "no entry here". */

@@ -524,3 +524,25 @@ static void LFN(remap)(const double *src, const size_t *map, size_t j0, size_t l
 		dst[j] = map[j] == LK_NONE ? 0.0 : src[map[j]];
 #endif
 }
+
+static void LFN(dist2)(double x, double y, const double *tx, const double *ty, const size_t *sm, size_t n, double *sd)
+{
+	size_t q = 0;
+
+#ifdef GATHER
+	for (; q + VL <= n; q += VL) {
+		LFN(vl) m;
+		vd dx, dy;
+
+		memcpy(&m, sm + q, sizeof(m));
+		dx = BCAST(x) - GATHER(tx, m);
+		dy = BCAST(y) - GATHER(ty, m);
+		STOREU(sd + q, dx * dx + dy * dy);
+	}
+#endif
+	for (; q < n; q++) {
+		double dx = x - tx[sm[q]], dy = y - ty[sm[q]];
+
+		sd[q] = dx * dx + dy * dy;
+	}
+}

@@ -389,13 +389,10 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 	if (tn == 0) /* the lists may not even exist yet */
 		return 0;
 
-	for (size_t q = 0; q < tn; q++) {
-		size_t m = first ? q : sm[q];
-		double dx = x - w->tx[m], dy = y - w->ty[m];
-
-		sm[q] = m;
-		sd[q] = dx * dx + dy * dy;
-	}
+	if (first)
+		for (size_t q = 0; q < tn; q++)
+			sm[q] = q;
+	l->ops->dist2(x, y, w->tx, w->ty, sm, tn, sd);
 	if (first)
 		tile_select(sm, sd, kk, tn);
 	swaps = tile_split(w, sm, sd, kk, tn, &far);
