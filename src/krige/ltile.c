@@ -288,6 +288,56 @@ static void tile_select(size_t *sm, double *sd, size_t kk, size_t tn)
 	}
 }
 
+/* Move the entries of sm[0 .. n) (with sd) that pass the test to the
+ * front, without a branch on it; returns how many.  below: sd < t; else
+ * !(sd > t) (a NaN passes). */
+static size_t tile_part(size_t *sm, double *sd, size_t n, double t, int below)
+{
+	size_t i = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		double dj = sd[j];
+		size_t mj = sm[j], in = below ? (size_t)(dj < t) : (size_t)!(dj > t);
+
+		sd[j] = sd[i];
+		sm[j] = sm[i];
+		sd[i] = dj;
+		sm[i] = mj;
+		i += in;
+	}
+	return i;
+}
+
+/* A tile's first cell (x, y): its kk first of sm[0 .. tn) in front, as
+ * tile_select.  Next to the last cell (w->lok, its kk-th distance lfar
+ * exact), this cell's kk-th distance D is within lfar -+ d, d the
+ * distance between them (1-Lipschitz): those nearer than lfar - d are in
+ * (nearer than D), those beyond lfar + d out, so only the few in the
+ * ring between are selected among.  Without maxdist only: a list cut by
+ * maxdist may lack some of the true nearest, and its kk-th distance is
+ * then not the point's. */
+static void tile_first(const struct klocal *l, struct lwork *w, double x, double y, size_t *sm, double *sd,
+		       size_t kk, size_t tn)
+{
+	if (w->lok && kk == l->nmax && kk < tn && isinf(l->maxdist)) {
+		double dx = x - w->lx, dy = y - w->ly, d = sqrt(dx * dx + dy * dy);
+		double lo = w->lfar - d, hi = w->lfar + d;
+		size_t na, nc;
+
+		/* squared, with a margin for the distances' rounding */
+		lo = lo > 0 ? lo * lo * (1 - 1e-9) : 0.0;
+		hi = hi * hi * (1 + 1e-9) + 1e-9;
+		na = tile_part(sm, sd, tn, lo, 1);
+		nc = tile_part(sm + na, sd + na, tn - na, hi, 0);
+		if (na < kk && na + nc >= kk) {
+			tile_select(sm + na, sd + na, kk - na, nc);
+			return;
+		}
+		/* not a bound after all (a NaN): select among them all */
+	}
+	tile_select(sm, sd, kk, tn);
+}
+
 /* Make sm[0 .. kk) the kk first of sm[0 .. tn) in (distance, position)
  * order, from a split that was right for a nearby cell.  With in the
  * first part's largest distance and out the rest's smallest, only those
@@ -394,7 +444,7 @@ static size_t tile_set(const struct klocal *l, struct lwork *w, double x, double
 			sm[q] = q;
 	l->ops->dist2(x, y, w->tx, w->ty, sm, tn, sd);
 	if (first)
-		tile_select(sm, sd, kk, tn);
+		tile_first(l, w, x, y, sm, sd, kk, tn);
 	swaps = tile_split(w, sm, sd, kk, tn, &far);
 	if (swaps < 0) {
 		tile_sort(sm, sd, tn);
