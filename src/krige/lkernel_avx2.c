@@ -20,6 +20,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define LOADU(p) loadu(p)
 #define STOREU(p, v) storeu((p), (v))
 #define VFMA(a, b, c) ((vd)_mm256_fmadd_pd((a), (b), (c)))
+#define VFNMA(a, b, c) ((vd)_mm256_fnmadd_pd((a), (b), (c)))
 #define LREG 1
 #define LPIV 8
 #define LANE_BCAST(v, l) ((vd)_mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((__m256d)(v)), _mm256_set1_epi64x((long long)(2 * (l)) | ((long long)(2 * (l) + 1) << 32)))))

@@ -20,6 +20,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define LOADU(p) loadu(p)
 #define STOREU(p, v) storeu((p), (v))
 #define VFMA(a, b, c) ((vd)_mm512_fmadd_pd((a), (b), (c)))
+#define VFNMA(a, b, c) ((vd)_mm512_fnmadd_pd((a), (b), (c)))
 #define LREG 1
 #define LPIV 8
 #define LANE_BCAST(v, l) ((vd)_mm512_permutexvar_pd(_mm512_set1_epi64((long long)(l)), (__m512d)(v)))

@@ -14,6 +14,12 @@
  * whole vectors, which forward.  Same operations, same bits. */
 
 #define LREG_MAX LK_PAIR_MAX
+/* c - a b, the same bits as VFMA(-a, b, c) (one rounding of the same
+ * exact value; unfused: c + round(-a b)), without negating a first: on
+ * the paths with FMA one instruction (fnmadd) instead of two. */
+#ifndef VFNMA
+#define VFNMA(a, b, c) VFMA(-(a), (b), (c))
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #define LUNROLL _Pragma("GCC unroll 16")
 #else
@@ -54,12 +60,12 @@ static inline __attribute__((always_inline)) int LFN(pivot)(const double *from, 
 		row[v] = v >= kv && v < nv ? LOADU(fk + v * VL) : BCAST(0.0);
 	for (size_t q = 0; q < p; q++) {
 		const double *rq = a + (k - p + q) * ld;
-		vd m = -LANE_BCAST(LOADU(rq + kv * VL), kl);
+		vd m = LANE_BCAST(LOADU(rq + kv * VL), kl);
 
 		LUNROLL
 		for (size_t v = 0; v < NVR; v++)
 			if (v >= kv && v < nv)
-				row[v] = VFMA(m, LOADU(rq + v * VL), row[v]);
+				row[v] = VFNMA(m, LOADU(rq + v * VL), row[v]);
 	}
 	dv = LANE_BCAST(row[kv], kl);
 	d = dv[0];
@@ -116,11 +122,11 @@ static inline __attribute__((always_inline)) void LFN(trail)(const double *from,
 
 			if (p >= pb)
 				break;
-			mul = -BCAST(pk[p * ld + i]);
+			mul = BCAST(pk[p * ld + i]);
 			LUNROLL
 			for (size_t v = 0; v < NVR; v++)
 				if (v >= iv && v < nv)
-					row[v] = VFMA(mul, LOADU(pk + p * ld + v * VL), row[v]);
+					row[v] = VFNMA(mul, LOADU(pk + p * ld + v * VL), row[v]);
 		}
 		LUNROLL
 		for (size_t v = 0; v < NVR; v++)
@@ -138,7 +144,7 @@ static inline __attribute__((always_inline)) void LFN(fstep)(const double *rk, d
 							    const size_t nv)
 {
 	const size_t kv = k / VL, kl = k % VL;
-	vd x = LANE_BCAST(LOADU(y + kv * VL), kl) * BCAST(r), mul = -x;
+	vd x = LANE_BCAST(LOADU(y + kv * VL), kl) * BCAST(r);
 
 	LUNROLL
 	for (size_t v = 0; v < NVR; v++) {
@@ -146,7 +152,7 @@ static inline __attribute__((always_inline)) void LFN(fstep)(const double *rk, d
 
 		if (v < kv || v >= nv)
 			continue;
-		t = VFMA(mul, LOADU(rk + v * VL), LOADU(y + v * VL));
+		t = VFNMA(x, LOADU(rk + v * VL), LOADU(y + v * VL));
 		if (v == kv)
 			t = BLEND_LANE(t, x, kl);
 		STOREU(y + v * VL, t);
@@ -261,13 +267,13 @@ static inline __attribute__((always_inline)) void LFN(forward_regm)(const double
 			LUNROLL
 			for (int m = 0; m < M; m++) {
 				const double *rk = us[m] + k * ld;
-				vd x = LANE_BCAST(bv[m][kv], kl) * BCAST(rs[m][k]), mul = -x;
+				vd x = LANE_BCAST(bv[m][kv], kl) * BCAST(rs[m][k]);
 
 				/* U's row is zero before k: b there is unchanged */
 				LUNROLL
 				for (size_t v = 0; v < NVR; v++)
 					if (v >= kv && v < nv)
-						bv[m][v] = VFMA(mul, LOADU(rk + v * VL), bv[m][v]);
+						bv[m][v] = VFNMA(x, LOADU(rk + v * VL), bv[m][v]);
 				bv[m][kv] = BLEND_LANE(bv[m][kv], x, kl);
 			}
 		}
