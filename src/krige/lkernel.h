@@ -16,7 +16,7 @@
 /* Row stride unit, in doubles: the widest vector of any path. */
 #define LK_PAD 8
 
-/* Largest ld factor2 interleaves in registers (lkernel_body.h's LREG_MAX). */
+/* Largest ld factor2s interleaves in registers (lkernel_body.h's LREG_MAX). */
 #define LK_PAIR_MAX 32
 
 struct lkernel_ops {
@@ -33,15 +33,12 @@ struct lkernel_ops {
 	 * the matrices as factor takes them, left alone; a0, a1 get what
 	 * factor would leave, in the triangle and the vectors the solves
 	 * read), never asking a stop hook (callers pair only sets of at
-	 * most LK_PAIR_MAX rows: far below LINALG_STOP_WORK): the same bits
-	 * as factor.  0, or -1 when either is not positive definite. */
-	int (*factor2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
-		       double *r1);
-	/* factor2, and matrix 0's right-hand sides y[0], y[1] and matrix
-	 * 1's y[2], y[3] (ld doubles each, padding zero) <- U^-T y: the
-	 * same bits as factor2 then forward2 on each pair (the vector paths
-	 * solve them along with the factorisation, off its chain of
-	 * pivots).  0, or -1 (either not positive definite; y undefined). */
+	 * most LK_PAIR_MAX rows: far below LINALG_STOP_WORK); and matrix 0's
+	 * right-hand sides y[0], y[1] and matrix 1's y[2], y[3] (ld doubles
+	 * each, padding zero) <- U^-T y.  The same bits as factor on each,
+	 * then forward2 on each pair (the vector paths solve them along
+	 * with the factorisation, off its chain of pivots).  0, or -1 when
+	 * either is not positive definite (y then undefined). */
 	int (*factor2s)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
 			double *r1, double *const *y);
 	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */

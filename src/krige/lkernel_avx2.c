@@ -40,4 +40,4 @@ static inline double hsum(vd v)
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2_avx2, factor2s_avx2, forward_avx2, backward_avx2, forward2_avx2, backward2_avx2, forward4_avx2, remap_avx2, dist2_avx2 };
+const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2s_avx2, forward_avx2, backward_avx2, forward2_avx2, backward2_avx2, forward4_avx2, remap_avx2, dist2_avx2 };

@@ -44,4 +44,4 @@ static inline double hsum(vd v)
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2_avx512, factor2s_avx512, forward_avx512, backward_avx512, forward2_avx512, backward2_avx512, forward4_avx512, remap_avx512, dist2_avx512 };
+const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2s_avx512, forward_avx512, backward_avx512, forward2_avx512, backward2_avx512, forward4_avx512, remap_avx512, dist2_avx512 };

@@ -228,24 +228,6 @@ static int LFN(factor_reg)(double *a, size_t n, size_t ld, double *rinv)
 	return LFN(factor_regw)(&c, &a, &rinv, NULL, 1, n, ld);
 }
 
-static int LFN(factor_reg2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
-			   double *r0, double *r1)
-{
-	const double *cs[2] = { c0, c1 };
-	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
-
-	return LFN(factor_regw)(cs, as, rs, NULL, 2, n, ld);
-}
-
-static int LFN(factor_reg2s)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld,
-			     double *r0, double *r1, double *const *y)
-{
-	const double *cs[2] = { c0, c1 };
-	double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
-
-	return LFN(factor_regw)(cs, as, rs, y, 2, n, ld);
-}
-
 /* M (1, 2 or 4, a constant once inlined) solves side by side, as factor_regm:
  * each step of one is a dependent broadcast and multiply-add. */
 static inline __attribute__((always_inline)) void LFN(forward_regm)(const double *const *us, const double *const *rs,
@@ -403,18 +385,6 @@ static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)
 	return 0;
 }
 
-static int LFN(factor2)(const double *c0, const double *c1, double *a0, double *a1, size_t n, size_t ld, double *r0,
-		       double *r1)
-{
-#ifdef LREG
-	if (ld <= LREG_MAX)
-		return LFN(factor_reg2)(c0, c1, a0, a1, n, ld, r0, r1);
-#endif
-	memcpy(a0, c0, n * ld * sizeof(double));
-	memcpy(a1, c1, n * ld * sizeof(double));
-	return LFN(factor)(a0, n, ld, r0, NULL, NULL) || LFN(factor)(a1, n, ld, r1, NULL, NULL) ? -1 : 0;
-}
-
 static void LFN(forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
 			  double *b0, double *b1);
 
@@ -422,10 +392,16 @@ static int LFN(factor2s)(const double *c0, const double *c1, double *a0, double 
 			 double *r0, double *r1, double *const *y)
 {
 #ifdef LREG
-	if (ld <= LREG_MAX)
-		return LFN(factor_reg2s)(c0, c1, a0, a1, n, ld, r0, r1, y);
+	if (ld <= LREG_MAX) {
+		const double *cs[2] = { c0, c1 };
+		double *as[2] = { a0, a1 }, *rs[2] = { r0, r1 };
+
+		return LFN(factor_regw)(cs, as, rs, y, 2, n, ld);
+	}
 #endif
-	if (LFN(factor2)(c0, c1, a0, a1, n, ld, r0, r1))
+	memcpy(a0, c0, n * ld * sizeof(double));
+	memcpy(a1, c1, n * ld * sizeof(double));
+	if (LFN(factor)(a0, n, ld, r0, NULL, NULL) || LFN(factor)(a1, n, ld, r1, NULL, NULL))
 		return -1;
 	LFN(forward2)(a0, a0, n, ld, r0, r0, y[0], y[1]);
 	LFN(forward2)(a1, a1, n, ld, r1, r1, y[2], y[3]);

@@ -549,7 +549,7 @@ int lset_factorise(const struct klocal *l, struct lwork *w, struct lslot *t, str
 }
 
 /* Slots s and r (lset_fill done) factorised side by side when the kernel
- * can (factor2: the same bits as one at a time), else in turn.  On error
+ * can (factor2s: the same bits as one at a time), else in turn.  On error
  * the one that failed is not held, nor r when s failed; the error is s's
  * when s fails, else r's. */
 int lset_factorise2(const struct klocal *l, struct lwork *w, struct lslot *s, struct lslot *r, struct error *e)
