@@ -71,41 +71,6 @@ static inline __attribute__((always_inline)) vd KFN(cov1)(int gauss, vd x, vd y,
 	return SEL(CMPEQ(h, BCAST(0.0)), c0, c0 - (nugget + psill * (BCAST(1.0) - e)));
 }
 
-static double KFN(cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
-			   double nugget, double psill, double range, double *out, double *colsum)
-{
-	vd acc = BCAST(0.0), vx = BCAST(x), vy = BCAST(y), vn = BCAST(nugget), vp = BCAST(psill), vr = BCAST(1.0 / range);
-	double lanes[VL], sum = 0.0;
-	size_t i = 0;
-
-	for (; i + VL <= n; i += VL) {
-		vd c = KFN(cov1)(gauss, vx, vy, LOADU(sx + i), LOADU(sy + i), vn, vp, vr);
-		vd a = SEL(CMPLT(c, BCAST(0.0)), -c, c);
-
-		STOREU(out + i, c);
-		STOREU(colsum + i, LOADU(colsum + i) + a);
-		acc = acc + a;
-	}
-	if (i < n) { /* the tail padded to a vector, so it gets the same exp */
-		double bx[VL], by[VL], bc[VL];
-
-		for (size_t j = 0; j < VL; j++) {
-			bx[j] = i + j < n ? sx[i + j] : x;
-			by[j] = i + j < n ? sy[i + j] : y;
-		}
-		STOREU(bc, KFN(cov1)(gauss, vx, vy, LOADU(bx), LOADU(by), vn, vp, vr));
-		for (size_t j = 0; i + j < n; j++) {
-			out[i + j] = bc[j];
-			colsum[i + j] += fabs(bc[j]);
-			sum += fabs(bc[j]);
-		}
-	}
-	STOREU(lanes, acc);
-	for (size_t j = 0; j < VL; j++)
-		sum += lanes[j];
-	return sum;
-}
-
 static void KFN(cov_vec)(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
 			 double psill, double range, double *out)
 {
@@ -114,7 +79,7 @@ static void KFN(cov_vec)(int gauss, double x, double y, const double *sx, const 
 
 	for (; i + VL <= n; i += VL)
 		STOREU(out + i, KFN(cov1)(gauss, vx, vy, LOADU(sx + i), LOADU(sy + i), vn, vp, vr));
-	if (i < n) { /* as cov_row's tail */
+	if (i < n) { /* the tail padded to a vector, so it gets the same exp */
 		double bx[VL], by[VL], bc[VL];
 
 		for (size_t j = 0; j < VL; j++) {
@@ -125,6 +90,31 @@ static void KFN(cov_vec)(int gauss, double x, double y, const double *sx, const 
 		for (size_t j = 0; i + j < n; j++)
 			out[i + j] = bc[j];
 	}
+}
+
+/* cov_vec, then the sums read back from out (still in L1). */
+static double KFN(cov_row)(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			   double nugget, double psill, double range, double *out, double *colsum)
+{
+	vd acc = BCAST(0.0);
+	double lanes[VL], sum = 0.0;
+	size_t i = 0;
+
+	KFN(cov_vec)(gauss, x, y, sx, sy, n, nugget, psill, range, out);
+	for (; i + VL <= n; i += VL) {
+		vd c = LOADU(out + i), a = SEL(CMPLT(c, BCAST(0.0)), -c, c);
+
+		STOREU(colsum + i, LOADU(colsum + i) + a);
+		acc = acc + a;
+	}
+	for (; i < n; i++) {
+		colsum[i] += fabs(out[i]);
+		sum += fabs(out[i]);
+	}
+	STOREU(lanes, acc);
+	for (size_t j = 0; j < VL; j++)
+		sum += lanes[j];
+	return sum;
 }
 
 static void KFN(vexp)(const double *x, double *y, size_t n)

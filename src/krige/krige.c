@@ -140,33 +140,29 @@ static void vexp_scalar(const double *x, double *y, size_t n)
 		y[i] = exp(x[i]);
 }
 
-static double cov_row_scalar(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
-			     double nugget, double psill, double range, double *out, double *colsum)
-{
-	double sum = 0.0;
-
-	for (size_t i = 0; i < n; i++) {
-		double dx = x - sx[i], dy = y - sy[i], h = sqrt(dx * dx + dy * dy), r = h / range;
-
-		/* variogram_gamma's bits: libm's exp, the same formula */
-		out[i] = h == 0.0 ? nugget + psill
-				  : nugget + psill - (nugget + psill * (1.0 - exp(gauss ? -(r * r) : -r)));
-		colsum[i] += fabs(out[i]);
-		sum += fabs(out[i]);
-	}
-	return sum;
-}
-
 static void cov_vec_scalar(int gauss, double x, double y, const double *sx, const double *sy, size_t n, double nugget,
 			   double psill, double range, double *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		double dx = x - sx[i], dy = y - sy[i], h = sqrt(dx * dx + dy * dy), r = h / range;
 
-		/* cov_row_scalar's bits */
+		/* variogram_gamma's bits: libm's exp, the same formula */
 		out[i] = h == 0.0 ? nugget + psill
 				  : nugget + psill - (nugget + psill * (1.0 - exp(gauss ? -(r * r) : -r)));
 	}
+}
+
+static double cov_row_scalar(int gauss, double x, double y, const double *sx, const double *sy, size_t n,
+			     double nugget, double psill, double range, double *out, double *colsum)
+{
+	double sum = 0.0;
+
+	cov_vec_scalar(gauss, x, y, sx, sy, n, nugget, psill, range, out);
+	for (size_t i = 0; i < n; i++) {
+		colsum[i] += fabs(out[i]);
+		sum += fabs(out[i]);
+	}
+	return sum;
 }
 
 static const struct kernel_ops kernel_scalar = {
