@@ -448,7 +448,7 @@ struct grid_job {
 	const struct grid *g;
 	const double *ex; /* gaussian x-factor table (n x width) or NULL */
 	double *value, *variance;
-	/* the next row (band of a local grid) not yet taken, shared: each
+	/* the next row (strip of a local grid) not yet taken, shared: each
 	 * thread takes one at a time, so a thread on a slower or busier CPU
 	 * simply takes fewer (the order never shows in a result) */
 	atomic_int *next;
@@ -462,21 +462,24 @@ struct grid_job {
 /* Cells predicted between two looks at the cancel callback. */
 #define GRID_BLOCK 64
 
-/* Rows per band and columns per step of a local grid (below). */
-#define LOCAL_BAND 4
+/* Columns per strip of a local grid, and rows between two looks at the
+ * cancel callback (below). */
 #define LOCAL_STEP 16
+#define LOCAL_LOOK 4
 
 /* The cells of columns [x0, x1) of row r through klocal_cells, right to
- * left when back: a band's rows are swept back and forth, so that each
+ * left when back: a strip's rows are swept back and forth, so that each
  * row begins next to where the row before ended (its first tile's list
- * is then mostly the last tile's, tile_gather and tile_order). */
-static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1, int back)
+ * is then mostly the last tile's, tile_gather and tile_order).  *did:
+ * whether the row has cells there. */
+static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1, int back, int *did)
 {
 	const struct grid *g = j->g;
 	double y = grid_y(g, grid_lat(g, r)), xs[LOCAL_STEP], pv[LOCAL_STEP], vv[LOCAL_STEP];
 	size_t row = (size_t)r * (size_t)g->width, ns = g->row_span[r + 1] - g->row_span[r];
 	int rc = 0;
 
+	*did = 0;
 	for (size_t q = 0; q < ns && rc == 0; q++) {
 		size_t sp = g->row_span[r] + (back ? ns - 1 - q : q);
 		int c0 = g->span[sp].c0 > x0 ? g->span[sp].c0 : x0, c1 = g->span[sp].c1 < x1 ? g->span[sp].c1 : x1;
@@ -484,6 +487,7 @@ static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1
 
 		if (c0 >= c1)
 			continue;
+		*did = 1;
 		if (!back) {
 			for (int c = c0; c < c1; c++)
 				xs[c - c0] = grid_x(g, grid_lon(g, c));
@@ -502,40 +506,41 @@ static int local_cols(struct grid_job *j, struct lwork *w, int r, int x0, int x1
 	return rc;
 }
 
-/* A thread's cells in a local neighbourhood: bands of LOCAL_BAND rows
- * (taken from j->next one at a time), each swept LOCAL_STEP columns at a
- * time through all its rows, so a cell comes soon after its neighbours
- * above and to the left, whose neighbour sets it often shares and finds
- * still factorised.  The order never shows in a result: klocal_cells
- * gives each cell the bits klocal_at would. */
+/* A thread's cells in a local neighbourhood: strips of LOCAL_STEP
+ * columns (taken from j->next one at a time), each swept down through all
+ * the grid's rows, so a cell comes soon after its neighbours above and to
+ * the side, whose neighbour sets it often shares and finds still
+ * factorised; a strip loses that only at its two side edges (bands of
+ * rows lost it along each band's whole top edge: 130.6k factorisations
+ * against 111.5k for the 10,000-station bench).  The order never shows
+ * in a result: klocal_cells gives each cell the bits klocal_at would. */
 static void *local_rows(void *arg)
 {
 	struct grid_job *j = arg;
 	const struct grid *g = j->g;
 	struct lwork w;
+	int x0 = g->width, x1 = 0;
 
 	if ((j->rc = lwork_init(&w, j->k->local, &j->err)) < 0)
 		return NULL;
-	for (int b; j->rc == 0 && (b = atomic_fetch_add(j->next, 1)) < (g->height + LOCAL_BAND - 1) / LOCAL_BAND;) {
-		int r0 = b * LOCAL_BAND, r1 = r0 + LOCAL_BAND < g->height ? r0 + LOCAL_BAND : g->height;
-		int x0 = g->width, x1 = 0;
+	for (size_t sp = 0; sp < g->row_span[g->height]; sp++) {
+		x0 = g->span[sp].c0 < x0 ? g->span[sp].c0 : x0;
+		x1 = g->span[sp].c1 > x1 ? g->span[sp].c1 : x1;
+	}
+	for (int b; j->rc == 0 && (b = atomic_fetch_add(j->next, 1)) < (x1 - x0 + LOCAL_STEP - 1) / LOCAL_STEP;) {
+		int c0 = x0 + b * LOCAL_STEP, c1 = c0 + LOCAL_STEP < x1 ? c0 + LOCAL_STEP : x1, back = 0, did;
 
-		for (int r = r0; r < r1; r++)
-			for (size_t sp = g->row_span[r]; sp < g->row_span[r + 1]; sp++) {
-				x0 = g->span[sp].c0 < x0 ? g->span[sp].c0 : x0;
-				x1 = g->span[sp].c1 > x1 ? g->span[sp].c1 : x1;
-			}
-		for (int c = x0; c < x1 && j->rc == 0; c += LOCAL_STEP) {
-			if (*j->stop || (j->cancelled && j->cancelled(j->ctx))) {
+		for (int r = 0; r < g->height && j->rc == 0; r++) {
+			if (r % LOCAL_LOOK == 0 && (*j->stop || (j->cancelled && j->cancelled(j->ctx)))) {
 				*j->stop = 1;
 				j->rc = KD_ECANCEL;
 				break;
 			}
-			for (int r = r0; r < r1 && j->rc == 0; r++)
-				j->rc = local_cols(j, &w, r, c, c + LOCAL_STEP < x1 ? c + LOCAL_STEP : x1, (r - r0) % 2);
-			if (j->rc == KD_ECANCEL) /* a neighbourhood's factorisation */
-				*j->stop = 1;
+			j->rc = local_cols(j, &w, r, c0, c1, back, &did);
+			back ^= did;
 		}
+		if (j->rc == KD_ECANCEL) /* a neighbourhood's factorisation */
+			*j->stop = 1;
 	}
 	lwork_release(&w);
 	return NULL;
@@ -650,10 +655,10 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 		}
 		free(xs);
 	}
-	/* Rows (bands) are taken one at a time by whichever thread is free,
-	 * which balances a boundary that is wide in some rows and narrow in
-	 * others, and CPUs that run at different speeds (a shared machine);
-	 * each cell is computed the same way whatever thread does it, so
+	/* Rows (a local grid's strips) are taken one at a time by whichever
+	 * thread is free, which balances a boundary that is wide in some rows
+	 * and narrow in others, and CPUs that run at different speeds (a
+	 * shared machine); each cell is computed the same way whatever thread does it, so
 	 * results are bit-identical. */
 	atomic_init(&next, 0);
 	for (int t = 0; t < threads; t++)
