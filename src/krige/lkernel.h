@@ -43,15 +43,10 @@ struct lkernel_ops {
 			double *r1, double *const *y);
 	/* b <- U^-T b (b holds ld doubles, entries n..ld-1 zero and kept so). */
 	void (*forward)(const double *u, size_t n, size_t ld, const double *rinv, double *b);
-	/* x <- U^-1 y (x and y hold ld doubles, not aliased; x's padding
-	 * comes back zero). */
-	void (*backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x);
-	/* forward and backward on two systems of the same n at once (the
-	 * same U twice is fine): the same bits as one at a time. */
+	/* forward on two systems of the same n at once (the same U twice is
+	 * fine): the same bits as one at a time. */
 	void (*forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
 			 double *b0, double *b1);
-	void (*backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
-			  const double *r1, const double *y0, const double *y1, double *x0, double *x1);
 	/* forward on four systems of the same n at once (the same U more
 	 * than once is fine; the paths without room in registers for four
 	 * run two and two): the same bits as one at a time. */

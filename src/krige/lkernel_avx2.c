@@ -28,16 +28,8 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 #define VSQRT(v) ((vd)_mm256_sqrt_pd((__m256d)(v)))
 /* lanes whose index is not LK_NONE (-1) loaded, the others 0 */
 #define GATHER(p, i) ((vd)_mm256_mask_i64gather_pd(_mm256_setzero_pd(), (p), (__m256i)(i), _mm256_castsi256_pd(_mm256_cmpgt_epi64((__m256i)(i), _mm256_set1_epi64x(-1))), 8))
-/* the lanes' sum, halves added pairwise (a tree, not a chain) */
-#define HSUM(v) hsum(v)
-static inline double hsum(vd v)
-{
-	__m128d q = _mm_add_pd(_mm256_castpd256_pd128((__m256d)v), _mm256_extractf128_pd((__m256d)v, 1));
-
-	return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
-}
 #define LFN(name) name##_avx2
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2s_avx2, forward_avx2, backward_avx2, forward2_avx2, backward2_avx2, forward4_avx2, remap_avx2, dist2_avx2 };
+const struct lkernel_ops lkernel_avx2 = { "avx2", factor_avx2, factor2s_avx2, forward_avx2, forward2_avx2, forward4_avx2, remap_avx2, dist2_avx2 };

@@ -31,17 +31,8 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
  * the bits are the same (IEEE, correctly rounded either way). */
 /* lanes whose index is not LK_NONE (-1) loaded, the others 0 */
 #define GATHER(p, i) ((vd)_mm512_mask_i64gather_pd(_mm512_setzero_pd(), _mm512_cmpge_epi64_mask((__m512i)(i), _mm512_setzero_si512()), (__m512i)(i), (p), 8))
-/* the lanes' sum, halves added pairwise (a tree, not a chain) */
-#define HSUM(v) hsum(v)
-static inline double hsum(vd v)
-{
-	__m256d h = _mm256_add_pd(_mm512_castpd512_pd256((__m512d)v), _mm512_extractf64x4_pd((__m512d)v, 1));
-	__m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
-
-	return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
-}
 #define LFN(name) name##_avx512
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2s_avx512, forward_avx512, backward_avx512, forward2_avx512, backward2_avx512, forward4_avx512, remap_avx512, dist2_avx512 };
+const struct lkernel_ops lkernel_avx512 = { "avx512", factor_avx512, factor2s_avx512, forward_avx512, forward2_avx512, forward4_avx512, remap_avx512, dist2_avx512 };

@@ -281,67 +281,6 @@ static void LFN(forward_reg2)(const double *u0, const double *u1, size_t n, size
 
 	LFN(forward_regm)(us, rs, bs, 2, n, ld);
 }
-
-static inline __attribute__((always_inline)) void LFN(backward_regm)(const double *const *us, const double *const *rs,
-								     const double *const *ys, double *const *xs, int M,
-								     size_t n, size_t ld)
-{
-	const size_t nv = ld / VL;
-	vd xv[2][NVR];
-
-	LUNROLL
-	for (int m = 0; m < M; m++)
-		LUNROLL
-		for (size_t v = 0; v < NVR; v++)
-			xv[m][v] = BCAST(0.0);
-	LUNROLL
-	for (size_t kv = NVR; kv-- > 0;) {
-		for (size_t kl = VL; kl-- > 0;) {
-			const size_t i = kv * VL + kl;
-
-			if (i >= n)
-				continue;
-			LUNROLL
-			for (int m = 0; m < M; m++) {
-				const double *ri = us[m] + i * ld;
-				vd acc = BCAST(0.0);
-				double s = 0.0;
-
-				/* x[j <= i] is still zero, U's row zero before i.
-				 * The vectors after kv first, whose x is known
-				 * from earlier rows, kv's last: only one
-				 * multiply-add and the sum wait for x[i + 1] */
-				LUNROLL
-				for (size_t v = 0; v < NVR; v++)
-					if (v > kv && v < nv)
-						acc = VFMA(LOADU(ri + v * VL), xv[m][v], acc);
-				acc = VFMA(LOADU(ri + kv * VL), xv[m][kv], acc);
-				s = HSUM(acc);
-				xv[m][kv] = BLEND_LANE(xv[m][kv], BCAST((ys[m][i] - s) * rs[m][i]), kl);
-			}
-		}
-	}
-	LUNROLL
-	for (int m = 0; m < M; m++)
-		LUNROLL
-		for (size_t v = 0; v < NVR; v++)
-			if (v < nv)
-				STOREU(xs[m] + v * VL, xv[m][v]);
-}
-
-static void LFN(backward_reg)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
-{
-	LFN(backward_regm)(&u, &rinv, &y, &x, 1, n, ld);
-}
-
-static void LFN(backward_reg2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
-			       const double *r1, const double *y0, const double *y1, double *x0, double *x1)
-{
-	const double *us[2] = { u0, u1 }, *rs[2] = { r0, r1 }, *ys[2] = { y0, y1 };
-	double *xs[2] = { x0, x1 };
-
-	LFN(backward_regm)(us, rs, ys, xs, 2, n, ld);
-}
 #endif
 
 static int LFN(factor)(double *a, size_t n, size_t ld, double *rinv, int (*stop)(void *ctx), void *ctx)
@@ -428,30 +367,6 @@ static void LFN(forward)(const double *u, size_t n, size_t ld, const double *rin
 	}
 }
 
-static void LFN(backward)(const double *u, size_t n, size_t ld, const double *rinv, const double *y, double *x)
-{
-#ifdef LREG
-	if (ld <= LREG_MAX) {
-		LFN(backward_reg)(u, n, ld, rinv, y, x);
-		return;
-	}
-#endif
-	memset(x, 0, ld * sizeof(double));
-	for (size_t i = n; i-- > 0;) {
-		const double *ri = u + i * ld;
-		double lane[VL], s = 0.0;
-		vd acc = BCAST(0.0);
-
-		/* x[j <= i] is still zero here */
-		for (size_t j = (i + 1) / VL * VL; j < ld; j += VL)
-			acc = VFMA(LOADU(ri + j), LOADU(x + j), acc);
-		STOREU(lane, acc);
-		for (int l = 0; l < VL; l++)
-			s += lane[l];
-		x[i] = (y[i] - s) * rinv[i];
-	}
-}
-
 static void LFN(forward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0, const double *r1,
 			  double *b0, double *b1)
 {
@@ -476,19 +391,6 @@ static void LFN(forward4)(const double *const *u, size_t n, size_t ld, const dou
 #endif
 	LFN(forward2)(u[0], u[1], n, ld, rinv[0], rinv[1], b[0], b[1]);
 	LFN(forward2)(u[2], u[3], n, ld, rinv[2], rinv[3], b[2], b[3]);
-}
-
-static void LFN(backward2)(const double *u0, const double *u1, size_t n, size_t ld, const double *r0,
-			   const double *r1, const double *y0, const double *y1, double *x0, double *x1)
-{
-#ifdef LREG
-	if (ld <= LREG_MAX) {
-		LFN(backward_reg2)(u0, u1, n, ld, r0, r1, y0, y1, x0, x1);
-		return;
-	}
-#endif
-	LFN(backward)(u0, n, ld, r0, y0, x0);
-	LFN(backward)(u1, n, ld, r1, y1, x1);
 }
 
 static void LFN(remap)(const double *src, const size_t *map, size_t j0, size_t ld, double *dst)

@@ -21,4 +21,4 @@ static inline double loadu(const double *p) { return *p; }
 
 #include "lkernel_body.h"
 
-const struct lkernel_ops lkernel_portable = { "portable", factor_portable, factor2s_portable, forward_portable, backward_portable, forward2_portable, backward2_portable, forward4_portable, remap_portable, dist2_portable };
+const struct lkernel_ops lkernel_portable = { "portable", factor_portable, factor2s_portable, forward_portable, forward2_portable, forward4_portable, remap_portable, dist2_portable };

@@ -200,15 +200,15 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		struct lslot *t = &w->slot[k];
 
 		t->set = malloc(cap * sizeof(size_t));
-		/* co and f, then rinv, u, a (ld each), then sx, sy, z (cap each) */
+		/* co and f, then rinv, u, wz (ld each), then sx, sy, z (cap each) */
 		t->co = alloc_vec(2 * ld * ld + 3 * ld + 3 * cap);
 		bad = !t->set || !t->co;
 		if (!bad) {
 			t->f = t->co + ld * ld;
 			t->rinv = t->f + ld * ld;
 			t->u = t->rinv + ld;
-			t->a = t->u + ld;
-			t->sx = t->a + ld;
+			t->wz = t->u + ld;
+			t->sx = t->wz + ld;
 			t->sy = t->sx + cap;
 			t->z = t->sy + cap;
 		}
@@ -485,12 +485,12 @@ static void rhs_init(const struct lwork *w, struct lslot *t, double *y)
 }
 
 /* Slots ts[0 .. M) (M 1 or 2; one n) factorised (f = U, C = U^T U): the
- * condition checks, then u = U^-T 1, b and the dual weights
- * a = C^-1 (z - b 1) from U^-T z (krige.c's algebra), the solves of both
- * side by side; solved: u and w->t2[m] already hold U^-T 1 and U^-T z
- * (lkernel's factor2s).  All are ok after; on error the one that failed
- * is no longer held, nor any after it (one before it may be held, not
- * ok). */
+ * condition checks, then u = U^-T 1, the mean's estimate b (generalised
+ * least squares: u.U^-T z / u.u) and wz = U^-T (z - b 1) from U^-T z,
+ * which lset_points' predictions need; solved: u and w->t2[m] already
+ * hold U^-T 1 and U^-T z (lkernel's factor2s).  All are ok after; on
+ * error the one that failed is no longer held, nor any after it (one
+ * before it may be held, not ok). */
 static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, int solved,
 		  struct error *e)
 {
@@ -518,15 +518,9 @@ static int finish(const struct klocal *l, struct lwork *w, struct lslot *const *
 		}
 		t->b = utw / t->utu;
 		for (size_t i = 0; i < ld; i++)
-			w->t1[m][i] = i < n ? t->b * t->u[i] - t2[i] : 0.0;
+			t->wz[i] = i < n ? t2[i] - t->b * t->u[i] : 0.0;
+		t->ok = 1;
 	}
-	if (M == 2)
-		ops->backward2(ts[0]->f, ts[1]->f, n, ld, ts[0]->rinv, ts[1]->rinv, w->t1[0], w->t1[1], ts[0]->a,
-			       ts[1]->a);
-	else
-		ops->backward(ts[0]->f, n, ld, ts[0]->rinv, w->t1[0], ts[0]->a);
-	for (int m = 0; m < M; m++)
-		ts[m]->ok = 1;
 	return 0;
 }
 
@@ -653,27 +647,23 @@ static int use_set(const struct klocal *l, struct lwork *w, double x, double y, 
 }
 
 /* Prediction and variance at M points (1 to 4; xs, ys) from one vector
- * of covariances each, with the systems of slots ts (one n):
- * gamma = C(0) - C(h), and sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u with
- * v = U^-T c, the solves side by side (four, or two and two). */
+ * of covariances c each, with the systems of slots ts (one n): v = U^-T c
+ * (the solves side by side: four, or two and two), then the prediction
+ * b + c^T C^-1 (z - b 1) = b + v.wz and the variance
+ * sigma^2 = C(0) - v.v + (1 - u.v)^2 / u.u. */
 void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *ts, int M, const double *xs,
-		   const double *ys, double *const *pred, double *const *var)
+		 const double *ys, double *const *pred, double *const *var)
 {
 	double c0 = cov(&l->v, 0.0);
 
 	for (int m = 0; m < M; m++) {
 		const struct lslot *t = ts[m];
-		double *c = w->c[m], sum = 0.0;
+		double *c = w->c[m];
 
 		cov_to(l, w, xs[m], ys[m], t->sx, t->sy, t->n, c);
-		for (size_t i = 0; i < t->n; i++)
-			sum += t->a[i] * (c0 - c[i]);
-		*pred[m] = sum + t->b;
 		for (size_t i = t->n; i < w->ld; i++)
 			c[i] = 0.0;
 	}
-	if (!var[0])
-		return;
 	if (M == 4) {
 		const double *us[4] = { ts[0]->f, ts[1]->f, ts[2]->f, ts[3]->f };
 		const double *rs[4] = { ts[0]->rinv, ts[1]->rinv, ts[2]->rinv, ts[3]->rinv };
@@ -688,13 +678,17 @@ void lset_points(const struct klocal *l, struct lwork *w, struct lslot *const *t
 	}
 	for (int m = 0; m < M; m++) {
 		const struct lslot *t = ts[m];
-		const double *c = w->c[m];
-		double vv = 0.0, uv = 0.0, s2;
+		const double *v = w->c[m];
+		double vw = 0.0, vv = 0.0, uv = 0.0, s2;
 
 		for (size_t i = 0; i < t->n; i++) {
-			vv += c[i] * c[i];
-			uv += t->u[i] * c[i];
+			vw += v[i] * t->wz[i];
+			vv += v[i] * v[i];
+			uv += t->u[i] * v[i];
 		}
+		*pred[m] = t->b + vw;
+		if (!var[0])
+			continue;
 		s2 = c0 - vv + (1.0 - uv) * (1.0 - uv) / t->utu;
 		*var[m] = s2 > 0.0 ? s2 : 0.0;
 	}

@@ -50,9 +50,9 @@ struct lslot {
 	size_t n, *set;            /* the set, sorted by index */
 	unsigned long long hash, used; /* of the set; last use (lwork.tick) */
 	double *co, *f;            /* its covariance (upper triangle) and factor U (C = U^T U) */
-	double *rinv, *u, *a;      /* ld each: 1 / U_ii, U^-T 1, dual weights */
+	double *rinv, *u, *wz;     /* ld each: 1 / U_ii, U^-T 1, U^-T (z - b 1) */
 	double *sx, *sy, *z;       /* cap each: its stations */
-	double b, utu;             /* dual constant, u.u */
+	double b, utu;             /* the mean's estimate, u.u */
 };
 
 /* Per-thread scratch: the search heap, the sets lately factorised (cells
