@@ -18,7 +18,7 @@ static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 
 #define VL 4
 #define KU 2
-#define BCAST(s) ((vd){ 0 } + (double)(s))
+#define BCAST(s) ((vd)_mm256_set1_pd((double)(s)))
 #define LOADU(p) loadu(p)
 #define STOREU(p, v) storeu((p), (v))
 #define VFMA(a, b, c) ((vd)_mm256_fmadd_pd((a), (b), (c)))

@@ -16,7 +16,7 @@ static inline vd loadu(const double *p) { vd v; memcpy(&v, p, sizeof(v)); return
 static inline void storeu(double *p, vd v) { memcpy(p, &v, sizeof(v)); }
 
 #define VL 8
-#define BCAST(s) ((vd){ 0 } + (double)(s))
+#define BCAST(s) ((vd)_mm512_set1_pd((double)(s)))
 #define LOADU(p) loadu(p)
 #define STOREU(p, v) storeu((p), (v))
 #define VFMA(a, b, c) ((vd)_mm512_fmadd_pd((a), (b), (c)))
