@@ -65,7 +65,7 @@ struct lwork {
 	size_t *cand;        /* the set being searched for (cap + 1) */
 	size_t *oldpos;      /* ld: where each station of the new set is in the current one (build_cov) */
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
-	size_t nslot;
+	size_t nslot, hand;  /* hand: the next slot lset_victim looks at */
 	unsigned long long tick;
 	double *vec;         /* 8 x ld: the scratch vectors below */
 	double *t1[2], *t2[2], *c[4]; /* scratch for paired solves; c: a point's covariances (up to 4 points) */

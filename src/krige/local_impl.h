@@ -67,9 +67,9 @@ unsigned long long lset_hash(const size_t *cand, size_t n);
  * marked used; else NULL. */
 struct lslot *lset_find(struct lwork *w, const size_t *cand, size_t n, unsigned long long h);
 
-/* The slot a new set goes to: one that holds nothing, else the least
- * recently used of those not used since tick since and not keep; NULL
- * when every slot is one of those (callers keep fewer in use). */
+/* The slot a new set goes to: the next one round the ring that is not
+ * keep and not held and used since tick since; NULL when every slot is
+ * one of those (callers keep fewer in use). */
 struct lslot *lset_victim(struct lwork *w, unsigned long long since, const struct lslot *keep);
 
 /* Slot t takes the set cand: its stations and covariance matrix (pairs
