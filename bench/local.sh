@@ -16,12 +16,18 @@
 #
 # A shared machine's speed drifts by a third within minutes, so the
 # headline is paired: gstat's R session runs ours (all threads, one run),
-# then its own krige, LOCAL_PAIRS times (default 5) in turn, and the
+# then its own krige, LOCAL_PAIRS times (default 9) in turn, and the
 # median of the pairs' ratios is reported with their range.  Each side's
 # best of three runs (LOCAL_BENCH_REPS for ours), taken minutes apart, is
 # printed too.  Also N = 1000 globally and locally (the --global-max
 # default).
 set -u
+# As krigd is deployed (contrib/systemd/krigd.service.in): OpenBLAS on one
+# thread from the start.  Otherwise its pool spins a thread per extra CPU
+# for the first 0.1 s of every process (bench/README, "OpenBLAS's thread
+# pool"), here each fresh local_bench of a paired run, against our own
+# threads.  gstat's R session runs with it too.
+export OPENBLAS_NUM_THREADS=1
 BIN=${LOCAL_BENCH:-./bench/local_bench}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$BIN" ] || { echo "bench/local.sh: build first (make)"; exit 1; }
@@ -65,7 +71,7 @@ sed 's/^/  /' "$DIR/gstat"
 # shares the machine's load of the moment, so the median of the pairs'
 # ratios is the headline; the best-of-3 figures above can be taken at
 # different moments of a shared machine's load.
-PAIRS=${LOCAL_PAIRS:-5}
+PAIRS=${LOCAL_PAIRS:-9}
 cat >"$DIR/pair.R" <<'REOF'
 suppressPackageStartupMessages({ library(sp); library(gstat) })
 a <- commandArgs(TRUE); dir <- a[1]; rng <- as.numeric(a[2]); bin <- a[3]; bnd <- a[4]
