@@ -53,6 +53,7 @@ struct lslot {
 	double *rinv, *u, *wz;     /* ld each: 1 / U_ii, U^-T 1, U^-T (z - b 1) */
 	double *sx, *sy, *z;       /* cap each: its stations */
 	double b, utu;             /* the mean's estimate, u.u */
+	void *mem;                 /* the block co and the rest are in (to free) */
 };
 
 /* Per-thread scratch: the search heap, the sets lately factorised (cells
@@ -67,7 +68,8 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot, hand;  /* hand: the next slot lset_victim looks at */
 	unsigned long long tick;
-	double *vec;         /* 8 x ld: the scratch vectors below */
+	double *vec;         /* 8 x ld: the scratch vectors below (64-byte aligned) */
+	void *vecmem;        /* the block vec is in (to free) */
 	double *t1[2], *t2[2], *c[4]; /* scratch for paired solves; c: a point's covariances (up to 4 points) */
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
