@@ -658,8 +658,8 @@ int krige_grid_until(const struct krige *k, const struct grid *g, double *value,
 	/* Rows (a local grid's strips) are taken one at a time by whichever
 	 * thread is free, which balances a boundary that is wide in some rows
 	 * and narrow in others, and CPUs that run at different speeds (a
-	 * shared machine); each cell is computed the same way whatever thread does it, so
-	 * results are bit-identical. */
+	 * shared machine); each cell is computed the same way whatever
+	 * thread does it, so results are bit-identical. */
 	atomic_init(&next, 0);
 	for (int t = 0; t < threads; t++)
 		jobs[t] = (struct grid_job){ k, g, ex, value, variance, &next, cancelled, ctx, &stop, 0, { 0 } };

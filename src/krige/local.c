@@ -199,7 +199,7 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 	w->hi = malloc(cap * sizeof(size_t));
 	w->cand = malloc((cap + 1) * sizeof(size_t)); /* + 1: tile_set's last store */
 	w->oldpos = malloc(ld * sizeof(size_t));
-	w->vec = alloc_vec(8 * ld, &w->vecmem);
+	w->vec = alloc_vec(7 * ld, &w->vecmem);
 	/* a batch's sets and w->cur never evicted while the batch runs */
 	w->emax = (int)(w->nslot - 1 < LW_ENTRIES ? w->nslot - 1 : LW_ENTRIES);
 	w->bmax = w->emax < LW_BATCH ? w->emax : LW_BATCH;
@@ -230,12 +230,11 @@ int lwork_init(struct lwork *w, const struct klocal *l, struct error *e)
 		lwork_release(w);
 		return error_set(e, KD_ENOMEM, "out of memory for the neighbourhood search");
 	}
-	for (int m = 0; m < 2; m++) {
-		w->t1[m] = w->vec + m * ld;
-		w->t2[m] = w->vec + (2 + m) * ld;
-	}
+	w->cj = w->vec;
+	for (int m = 0; m < 2; m++)
+		w->t2[m] = w->vec + (1 + m) * ld;
 	for (int m = 0; m < 4; m++)
-		w->c[m] = w->vec + (4 + m) * ld;
+		w->c[m] = w->vec + (3 + m) * ld;
 	return 0;
 }
 
@@ -364,7 +363,7 @@ static void cov_to(const struct klocal *l, struct lwork *w, double x, double y, 
 static void build_cov(const struct klocal *l, struct lwork *w, const struct lslot *o, struct lslot *t, size_t n)
 {
 	size_t *op = w->oldpos, a = 0, ld = w->ld;
-	double c0 = cov(&l->v, 0.0), *cj = w->t1[0];
+	double c0 = cov(&l->v, 0.0), *cj = w->cj;
 
 	/* a merge of the two sorted sets without a branch on which is ahead
 	 * (not predictable): op[i] is written on every step and final when

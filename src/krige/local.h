@@ -68,9 +68,11 @@ struct lwork {
 	struct lslot *slot, *cur; /* nslot sets; the current one or NULL */
 	size_t nslot, hand;  /* hand: the next slot lset_victim looks at */
 	unsigned long long tick;
-	double *vec;         /* 8 x ld: the scratch vectors below (64-byte aligned) */
+	double *vec;         /* 7 x ld: the scratch vectors below (64-byte aligned) */
 	void *vecmem;        /* the block vec is in (to free) */
-	double *t1[2], *t2[2], *c[4]; /* scratch for paired solves; c: a point's covariances (up to 4 points) */
+	/* scratch: a new station's covariances (build_cov), U^-T z of the
+	 * two sets of a pair (finish), a point's covariances (up to 4) */
+	double *cj, *t2[2], *c[4];
 	double *lt;          /* NULL or cap x cap + 3 cap: L = U^T for the condition estimate */
 	size_t solves;       /* factorisations done */
 	/* klocal_cells' tile: the tn stations that can be a neighbour of one
