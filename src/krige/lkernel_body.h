@@ -177,7 +177,7 @@ static inline __attribute__((always_inline)) int LFN(factor_regm)(const double *
 	/* Blocks and pivots unrolled (GCC): each pivot's k is a constant,
 	 * so its masks, lanes and loop bounds are too.  A pair of
 	 * 32-station factorisations 1.74 -> 1.18 us in a loop on AVX-512,
-	 * for 70 KiB of code (AVX2's eight widths: 200 KiB). */
+	 * for 80 KiB of code (AVX2, eight widths: 200 KiB). */
 	LUNROLL
 	for (size_t kb = 0; kb < LREG_MAX / LPIV; kb++) {
 		const size_t k = kb * LPIV, pb = n > k && n - k < LPIV ? n - k : LPIV;
